@@ -1,0 +1,24 @@
+import type * as vscode from 'vscode';
+import { createCtx } from './vscode/ctx';
+import { registerDatasets } from './vscode/datasets/register';
+import { registerRuns } from './vscode/runs/register';
+import { registerInference } from './vscode/inference/register';
+import { registerEnvironment } from './vscode/environment/register';
+
+/**
+ * Activation stays cheap: it builds the context and registers views and commands. No model,
+ * onnxruntime or worker is loaded here; features load those lazily on first use.
+ */
+export function activate(extension: vscode.ExtensionContext): void {
+  const started = performance.now();
+  const ctx = createCtx(extension);
+  registerEnvironment(ctx);
+  registerDatasets(ctx);
+  registerRuns(ctx);
+  registerInference(ctx);
+  ctx.log.info(`activated in ${(performance.now() - started).toFixed(1)} ms`);
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions; running workers are detached on purpose.
+}
