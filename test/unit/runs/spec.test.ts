@@ -1,0 +1,24 @@
+import * as assert from 'node:assert/strict';
+import { buildSpec, preflight } from '../../../src/core/runs/spec';
+
+describe('spec and preflight', () => {
+  const spec = buildSpec({ task: 'sequence_classification', model: 'default', train: 't.jsonl', validation: 'v.jsonl', training: { eval_steps: 500 } });
+
+  it('fills per-task defaults and lets the user override them', () => {
+    assert.equal(spec.training.eval_steps, 500);
+    assert.equal(spec.training.metric_for_best_model, 'accuracy');
+    assert.equal(buildSpec({ task: 'question_answering', model: 'm', train: 't' }).training.doc_stride, 128);
+  });
+
+  it('catches what would waste a run, naming the field', () => {
+    const bad = buildSpec({ task: 'token_classification', model: 'm', train: 't', validation: 'v', training: { metric_for_best_model: 'accuracy_top5', max_seq_length: 1024, eval_steps: 100 } });
+    const problems = preflight({ spec: bad, trainCount: 320, trainLabels: new Set(['O', 'B-PER']), validationLabels: new Set(['O', 'B-PER', 'B-LOC']), modelMaxLength: 512 });
+    const fields = problems.map((p) => p.field).sort();
+    assert.deepEqual(fields, ['data.validation', 'python', 'training.eval_steps', 'training.max_seq_length', 'training.metric_for_best_model']);
+    assert.match(problems.find((p) => p.field === 'data.validation')?.message ?? '', /B-LOC/);
+  });
+
+  it('passes a sound spec', () => {
+    assert.deepEqual(preflight({ spec, trainCount: 100_000, pythonPath: '/usr/bin/python3', modelMaxLength: 512 }), []);
+  });
+});
