@@ -4,6 +4,7 @@ import { registerDatasets } from './vscode/datasets/register';
 import { registerRuns } from './vscode/runs/register';
 import { registerInference } from './vscode/inference/register';
 import { registerEnvironment } from './vscode/environment/register';
+import { registerDashboard } from './vscode/dashboard/register';
 
 /**
  * Activation stays cheap: it builds the context and registers views and commands. No model,
@@ -15,6 +16,7 @@ export function activate(extension: vscode.ExtensionContext): void {
   registerEnvironment(ctx);
   registerDatasets(ctx);
   registerRuns(ctx);
+  registerDashboard(ctx);
   registerInference(ctx);
   ctx.log.info(`activated in ${(performance.now() - started).toFixed(1)} ms`);
 }
