@@ -3,10 +3,10 @@ import { StringDecoder } from 'node:string_decoder';
 import { parseEvent, type RunEvent } from './protocol';
 
 /**
- * Follows an append-only JSONL file. Reads only what was appended since the last read, and keeps
+ * Follows an append-only text file line by line. Reads only what was appended since the last read, and keeps
  * a half-written last line until its newline arrives, so a reader never sees a torn event.
  */
-export class JsonlTail {
+export class LineTail {
   private offset = 0;
   private partial = '';
   private timer: NodeJS.Timeout | undefined;
@@ -18,18 +18,18 @@ export class JsonlTail {
 
   constructor(
     private readonly file: string,
-    private readonly onEvents: (events: RunEvent[]) => void,
+    private readonly onLines: (lines: string[]) => void,
   ) {}
 
-  /** Reads whatever is new now; returns the events found. */
-  readNew(): RunEvent[] {
+  /** Reads whatever is new now; returns the complete lines found. */
+  readNew(): string[] {
     let fd: number;
     try {
       fd = fs.openSync(this.file, 'r');
     } catch {
       return [];
     }
-    const events: RunEvent[] = [];
+    const out: string[] = [];
     try {
       const size = fs.fstatSync(fd).size;
       if (size < this.offset) {
@@ -46,16 +46,12 @@ export class JsonlTail {
         const text = this.partial + this.decoder.write(chunk.subarray(0, n));
         const lines = text.split('\n');
         this.partial = lines.pop() ?? '';
-        for (const line of lines) {
-          if (!line.trim()) continue;
-          const ev = parseEvent(line);
-          if (ev) events.push(ev);
-        }
+        for (const line of lines) if (line.trim()) out.push(line);
       }
     } finally {
       fs.closeSync(fd);
     }
-    return events;
+    return out;
   }
 
   /** Starts following: fs.watch where it works, with a polling fallback. */
@@ -64,8 +60,8 @@ export class JsonlTail {
       if (this.reading) return;
       this.reading = true;
       try {
-        const events = this.readNew();
-        if (events.length) this.onEvents(events);
+        const lines = this.readNew();
+        if (lines.length) this.onLines(lines);
       } finally {
         this.reading = false;
       }
@@ -85,5 +81,34 @@ export class JsonlTail {
     this.watcher?.close();
     this.timer = undefined;
     this.watcher = undefined;
+  }
+}
+
+/** Follows events.jsonl: complete, well-formed events only; malformed lines are skipped. */
+export class JsonlTail {
+  private readonly lines: LineTail;
+
+  constructor(file: string, onEvents: (events: RunEvent[]) => void) {
+    this.lines = new LineTail(file, (lines) => {
+      const events = JsonlTail.parse(lines);
+      if (events.length) onEvents(events);
+    });
+  }
+
+  private static parse(lines: string[]): RunEvent[] {
+    return lines.map(parseEvent).filter((e): e is RunEvent => e !== undefined);
+  }
+
+  readNew(): RunEvent[] {
+    return JsonlTail.parse(this.lines.readNew());
+  }
+
+  start(pollMs = 500): this {
+    this.lines.start(pollMs);
+    return this;
+  }
+
+  dispose(): void {
+    this.lines.dispose();
   }
 }

@@ -1,6 +1,30 @@
+import * as vscode from 'vscode';
+import { RunStore } from '../../core/runs/store';
 import type { Ctx } from '../ctx';
+import { registerRunCommands } from './commands';
+import { RunMonitor } from './monitor';
+import { ModelsTreeProvider, RunsTreeProvider } from './tree';
 
-/** Runs and Models views, New Training Run, stop/resume, dashboard. */
-export function registerRuns(_ctx: Ctx): void {
-  // Filled in by the runs feature.
+/** Runs and Models views, New Training Run, stop/resume/delete, status bar and notifications. */
+export function registerRuns(ctx: Ctx): void {
+  const store = (): RunStore | undefined => {
+    const layout = ctx.layout();
+    return layout ? new RunStore(layout.runsDir) : undefined;
+  };
+  const runs = new RunsTreeProvider(store);
+  const models = new ModelsTreeProvider(store);
+  const refresh = (): void => {
+    runs.refresh();
+    models.refresh();
+  };
+  ctx.push(runs, models, vscode.window.registerTreeDataProvider('bertStudio.runs', runs), vscode.window.registerTreeDataProvider('bertStudio.models', models));
+  registerRunCommands(ctx, store, () => monitor?.poll());
+  // The monitor reads every run's files; start it after activation returns to keep that cheap.
+  let monitor: RunMonitor | undefined;
+  const timer = setTimeout(() => {
+    monitor = new RunMonitor(ctx, store);
+    monitor.onDidChange(refresh);
+    ctx.push(monitor);
+  }, 0);
+  ctx.push({ dispose: () => clearTimeout(timer) });
 }

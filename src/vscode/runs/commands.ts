@@ -1,0 +1,243 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { packageRoot } from '../../core/paths';
+import { workerEnv } from '../../core/python/workerEnv';
+import { TASKS, type Task } from '../../core/runs/protocol';
+import { buildSpec, defaultTraining, preflight } from '../../core/runs/spec';
+import type { RunStore } from '../../core/runs/store';
+import { launchWorker, stopWorker } from '../../core/runs/worker';
+import { requireTrust, type Ctx } from '../ctx';
+import { pythonFor } from '../environment/register';
+
+interface DatasetChoice {
+  id: string;
+  task?: Task;
+  train: string;
+  validation?: string;
+  trainCount?: number;
+  labels?: string[];
+}
+
+/** Imported dataset snapshots, read from their manifests (DESIGN.md, dataset snapshot). */
+function listDatasets(datasetsDir: string): DatasetChoice[] {
+  let ids: string[] = [];
+  try {
+    ids = fs.readdirSync(datasetsDir);
+  } catch {
+    return [];
+  }
+  const out: DatasetChoice[] = [];
+  for (const id of ids) {
+    try {
+      const dir = path.join(datasetsDir, id);
+      const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
+        task?: Task;
+        labels?: string[];
+        splits?: Record<string, { file?: string; count?: number } | string>;
+      };
+      const split = (name: string): { file?: string; count?: number } => {
+        const s = m.splits?.[name];
+        return typeof s === 'string' ? { file: s } : (s ?? {});
+      };
+      const train = split('train').file ?? 'train.jsonl';
+      const val = split('validation').file ?? split('dev').file;
+      out.push({ id, task: m.task, train: path.resolve(dir, train), validation: val ? path.resolve(dir, val) : undefined, trainCount: split('train').count, labels: m.labels });
+    } catch {
+      // Not a dataset folder (or a half-written one): skip.
+    }
+  }
+  return out;
+}
+
+/** A run id from a command argument: a string, or a tree item with `runId`/`id`. */
+export function runIdFrom(arg: unknown): string | undefined {
+  if (typeof arg === 'string') return arg;
+  if (arg && typeof arg === 'object') {
+    const o = arg as { runId?: unknown; run?: { id?: unknown } };
+    if (typeof o.runId === 'string') return o.runId;
+    if (typeof o.run?.id === 'string') return o.run.id;
+  }
+  return undefined;
+}
+
+async function pickRun(store: RunStore, arg: unknown, filter: (state: string) => boolean, placeHolder: string): Promise<string | undefined> {
+  const id = runIdFrom(arg);
+  if (id) return id;
+  const runs = store.list().filter((r) => filter(r.state));
+  if (!runs.length) {
+    void vscode.window.showInformationMessage(`BERT Studio: no run to ${placeHolder.toLowerCase()}.`);
+    return undefined;
+  }
+  const pick = await vscode.window.showQuickPick(runs.map((r) => ({ label: r.id, description: `${r.state} · ${r.spec?.task ?? ''}` })), { placeHolder });
+  return pick?.label;
+}
+
+async function askNumber(title: string, value: unknown): Promise<number | undefined> {
+  const v = await vscode.window.showInputBox({
+    title,
+    value: String(value),
+    validateInput: (s) => (s.trim() !== '' && Number.isFinite(Number(s)) ? undefined : 'Enter a number'),
+  });
+  return v === undefined ? undefined : Number(v);
+}
+
+export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined, refresh: () => void): void {
+  const needStore = (): RunStore | undefined => {
+    const s = store();
+    if (!s) void vscode.window.showErrorMessage('BERT Studio: open a folder first: runs live in its .bert-studio folder.');
+    return s;
+  };
+
+  const start = async (runDir: string, resume: boolean): Promise<boolean> => {
+    const python = await pythonFor(ctx);
+    if (!python.path) {
+      const setUp = 'Set Up Training Environment';
+      if ((await vscode.window.showErrorMessage('BERT Studio: no Python environment for the worker.', setUp)) === setUp) {
+        await vscode.commands.executeCommand('bertStudio.setUpEnvironment');
+      }
+      return false;
+    }
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'BERT Studio: starting the worker', cancellable: true }, async (_p, token) => {
+      const worker = launchWorker({ python: python.path as string, runDir, resume, env: workerEnv(packageRoot()), detached: true });
+      ctx.log.info(`worker ${worker.pid} for ${runDir} (${python.source}: ${python.path})`);
+      // Wait until the worker reports a state, fails, or the user cancels.
+      const statusFile = path.join(runDir, 'status.json');
+      let exited: number | null | undefined;
+      void worker.exited.then((c) => (exited = c)).catch(() => (exited = -1));
+      for (let i = 0; i < 600 && !fs.existsSync(statusFile) && exited === undefined; i++) {
+        if (token.isCancellationRequested) {
+          await stopWorker(runDir, worker.pid, 5000);
+          return false;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      refresh();
+      if (exited !== undefined && exited !== 0) {
+        const choice = await vscode.window.showErrorMessage(`BERT Studio: the worker exited with code ${exited} before starting.`, 'Show Log');
+        if (choice) void vscode.window.showTextDocument(vscode.Uri.file(path.join(runDir, 'worker.log')));
+        return false;
+      }
+      return true;
+    });
+  };
+
+  ctx.push(
+    vscode.commands.registerCommand('bertStudio.newRun', async () => {
+      if (!requireTrust(ctx, 'Starting a training run')) return;
+      const s = needStore();
+      const layout = ctx.layout();
+      if (!s || !layout) return;
+      const datasets = listDatasets(layout.datasetsDir);
+      const taskPick = await vscode.window.showQuickPick(
+        TASKS.map((t) => ({ label: t, description: datasets.filter((d) => d.task === t).length ? `${datasets.filter((d) => d.task === t).length} dataset(s)` : '' })),
+        { title: 'New Training Run (1/4): task' },
+      );
+      if (!taskPick) return;
+      const task = taskPick.label as Task;
+      const recent = ctx.extension.globalState.get<string[]>('bertStudio.recentModels', []);
+      const modelPick = await vscode.window.showQuickPick(
+        [
+          { label: 'default', description: 'MiniLM-L6-H384-uncased, shipped with the training environment' },
+          ...recent.filter((m) => m !== 'default').map((m) => ({ label: m, description: 'recent' })),
+          { label: '$(folder) Local folder…', description: 'a Hugging Face model folder' },
+          { label: '$(cloud) Hub id…', description: 'e.g. bert-base-uncased (downloaded by the worker)' },
+        ],
+        { title: 'New Training Run (2/4): base model' },
+      );
+      if (!modelPick) return;
+      let model = modelPick.label;
+      if (model.startsWith('$(folder)')) {
+        const uri = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this model folder' });
+        if (!uri?.[0]) return;
+        model = uri[0].fsPath;
+      } else if (model.startsWith('$(cloud)')) {
+        const id = await vscode.window.showInputBox({ title: 'Hugging Face hub id', validateInput: (v) => (/^[\w.-]+(\/[\w.-]+)?$/.test(v) ? undefined : 'owner/name') });
+        if (!id) return;
+        model = id;
+      }
+      const candidates = datasets.filter((d) => !d.task || d.task === task);
+      const dataPick = await vscode.window.showQuickPick(
+        [...candidates.map((d) => ({ label: d.id, description: `${d.task ?? ''} ${d.trainCount ? `· ${d.trainCount} examples` : ''}`, dataset: d })), { label: '$(file) Data file…', description: 'train on a file directly (TSV, CoNLL, SQuAD JSON, text)', dataset: undefined }],
+        { title: 'New Training Run (3/4): dataset snapshot' },
+      );
+      if (!dataPick) return;
+      let dataset = dataPick.dataset;
+      if (!dataset) {
+        const uri = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Train on this file' });
+        if (!uri?.[0]) return;
+        dataset = { id: path.basename(uri[0].fsPath), train: uri[0].fsPath };
+      }
+      const defaults = defaultTraining(task);
+      const epochs = await askNumber('New Training Run (4/4): epochs', defaults.num_train_epochs);
+      if (epochs === undefined) return;
+      const lr = await askNumber('Learning rate', defaults.learning_rate);
+      if (lr === undefined) return;
+      const batch = await askNumber('Batch size per device', defaults.per_device_train_batch_size);
+      if (batch === undefined) return;
+      const spec = buildSpec({
+        task,
+        model,
+        train: dataset.train,
+        validation: dataset.validation,
+        device: ctx.config().get<string>('defaultDevice') ?? 'auto',
+        training: { num_train_epochs: epochs, learning_rate: lr, per_device_train_batch_size: batch },
+        name: `${task}-${dataset.id}`,
+        datasetId: dataPick.dataset ? dataset.id : undefined,
+        labels: dataset.labels,
+      });
+      const python = await pythonFor(ctx);
+      const problems = preflight({ spec, trainCount: dataset.trainCount, pythonPath: python.path });
+      if (problems.length) {
+        const msg = problems.map((p) => `${p.field}: ${p.message}`).join('\n');
+        const go = await vscode.window.showWarningMessage(`BERT Studio: this run would waste time:\n${msg}`, { modal: true }, 'Start Anyway');
+        if (go !== 'Start Anyway' || !python.path) return;
+      }
+      const id = s.newId(spec.name ?? task);
+      const dir = s.runDir(id);
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(spec, null, 2) + '\n');
+      await ctx.extension.globalState.update('bertStudio.recentModels', [model, ...recent.filter((m) => m !== model)].slice(0, 8));
+      if (await start(dir, false)) void vscode.commands.executeCommand('bertStudio.openDashboard', id);
+    }),
+
+    vscode.commands.registerCommand('bertStudio.stopRun', async (arg: unknown) => {
+      const s = needStore();
+      if (!s) return;
+      const id = await pickRun(s, arg, (st) => st === 'running' || st === 'starting', 'Stop');
+      if (!id) return;
+      const info = s.get(id);
+      const grace = (ctx.config().get<number>('stopGracePeriodSeconds') ?? 30) * 1000;
+      const how = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `BERT Studio: stopping ${id} (checkpointing)` }, () => stopWorker(info.dir, info.status?.pid, grace));
+      if (how === 'killed') void vscode.window.showWarningMessage(`BERT Studio: ${id} did not stop within the grace period and was killed; resume continues from its last checkpoint.`);
+      refresh();
+    }),
+
+    vscode.commands.registerCommand('bertStudio.resumeRun', async (arg: unknown) => {
+      if (!requireTrust(ctx, 'Resuming a run')) return;
+      const s = needStore();
+      if (!s) return;
+      const id = await pickRun(s, arg, (st) => ['stopped', 'interrupted', 'failed'].includes(st), 'Resume');
+      if (!id) return;
+      if (await start(s.runDir(id), true)) void vscode.commands.executeCommand('bertStudio.openDashboard', id);
+    }),
+
+    vscode.commands.registerCommand('bertStudio.deleteRun', async (arg: unknown) => {
+      const s = needStore();
+      if (!s) return;
+      const id = await pickRun(s, arg, (st) => !['running', 'starting', 'stopping'].includes(st), 'Delete');
+      if (!id) return;
+      const info = s.get(id);
+      if (['running', 'starting', 'stopping'].includes(info.state)) {
+        void vscode.window.showErrorMessage(`BERT Studio: stop ${id} before deleting it.`);
+        return;
+      }
+      const ok = await vscode.window.showWarningMessage(`Delete run ${id} with its checkpoints and exported model?`, { modal: true }, 'Delete');
+      if (ok !== 'Delete') return;
+      fs.rmSync(info.dir, { recursive: true, force: true });
+      refresh();
+    }),
+
+    vscode.commands.registerCommand('bertStudio.refreshRuns', () => refresh()),
+  );
+}

@@ -1,0 +1,111 @@
+import * as vscode from 'vscode';
+import type { DisplayState } from '../../core/runs/protocol';
+import type { RunInfo, RunStore } from '../../core/runs/store';
+
+const ICONS: Record<DisplayState, [string, string?]> = {
+  pending: ['circle-outline'],
+  starting: ['loading~spin'],
+  running: ['sync~spin', 'charts.blue'],
+  stopping: ['loading~spin', 'charts.yellow'],
+  stopped: ['debug-pause', 'charts.yellow'],
+  completed: ['pass', 'charts.green'],
+  failed: ['error', 'charts.red'],
+  interrupted: ['warning', 'charts.orange'],
+};
+
+export function formatEta(info: RunInfo, now = Date.now() / 1000): string | undefined {
+  const s = info.status;
+  if (!s?.step || !s.max_steps || !s.started || !s.updated || s.step >= s.max_steps) return undefined;
+  const perStep = (s.updated - s.started) / s.step;
+  const left = Math.max(0, (s.max_steps - s.step) * perStep - (now - s.updated));
+  return left >= 3600 ? `${(left / 3600).toFixed(1)} h` : left >= 60 ? `${Math.round(left / 60)} min` : `${Math.round(left)} s`;
+}
+
+export class RunItem extends vscode.TreeItem {
+  constructor(readonly run: RunInfo) {
+    super(run.spec?.name || run.id, vscode.TreeItemCollapsibleState.None);
+    this.id = `run:${run.id}`;
+    const s = run.status;
+    const parts: string[] = [run.state];
+    if (s?.step !== undefined) parts.push(`step ${s.step}${s.max_steps ? `/${s.max_steps}` : ''}`);
+    const eta = run.state === 'running' ? formatEta(run) : undefined;
+    if (eta) parts.push(`ETA ${eta}`);
+    if (s?.best_metric) parts.push(`${s.best_metric.name} ${s.best_metric.value.toFixed(4)}`);
+    this.description = parts.join(' · ');
+    const [icon, color] = ICONS[run.state];
+    this.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+    this.contextValue = `run.${run.state}`;
+    this.tooltip = new vscode.MarkdownString(
+      [`**${run.id}**`, `task: ${run.spec?.task ?? '?'}`, `model: ${run.spec?.model.name_or_path ?? '?'}`, `folder: ${run.dir}`].join('\n\n'),
+    );
+    this.command = { command: 'bertStudio.openDashboard', title: 'Open Dashboard', arguments: [run.id] };
+  }
+
+  /** Commands invoked from the tree get this item; `runId` lets other features read it too. */
+  get runId(): string {
+    return this.run.id;
+  }
+}
+
+export class RunsTreeProvider implements vscode.TreeDataProvider<RunItem> {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+
+  constructor(private readonly store: () => RunStore | undefined) {}
+
+  refresh(): void {
+    this.changed.fire();
+  }
+
+  getTreeItem(item: RunItem): vscode.TreeItem {
+    return item;
+  }
+
+  getChildren(): RunItem[] {
+    return (this.store()?.list() ?? []).map((r) => new RunItem(r));
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
+
+export class ModelItem extends vscode.TreeItem {
+  constructor(readonly run: RunInfo) {
+    super(run.spec?.name || run.id, vscode.TreeItemCollapsibleState.None);
+    this.id = `model:${run.id}`;
+    const best = run.status?.best_metric;
+    this.description = [run.spec?.task, best ? `${best.name} ${best.value.toFixed(4)}` : undefined, run.hasOnnx ? 'ONNX' : 'PyTorch only'].filter(Boolean).join(' · ');
+    this.iconPath = new vscode.ThemeIcon(run.hasOnnx ? 'package' : 'file-binary');
+    this.contextValue = run.hasOnnx ? 'model' : 'model.noOnnx';
+    this.tooltip = `${run.dir}/model`;
+    this.command = run.hasOnnx ? { command: 'bertStudio.useModel', title: 'Use Model', arguments: [run.dir] } : undefined;
+  }
+
+  get runId(): string {
+    return this.run.id;
+  }
+}
+
+export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelItem> {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+
+  constructor(private readonly store: () => RunStore | undefined) {}
+
+  refresh(): void {
+    this.changed.fire();
+  }
+
+  getTreeItem(item: ModelItem): vscode.TreeItem {
+    return item;
+  }
+
+  getChildren(): ModelItem[] {
+    return (this.store()?.list() ?? []).filter((r) => r.hasModel).map((r) => new ModelItem(r));
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
