@@ -1,0 +1,261 @@
+// One dashboard webview's host side, without the vscode API (the view and panel adapt it): the
+// ready handshake, the selection, one RunFollower per visible run, and throttled incremental
+// updates. Messages from the webview are validated before anything acts on them.
+
+import type { Misclassified } from '../runs/protocol';
+import type { RunStore } from '../runs/store';
+import { ToHost, ToWebview, type HostMessage, type RunListItem, type Selection } from '../../../webview/dashboard/protocol';
+import { RunFollower, type FollowOptions } from './follower';
+import { describeRejected, parseWebviewMessage } from './validate';
+
+export interface SessionHost {
+  post(message: HostMessage): void;
+  warn(message: string): void;
+  store(): RunStore | undefined;
+  /** Opens a misclassified example's source; the host checks the path. */
+  openExample(runId: string, example: Misclassified): void;
+  openLog(runId: string): void;
+}
+
+export interface SessionOptions extends FollowOptions {
+  /** How often changes are sent to the webview. */
+  readonly flushMs?: number;
+  /** How often the run list is re-read. */
+  readonly runsPollMs?: number;
+  readonly maxCompare?: number;
+}
+
+const MAX_QUEUE = 50;
+
+export class DashboardSession {
+  private ready = false;
+  private readonly queue: HostMessage[] = [];
+  private selection: Selection = { compare: [] };
+  /** Set by a command before the webview is ready: wins over the selection the webview restores. */
+  private forced = false;
+  private readonly followers = new Map<string, RunFollower>();
+  private readonly dirty = new Set<string>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private runsTimer: NodeJS.Timeout | undefined;
+  private lastRuns = '';
+  private disposed = false;
+
+  constructor(
+    private readonly host: SessionHost,
+    private readonly options: SessionOptions = {},
+  ) {}
+
+  get currentSelection(): Selection {
+    return this.selection;
+  }
+
+  get followed(): string[] {
+    return [...this.followers.keys()];
+  }
+
+  /** Everything the webview posts goes through here. */
+  receive(raw: unknown): void {
+    const msg = parseWebviewMessage(raw);
+    if (!msg) {
+      this.host.warn(`dashboard: dropped a malformed message from the webview (${describeRejected(raw)})`);
+      return;
+    }
+    switch (msg.type) {
+      case ToHost.Ready:
+        this.onReady(msg.selection);
+        break;
+      case ToHost.Select:
+        this.applySelection(msg.selection, false);
+        break;
+      case ToHost.RequestRange:
+        this.post({
+          type: ToWebview.Range,
+          requestId: msg.requestId,
+          x0: msg.x0,
+          x1: msg.x1,
+          runs: [...this.followers].map(([runId, f]) => ({ runId, deltas: f.model.range(msg.x0, msg.x1) })),
+        });
+        break;
+      case ToHost.OpenExample: {
+        const example = this.followers.get(msg.runId)?.model.example(msg.step, msg.index);
+        if (!example) {
+          this.host.warn(`dashboard: no example ${msg.index} in the evaluation at step ${msg.step} of run ${msg.runId}`);
+          this.post({ type: ToWebview.Notice, message: 'That example is no longer in the latest evaluation.' });
+          return;
+        }
+        this.host.openExample(msg.runId, example);
+        break;
+      }
+      case ToHost.OpenLog:
+        if (this.knownRun(msg.runId)) this.host.openLog(msg.runId);
+        break;
+    }
+  }
+
+  /** Shows a run (from the command): it becomes the primary run, the others stay overlaid. */
+  show(runId: string | undefined): void {
+    const id = runId ?? this.host.store()?.ids()[0];
+    if (!id) return;
+    if (!this.ready) this.forced = true;
+    this.applySelection({ primary: id, compare: this.selection.compare.filter((c) => c !== id) }, true);
+  }
+
+  /** A selection saved before a reload; the one the webview restores on ready takes over. */
+  restore(selection: Selection): void {
+    if (!this.ready) this.selection = selection;
+  }
+
+  /** The webview was hidden (and so destroyed): stop following until it says ready again. */
+  hidden(): void {
+    this.ready = false;
+    this.queue.length = 0;
+    this.stopTimers();
+    this.unfollowAll();
+  }
+
+  private onReady(restored: Selection | undefined): void {
+    this.ready = true;
+    const queued = this.queue.splice(0);
+    if (!this.forced && restored) this.selection = restored;
+    this.forced = false;
+    this.selection = this.sanitize(this.selection);
+    if (!this.selection.primary) {
+      const newest = this.host.store()?.ids()[0];
+      if (newest) this.selection = { primary: newest, compare: this.selection.compare.filter((c) => c !== newest) };
+    }
+    this.lastRuns = '';
+    this.sendRuns();
+    this.post({ type: ToWebview.Selection, selection: this.selection });
+    // A reloaded page has nothing: follow afresh and send every visible run in full.
+    this.unfollowAll();
+    this.syncFollowers();
+    for (const m of queued) if (m.type === ToWebview.Notice) this.post(m);
+    this.startTimers();
+  }
+
+  private applySelection(next: Selection, tellWebview: boolean): void {
+    this.selection = this.sanitize(next);
+    if (!this.ready) return;
+    if (tellWebview) this.post({ type: ToWebview.Selection, selection: this.selection });
+    this.syncFollowers();
+  }
+
+  private sanitize(s: Selection): Selection {
+    const known = new Set(this.host.store()?.ids() ?? []);
+    const primary = s.primary && known.has(s.primary) ? s.primary : undefined;
+    const compare = [...new Set(s.compare)].filter((id) => id !== primary && known.has(id)).slice(0, this.options.maxCompare ?? 8);
+    return { primary, compare };
+  }
+
+  private knownRun(id: string): boolean {
+    return this.host.store()?.ids().includes(id) ?? false;
+  }
+
+  private visible(): string[] {
+    return [...(this.selection.primary ? [this.selection.primary] : []), ...this.selection.compare];
+  }
+
+  /** Follows exactly the visible runs; a newly followed run is sent in full. */
+  private syncFollowers(): void {
+    const store = this.host.store();
+    const want = new Set(this.visible());
+    for (const [id, f] of this.followers) {
+      if (!want.has(id)) {
+        f.dispose();
+        this.followers.delete(id);
+        this.dirty.delete(id);
+      }
+    }
+    if (!store) return;
+    for (const id of want) {
+      if (this.followers.has(id)) continue;
+      let follower: RunFollower;
+      try {
+        follower = new RunFollower(store, id, () => this.dirty.add(id), this.options);
+      } catch (err) {
+        this.host.warn(`dashboard: cannot follow run ${id}: ${String(err)}`);
+        continue;
+      }
+      this.followers.set(id, follower);
+      this.sendSnapshot(id, follower);
+    }
+  }
+
+  private sendSnapshot(runId: string, f: RunFollower): void {
+    const snap = f.model.snapshot();
+    this.dirty.delete(runId);
+    this.post({ type: ToWebview.Series, runId, reset: true, deltas: snap.series });
+    this.post({ type: ToWebview.Summary, runId, summary: snap.summary });
+    this.post({ type: ToWebview.Eval, runId, report: snap.eval });
+    this.post({ type: ToWebview.Logs, runId, reset: true, lines: snap.logs });
+  }
+
+  /** Sends what changed in each visible run since the last flush. */
+  flush(): void {
+    if (!this.ready) return;
+    for (const id of [...this.dirty]) {
+      this.dirty.delete(id);
+      const f = this.followers.get(id);
+      if (!f) continue;
+      const d = f.model.drain();
+      if (d.series.length) this.post({ type: ToWebview.Series, runId: id, reset: false, deltas: d.series });
+      if (d.summary) this.post({ type: ToWebview.Summary, runId: id, summary: d.summary });
+      if (d.eval) this.post({ type: ToWebview.Eval, runId: id, report: d.eval });
+      if (d.logs.length) this.post({ type: ToWebview.Logs, runId: id, reset: false, lines: d.logs });
+    }
+  }
+
+  sendRuns(): void {
+    const store = this.host.store();
+    const runs: RunListItem[] = (store?.list() ?? []).map((r) => ({
+      id: r.id,
+      name: r.spec?.name ?? r.id,
+      task: r.spec?.task ?? '',
+      state: r.state,
+      step: r.status?.step,
+      maxSteps: r.status?.max_steps,
+    }));
+    const key = JSON.stringify(runs);
+    if (key === this.lastRuns) return;
+    this.lastRuns = key;
+    this.post({ type: ToWebview.Runs, runs });
+  }
+
+  private post(message: HostMessage): void {
+    if (this.disposed) return;
+    if (this.ready) {
+      this.host.post(message);
+      return;
+    }
+    // Before the handshake only notices are worth keeping: data is sent in full on ready.
+    if (message.type !== ToWebview.Notice) return;
+    this.queue.push(message);
+    if (this.queue.length > MAX_QUEUE) this.queue.shift();
+  }
+
+  private startTimers(): void {
+    this.stopTimers();
+    this.flushTimer = setInterval(() => this.flush(), this.options.flushMs ?? 250);
+    this.runsTimer = setInterval(() => this.sendRuns(), this.options.runsPollMs ?? 3000);
+  }
+
+  private stopTimers(): void {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    if (this.runsTimer) clearInterval(this.runsTimer);
+    this.flushTimer = undefined;
+    this.runsTimer = undefined;
+  }
+
+  private unfollowAll(): void {
+    for (const f of this.followers.values()) f.dispose();
+    this.followers.clear();
+    this.dirty.clear();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.ready = false;
+    this.stopTimers();
+    this.unfollowAll();
+  }
+}

@@ -1,0 +1,167 @@
+// One uPlot chart. Canvas cannot read CSS variables, so theme colours are resolved from them when
+// the chart is built (and the charts are rebuilt when the theme changes).
+
+import uPlot from 'uplot';
+import { cssVar, el, formatNumber } from './dom';
+import type { Line } from './seriesStore';
+
+export interface ChartSeries {
+  readonly label: string;
+  readonly color: string;
+  readonly width: number;
+  /** 0..1; raw curves are drawn faint under their smoothed line. */
+  readonly alpha?: number;
+  readonly scale?: 'y' | 'y2';
+  readonly points?: boolean;
+  readonly line: Line;
+}
+
+export interface ChartOptions {
+  readonly title: string;
+  readonly height?: number;
+  /** Label of the right-hand axis, when series use scale 'y2'. */
+  readonly y2?: string;
+  readonly onZoom: (range: [number, number] | undefined) => void;
+}
+
+/** `color` at `alpha` opacity, as rgba() (canvas needs a colour it can parse without CSS). */
+export function withAlpha(color: string, alpha: number): string {
+  if (alpha >= 1) return color;
+  const hex = /^#([0-9a-f]{3,8})$/i.exec(color.trim());
+  let rgba: number[] | undefined;
+  if (hex) {
+    const h = hex[1] as string;
+    const full = h.length <= 4 ? [...h].map((c) => c + c).join('') : h;
+    rgba = [0, 2, 4, 6].map((i) => parseInt(full.slice(i, i + 2) || 'ff', 16));
+    rgba[3] = (rgba[3] as number) / 255;
+  } else {
+    const m = /^rgba?\(([^)]+)\)$/i.exec(color.trim());
+    if (m) rgba = (m[1] as string).split(/[\s,/]+/).filter(Boolean).map(Number).concat([1]).slice(0, 4);
+  }
+  if (!rgba || rgba.some((v) => Number.isNaN(v))) return color;
+  return `rgba(${rgba[0]}, ${rgba[1]}, ${rgba[2]}, ${((rgba[3] as number) * alpha).toFixed(3)})`;
+}
+
+export class Chart {
+  readonly root: HTMLElement;
+  private readonly body: HTMLElement;
+  private readonly empty: HTMLElement;
+  private plot: uPlot | undefined;
+  private shape = '';
+  private readonly resize: ResizeObserver;
+
+  constructor(parent: HTMLElement, private readonly options: ChartOptions) {
+    this.root = el('section', 'chart');
+    this.root.append(el('h3', 'chart-title', options.title));
+    this.body = el('div', 'chart-body');
+    this.empty = el('div', 'chart-empty', 'No data yet');
+    this.root.append(this.body, this.empty);
+    parent.append(this.root);
+    this.resize = new ResizeObserver(() => {
+      if (this.plot) this.plot.setSize({ width: this.width(), height: this.options.height ?? 170 });
+    });
+    this.resize.observe(this.body);
+  }
+
+  private width(): number {
+    return Math.max(200, this.body.clientWidth || this.root.clientWidth || 300);
+  }
+
+  /** Draws the series; `zoom` fixes the x range, otherwise it follows the data. */
+  update(series: readonly ChartSeries[], zoom: [number, number] | undefined): void {
+    const visible = series.filter((s) => s.line.xs.length > 0);
+    this.empty.hidden = visible.length > 0;
+    this.body.hidden = visible.length === 0;
+    if (visible.length === 0) {
+      this.destroyPlot();
+      return;
+    }
+    const data = uPlot.join(visible.map((s) => [s.line.xs, s.line.ys] as uPlot.AlignedData));
+    const shape = JSON.stringify(visible.map((s) => [s.label, s.color, s.width, s.alpha, s.scale, s.points]));
+    if (!this.plot || shape !== this.shape) {
+      this.destroyPlot();
+      this.shape = shape;
+      this.plot = new uPlot(this.buildOptions(visible), data, this.body);
+    } else {
+      this.plot.setData(data, zoom === undefined);
+    }
+    if (zoom) this.plot.setScale('x', { min: zoom[0], max: zoom[1] });
+  }
+
+  /** Forgets the plot so the next update rebuilds it with fresh theme colours. */
+  rebuild(): void {
+    this.destroyPlot();
+  }
+
+  private destroyPlot(): void {
+    this.plot?.destroy();
+    this.plot = undefined;
+    this.shape = '';
+  }
+
+  private buildOptions(series: readonly ChartSeries[]): uPlot.Options {
+    const fg = cssVar('--vscode-descriptionForeground', cssVar('--vscode-foreground', '#cccccc'));
+    const grid = withAlpha(cssVar('--vscode-foreground', '#cccccc'), 0.12);
+    const font = `11px ${cssVar('--vscode-font-family', 'sans-serif')}`;
+    const fmt = (_u: uPlot, splits: number[]): string[] => splits.map((v) => formatNumber(v, 3));
+    const axis = (scale: string, side?: number): uPlot.Axis => ({
+      scale,
+      side,
+      stroke: fg,
+      font,
+      size: scale === 'x' ? 28 : 52,
+      grid: { stroke: grid, width: 1, show: side !== 1 },
+      ticks: { stroke: grid, width: 1 },
+      values: fmt,
+    });
+    const hasY2 = series.some((s) => s.scale === 'y2');
+    return {
+      width: this.width(),
+      height: this.options.height ?? 170,
+      legend: { show: false },
+      cursor: {
+        sync: { key: 'bert-studio-dashboard' },
+        drag: { x: true, y: false, setScale: false },
+        bind: { dblclick: () => () => null },
+      },
+      scales: { x: { time: false }, y: { auto: true }, ...(hasY2 ? { y2: { auto: true } } : {}) },
+      axes: [axis('x'), axis('y'), ...(hasY2 ? [{ ...axis('y2', 1), label: this.options.y2, labelFont: font, labelSize: 14 }] : [])],
+      series: [
+        { label: 'step' },
+        ...series.map(
+          (s): uPlot.Series => ({
+            label: s.label,
+            scale: s.scale ?? 'y',
+            stroke: withAlpha(s.color, s.alpha ?? 1),
+            width: s.width,
+            spanGaps: true,
+            points: { show: s.points ?? false, size: 5, fill: s.color, stroke: s.color },
+          }),
+        ),
+      ],
+      hooks: {
+        setSelect: [
+          (u) => {
+            const { left, width } = u.select;
+            if (width < 4) return;
+            const x0 = u.posToVal(left, 'x');
+            const x1 = u.posToVal(left + width, 'x');
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+            if (x1 > x0) this.options.onZoom([x0, x1]);
+          },
+        ],
+        ready: [
+          (u) => {
+            u.over.addEventListener('dblclick', () => this.options.onZoom(undefined));
+          },
+        ],
+      },
+    };
+  }
+
+  dispose(): void {
+    this.resize.disconnect();
+    this.destroyPlot();
+    this.root.remove();
+  }
+}

@@ -1,0 +1,377 @@
+// Training Dashboard webview. Receives runs, downsampled series deltas, summaries, evaluations and
+// log lines from the host; sends only the selection, zoom ranges and indices into lists it was
+// given. UI choices survive reloads through the webview state.
+
+import 'uplot/dist/uPlot.min.css';
+import './dashboard.css';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import { Chart, type ChartSeries } from './charts';
+import { clear, cssVar, custom, el } from './dom';
+import { EVAL_PREFIX, ToHost, ToWebview, type EvalReport, type HostMessage, type RunListItem, type RunSummary, type Selection, type SeriesDelta, type WebviewMessage } from './protocol';
+import { LogView, renderEval, renderSummary } from './sections';
+import { envelope, perBucket, SeriesStore, smoothedEnvelope, type Buckets, type Line } from './seriesStore';
+
+interface VsCodeApi {
+  postMessage(message: WebviewMessage): void;
+  getState(): unknown;
+  setState(state: UiState): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+interface UiState {
+  primary?: string;
+  compare: string[];
+  smoothing: number;
+  metric?: string;
+  cell?: [number, number];
+}
+
+const vscode = acquireVsCodeApi();
+const PALETTE = ['blue', 'orange', 'green', 'purple', 'red', 'yellow'];
+const FALLBACK = ['#3794ff', '#d18616', '#89d185', '#b180d7', '#f14c4c', '#cca700'];
+
+function loadState(): UiState {
+  const s = vscode.getState() as Partial<UiState> | undefined;
+  return {
+    primary: typeof s?.primary === 'string' ? s.primary : undefined,
+    compare: Array.isArray(s?.compare) ? s.compare.filter((x): x is string => typeof x === 'string') : [],
+    smoothing: typeof s?.smoothing === 'number' ? s.smoothing : 0.6,
+    metric: typeof s?.metric === 'string' ? s.metric : undefined,
+    cell: Array.isArray(s?.cell) && s.cell.length === 2 ? [Number(s.cell[0]), Number(s.cell[1])] : undefined,
+  };
+}
+
+const ui = loadState();
+const store = new SeriesStore();
+const zoomStore = new SeriesStore();
+let runs: RunListItem[] = [];
+const summaries = new Map<string, RunSummary>();
+const evals = new Map<string, EvalReport | null>();
+let zoom: [number, number] | undefined;
+let zoomRequest = 0;
+
+// ---- layout ------------------------------------------------------------------------------------
+const app = document.getElementById('app') ?? document.body;
+const header = el('header', 'toolbar');
+const runSelect = custom<{ value: string }>('vscode-single-select', 'run-select');
+runSelect.setAttribute('aria-label', 'Run');
+const smoothingInput = el('input', 'smoothing');
+smoothingInput.type = 'range';
+smoothingInput.min = '0';
+smoothingInput.max = '0.99';
+smoothingInput.step = '0.01';
+smoothingInput.value = String(ui.smoothing);
+smoothingInput.setAttribute('aria-label', 'Loss smoothing');
+const smoothingValue = el('span', 'smoothing-value', ui.smoothing.toFixed(2));
+const smoothingLabel = el('label', 'smoothing-label', 'Smoothing ');
+smoothingLabel.append(smoothingInput, smoothingValue);
+header.append(runSelect, smoothingLabel);
+
+const compareBox = el('details', 'compare');
+compareBox.append(el('summary', undefined, 'Compare runs'));
+const compareList = el('div', 'compare-list');
+compareBox.append(compareList);
+const legend = el('div', 'legend');
+const zoomNote = el('div', 'zoom-note');
+const summaryRoot = el('section', 'summary');
+const charts = el('div', 'charts');
+const evalRoot = el('section', 'eval');
+const logRoot = el('section', 'logs');
+const logHead = el('div', 'logs-head');
+const openLog = el('a', 'open-log', 'Open worker.log');
+openLog.href = '#';
+openLog.addEventListener('click', (e) => {
+  e.preventDefault();
+  if (ui.primary) post({ type: ToHost.OpenLog, runId: ui.primary });
+});
+logHead.append(el('h3', undefined, 'Log'), openLog);
+logRoot.append(logHead);
+const logView = new LogView(logRoot);
+app.append(header, compareBox, summaryRoot, legend, zoomNote, charts, evalRoot, logRoot);
+
+const onZoom = (range: [number, number] | undefined): void => {
+  zoom = range;
+  zoomStore.clear();
+  if (range) post({ type: ToHost.RequestRange, requestId: ++zoomRequest, x0: range[0], x1: range[1] });
+  renderZoomNote();
+  scheduleCharts();
+};
+const lossChart = new Chart(charts, { title: 'Loss (faint: raw, bold: smoothed)', onZoom });
+const lrChart = new Chart(charts, { title: 'Learning rate', onZoom });
+const evalChartHost = el('div', 'eval-chart-host');
+charts.append(evalChartHost);
+const metricSelect = custom<{ value: string }>('vscode-single-select', 'metric-select');
+metricSelect.setAttribute('aria-label', 'Evaluation metric');
+const evalChart = new Chart(evalChartHost, { title: 'Evaluation', onZoom });
+evalChart.root.querySelector('.chart-title')?.append(metricSelect);
+const throughputChart = new Chart(charts, { title: 'Throughput (samples/s, right: tokens/s)', y2: 'tokens/s', onZoom });
+const memoryChart = new Chart(charts, { title: 'Memory (MB, peak per bucket)', onZoom });
+const gradChart = new Chart(charts, { title: 'Gradient norm', onZoom });
+const allCharts = [lossChart, lrChart, evalChart, throughputChart, memoryChart, gradChart];
+
+// ---- messages ----------------------------------------------------------------------------------
+function post(msg: WebviewMessage): void {
+  vscode.postMessage(msg);
+}
+
+function saveState(): void {
+  vscode.setState(ui);
+}
+
+function selection(): Selection {
+  return { primary: ui.primary, compare: ui.compare.filter((id) => id !== ui.primary) };
+}
+
+function visibleRuns(): string[] {
+  const ids = ui.primary ? [ui.primary] : [];
+  for (const id of ui.compare) if (!ids.includes(id)) ids.push(id);
+  return ids;
+}
+
+function changeSelection(next: Selection, notifyHost: boolean): void {
+  if (next.primary !== ui.primary) ui.cell = undefined;
+  ui.primary = next.primary;
+  ui.compare = next.compare.filter((id) => id !== next.primary);
+  saveState();
+  const keep = new Set(visibleRuns());
+  store.drop(keep);
+  zoomStore.drop(keep);
+  if (notifyHost) post({ type: ToHost.Select, selection: selection() });
+  renderRuns();
+  renderDetails();
+  scheduleCharts();
+}
+
+window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
+  const msg = event.data;
+  switch (msg?.type) {
+    case ToWebview.Runs:
+      runs = [...msg.runs];
+      renderRuns();
+      break;
+    case ToWebview.Selection:
+      changeSelection(msg.selection, false);
+      break;
+    case ToWebview.Series:
+      if (!visibleRuns().includes(msg.runId)) break;
+      if (!store.apply(msg.runId, msg.reset, msg.deltas)) console.warn(`dashboard: series out of step for ${msg.runId}`);
+      scheduleCharts();
+      break;
+    case ToWebview.Summary:
+      summaries.set(msg.runId, msg.summary);
+      if (msg.runId === ui.primary) renderSummary(summaryRoot, msg.summary);
+      break;
+    case ToWebview.Eval:
+      evals.set(msg.runId, msg.report);
+      if (msg.runId === ui.primary) {
+        ui.cell = undefined;
+        saveState();
+        renderEvalSection();
+      }
+      scheduleCharts();
+      break;
+    case ToWebview.Logs:
+      if (msg.runId === ui.primary) logView.append(msg.lines, msg.reset);
+      break;
+    case ToWebview.Range:
+      if (msg.requestId !== zoomRequest) break;
+      zoomStore.clear();
+      for (const r of msg.runs) zoomStore.apply(r.runId, true, r.deltas as SeriesDelta[]);
+      scheduleCharts();
+      break;
+    case ToWebview.Notice:
+      zoomNote.textContent = msg.message;
+      break;
+  }
+});
+
+// ---- rendering ---------------------------------------------------------------------------------
+function runLabel(r: RunListItem): string {
+  return r.name && r.name !== r.id ? `${r.name} (${r.id})` : r.id;
+}
+
+function renderRuns(): void {
+  clear(runSelect);
+  if (!runs.length) {
+    const opt = custom<{ value: string }>('vscode-option');
+    opt.textContent = 'No runs yet';
+    opt.setAttribute('value', '');
+    runSelect.append(opt);
+  }
+  for (const r of runs) {
+    const opt = custom<{ value: string }>('vscode-option');
+    opt.setAttribute('value', r.id);
+    opt.textContent = `${runLabel(r)} — ${r.state}`;
+    if (r.id === ui.primary) opt.setAttribute('selected', '');
+    runSelect.append(opt);
+  }
+  if (ui.primary) runSelect.value = ui.primary;
+
+  clear(compareList);
+  const others = runs.filter((r) => r.id !== ui.primary);
+  if (!others.length) compareList.append(el('p', 'muted', 'No other runs to compare.'));
+  for (const r of others) {
+    const box = custom<{ checked: boolean }>('vscode-checkbox');
+    box.setAttribute('label', `${runLabel(r)} — ${r.state}`);
+    box.textContent = `${runLabel(r)} — ${r.state}`;
+    box.checked = ui.compare.includes(r.id);
+    if (box.checked) box.setAttribute('checked', '');
+    box.addEventListener('change', () => {
+      const next = box.checked ? [...ui.compare.filter((id) => id !== r.id), r.id] : ui.compare.filter((id) => id !== r.id);
+      changeSelection({ primary: ui.primary, compare: next.slice(0, 8) }, true);
+    });
+    compareList.append(box);
+  }
+  renderLegend();
+}
+
+function runColor(index: number): string {
+  return cssVar(`--vscode-charts-${PALETTE[index % PALETTE.length]}`, FALLBACK[index % FALLBACK.length] as string);
+}
+
+function renderLegend(): void {
+  clear(legend);
+  visibleRuns().forEach((id, i) => {
+    const item = el('span', 'legend-item');
+    const swatch = el('span', 'swatch');
+    swatch.style.backgroundColor = runColor(i);
+    const r = runs.find((x) => x.id === id);
+    item.append(swatch, el('span', undefined, r ? runLabel(r) : id));
+    legend.append(item);
+  });
+}
+
+function renderZoomNote(): void {
+  zoomNote.textContent = zoom ? `Zoomed to steps ${Math.round(zoom[0])}–${Math.round(zoom[1])} · double-click a chart to reset` : 'Drag across a chart to zoom';
+}
+
+function renderDetails(): void {
+  renderSummary(summaryRoot, ui.primary ? summaries.get(ui.primary) : undefined);
+  renderEvalSection();
+  logView.append([], true);
+}
+
+function renderEvalSection(): void {
+  renderEval(evalRoot, ui.primary ? evals.get(ui.primary) : undefined, {
+    cell: ui.cell,
+    onCell: (cell) => {
+      ui.cell = cell;
+      saveState();
+      renderEvalSection();
+    },
+    onOpen: (index) => {
+      const report = ui.primary ? evals.get(ui.primary) : undefined;
+      if (ui.primary && report) post({ type: ToHost.OpenExample, runId: ui.primary, step: report.step, index });
+    },
+  });
+}
+
+function seriesOf(runId: string, name: string): Buckets | undefined {
+  if (zoom) {
+    const z = zoomStore.get(runId, name);
+    if (z) return z;
+  }
+  return store.get(runId, name);
+}
+
+function lines(name: string, label: string, pick: (b: Buckets) => Line, extra: Partial<ChartSeries> = {}): ChartSeries[] {
+  const out: ChartSeries[] = [];
+  visibleRuns().forEach((id, i) => {
+    const b = seriesOf(id, name);
+    if (b && b.length) out.push({ label: `${id} ${label}`, color: runColor(i), width: 1.5, line: pick(b), ...extra });
+  });
+  return out;
+}
+
+function metricNames(): string[] {
+  const names = new Set<string>();
+  for (const id of visibleRuns()) for (const n of store.names(id)) if (n.startsWith(EVAL_PREFIX)) names.add(n.slice(EVAL_PREFIX.length));
+  return [...names].sort();
+}
+
+function renderMetricSelect(names: string[]): string | undefined {
+  const metric = ui.metric && names.includes(ui.metric) ? ui.metric : (names.find((n) => n === 'accuracy' || n === 'f1' || n === 'masked_accuracy') ?? names[0]);
+  const current = Array.from(metricSelect.children).map((c) => c.getAttribute('value')).join('\n');
+  if (current !== names.join('\n')) {
+    clear(metricSelect);
+    for (const n of names) {
+      const opt = custom<{ value: string }>('vscode-option');
+      opt.setAttribute('value', n);
+      opt.textContent = n;
+      metricSelect.append(opt);
+    }
+  }
+  if (metric && metricSelect.value !== metric) metricSelect.value = metric;
+  return metric;
+}
+
+let chartsScheduled = false;
+let renders = 0;
+function scheduleCharts(): void {
+  if (chartsScheduled) return;
+  chartsScheduled = true;
+  requestAnimationFrame(() => {
+    chartsScheduled = false;
+    drawCharts();
+    // For the benchmark harness and tests: how many times the charts were drawn.
+    document.body.dataset.renders = String(++renders);
+  });
+}
+
+function drawCharts(): void {
+  const s = ui.smoothing;
+  const loss: ChartSeries[] = [];
+  visibleRuns().forEach((id, i) => {
+    const b = seriesOf(id, 'loss');
+    if (!b || !b.length) return;
+    const { raw, smooth } = smoothedEnvelope(b, s);
+    loss.push({ label: `${id} loss`, color: runColor(i), width: 1, alpha: 0.35, line: raw });
+    loss.push({ label: `${id} loss (smoothed)`, color: runColor(i), width: 2, line: { xs: raw.xs, ys: smooth } });
+  });
+  lossChart.update(loss, zoom);
+  lrChart.update(lines('learning_rate', 'learning rate', (b) => perBucket(b, 'mean')), zoom);
+  const metric = renderMetricSelect(metricNames());
+  evalChart.update(metric ? lines(EVAL_PREFIX + metric, metric, envelope, { points: true }) : [], zoom);
+  throughputChart.update(
+    [
+      ...lines('samples_per_second', 'samples/s', (b) => perBucket(b, 'mean')),
+      ...lines('tokens_per_second', 'tokens/s', (b) => perBucket(b, 'mean'), { scale: 'y2', alpha: 0.55, width: 1 }),
+    ],
+    zoom,
+  );
+  memoryChart.update(lines('memory_mb', 'MB', (b) => perBucket(b, 'max')), zoom);
+  gradChart.update(lines('grad_norm', 'grad norm', envelope, { width: 1 }), zoom);
+}
+
+// ---- controls ----------------------------------------------------------------------------------
+runSelect.addEventListener('change', () => {
+  const id = runSelect.value;
+  if (id && id !== ui.primary) changeSelection({ primary: id, compare: ui.compare }, true);
+});
+metricSelect.addEventListener('change', () => {
+  ui.metric = metricSelect.value;
+  saveState();
+  scheduleCharts();
+});
+smoothingInput.addEventListener('input', () => {
+  ui.smoothing = Number(smoothingInput.value);
+  smoothingValue.textContent = ui.smoothing.toFixed(2);
+  saveState();
+  scheduleCharts();
+});
+
+// VS Code swaps the theme's CSS variables on <html>; canvas colours must be resolved again.
+const themeObserver = new MutationObserver(() => {
+  for (const c of allCharts) c.rebuild();
+  renderLegend();
+  scheduleCharts();
+});
+themeObserver.observe(document.documentElement, { attributes: true, attributeFilter: ['style', 'class'] });
+themeObserver.observe(document.body, { attributes: true, attributeFilter: ['class'] });
+
+renderZoomNote();
+renderDetails();
+renderRuns();
+post({ type: ToHost.Ready, selection: ui.primary || ui.compare.length ? selection() : undefined });

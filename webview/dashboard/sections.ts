@@ -1,0 +1,191 @@
+// The non-chart parts of the dashboard: run summary, last evaluation (table, confusion matrix,
+// misclassified examples) and the log tail. Dataset text only ever goes in as textContent.
+
+import { clear, el, formatDuration, formatNumber } from './dom';
+import type { EvalReport, ExampleItem, LogLine, RunSummary } from './protocol';
+
+export function renderSummary(root: HTMLElement, summary: RunSummary | undefined): void {
+  clear(root);
+  if (!summary) {
+    root.append(el('p', 'muted', 'No run selected.'));
+    return;
+  }
+  const head = el('div', 'summary-head');
+  const badge = el('span', `badge state-${summary.state}`, summary.state);
+  head.append(badge);
+  const parts: string[] = [];
+  if (summary.step !== undefined) parts.push(summary.maxSteps ? `step ${summary.step} / ${summary.maxSteps}` : `step ${summary.step}`);
+  if (summary.epoch !== undefined) parts.push(`epoch ${formatNumber(summary.epoch, 3)}`);
+  if (summary.stepsPerSecond !== undefined) parts.push(`${formatNumber(summary.stepsPerSecond, 3)} steps/s`);
+  if (summary.elapsedSeconds !== undefined) parts.push(`elapsed ${formatDuration(summary.elapsedSeconds)}`);
+  if (summary.etaSeconds !== undefined) parts.push(`ETA ${formatDuration(summary.etaSeconds)}`);
+  head.append(el('span', 'summary-text', parts.join(' · ')));
+  root.append(head);
+
+  const progress = el('div', 'progress');
+  const bar = el('div', 'progress-bar');
+  const fraction = summary.maxSteps && summary.step !== undefined ? Math.min(1, Math.max(0, summary.step / summary.maxSteps)) : 0;
+  // CSSOM, not an inline style attribute: allowed by the page's CSP.
+  bar.style.width = `${(fraction * 100).toFixed(1)}%`;
+  progress.append(bar);
+  progress.setAttribute('role', 'progressbar');
+  progress.setAttribute('aria-valuenow', String(Math.round(fraction * 100)));
+  root.append(progress);
+
+  const stats = el('dl', 'stats');
+  const stat = (name: string, value: string): void => {
+    stats.append(el('dt', undefined, name), el('dd', undefined, value));
+  };
+  const l = summary.latest;
+  stat('loss', formatNumber(l.loss));
+  stat('learning rate', formatNumber(l.learning_rate, 3));
+  if (l.grad_norm !== undefined) stat('grad norm', formatNumber(l.grad_norm, 3));
+  stat('samples/s', formatNumber(l.samples_per_second, 4));
+  stat('tokens/s', formatNumber(l.tokens_per_second, 4));
+  stat('memory', l.memory_mb !== undefined ? `${formatNumber(l.memory_mb, 4)} MB` : '–');
+  if (summary.bestMetric) stat(`best ${summary.bestMetric.name}`, `${formatNumber(summary.bestMetric.value)} @ ${summary.bestMetric.step}`);
+  if (summary.lastCheckpoint) stat('checkpoint', summary.lastCheckpoint);
+  root.append(stats);
+  if (summary.error) root.append(el('p', 'error', summary.error));
+  else if (summary.message && summary.state !== 'running') root.append(el('p', 'muted', summary.message));
+}
+
+export interface EvalHandlers {
+  /** The selected confusion-matrix cell, as [gold index, pred index]. */
+  readonly cell: [number, number] | undefined;
+  readonly onCell: (cell: [number, number] | undefined) => void;
+  readonly onOpen: (index: number) => void;
+}
+
+export function renderEval(root: HTMLElement, report: EvalReport | null | undefined, h: EvalHandlers): void {
+  clear(root);
+  if (!report) {
+    root.append(el('p', 'muted', 'No evaluation yet.'));
+    return;
+  }
+  root.append(el('h3', undefined, `Evaluation at step ${report.step}`));
+  const metrics = el('div', 'metrics');
+  for (const [name, value] of Object.entries(report.metrics)) {
+    const chip = el('span', 'metric');
+    chip.append(el('span', 'metric-name', name), el('span', 'metric-value', formatNumber(value)));
+    metrics.append(chip);
+  }
+  root.append(metrics);
+
+  if (report.table.length) {
+    const table = el('table', 'report');
+    const head = el('tr');
+    for (const c of [report.tableKind === 'entity' ? 'entity' : 'class', 'precision', 'recall', 'f1', 'support']) head.append(el('th', undefined, c));
+    table.append(el('thead'));
+    (table.tHead as HTMLTableSectionElement).append(head);
+    const body = el('tbody');
+    for (const r of report.table) {
+      const tr = el('tr');
+      tr.append(el('td', 'label', r.label), el('td', 'num', formatNumber(r.precision, 3)), el('td', 'num', formatNumber(r.recall, 3)), el('td', 'num', formatNumber(r.f1, 3)), el('td', 'num', String(r.support)));
+      body.append(tr);
+    }
+    table.append(body);
+    root.append(table);
+  }
+
+  const cm = report.confusion;
+  let examples: { item: ExampleItem; index: number }[] = report.misclassified.map((item, index) => ({ item, index }));
+  let caption = `Misclassified examples (${examples.length})`;
+  if (cm && cm.labels.length) {
+    root.append(renderConfusion(cm.labels, cm.matrix, h));
+    if (h.cell) {
+      const gold = cm.labels[h.cell[0]];
+      const pred = cm.labels[h.cell[1]];
+      examples = examples.filter((e) => e.item.gold === gold && e.item.pred === pred);
+      caption = `Gold ${gold ?? '?'}, predicted ${pred ?? '?'}: ${examples.length} listed example(s)`;
+    }
+  }
+  if (report.misclassified.length) {
+    root.append(el('h4', undefined, caption));
+    const list = el('ol', 'examples');
+    for (const { item, index } of examples.slice(0, 200)) {
+      const li = el('li', item.openable ? 'example openable' : 'example');
+      li.append(el('span', 'example-text', item.text), el('span', 'example-labels', `gold ${item.gold} → pred ${item.pred}`));
+      if (item.openable) {
+        li.tabIndex = 0;
+        li.title = 'Open the example in its source file';
+        li.addEventListener('click', () => h.onOpen(index));
+        li.addEventListener('keydown', (e) => {
+          if (e.key === 'Enter') h.onOpen(index);
+        });
+      }
+      list.append(li);
+    }
+    root.append(list);
+  }
+}
+
+function renderConfusion(labels: readonly string[], matrix: readonly (readonly number[])[], h: EvalHandlers): HTMLElement {
+  const wrap = el('div', 'confusion-wrap');
+  wrap.append(el('h4', undefined, 'Confusion matrix (rows: gold, columns: predicted)'));
+  const table = el('table', 'confusion');
+  const head = el('tr');
+  head.append(el('th', 'corner', 'gold \\ pred'));
+  for (const l of labels) head.append(el('th', 'col', l));
+  table.append(head);
+  const max = Math.max(1, ...matrix.flat().filter(Number.isFinite));
+  matrix.forEach((row, i) => {
+    const tr = el('tr');
+    tr.append(el('th', 'row', labels[i] ?? ''));
+    row.forEach((v, j) => {
+      const td = el('td', i === j ? 'cell diag' : 'cell', String(v));
+      const share = Math.sqrt(v / max);
+      td.style.backgroundColor = `color-mix(in srgb, var(--vscode-charts-${i === j ? 'blue' : 'red'}) ${Math.round(share * 70)}%, transparent)`;
+      if (h.cell && h.cell[0] === i && h.cell[1] === j) td.classList.add('selected');
+      if (i !== j && v > 0) {
+        td.classList.add('clickable');
+        td.tabIndex = 0;
+        td.title = `gold ${labels[i] ?? ''}, predicted ${labels[j] ?? ''}: show examples`;
+        const pick = (): void => h.onCell(h.cell && h.cell[0] === i && h.cell[1] === j ? undefined : [i, j]);
+        td.addEventListener('click', pick);
+        td.addEventListener('keydown', (e) => {
+          if (e.key === 'Enter') pick();
+        });
+      }
+      tr.append(td);
+    });
+    table.append(tr);
+  });
+  wrap.append(table);
+  return wrap;
+}
+
+export class LogView {
+  private readonly list: HTMLElement;
+  private count = 0;
+
+  constructor(
+    readonly root: HTMLElement,
+    private readonly max = 200,
+  ) {
+    this.list = el('div', 'log');
+    this.list.setAttribute('role', 'log');
+    root.append(this.list);
+  }
+
+  append(lines: readonly LogLine[], reset: boolean): void {
+    const atBottom = this.list.scrollTop + this.list.clientHeight >= this.list.scrollHeight - 4;
+    if (reset) {
+      clear(this.list);
+      this.count = 0;
+    }
+    for (const line of lines.slice(-this.max)) {
+      const row = el('div', `log-line level-${line.level.replace(/[^a-z]/gi, '').toLowerCase()}`);
+      if (line.ts !== undefined) row.append(el('span', 'log-ts', new Date(line.ts * 1000).toLocaleTimeString()));
+      if (line.level !== 'worker') row.append(el('span', 'log-level', line.level));
+      row.append(el('span', 'log-text', line.text));
+      this.list.append(row);
+      this.count++;
+    }
+    while (this.count > this.max && this.list.firstChild) {
+      this.list.removeChild(this.list.firstChild);
+      this.count--;
+    }
+    if (atBottom || reset) this.list.scrollTop = this.list.scrollHeight;
+  }
+}
