@@ -13,6 +13,7 @@ export interface ChartSeries {
   readonly alpha?: number;
   readonly scale?: 'y' | 'y2';
   readonly points?: boolean;
+  readonly dash?: number[];
   readonly line: Line;
 }
 
@@ -58,7 +59,7 @@ export class Chart {
     this.root.append(this.body, this.empty);
     parent.append(this.root);
     this.resize = new ResizeObserver(() => {
-      if (this.plot) this.plot.setSize({ width: this.width(), height: this.options.height ?? 170 });
+      if (this.plot) this.plot.setSize({ width: this.width(), height: this.options.height ?? 200 });
     });
     this.resize.observe(this.body);
   }
@@ -77,7 +78,7 @@ export class Chart {
       return;
     }
     const data = uPlot.join(visible.map((s) => [s.line.xs, s.line.ys] as uPlot.AlignedData));
-    const shape = JSON.stringify(visible.map((s) => [s.label, s.color, s.width, s.alpha, s.scale, s.points]));
+    const shape = JSON.stringify(visible.map((s) => [s.label, s.color, s.width, s.alpha, s.scale, s.points, s.dash]));
     if (!this.plot || shape !== this.shape) {
       this.destroyPlot();
       this.shape = shape;
@@ -104,9 +105,10 @@ export class Chart {
     const grid = withAlpha(cssVar('--vscode-foreground', '#cccccc'), 0.12);
     const font = `11px ${cssVar('--vscode-font-family', 'sans-serif')}`;
     const fmt = (_u: uPlot, splits: number[]): string[] => splits.map((v) => formatNumber(v, 3));
+    // Only set what differs from uPlot's defaults: an explicit `side: undefined` would override them.
     const axis = (scale: string, side?: number): uPlot.Axis => ({
       scale,
-      side,
+      ...(side !== undefined ? { side } : {}),
       stroke: fg,
       font,
       size: scale === 'x' ? 28 : 52,
@@ -117,7 +119,7 @@ export class Chart {
     const hasY2 = series.some((s) => s.scale === 'y2');
     return {
       width: this.width(),
-      height: this.options.height ?? 170,
+      height: this.options.height ?? 200,
       legend: { show: false },
       cursor: {
         sync: { key: 'bert-studio-dashboard' },
@@ -134,6 +136,7 @@ export class Chart {
             scale: s.scale ?? 'y',
             stroke: withAlpha(s.color, s.alpha ?? 1),
             width: s.width,
+            ...(s.dash ? { dash: s.dash } : {}),
             spanGaps: true,
             points: { show: s.points ?? false, size: 5, fill: s.color, stroke: s.color },
           }),

@@ -71,6 +71,7 @@ header.append(runSelect, smoothingLabel);
 
 const compareBox = el('details', 'compare');
 compareBox.append(el('summary', undefined, 'Compare runs'));
+compareBox.open = ui.compare.length > 0;
 const compareList = el('div', 'compare-list');
 compareBox.append(compareList);
 const legend = el('div', 'legend');
@@ -106,9 +107,9 @@ const metricSelect = custom<{ value: string }>('vscode-single-select', 'metric-s
 metricSelect.setAttribute('aria-label', 'Evaluation metric');
 const evalChart = new Chart(evalChartHost, { title: 'Evaluation', onZoom });
 evalChart.root.querySelector('.chart-title')?.append(metricSelect);
-const throughputChart = new Chart(charts, { title: 'Throughput (samples/s, right: tokens/s)', y2: 'tokens/s', onZoom });
+const throughputChart = new Chart(charts, { title: 'Throughput, smoothed (samples/s; dashed, right: tokens/s)', y2: 'tokens/s', onZoom });
 const memoryChart = new Chart(charts, { title: 'Memory (MB, peak per bucket)', onZoom });
-const gradChart = new Chart(charts, { title: 'Gradient norm', onZoom });
+const gradChart = new Chart(charts, { title: 'Gradient norm (faint: raw, bold: smoothed)', onZoom });
 const allCharts = [lossChart, lrChart, evalChart, throughputChart, memoryChart, gradChart];
 
 // ---- messages ----------------------------------------------------------------------------------
@@ -161,7 +162,11 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       break;
     case ToWebview.Summary:
       summaries.set(msg.runId, msg.summary);
-      if (msg.runId === ui.primary) renderSummary(summaryRoot, msg.summary);
+      if (msg.runId === ui.primary) {
+        renderSummary(summaryRoot, msg.summary);
+        // The evaluation chart defaults to the run's best-model metric, known from the summary.
+        if (!ui.metric) scheduleCharts();
+      }
       break;
     case ToWebview.Eval:
       evals.set(msg.runId, msg.report);
@@ -214,7 +219,6 @@ function renderRuns(): void {
   if (!others.length) compareList.append(el('p', 'muted', 'No other runs to compare.'));
   for (const r of others) {
     const box = custom<{ checked: boolean }>('vscode-checkbox');
-    box.setAttribute('label', `${runLabel(r)} — ${r.state}`);
     box.textContent = `${runLabel(r)} — ${r.state}`;
     box.checked = ui.compare.includes(r.id);
     if (box.checked) box.setAttribute('checked', '');
@@ -292,7 +296,10 @@ function metricNames(): string[] {
 }
 
 function renderMetricSelect(names: string[]): string | undefined {
-  const metric = ui.metric && names.includes(ui.metric) ? ui.metric : (names.find((n) => n === 'accuracy' || n === 'f1' || n === 'masked_accuracy') ?? names[0]);
+  // The user's choice, else the metric the primary run selects its best model by.
+  const best = ui.primary ? summaries.get(ui.primary)?.bestMetric?.name : undefined;
+  const preferred = [ui.metric, best, 'accuracy', 'f1', 'masked_accuracy', 'exact_match'];
+  const metric = preferred.find((n): n is string => !!n && names.includes(n)) ?? names[0];
   const current = Array.from(metricSelect.children).map((c) => c.getAttribute('value')).join('\n');
   if (current !== names.join('\n')) {
     clear(metricSelect);
@@ -320,29 +327,32 @@ function scheduleCharts(): void {
   });
 }
 
-function drawCharts(): void {
-  const s = ui.smoothing;
-  const loss: ChartSeries[] = [];
+/** Faint raw envelope and bold EMA line of a series, per visible run. */
+function smoothed(name: string, label: string, extra: Partial<ChartSeries> = {}): ChartSeries[] {
+  const out: ChartSeries[] = [];
   visibleRuns().forEach((id, i) => {
-    const b = seriesOf(id, 'loss');
+    const b = seriesOf(id, name);
     if (!b || !b.length) return;
-    const { raw, smooth } = smoothedEnvelope(b, s);
-    loss.push({ label: `${id} loss`, color: runColor(i), width: 1, alpha: 0.35, line: raw });
-    loss.push({ label: `${id} loss (smoothed)`, color: runColor(i), width: 2, line: { xs: raw.xs, ys: smooth } });
+    const { raw, smooth } = smoothedEnvelope(b, ui.smoothing);
+    out.push({ label: `${id} ${label}`, color: runColor(i), width: 1, alpha: 0.3, line: raw, ...extra });
+    out.push({ label: `${id} ${label} (smoothed)`, color: runColor(i), width: 2, line: { xs: raw.xs, ys: smooth }, ...extra });
   });
-  lossChart.update(loss, zoom);
+  return out;
+}
+
+/** Only the EMA line (for curves whose raw noise would hide the comparison). */
+function smoothedOnly(name: string, label: string, extra: Partial<ChartSeries> = {}): ChartSeries[] {
+  return smoothed(name, label, extra).filter((s) => s.label.endsWith('(smoothed)'));
+}
+
+function drawCharts(): void {
+  lossChart.update(smoothed('loss', 'loss'), zoom);
   lrChart.update(lines('learning_rate', 'learning rate', (b) => perBucket(b, 'mean')), zoom);
   const metric = renderMetricSelect(metricNames());
   evalChart.update(metric ? lines(EVAL_PREFIX + metric, metric, envelope, { points: true }) : [], zoom);
-  throughputChart.update(
-    [
-      ...lines('samples_per_second', 'samples/s', (b) => perBucket(b, 'mean')),
-      ...lines('tokens_per_second', 'tokens/s', (b) => perBucket(b, 'mean'), { scale: 'y2', alpha: 0.55, width: 1 }),
-    ],
-    zoom,
-  );
+  throughputChart.update([...smoothedOnly('samples_per_second', 'samples/s'), ...smoothedOnly('tokens_per_second', 'tokens/s', { scale: 'y2', dash: [4, 3], width: 1 })], zoom);
   memoryChart.update(lines('memory_mb', 'MB', (b) => perBucket(b, 'max')), zoom);
-  gradChart.update(lines('grad_norm', 'grad norm', envelope, { width: 1 }), zoom);
+  gradChart.update(smoothed('grad_norm', 'grad norm'), zoom);
 }
 
 // ---- controls ----------------------------------------------------------------------------------

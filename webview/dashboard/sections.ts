@@ -34,7 +34,10 @@ export function renderSummary(root: HTMLElement, summary: RunSummary | undefined
 
   const stats = el('dl', 'stats');
   const stat = (name: string, value: string): void => {
-    stats.append(el('dt', undefined, name), el('dd', undefined, value));
+    const item = el('div', 'stat');
+    item.append(el('dt', undefined, name), el('dd', undefined, value));
+    item.title = `${name}: ${value}`;
+    stats.append(item);
   };
   const l = summary.latest;
   stat('loss', formatNumber(l.loss));

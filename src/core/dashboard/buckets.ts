@@ -155,6 +155,8 @@ export class RawSeries {
   private xs = new Float64Array(256);
   private ys = new Float64Array(256);
   private n = 0;
+  /** True while x only grew: a zoom then finds its range by binary search. */
+  private sorted = true;
 
   get length(): number {
     return this.n;
@@ -171,6 +173,7 @@ export class RawSeries {
       this.xs = grow(this.xs);
       this.ys = grow(this.ys);
     }
+    if (this.n > 0 && x < (this.xs[this.n - 1] as number)) this.sorted = false;
     this.xs[this.n] = x;
     this.ys[this.n] = y;
     this.n++;
@@ -178,8 +181,36 @@ export class RawSeries {
 
   /** Points with x in [x0, x1] in `buckets` equal-width buckets, plus the nearest point outside each end. */
   downsample(name: string, x0: number, x1: number, buckets: number): SeriesDelta {
-    return downsampleRange(name, this.xs.subarray(0, this.n), this.ys.subarray(0, this.n), x0, x1, buckets);
+    if (!this.sorted) return downsampleRange(name, this.xs.subarray(0, this.n), this.ys.subarray(0, this.n), x0, x1, buckets);
+    // Only the points in range and one neighbour each side.
+    const lo = Math.max(0, lowerBound(this.xs, this.n, x0) - 1);
+    const hi = Math.min(this.n, upperBound(this.xs, this.n, x1) + 1);
+    return downsampleRange(name, this.xs.subarray(lo, hi), this.ys.subarray(lo, hi), x0, x1, buckets);
   }
+}
+
+/** First index with xs[i] >= x. */
+function lowerBound(xs: Float64Array, n: number, x: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((xs[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index with xs[i] > x. */
+function upperBound(xs: Float64Array, n: number, x: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((xs[mid] as number) <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**

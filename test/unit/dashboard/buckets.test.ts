@@ -110,3 +110,21 @@ describe('downsampleRange', () => {
     assert.deepEqual(column(d.buckets, B_XLO), [1, 3, 5]);
   });
 });
+
+describe('RawSeries zoom', () => {
+  it('gives the same answer by binary search (sorted x) as by a full scan (after a resume)', () => {
+    const sorted = new RawSeries();
+    const resumed = new RawSeries();
+    const r = rng(5);
+    const ys: number[] = [];
+    for (let x = 0; x < 10_000; x++) ys.push(r());
+    ys.forEach((y, x) => sorted.push(x, y));
+    // Same points, but steps 9000.. logged again after 9500 (a resume): x goes back.
+    ys.slice(0, 9500).forEach((y, x) => resumed.push(x, y));
+    ys.slice(9500).forEach((y, i) => resumed.push(9500 + i, y));
+    resumed.push(9000, 0.5);
+    const a = sorted.downsample('loss', 2000, 3000, 50);
+    const b = resumed.downsample('loss', 2000, 3000, 50);
+    assert.deepEqual(a, b);
+  });
+});
