@@ -1,0 +1,360 @@
+// Shared helpers for the end-to-end tests: a real VS Code (code-server) on 127.0.0.1, driven by
+// Debian's chromium through playwright-core. Everything a run writes lives in one fresh temp
+// folder, and stop() kills the process groups it started. Paths come from the cache folder that
+// scripts/e2e-setup.sh fills (its env.sh), or from the E2E_* variables.
+import { spawn } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const RESULTS_DIR = join(REPO, 'test-results', 'e2e');
+export const FIXTURE_WORKSPACE = join(REPO, 'test', 'e2e', 'fixtures', 'workspace');
+
+/** Tool paths: E2E_* from the environment, else the setup script's cache folder. */
+export function tools() {
+  const cache = process.env.BERT_STUDIO_E2E_CACHE ?? join(homedir(), '.cache', 'bert-studio-e2e');
+  const t = {
+    node: process.env.E2E_NODE24 ?? join(cache, 'node-24.21.0', 'bin', 'node'),
+    codeServer: process.env.E2E_CODE_SERVER ?? join(cache, 'code-server', 'node_modules', 'code-server', 'out', 'node', 'entry.js'),
+    playwright: process.env.E2E_PLAYWRIGHT ?? join(cache, 'playwright', 'node_modules', 'playwright-core'),
+    chromium: process.env.E2E_CHROMIUM ?? '/usr/bin/chromium',
+  };
+  for (const [name, path] of Object.entries(t)) {
+    if (!existsSync(path)) throw new Error(`e2e: ${name} not found at ${path}; run scripts/e2e-setup.sh`);
+  }
+  return t;
+}
+
+export function log(...args) {
+  const t = new Date().toISOString().slice(11, 19);
+  console.log(`[${t}]`, ...args);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns a truthy value; throws with `what` after `timeoutMs`. */
+export async function waitFor(what, check, { timeoutMs = 60_000, intervalMs = 250 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let lastError;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError.message}` : ''}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+async function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+// Keeps the screen quiet and the workbench predictable: no trust prompt, no welcome page, no
+// update or extension-gallery traffic, no chat side bar.
+const DEFAULT_SETTINGS = {
+  'security.workspace.trust.enabled': false,
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.enableExperiments': false,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'chat.disableAIFeatures': true,
+  'chat.commandCenter.enabled': false,
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'extensions.ignoreRecommendations': true,
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'git.enabled': false,
+  'github.gitAuthentication': false,
+  'window.dialogStyle': 'custom',
+  'editor.minimap.enabled': false,
+};
+
+/**
+ * A fresh temp folder for one run: user data, extensions, XDG folders, browser profile and a copy
+ * of the fixture workspace (with any `prepare(workspaceDir)` applied).
+ */
+export function makeSandbox({ fixture = FIXTURE_WORKSPACE, settings = {}, prepare } = {}) {
+  const root = mkdtempSync(join(tmpdir(), 'bert-studio-e2e-'));
+  const dirs = {
+    root,
+    userData: join(root, 'user-data'),
+    extensions: join(root, 'extensions'),
+    xdgConfig: join(root, 'xdg', 'config'),
+    xdgData: join(root, 'xdg', 'data'),
+    xdgCache: join(root, 'xdg', 'cache'),
+    profile: join(root, 'browser-profile'),
+    workspace: join(root, 'workspace'),
+  };
+  for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+  mkdirSync(join(dirs.userData, 'User'), { recursive: true });
+  writeFileSync(join(dirs.userData, 'User', 'settings.json'), JSON.stringify({ ...DEFAULT_SETTINGS, ...settings }, null, 2));
+  if (fixture) cpSync(fixture, dirs.workspace, { recursive: true });
+  prepare?.(dirs.workspace);
+  return dirs;
+}
+
+function sandboxEnv(dirs, extra = {}) {
+  return {
+    ...process.env,
+    XDG_CONFIG_HOME: dirs.xdgConfig,
+    XDG_DATA_HOME: dirs.xdgData,
+    XDG_CACHE_HOME: dirs.xdgCache,
+    ...extra,
+  };
+}
+
+/** Runs code-server's CLI once (e.g. --install-extension) against the sandbox's folders. */
+export async function codeServerCli(dirs, args, { timeoutMs = 120_000 } = {}) {
+  const t = tools();
+  const child = spawn(t.node, [t.codeServer, '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions, ...args], {
+    env: sandboxEnv(dirs),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise((r) => child.on('close', r));
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`code-server ${args.join(' ')} exited ${code}:\n${output.slice(-2000)}`);
+  return output;
+}
+
+/** Installs a .vsix into the sandbox's extensions folder (also proves the package installs). */
+export async function installVsix(dirs, vsix) {
+  const started = Date.now();
+  const out = await codeServerCli(dirs, ['--install-extension', vsix]);
+  if (!/successfully installed/i.test(out)) throw new Error(`install of ${vsix} did not report success:\n${out.slice(-2000)}`);
+  log(`installed ${vsix.split('/').pop()} in ${Date.now() - started} ms`);
+}
+
+/**
+ * Starts code-server on a free 127.0.0.1 port, serving `dirs.workspace`. `smokeDriver` turns on
+ * the test driver that extension test suites report through (window.codeAutomationExit).
+ */
+export async function startCodeServer(dirs, { smokeDriver = false, env = {}, folder = dirs.workspace } = {}) {
+  const t = tools();
+  const port = await freePort();
+  const args = [
+    t.codeServer,
+    '--auth', 'none',
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--user-data-dir', dirs.userData,
+    '--extensions-dir', dirs.extensions,
+    '--bind-addr', `127.0.0.1:${port}`,
+    ...(smokeDriver ? ['--vscode-option', 'enable-smoke-test-driver'] : []),
+    folder,
+  ];
+  const logFile = join(dirs.root, 'code-server.log');
+  writeFileSync(logFile, '');
+  const child = spawn(t.node, args, { env: sandboxEnv(dirs, env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const append = (d) => writeFileSync(logFile, d, { flag: 'a' });
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
+  let exited = null;
+  child.on('exit', (code) => (exited = code ?? -1));
+  const url = `http://127.0.0.1:${port}/`;
+  const started = Date.now();
+  await waitFor('code-server /healthz', async () => {
+    if (exited !== null) throw new Error(`code-server exited ${exited}: ${readFileSync(logFile, 'utf8').slice(-1500)}`);
+    const res = await fetch(`${url}healthz`).catch(() => undefined);
+    return res?.ok;
+  }, { timeoutMs: 90_000, intervalMs: 300 });
+  log(`code-server up on ${url} in ${Date.now() - started} ms`);
+  return {
+    url,
+    port,
+    logFile,
+    /** A vscode-remote URI for an absolute path on this machine (extension dev/test paths). */
+    remoteUri: (absPath) => `vscode-remote://127.0.0.1:${port}${absPath}`,
+    stop: () => killGroup(child),
+  };
+}
+
+async function killGroup(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const timer = new Promise((r) => setTimeout(() => r('timeout'), 5000));
+  if ((await Promise.race([gone, timer])) === 'timeout') {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+];
+
+/**
+ * Opens headless chromium on the workbench. `payload` becomes VS Code's ?payload= query (e.g.
+ * extensionDevelopmentPath); `onExit(code)` receives window.codeAutomationExit from the smoke
+ * test driver.
+ */
+export async function openBrowser(server, dirs, { payload, onExit, width = 1440, height = 900 } = {}) {
+  const t = tools();
+  const require = createRequire(import.meta.url);
+  const { chromium } = require(t.playwright);
+  const context = await chromium.launchPersistentContext(dirs.profile, {
+    executablePath: t.chromium,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width, height },
+    env: sandboxEnv(dirs),
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const consoleLines = [];
+  page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
+  if (onExit) await page.exposeFunction('codeAutomationExit', (code) => onExit(code));
+  const query = payload ? `?payload=${encodeURIComponent(JSON.stringify(payload))}` : '';
+  await page.goto(`${server.url}${query}`, { waitUntil: 'domcontentloaded', timeout: 90_000 });
+  return {
+    context,
+    page,
+    consoleLines,
+    close: async () => {
+      await context.close().catch(() => undefined);
+    },
+  };
+}
+
+/** Waits until the workbench is drawn and the explorer (or a view) is visible. */
+export async function waitForWorkbench(page, { timeoutMs = 120_000 } = {}) {
+  const started = Date.now();
+  await page.locator('.monaco-workbench .part.activitybar').first().waitFor({ state: 'visible', timeout: timeoutMs });
+  await page.locator('.monaco-workbench .part.sidebar, .monaco-workbench .part.editor').first().waitFor({ timeout: timeoutMs });
+  log(`workbench drawn in ${Date.now() - started} ms`);
+}
+
+/** Closes any quick input left open. */
+async function closeQuickInput(page) {
+  if (await page.locator('.quick-input-widget').isVisible().catch(() => false)) await page.keyboard.press('Escape');
+}
+
+/**
+ * Runs a command through the F1 palette by its title (category included, as shown:
+ * "BERT Studio: Refresh Runs"). Contributed commands appear a few seconds after the explorer, so
+ * it retries until the row shows.
+ */
+export async function runCommand(page, title, { timeoutMs = 60_000 } = {}) {
+  await waitFor(`palette entry "${title}"`, async () => {
+    await closeQuickInput(page);
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: 5000 });
+    await input.fill(`>${title}`);
+    const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: title }).first();
+    try {
+      await row.waitFor({ state: 'visible', timeout: 3000 });
+    } catch {
+      await page.keyboard.press('Escape');
+      return false;
+    }
+    // Exact label match: the first row may be a longer title that contains this one.
+    const labels = await page.locator('.quick-input-widget .quick-input-list .monaco-list-row .label-name').allInnerTexts();
+    const index = labels.findIndex((l) => l.replace(/\s+/g, ' ').trim() === title);
+    if (index < 0) {
+      await page.keyboard.press('Escape');
+      return false;
+    }
+    for (let i = 0; i < index; i++) await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    return true;
+  }, { timeoutMs, intervalMs: 1000 });
+}
+
+/** Waits for a notification toast whose text matches; returns its locator. */
+export async function waitForNotification(page, text, { timeoutMs = 60_000 } = {}) {
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
+  await toast.waitFor({ state: 'visible', timeout: timeoutMs });
+  return toast;
+}
+
+/** Dismisses every notification (palette: "Notifications: Clear All Notifications"). */
+export async function clearNotifications(page) {
+  await runCommand(page, 'Notifications: Clear All Notifications', { timeoutMs: 15_000 }).catch(() => undefined);
+}
+
+/** The content frame of the active webview (view or panel): two iframes deep. */
+export function webviewFrame(page, { index = 0 } = {}) {
+  return page.frameLocator('iframe.webview.ready').nth(index).frameLocator('iframe#active-frame');
+}
+
+/** Opens the BERT Studio view container in the activity bar. */
+export async function openBertStudio(page) {
+  const item = page.locator('.activitybar .action-item a[aria-label^="BERT Studio"], .activitybar .action-item[aria-label^="BERT Studio"]').first();
+  if (await item.count()) await item.click();
+  else await runCommand(page, 'View: Show BERT Studio');
+  await waitFor('BERT Studio side bar', () => page.locator('.part.sidebar .composite.title', { hasText: /BERT Studio/i }).first().isVisible(), { timeoutMs: 30_000 });
+}
+
+/** A side bar view's header (pane), by its name (e.g. "Runs"). */
+export function viewPane(page, name) {
+  return page.locator('.part.sidebar .pane', { has: page.locator('.pane-header', { hasText: new RegExp(`^\\s*${name}`, 'i') }) }).first();
+}
+
+/** Expands a collapsed side bar view by name. */
+export async function expandView(page, name) {
+  const header = viewPane(page, name).locator('.pane-header').first();
+  await header.waitFor({ state: 'visible', timeout: 30_000 });
+  if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+}
+
+/**
+ * Saves test-results/e2e/<name>.png; with UPDATE_SCREENSHOTS=1 also media/screenshots/<name>.png
+ * (the README's pictures).
+ */
+export async function screenshot(page, name, options = {}) {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = join(RESULTS_DIR, `${name}.png`);
+  await page.screenshot({ path: file, ...options });
+  if (process.env.UPDATE_SCREENSHOTS === '1') {
+    const media = join(REPO, 'media', 'screenshots');
+    mkdirSync(media, { recursive: true });
+    copyFileSync(file, join(media, `${name}.png`));
+  }
+  return file;
+}
+
+export function removeSandbox(dirs) {
+  if (process.env.E2E_KEEP === '1') {
+    log(`kept ${dirs.root}`);
+    return;
+  }
+  rmSync(dirs.root, { recursive: true, force: true, maxRetries: 3 });
+}
+
+/** The packaged .vsix to install: BERT_STUDIO_VSIX, else the default output of scripts/package.mjs. */
+export function vsixPath() {
+  if (process.env.BERT_STUDIO_VSIX) return resolve(process.env.BERT_STUDIO_VSIX);
+  const manifest = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
+  return join(REPO, `${manifest.name}-${manifest.version}-linux-x64.vsix`);
+}
