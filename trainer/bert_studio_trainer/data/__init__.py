@@ -1,0 +1,1 @@
+"""Reading datasets: the host's snapshot JSONL and the raw formats (GLUE TSV, CoNLL, SQuAD JSON)."""

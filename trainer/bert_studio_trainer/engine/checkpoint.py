@@ -1,0 +1,129 @@
+"""Checkpoints: checkpoints/step-N/ with weights (safetensors), optimizer, scheduler, every rank's
+RNG state and the data position. Written into a temporary folder, marked COMPLETE, then renamed:
+a folder without the marker is never resumed from."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+
+COMPLETE = "COMPLETE"
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+    epoch: int = 0
+    batch_group: int = 0  # optimizer steps already taken in `epoch` (their batches are skipped)
+    best: dict[str, Any] | None = None  # {"name", "value", "step"}
+    evals_without_improvement: int = 0
+    world_size: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def rng_state() -> dict[str, Any]:
+    py = random.getstate()
+    np_state = np.random.get_state()
+    state: dict[str, Any] = {
+        "python_version": py[0], "python_state": torch.tensor(py[1], dtype=torch.int64), "python_gauss": py[2],
+        "numpy_keys": torch.from_numpy(np_state[1].astype(np.int64)), "numpy_pos": int(np_state[2]),
+        "numpy_has_gauss": int(np_state[3]), "numpy_gauss": float(np_state[4]),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate((state["python_version"], tuple(state["python_state"].tolist()), state["python_gauss"]))
+    np.random.set_state(("MT19937", state["numpy_keys"].numpy().astype(np.uint32), state["numpy_pos"],
+                         state["numpy_has_gauss"], state["numpy_gauss"]))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def checkpoints_dir(run_dir: Path) -> Path:
+    return run_dir / "checkpoints"
+
+
+def tmp_dir_for(run_dir: Path, step: int) -> Path:
+    return checkpoints_dir(run_dir) / f".tmp-step-{step}"
+
+
+def save_rank_rng(tmp: Path, rank: int) -> None:
+    torch.save(rng_state(), tmp / f"rng-rank{rank}.pt")
+
+
+def finish_checkpoint(
+    run_dir: Path, tmp: Path, step: int, model: torch.nn.Module, tokenizer: Any,
+    optimizer: torch.optim.Optimizer, scheduler: Any, state: TrainState, keep: int,
+) -> Path:
+    """Rank 0: write everything but the other ranks' RNG, mark COMPLETE, rename, rotate."""
+    model.save_pretrained(tmp, safe_serialization=True)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(tmp)
+    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+    (tmp / "trainer_state.json").write_text(json.dumps(asdict(state), indent=1))
+    (tmp / COMPLETE).write_text(str(step))
+    final = checkpoints_dir(run_dir) / f"step-{step}"
+    if final.exists():
+        shutil.rmtree(final)
+    tmp.rename(final)
+    _rotate(run_dir, keep)
+    return final
+
+
+def _rotate(run_dir: Path, keep: int) -> None:
+    done = complete_checkpoints(run_dir)
+    for old in done[:-keep] if keep > 0 else []:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def complete_checkpoints(run_dir: Path) -> list[Path]:
+    root = checkpoints_dir(run_dir)
+    if not root.is_dir():
+        return []
+    found = [p for p in root.glob("step-*") if (p / COMPLETE).is_file() and p.name[5:].isdigit()]
+    return sorted(found, key=lambda p: int(p.name[5:]))
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    done = complete_checkpoints(run_dir)
+    return done[-1] if done else None
+
+
+def clean_partial(run_dir: Path) -> None:
+    """Remove temp folders a killed run left behind."""
+    root = checkpoints_dir(run_dir)
+    if root.is_dir():
+        for p in root.glob(".tmp-step-*"):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def load_checkpoint(
+    path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, rank: int
+) -> TrainState:
+    weights = load_file(str(path / "model.safetensors"))
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    if unexpected:
+        raise RuntimeError(f"Checkpoint {path.name} has weights the model does not: {unexpected[:5]}")
+    if missing and hasattr(model, "tie_weights"):
+        model.tie_weights()  # save_pretrained leaves out tied copies (e.g. MLM decoder = embeddings)
+    optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=True))
+    scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=True))
+    state = TrainState(**json.loads((path / "trainer_state.json").read_text()))
+    rng_file = path / f"rng-rank{rank}.pt"
+    if rng_file.is_file():
+        set_rng_state(torch.load(rng_file, weights_only=True))
+    return state

@@ -1,0 +1,300 @@
+"""The fine-tuning loop: one Trainer per run, driven by a validated spec and a task."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import set_seed
+
+from ..spec import Spec, SpecError
+from ..tasks import build_task
+from ..tasks.base import Batch, EvalResult, Feature, Task
+from .checkpoint import (
+    TrainState,
+    clean_partial,
+    finish_checkpoint,
+    latest_checkpoint,
+    load_checkpoint,
+    save_rank_rng,
+    tmp_dir_for,
+)
+from .control import StopControl
+from .events import EventLog
+from .metrics_util import memory_mb
+from .optim import build_optimizer, build_scheduler
+from .outputs import save_best, write_model_dir
+from .runtime import Runtime, eval_mode
+from .sampler import epoch_batches, num_batches
+
+
+class Trainer:
+    def __init__(self, spec: Spec, run_dir: Path, runtime: Runtime, events: EventLog,
+                 control: StopControl, resume: bool = False) -> None:
+        self.spec, self.run_dir, self.rt, self.events, self.control = spec, run_dir, runtime, events, control
+        self.resume = resume
+        self.task: Task = build_task(spec)
+        metric = spec.t("metric_for_best_model") or self.task.default_metric
+        if metric not in self.task.metric_names:
+            raise SpecError(f"The {spec.task} task does not compute {metric!r}; use one of "
+                            f"{', '.join(self.task.metric_names)}.", "training.metric_for_best_model")
+        self.metric = metric
+        self.task.validate_spec(spec)
+
+    # ---- setup -------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Read and tokenize data, build the model and optimizer; data errors are SpecErrors."""
+        spec, task = self.spec, self.task
+        train = task.load_examples(spec.data.train, "train")
+        if spec.data.max_train_samples:
+            train = train[: spec.data.max_train_samples]
+        if not train:
+            raise SpecError(f"No training examples in {spec.data.train}.", "data.train")
+        task.fit_labels(train)
+        self.eval_examples: list[Any] = []
+        if spec.data.validation:
+            self.eval_examples = task.load_examples(spec.data.validation, "validation")
+            if spec.data.max_eval_samples:
+                self.eval_examples = self.eval_examples[: spec.data.max_eval_samples]
+        self.tokenizer = task.build_tokenizer(spec.model)
+        set_seed(spec.t("seed"))
+        self.raw_model = task.build_model(spec.model).to(self.rt.device)
+        self.raw_model.train()
+        t0 = time.perf_counter()
+        self.features = task.build_train_features(train, self.tokenizer)
+        self.eval_features = task.build_eval_features(self.eval_examples, self.tokenizer) if self.eval_examples else []
+        self.events.log("info", f"{len(train)} training examples -> {len(self.features)} features, "
+                        f"{len(self.eval_examples)} eval examples, tokenized in {time.perf_counter() - t0:.1f}s")
+        self.lengths = [len(f["input_ids"]) for f in self.features]
+        bs, accum = spec.t("per_device_train_batch_size"), spec.t("gradient_accumulation_steps")
+        per_epoch = num_batches(len(self.features), bs, self.rt.world_size)
+        if per_epoch == 0:
+            raise SpecError("Fewer training examples than processes.", "data.train")
+        self.steps_per_epoch = math.ceil(per_epoch / accum)
+        max_steps = spec.t("max_steps")
+        self.max_steps = max_steps if max_steps > 0 else max(1, math.ceil(spec.t("num_train_epochs") * self.steps_per_epoch))
+        self.optimizer = build_optimizer(self.raw_model, spec.t("learning_rate"), spec.t("weight_decay"), self.rt.device)
+        self.scheduler = build_scheduler(self.optimizer, spec.t("warmup_ratio"), self.max_steps)
+        self.state = TrainState(world_size=self.rt.world_size)
+        if self.resume:
+            self._resume()
+        self.model: torch.nn.Module = self.raw_model
+        if spec.t("torch_compile"):
+            self.model = torch.compile(self.model)
+        if self.rt.distributed:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.rt.device.index] if self.rt.device.type == "cuda" else None
+            self.model = DDP(self.model, device_ids=ids)
+
+    def _resume(self) -> None:
+        clean_partial(self.run_dir)
+        ckpt = latest_checkpoint(self.run_dir)
+        if ckpt is None:
+            self.events.log("warning", "--resume: no complete checkpoint yet; starting from the beginning")
+            return
+        self.state = load_checkpoint(ckpt, self.raw_model, self.optimizer, self.scheduler, self.rt.rank)
+        if self.state.world_size != self.rt.world_size:
+            self.events.log("warning", f"resuming with {self.rt.world_size} processes, saved with "
+                            f"{self.state.world_size}: the data order will differ")
+        rel = str(ckpt.relative_to(self.run_dir))
+        self.events.set_status(step=self.state.step, last_checkpoint=rel, best_metric=self.state.best)
+        self.events.log("info", f"resumed from {rel} at step {self.state.step}")
+
+    # ---- the loop ----------------------------------------------------------------------------
+    def run(self) -> str:
+        """Train to the end, an early stop or a stop request. Returns the final state."""
+        spec, st = self.spec, self.state
+        self.events.set_status(max_steps=self.max_steps, step=st.step)
+        self.events.state("running", f"{spec.task} on {self.rt.device}, {self.max_steps} steps")
+        bs, accum = spec.t("per_device_train_batch_size"), spec.t("gradient_accumulation_steps")
+        logging_steps, eval_steps, save_steps = spec.t("logging_steps"), spec.t("eval_steps"), spec.t("save_steps")
+        window = _Window()
+        last_saved = st.step
+        while st.step < self.max_steps:
+            batches = epoch_batches(self.lengths, bs, spec.t("seed"), st.epoch, spec.t("group_by_length"),
+                                    self.rt.world_size, self.rt.rank)
+            groups = [batches[i:i + accum] for i in range(0, len(batches), accum)]
+            while st.batch_group < len(groups) and st.step < self.max_steps:
+                window.add(*self._train_step(groups[st.batch_group]))
+                st.step += 1
+                st.batch_group += 1
+                stop_requested = self.rt.any_true(self.control.requested(st.step))
+                if st.step % logging_steps == 0 or st.step == self.max_steps:
+                    self._log_step(window)
+                stop_early = False
+                if self.eval_features and (st.step % eval_steps == 0 or st.step == self.max_steps):
+                    stop_early = self._evaluate()
+                if st.step % save_steps == 0 or stop_requested:
+                    self._checkpoint()
+                    last_saved = st.step
+                if stop_requested:
+                    self.events.state("stopped", f"stopped at step {st.step}; resume with --resume")
+                    return "stopped"
+                if stop_early:
+                    self.events.log("info", f"early stopping: {self.metric} did not improve in "
+                                    f"{st.evals_without_improvement} evaluations")
+                    self.max_steps = st.step
+            if st.batch_group >= len(groups):
+                st.epoch += 1
+                st.batch_group = 0
+        if last_saved != st.step:
+            self._checkpoint()
+        self._finish()
+        return "completed"
+
+    def _train_step(self, micro_batches: Sequence[list[int]]) -> tuple[float, dict[str, float], float | None, int, int, float]:
+        model, task, rt = self.model, self.task, self.rt
+        totals: dict[str, torch.Tensor] = {}
+        samples = tokens = 0
+        for i, idx in enumerate(micro_batches):
+            batch = _to_device(task.collate([self.features[j] for j in idx]), rt.device)
+            samples += len(idx)
+            tokens += int(sum(self.lengths[j] for j in idx))
+            sync = not rt.distributed or i == len(micro_batches) - 1
+            ctx = model.no_sync() if not sync else contextlib.nullcontext()  # type: ignore[operator]
+            with ctx:
+                with rt.autocast():
+                    losses = task.training_step(model, batch)
+                (losses["loss"] / len(micro_batches)).backward()
+            for k, v in losses.items():
+                totals[k] = totals.get(k, 0) + v.detach().float() / len(micro_batches)
+        grad_norm = None
+        max_norm = self.spec.t("max_grad_norm")
+        if max_norm > 0:
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.raw_model.parameters(), max_norm)
+        lr = self.scheduler.get_last_lr()[0]
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = float(totals.pop("loss"))
+        extras = {k: float(v) for k, v in totals.items()}
+        return loss, extras, (float(grad_norm) if grad_norm is not None else None), samples, tokens, lr
+
+    def _log_step(self, w: _Window) -> None:
+        st = self.state
+        elapsed = max(time.perf_counter() - w.start, 1e-9)
+        ws = self.rt.world_size
+        fields = {
+            "step": st.step, "max_steps": self.max_steps,
+            "epoch": round(st.epoch + st.batch_group / max(self.steps_per_epoch, 1), 4),
+            "loss": w.mean("loss"), **{k: w.mean(k) for k in w.sums if k not in ("loss", "grad_norm")},
+            "learning_rate": w.lr, "grad_norm": w.last_grad_norm,
+            "samples_per_second": w.samples * ws / elapsed, "tokens_per_second": w.tokens * ws / elapsed,
+            "memory_mb": memory_mb(self.rt.device),
+        }
+        self.events.emit("step", **fields)
+        self.events.set_status(step=st.step)
+        if self.rt.is_main:
+            from .events import log
+
+            log.info("step %d/%d loss %.4f lr %.2e %.1f samples/s", st.step, self.max_steps, fields["loss"],
+                     w.lr, fields["samples_per_second"])
+        w.reset()
+
+    # ---- evaluation --------------------------------------------------------------------------
+    def run_batches(self, features: Sequence[Feature]) -> Iterator[tuple[list[int], Batch, dict[str, torch.Tensor]]]:
+        """Eval forward passes, longest features first (less padding), outputs moved to CPU."""
+        order = sorted(range(len(features)), key=lambda i: -len(features[i]["input_ids"]))
+        bs = self.spec.t("per_device_eval_batch_size")
+        with eval_mode(self.raw_model), torch.inference_mode():
+            for s in range(0, len(order), bs):
+                idx = order[s:s + bs]
+                batch = self.task.collate([features[i] for i in idx])
+                with self.rt.autocast():
+                    out = self.raw_model(**_to_device(batch, self.rt.device))
+                cpu = {k: v.detach().float().cpu() for k, v in out.items() if isinstance(v, torch.Tensor)}
+                yield idx, batch, cpu
+
+    def evaluate(self) -> EvalResult:
+        return self.task.evaluate(self.raw_model, self.eval_examples, self.eval_features, self.run_batches)
+
+    def _evaluate(self) -> bool:
+        """Evaluate on rank 0, track the best model; returns whether to stop early (on every rank)."""
+        st = self.state
+        stop = False
+        if self.rt.is_main:
+            t0 = time.perf_counter()
+            result = self.evaluate()
+            value = result.metrics.get(self.metric)
+            self.events.emit("eval", step=st.step, metrics=result.metrics, **result.tables)
+            shown = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
+            self.events.log("info", f"eval step {st.step}: {shown} ({time.perf_counter() - t0:.1f}s)")
+            if value is not None and self.task.is_better(self.metric, value, st.best["value"] if st.best else None):
+                st.best = {"name": self.metric, "value": value, "step": st.step}
+                st.evals_without_improvement = 0
+                save_best(self.run_dir, self.raw_model, self.tokenizer)
+                self.events.set_status(best_metric=st.best)
+            else:
+                st.evals_without_improvement += 1
+            patience = self.spec.t("early_stopping_patience")
+            stop = patience is not None and st.evals_without_improvement >= patience
+        self.rt.barrier()
+        return self.rt.any_true(stop)
+
+    # ---- checkpoints and outputs -------------------------------------------------------------
+    def _checkpoint(self) -> None:
+        st, rt = self.state, self.rt
+        tmp = tmp_dir_for(self.run_dir, st.step)
+        if rt.is_main:
+            tmp.mkdir(parents=True, exist_ok=True)
+        rt.barrier()
+        save_rank_rng(tmp, rt.rank)
+        rt.barrier()
+        if rt.is_main:
+            keep = self.spec.t("save_total_limit")
+            final = finish_checkpoint(self.run_dir, tmp, st.step, self.raw_model, self.tokenizer,
+                                      self.optimizer, self.scheduler, st, keep)
+            rel = str(final.relative_to(self.run_dir))
+            self.events.emit("checkpoint", step=st.step, path=rel)
+            self.events.set_status(last_checkpoint=rel)
+        rt.barrier()
+
+    def _finish(self) -> None:
+        if not self.rt.is_main:
+            return
+        use_best = self.state.best is not None
+        model_dir = write_model_dir(self.run_dir, self.raw_model, self.tokenizer, use_best)
+        self.task.save_extras(model_dir)
+        self.events.log("info", f"model written to {model_dir.name}/" + (f" (best {self.metric} at step "
+                        f"{self.state.best['step']})" if use_best and self.state.best else ""))
+
+
+class _Window:
+    """Accumulates step figures between two step events."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.n = 0
+        self.samples = self.tokens = 0
+        self.lr = 0.0
+        self.last_grad_norm: float | None = None
+        self.start = time.perf_counter()
+
+    def add(self, loss: float, extras: dict[str, float], grad_norm: float | None, samples: int, tokens: int,
+            lr: float) -> None:
+        self.n += 1
+        for k, v in {"loss": loss, **extras}.items():
+            self.sums[k] = self.sums.get(k, 0.0) + v
+        self.samples += samples
+        self.tokens += tokens
+        self.lr = lr
+        self.last_grad_norm = grad_norm
+
+    def mean(self, key: str) -> float:
+        return self.sums.get(key, 0.0) / max(self.n, 1)
+
+
+def _to_device(batch: Batch, device: torch.device) -> Batch:
+    if device.type == "cpu":
+        return batch
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
