@@ -36,6 +36,19 @@ export function log(...args) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Everything started and not yet stopped, so a signal or a crash still cleans up. Process groups
+// also go to $E2E_PIDFILE, for scripts/e2e-run.sh's trap should this process itself be killed.
+const live = new Set();
+export async function stopAll() {
+  for (const stop of [...live].reverse()) await stop().catch(() => undefined);
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    log(`${signal}: stopping code-server and chromium`);
+    stopAll().finally(() => process.exit(130));
+  });
+}
+
 /** Polls `check` until it returns a truthy value; throws with `what` after `timeoutMs`. */
 export async function waitFor(what, check, { timeoutMs = 60_000, intervalMs = 250 } = {}) {
   const deadline = Date.now() + timeoutMs;
@@ -85,6 +98,7 @@ const DEFAULT_SETTINGS = {
   'github.gitAuthentication': false,
   'window.dialogStyle': 'custom',
   'editor.minimap.enabled': false,
+  'workbench.colorTheme': 'Default Dark Modern',
 };
 
 /**
@@ -168,6 +182,12 @@ export async function startCodeServer(dirs, { smokeDriver = false, env = {}, fol
   const logFile = join(dirs.root, 'code-server.log');
   writeFileSync(logFile, '');
   const child = spawn(t.node, args, { env: sandboxEnv(dirs, env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  if (process.env.E2E_PIDFILE) writeFileSync(process.env.E2E_PIDFILE, `${child.pid}\n`, { flag: 'a' });
+  const stop = async () => {
+    live.delete(stop);
+    await killGroup(child);
+  };
+  live.add(stop);
   const append = (d) => writeFileSync(logFile, d, { flag: 'a' });
   child.stdout.on('data', append);
   child.stderr.on('data', append);
@@ -187,7 +207,7 @@ export async function startCodeServer(dirs, { smokeDriver = false, env = {}, fol
     logFile,
     /** A vscode-remote URI for an absolute path on this machine (extension dev/test paths). */
     remoteUri: (absPath) => `vscode-remote://127.0.0.1:${port}${absPath}`,
-    stop: () => killGroup(child),
+    stop,
   };
 }
 
@@ -230,6 +250,11 @@ export async function openBrowser(server, dirs, { payload, onExit, width = 1440,
     viewport: { width, height },
     env: sandboxEnv(dirs),
   });
+  const close = async () => {
+    live.delete(close);
+    await context.close().catch(() => undefined);
+  };
+  live.add(close);
   const page = context.pages()[0] ?? (await context.newPage());
   const consoleLines = [];
   page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
@@ -240,9 +265,7 @@ export async function openBrowser(server, dirs, { payload, onExit, width = 1440,
     context,
     page,
     consoleLines,
-    close: async () => {
-      await context.close().catch(() => undefined);
-    },
+    close,
   };
 }
 
@@ -308,12 +331,52 @@ export function webviewFrame(page, { index = 0 } = {}) {
   return page.frameLocator('iframe.webview.ready').nth(index).frameLocator('iframe#active-frame');
 }
 
+/**
+ * The content frame of the first webview (of possibly several: side bar views, panels) holding an
+ * element that matches `selector`; waits for one to appear.
+ */
+export async function webviewFrameWith(page, selector, { timeoutMs = 60_000 } = {}) {
+  return waitFor(`a webview containing ${selector}`, async () => {
+    const count = await page.locator('iframe.webview.ready').count();
+    for (let i = count - 1; i >= 0; i--) {
+      const frame = webviewFrame(page, { index: i });
+      if ((await frame.locator(selector).count().catch(() => 0)) > 0) return frame;
+    }
+    return undefined;
+  }, { timeoutMs, intervalMs: 500 });
+}
+
+/**
+ * The content frame of the webview drawn inside `container` (a locator or selector: the editor
+ * part '.part.editor', or a view pane from viewPane()). Webview iframes live in an overlay outside
+ * the part that shows them, so they are matched by position; waits for one to appear.
+ */
+export async function webviewFrameIn(page, container, { timeoutMs = 60_000 } = {}) {
+  const box = typeof container === 'string' ? page.locator(container).first() : container;
+  return waitFor(`a webview inside ${container}`, async () => {
+    const area = await box.boundingBox();
+    if (!area) return undefined;
+    const frames = page.locator('iframe.webview.ready');
+    const count = await frames.count();
+    for (let i = 0; i < count; i++) {
+      const b = await frames.nth(i).boundingBox();
+      if (!b || b.width < 2 || b.height < 2) continue;
+      const cx = b.x + b.width / 2;
+      const cy = b.y + b.height / 2;
+      if (cx >= area.x && cx <= area.x + area.width && cy >= area.y && cy <= area.y + area.height) return webviewFrame(page, { index: i });
+    }
+    return undefined;
+  }, { timeoutMs, intervalMs: 500 });
+}
+
 /** Opens the BERT Studio view container in the activity bar. */
 export async function openBertStudio(page) {
+  const title = page.locator('.part.sidebar .composite.title', { hasText: /BERT Studio/i }).first();
+  if (await title.isVisible().catch(() => false)) return; // clicking again would close it
   const item = page.locator('.activitybar .action-item a[aria-label^="BERT Studio"], .activitybar .action-item[aria-label^="BERT Studio"]').first();
   if (await item.count()) await item.click();
   else await runCommand(page, 'View: Show BERT Studio');
-  await waitFor('BERT Studio side bar', () => page.locator('.part.sidebar .composite.title', { hasText: /BERT Studio/i }).first().isVisible(), { timeoutMs: 30_000 });
+  await waitFor('BERT Studio side bar', () => title.isVisible(), { timeoutMs: 30_000 });
 }
 
 /** A side bar view's header (pane), by its name (e.g. "Runs"). */

@@ -1,0 +1,100 @@
+// Runs the UI scenarios (test/e2e/scenarios/*.mjs) in code-server with the packaged .vsix
+// installed, through headless chromium.
+//   node test/e2e/run-scenarios.mjs            all scenarios
+//   E2E_SCENARIOS=dashboard node ...           only files whose name matches the regex
+//   UPDATE_SCREENSHOTS=1 node ...              also refresh media/screenshots/
+//
+// A scenario file exports `scenario`:
+//   { name, run(t), timeoutMs?, isolated?, pending?, settings?, prepare? }
+// - run(t) gets t = { page, dirs, server, h } (h: the harness helpers); it throws to fail.
+// - Scenarios share one code-server session by default (fixture workspace with two finished
+//   runs); the runner closes editors and notifications between them. `isolated: true` (or any
+//   `settings`/`prepare`) gives the scenario a fresh session of its own.
+// - `pending: 'why'` reports it as skipped without running it (a feature not built yet).
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as h from './harness.mjs';
+import { prepareStudio } from './fixtures/studio.mjs';
+
+const DIR = join(h.REPO, 'test', 'e2e', 'scenarios');
+
+async function openSession({ settings, prepare } = {}) {
+  const dirs = h.makeSandbox({ settings, prepare: (ws) => { prepareStudio(ws); prepare?.(ws); } });
+  const vsix = h.vsixPath();
+  await h.installVsix(dirs, vsix);
+  const server = await h.startCodeServer(dirs);
+  const browser = await h.openBrowser(server, dirs);
+  await h.waitForWorkbench(browser.page);
+  return {
+    t: { page: browser.page, dirs, server, h },
+    close: async () => {
+      await browser.close();
+      await server.stop();
+      h.removeSandbox(dirs);
+    },
+  };
+}
+
+async function reset(page) {
+  await page.keyboard.press('Escape').catch(() => undefined);
+  await h.runCommand(page, 'View: Close All Editors', { timeoutMs: 15_000 }).catch(() => undefined);
+  await h.clearNotifications(page);
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+export async function runScenarios({ filter = process.env.E2E_SCENARIOS } = {}) {
+  const files = readdirSync(DIR).filter((f) => f.endsWith('.mjs') && (!filter || new RegExp(filter).test(f))).sort();
+  const results = [];
+  let shared;
+  try {
+    for (const file of files) {
+      const { scenario } = await import(pathToFileURL(join(DIR, file)).href);
+      const name = scenario?.name ?? file;
+      if (!scenario || typeof scenario.run !== 'function') {
+        results.push({ name, file, status: 'failed', error: `${file} exports no scenario with a run() function` });
+        continue;
+      }
+      if (scenario.pending) {
+        results.push({ name, file, status: 'pending', reason: scenario.pending });
+        continue;
+      }
+      const isolated = scenario.isolated || scenario.settings || scenario.prepare;
+      const started = Date.now();
+      let session;
+      try {
+        if (isolated) session = await openSession(scenario);
+        else {
+          shared ??= await openSession();
+          session = shared;
+          await reset(session.t.page);
+        }
+        h.log(`scenario ${file}: ${name}`);
+        await withTimeout(scenario.run(session.t), scenario.timeoutMs ?? 90_000, name);
+        results.push({ name, file, status: 'passed', ms: Date.now() - started });
+      } catch (err) {
+        const shot = session ? await h.screenshot(session.t.page, `failed-${file.replace(/\.mjs$/, '')}`).catch(() => undefined) : undefined;
+        results.push({ name, file, status: 'failed', ms: Date.now() - started, error: `${err?.stack ?? err}${shot ? `\nscreenshot: ${shot}` : ''}` });
+      } finally {
+        if (isolated) await session?.close();
+      }
+    }
+  } finally {
+    await shared?.close();
+  }
+  return results;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { printResults } = await import('./run-suite.mjs');
+  const results = await runScenarios();
+  printResults(results, 'ui');
+  process.exit(results.some((r) => r.status === 'failed') ? 1 : 0);
+}

@@ -1,0 +1,19 @@
+// The BERT Studio container in the activity bar shows its four views; the Runs view lists the
+// fixture's runs; each view gets a screenshot.
+export const scenario = {
+  name: 'activity bar container shows Datasets, Runs, Models and Training Dashboard',
+  async run({ page, h }) {
+    await h.openBertStudio(page);
+    for (const view of ['Datasets', 'Runs', 'Models', 'Training Dashboard']) {
+      await h.viewPane(page, view).locator('.pane-header').waitFor({ state: 'visible', timeout: 30_000 });
+    }
+    await h.expandView(page, 'Runs');
+    const runs = h.viewPane(page, 'Runs');
+    await runs.locator('.monaco-list-row', { hasText: 'sst2 sample' }).first().waitFor({ timeout: 30_000 });
+    await runs.locator('.monaco-list-row', { hasText: 'sst2 lr 5e-5' }).first().waitFor({ timeout: 30_000 });
+    await h.screenshot(page, 'bert-studio-views');
+    for (const [view, file] of [['Datasets', 'view-datasets'], ['Runs', 'view-runs'], ['Models', 'view-models'], ['Training Dashboard', 'view-dashboard']]) {
+      await h.screenshot(page, file, { clip: await h.viewPane(page, view).boundingBox() });
+    }
+  },
+};
