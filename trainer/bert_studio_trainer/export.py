@@ -106,7 +106,7 @@ def _load(spec: _TaskSpec, model_dir: Path, attn: str) -> torch.nn.Module:
 def _export(model: torch.nn.Module, spec: _TaskSpec, sample: dict[str, torch.Tensor], path: Path, attentions: bool) -> None:
     names = list(spec.outputs) + (["attentions"] if attentions else [])
     axes: dict[str, dict[int, str]] = {n: {0: "batch", 1: "sequence"} for n in INPUT_NAMES}
-    for name, per_token in zip(spec.outputs, spec.per_token):
+    for name, per_token in zip(spec.outputs, spec.per_token, strict=True):
         axes[name] = {0: "batch", 1: "sequence"} if per_token else {0: "batch"}
     if attentions:
         axes["attentions"] = {1: "batch", 3: "sequence", 4: "sequence"}
@@ -143,7 +143,7 @@ def _max_diff(session_path: Path, feed: dict[str, torch.Tensor], expected: list[
 
     session = ort.InferenceSession(str(session_path), providers=["CPUExecutionProvider"])
     got = session.run(None, {k: v.numpy() for k, v in feed.items()})
-    return [float(np.abs(g - e).max()) for g, e in zip(got, expected)]
+    return [float(np.abs(g - e).max()) for g, e in zip(got, expected, strict=True)]
 
 
 def _copy_support_files(model_dir: Path, out_dir: Path, tokenizer: Any) -> list[Path]:

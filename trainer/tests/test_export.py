@@ -66,7 +66,7 @@ def test_export_each_task(tmp_path: Path, task: str) -> None:
     assert attentions.shape == (2, 3, 4, 37, 37)
     np.testing.assert_allclose(attentions.sum(-1), 1.0, atol=1e-5)
     assert attentions[:, 2, :, :, 20:].max() < 1e-6  # padding gets no attention
-    for a, b in zip(fast, outputs[:-1]):
+    for a, b in zip(fast, outputs[:-1], strict=True):
         np.testing.assert_allclose(a, b, atol=1e-4)
     if task == "mlm":
         assert fast[0].shape == (3, 37, 30522)  # full vocabulary at every position
