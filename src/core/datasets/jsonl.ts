@@ -1,0 +1,170 @@
+// JSON Lines: one object per line; the mapping names the fields for the task.
+
+import { keepClassification } from './classification';
+import type { SplitContext } from './context';
+import { deleteLineFix, replaceFix } from './diagnostics';
+import { entityType, iob2Violation, isValidTag } from './conll';
+import type { LineReader } from './lineReader';
+import { checkQa, type AnswerPosition } from './qa';
+import type { ColumnMapping, QaAnswer, TagScheme } from './types';
+
+type Obj = Record<string, unknown>;
+
+function field(o: Obj, name: string | number | undefined): unknown {
+  return name === undefined ? undefined : o[String(name)];
+}
+
+function asText(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
+/** The column of a JSON.parse error, from its message ("… at position 12"). */
+function syntaxColumn(err: unknown): number {
+  const m = /position (\d+)/.exec(String((err as Error).message));
+  return m ? Number(m[1]) + 1 : 1;
+}
+
+/** Where the k-th `"answer_start": N` sits in a line, for a quick fix. */
+function answerStartSpans(text: string): AnswerPosition[] {
+  const out: AnswerPosition[] = [];
+  const re = /"answer_start"\s*:\s*(\d+)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const c = m.index + m[0].length - m[1].length + 1;
+    out.push({ line: 0, column: c, endColumn: c + m[1].length });
+  }
+  return out;
+}
+
+export async function readJsonl(reader: LineReader, ctx: SplitContext, mapping: ColumnMapping, scheme: TagScheme): Promise<void> {
+  const bag = ctx.bag;
+  let docs = 0;
+  await reader.run((buf, s, e, line): void | Promise<void> => {
+    let blank = true;
+    for (let i = s; i < e; i++) if (buf[i] !== 32 && buf[i] !== 9) {
+      blank = false;
+      break;
+    }
+    if (blank) return;
+    const text = buf.toString(reader.enc, s, e);
+    let o: unknown;
+    try {
+      o = JSON.parse(text);
+    } catch (err) {
+      bag.add('error', 'json.syntax', line, syntaxColumn(err), `Not valid JSON: ${(err as Error).message}. Each line must be one complete JSON object.`, { fix: deleteLineFix(line) });
+      ctx.skip();
+      return;
+    }
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+      bag.add('error', 'json.shape', line, 1, 'Each line must be a JSON object ({…}).');
+      ctx.skip();
+      return;
+    }
+    const obj = o as Obj;
+    const shape = (what: string): void => {
+      bag.add('error', 'json.shape', line, 1, `${what} Change the field mapping if it has another name.`);
+      ctx.skip();
+    };
+    switch (ctx.task) {
+      case 'sequence_classification': {
+        const t = asText(field(obj, mapping.text ?? 'text'));
+        if (t === undefined) return shape(`No text field "${String(mapping.text ?? 'text')}" (a string).`);
+        const pair = mapping.textPair !== undefined ? asText(field(obj, mapping.textPair)) : undefined;
+        if (mapping.textPair !== undefined && pair === undefined) return shape(`No text pair field "${String(mapping.textPair)}".`);
+        const rawLabel = mapping.label !== undefined ? field(obj, mapping.label) : undefined;
+        const label = asText(rawLabel);
+        return keepClassification(ctx, line, t, pair, label, { text: [1, text.length + 1] }, true);
+      }
+      case 'token_classification': {
+        const tokens = field(obj, mapping.tokens ?? 'tokens');
+        const tags = field(obj, mapping.tags ?? 'tags');
+        if (!Array.isArray(tokens) || !Array.isArray(tags)) return shape(`Need "${String(mapping.tokens ?? 'tokens')}" and "${String(mapping.tags ?? 'tags')}" lists.`);
+        if (tokens.length !== tags.length) {
+          bag.add('error', 'tokens.mismatch', line, 1, `${tokens.length} tokens but ${tags.length} tags: each token needs exactly one tag.`);
+          ctx.skip();
+          return;
+        }
+        const tk = tokens.map((x) => asText(x) ?? '');
+        const tg = tags.map((x) => asText(x) ?? '');
+        let ok = true;
+        let prev: string | undefined;
+        for (const t of tg) {
+          if (!isValidTag(t)) {
+            bag.add('error', 'tag.invalid', line, 1, `"${t}" is not a tag: use O, or B-TYPE / I-TYPE. (Integer tags need a label list: map them to names first.)`);
+            ok = false;
+            break;
+          }
+          const fixed = scheme === 'iob2' ? iob2Violation(prev, t) : undefined;
+          if (fixed) {
+            const at = text.indexOf(`"${t}"`);
+            const c = at >= 0 ? at + 2 : 1;
+            bag.add('error', 'tag.iobStart', line, c, `"${t}" after ${prev ? `"${prev}"` : 'the sentence start'}: in IOB2 an entity starts with B-, so this should be "${fixed}".`, {
+              endColumn: c + t.length,
+              fix: at >= 0 && text.indexOf(`"${t}"`, at + 1) < 0 ? replaceFix(`Change to "${fixed}"`, line, c, c + t.length, fixed) : undefined,
+            });
+          }
+          ctx.shared.tags.see(t, ctx.isTrain, bag, line, 1, 1);
+          prev = t;
+        }
+        if (!ok) {
+          ctx.skip();
+          return;
+        }
+        let p: string | undefined;
+        for (const t of tg) {
+          ctx.tally('labels', t);
+          const type = entityType(t);
+          if (type && (t[0] === 'B' || !p || entityType(p) !== type)) ctx.tally('entities', type);
+          p = t;
+        }
+        ctx.counts.tokens = (ctx.counts.tokens ?? 0) + tk.length;
+        return ctx.keep({ tokens: tk, tags: tg, source: { file: ctx.file, line } }, tk.length >= 4 ? tk.join(' ') : undefined, line, true);
+      }
+      case 'question_answering': {
+        const context = asText(field(obj, mapping.context ?? 'context'));
+        const question = asText(field(obj, mapping.question ?? 'question'));
+        const rawAnswers = field(obj, mapping.answers ?? 'answers');
+        if (context === undefined || question === undefined) return shape('Need "context" and "question" strings.');
+        const answers: QaAnswer[] = [];
+        if (Array.isArray(rawAnswers)) {
+          for (const a of rawAnswers) {
+            const ao = a as Obj;
+            if (typeof ao?.text !== 'string' || typeof ao.answer_start !== 'number') return shape('Each answer needs "text" and "answer_start".');
+            answers.push({ text: ao.text, answer_start: ao.answer_start });
+          }
+        } else if (rawAnswers && typeof rawAnswers === 'object') {
+          // Hugging Face datasets layout: {"text": [...], "answer_start": [...]}.
+          const ao = rawAnswers as Obj;
+          if (!Array.isArray(ao.text) || !Array.isArray(ao.answer_start) || ao.text.length !== ao.answer_start.length) return shape('"answers" needs parallel "text" and "answer_start" lists.');
+          ao.text.forEach((t, k) => answers.push({ text: String(t), answer_start: Number((ao.answer_start as unknown[])[k]) }));
+        } else if (ctx.split !== 'test') return shape('Need an "answers" list.');
+        const id = asText(field(obj, mapping.id ?? 'id')) ?? `${ctx.fileName}:${line}`;
+        const title = asText(field(obj, mapping.title ?? 'title'));
+        const rec = { id, ...(title !== undefined ? { title } : {}), context, question, answers, source: { file: ctx.file, line } };
+        const spans = answerStartSpans(text).map((p) => ({ ...p, line }));
+        if (!checkQa(ctx, rec, line, 1, spans.length === answers.length ? spans : [])) {
+          ctx.skip();
+          return;
+        }
+        ctx.counts.answers = (ctx.counts.answers ?? 0) + answers.length;
+        return ctx.keep(rec, `${question}\u0000${context}`, line, true);
+      }
+      default: {
+        const sentences = field(obj, 'sentences');
+        const t = asText(field(obj, mapping.text ?? 'text'));
+        const list = Array.isArray(sentences) ? sentences.map((x) => asText(x) ?? '').filter((x) => x.trim()) : t !== undefined ? [t] : undefined;
+        if (!list) return shape('Need "sentences" (a list of strings) or a "text" string.');
+        if (list.length === 0) {
+          bag.add('warning', 'text.empty', line, 1, 'Empty document: it is skipped.', { fix: deleteLineFix(line) });
+          ctx.skip();
+          return;
+        }
+        docs++;
+        ctx.counts.documents = docs;
+        ctx.counts.tokens = (ctx.counts.tokens ?? 0) + list.length;
+        return ctx.keep({ sentences: list, source: { file: ctx.file, line } }, undefined, line, true);
+      }
+    }
+  });
+}

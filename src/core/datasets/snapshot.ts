@@ -1,0 +1,351 @@
+// Dataset snapshots: <datasets>/<id>/manifest.json + train/validation/test.jsonl (DESIGN.md,
+// "Dataset snapshot"). An import writes everything into a temporary folder beside the others and
+// renames it into place at the end, so a failed or cancelled import leaves existing snapshots as
+// they were. A run trains on the snapshot, never on the source, and the manifest's sha256 tells
+// when a source changed since.
+
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { hashFile } from './lineReader';
+import { readDataset } from './validate';
+import {
+  AbortError,
+  SPLITS,
+  type CanonicalRecord,
+  type ColumnMapping,
+  type DatasetRequest,
+  type Encoding,
+  type Format,
+  type FormatOptions,
+  type Newline,
+  type ProblemCode,
+  type RunOptions,
+  type SplitCounts,
+  type SplitName,
+  type Task,
+  type ValidationReport,
+} from './types';
+
+export const MANIFEST_VERSION = 1;
+export const DATASET_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+export interface ManifestSource {
+  readonly split: SplitName;
+  readonly path: string;
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly mtimeMs: number;
+  readonly encoding?: Encoding;
+  readonly newline?: Newline;
+}
+
+export interface ManifestSplit {
+  /** Relative to the dataset folder. */
+  readonly file: string;
+  readonly count: number;
+  /** The source file it came from (the train file for a seeded split). */
+  readonly source: string;
+  readonly labels?: Record<string, number>;
+}
+
+export interface DatasetManifest {
+  readonly version: number;
+  readonly id: string;
+  readonly name: string;
+  readonly created: string;
+  readonly task: Task;
+  readonly format: Format;
+  readonly mapping: ColumnMapping;
+  readonly options: FormatOptions;
+  readonly sources: ManifestSource[];
+  /** Label set (classification) or tag set (NER), in id order. */
+  readonly labels?: string[];
+  readonly label_map?: Record<string, number>;
+  readonly splits: Partial<Record<SplitName, ManifestSplit>>;
+  readonly seeded_split?: DatasetRequest['seededSplit'];
+  /** Per source file: what was read and what was wrong. */
+  readonly counts: Partial<Record<SplitName, SplitCounts>>;
+  readonly problems: { readonly errors: number; readonly warnings: number; readonly byCode: Partial<Record<ProblemCode, number>> };
+}
+
+export interface ImportOptions extends RunOptions {
+  /** Folder name under datasets/; default from the train file's name. */
+  readonly id?: string;
+  readonly name?: string;
+  /** Replace a dataset with the same id (default: pick a free id). */
+  readonly replace?: boolean;
+}
+
+export interface ImportResult {
+  readonly ok: boolean;
+  /** Why nothing was written, when !ok. */
+  readonly reason?: string;
+  readonly id?: string;
+  readonly dir?: string;
+  readonly manifest?: DatasetManifest;
+  readonly report: ValidationReport;
+}
+
+export function slugify(s: string): string {
+  const slug = s
+    .normalize('NFKD')
+    .replace(/[^\w.-]+/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '')
+    .slice(0, 60);
+  return slug || 'dataset';
+}
+
+/** A readable default id: `sst2` for …/sst2/train.tsv, else the file's base name. */
+export function defaultDatasetId(trainFile: string): string {
+  const base = path.basename(trainFile, path.extname(trainFile));
+  const parent = path.basename(path.dirname(trainFile));
+  return slugify(/^(train|training)([-_.].*)?$/i.test(base) && parent ? parent : base);
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes a file by temp file + rename, so readers never see half of it. */
+export async function writeFileAtomic(file: string, data: string): Promise<void> {
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  await fs.writeFile(tmp, data);
+  try {
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+class SplitWriters {
+  private readonly streams = new Map<SplitName, WriteStream>();
+  private failure: Error | undefined;
+
+  constructor(private readonly dir: string) {}
+
+  write(split: SplitName, record: CanonicalRecord): void | Promise<void> {
+    if (this.failure) throw this.failure;
+    let s = this.streams.get(split);
+    if (!s) {
+      s = createWriteStream(path.join(this.dir, `${split}.jsonl`));
+      s.on('error', (err) => (this.failure = err));
+      this.streams.set(split, s);
+    }
+    if (!s.write(`${JSON.stringify(record)}\n`)) {
+      const stream = s;
+      return new Promise<void>((resolve, reject) => {
+        const onError = (err: Error): void => {
+          stream.off('drain', onDrain);
+          reject(err);
+        };
+        const onDrain = (): void => {
+          stream.off('error', onError);
+          resolve();
+        };
+        stream.once('drain', onDrain);
+        stream.once('error', onError);
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.streams.values()].map(
+        (s) =>
+          new Promise<void>((resolve, reject) => {
+            s.once('error', reject);
+            s.end(() => resolve());
+          }),
+      ),
+    );
+    if (this.failure) throw this.failure;
+  }
+
+  destroy(): void {
+    for (const s of this.streams.values()) s.destroy();
+  }
+}
+
+/**
+ * Reads, checks and snapshots a dataset. Nothing is written when a file cannot be read at all
+ * (missing, binary, broken JSON) or train keeps no example; row-level errors skip their rows and
+ * are counted in the manifest.
+ */
+export async function importDataset(request: DatasetRequest, datasetsDir: string, opts: ImportOptions = {}): Promise<ImportResult> {
+  await fs.mkdir(datasetsDir, { recursive: true });
+  let id = opts.id ?? defaultDatasetId(request.files.train);
+  if (!DATASET_ID_PATTERN.test(id)) throw new Error(`Invalid dataset id "${id}": use letters, digits, ".", "_" and "-".`);
+  if (!opts.replace && !opts.id) {
+    const base = id;
+    for (let n = 2; await exists(path.join(datasetsDir, id)); n++) id = `${base}-${n}`;
+  }
+  const tmp = path.join(datasetsDir, `.tmp-${id}-${randomBytes(6).toString('hex')}`);
+  await fs.mkdir(tmp);
+  const writers = new SplitWriters(tmp);
+  try {
+    const report = await readDataset(request, (split, record) => writers.write(split, record), opts);
+    await writers.close();
+    const fatal = report.files.find((f) => f.fatal);
+    const trainCount = report.splits.train?.examples ?? 0;
+    if (fatal || trainCount === 0) {
+      await fs.rm(tmp, { recursive: true, force: true });
+      return { ok: false, reason: fatal ? `${path.basename(fatal.file)}: ${fatal.diagnostics.find((d) => d.severity === 'error')?.message ?? fatal.fatal}` : 'The training split has no usable examples.', report };
+    }
+    const sources: ManifestSource[] = [];
+    for (const f of report.files) {
+      const st = await fs.stat(f.file);
+      sources.push({ split: f.split, path: path.resolve(f.file), sha256: f.facts?.sha256 ?? (await hashFile(f.file)).sha256, bytes: st.size, mtimeMs: st.mtimeMs, encoding: f.facts?.encoding, newline: f.facts?.newline });
+    }
+    const splits: Partial<Record<SplitName, ManifestSplit>> = {};
+    for (const split of SPLITS) {
+      const c = report.splits[split];
+      if (!c || c.examples === 0) continue;
+      const src = request.files[split] ?? request.files.train;
+      const fileReport = report.files.find((f) => f.split === split);
+      splits[split] = { file: `${split}.jsonl`, count: c.examples, source: path.resolve(src), ...(fileReport?.counts.labels && !request.seededSplit ? { labels: fileReport.counts.labels } : {}) };
+    }
+    const byCode: Partial<Record<ProblemCode, number>> = {};
+    for (const f of report.files) for (const [k, v] of Object.entries(f.problems)) byCode[k as ProblemCode] = (byCode[k as ProblemCode] ?? 0) + (v ?? 0);
+    const labels = report.labels && report.labels.length ? report.labels : undefined;
+    const manifest: DatasetManifest = {
+      version: MANIFEST_VERSION,
+      id,
+      name: opts.name ?? id,
+      created: new Date().toISOString(),
+      task: request.task,
+      format: request.format,
+      mapping: request.mapping,
+      options: request.options ?? {},
+      sources,
+      ...(labels ? { labels, label_map: Object.fromEntries(labels.map((l, i) => [l, i])) } : {}),
+      splits,
+      ...(request.seededSplit && !request.files.validation ? { seeded_split: request.seededSplit } : {}),
+      counts: Object.fromEntries(report.files.map((f) => [f.split, f.counts])),
+      problems: { errors: report.errors, warnings: report.warnings, byCode },
+    };
+    await fs.writeFile(path.join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    const dir = path.join(datasetsDir, id);
+    if (await exists(dir)) {
+      // Replace: move the old one aside first, so that a failed rename can be undone.
+      const old = path.join(datasetsDir, `.old-${id}-${randomBytes(6).toString('hex')}`);
+      await fs.rename(dir, old);
+      try {
+        await fs.rename(tmp, dir);
+      } catch (err) {
+        await fs.rename(old, dir);
+        throw err;
+      }
+      await fs.rm(old, { recursive: true, force: true });
+    } else {
+      await fs.rename(tmp, dir);
+    }
+    return { ok: true, id, dir, manifest, report };
+  } catch (err) {
+    writers.destroy();
+    await fs.rm(tmp, { recursive: true, force: true });
+    if ((err as Error).name === 'AbortError') throw new AbortError();
+    throw err;
+  }
+}
+
+/** The request that re-reads a dataset's sources the way it was imported. */
+export function requestFromManifest(m: DatasetManifest): DatasetRequest {
+  const file = (split: SplitName): string | undefined => m.sources.find((s) => s.split === split)?.path;
+  return {
+    task: m.task,
+    format: m.format,
+    mapping: m.mapping,
+    options: m.options,
+    files: { train: file('train') ?? '', validation: file('validation'), test: file('test') },
+    seededSplit: m.seeded_split,
+  };
+}
+
+export interface DatasetEntry {
+  readonly id: string;
+  readonly dir: string;
+  readonly manifest: DatasetManifest;
+}
+
+export async function readManifest(dir: string): Promise<DatasetManifest> {
+  const m = JSON.parse(await fs.readFile(path.join(dir, 'manifest.json'), 'utf8')) as DatasetManifest;
+  if (typeof m !== 'object' || !m || typeof m.task !== 'string' || typeof m.splits !== 'object') throw new Error(`${dir}: not a dataset manifest`);
+  return m;
+}
+
+/** Imported datasets, newest first; half-written or foreign folders are skipped. */
+export async function listDatasets(datasetsDir: string): Promise<DatasetEntry[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(datasetsDir);
+  } catch {
+    return [];
+  }
+  const out: DatasetEntry[] = [];
+  for (const id of names) {
+    if (id.startsWith('.') || !DATASET_ID_PATTERN.test(id)) continue;
+    const dir = path.join(datasetsDir, id);
+    try {
+      out.push({ id, dir, manifest: await readManifest(dir) });
+    } catch {
+      // Not a dataset.
+    }
+  }
+  return out.sort((a, b) => (a.manifest.created < b.manifest.created ? 1 : -1));
+}
+
+export function datasetDir(datasetsDir: string, id: string): string {
+  if (!DATASET_ID_PATTERN.test(id)) throw new Error(`Invalid dataset id: ${id}`);
+  return path.join(datasetsDir, id);
+}
+
+/** Absolute paths of a snapshot's split files (what a run's spec.json points at). */
+export async function snapshotPaths(datasetsDir: string, id: string): Promise<Partial<Record<SplitName, string>>> {
+  const dir = datasetDir(datasetsDir, id);
+  const m = await readManifest(dir);
+  const out: Partial<Record<SplitName, string>> = {};
+  for (const split of SPLITS) {
+    const s = m.splits[split];
+    if (s) out[split] = path.join(dir, s.file);
+  }
+  return out;
+}
+
+export async function removeDataset(datasetsDir: string, id: string): Promise<void> {
+  const dir = datasetDir(datasetsDir, id);
+  // Rename first so the view never lists a half-deleted dataset.
+  const trash = path.join(datasetsDir, `.old-${id}-${randomBytes(6).toString('hex')}`);
+  await fs.rename(dir, trash);
+  await fs.rm(trash, { recursive: true, force: true });
+}
+
+export type SourceState = 'unchanged' | 'changed' | 'missing';
+
+/** Compares each source with the manifest: size and mtime first, sha256 only when they differ. */
+export async function sourceStates(m: DatasetManifest, signal?: AbortSignal): Promise<{ source: ManifestSource; state: SourceState }[]> {
+  const out: { source: ManifestSource; state: SourceState }[] = [];
+  for (const source of m.sources) {
+    let st;
+    try {
+      st = await fs.stat(source.path);
+    } catch {
+      out.push({ source, state: 'missing' });
+      continue;
+    }
+    if (st.size === source.bytes && st.mtimeMs === source.mtimeMs) {
+      out.push({ source, state: 'unchanged' });
+      continue;
+    }
+    const { sha256 } = await hashFile(source.path, signal);
+    out.push({ source, state: sha256 === source.sha256 ? 'unchanged' : 'changed' });
+  }
+  return out;
+}
