@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .pretrain import cli as pretrain_cli
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bert_studio_trainer", description="BERT Studio training worker")
@@ -13,7 +15,10 @@ def main(argv: list[str] | None = None) -> int:
     p_train.add_argument("--run-dir", required=True, help="the run folder (spec.json in, events and models out)")
     p_train.add_argument("--resume", action="store_true", help="continue from the newest complete checkpoint")
     sub.add_parser("default-model", help="print the folder of the default pretrained model")
+    pretrain_cli.add_commands(sub)  # inspect-masking, build-vocab
     args = parser.parse_args(argv)
+    if args.command in pretrain_cli.COMMANDS:
+        return pretrain_cli.run_command(args)
     if args.command == "default-model":
         from .models import default_model_path
 

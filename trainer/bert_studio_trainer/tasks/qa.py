@@ -1,0 +1,124 @@
+"""question_answering: SQuAD v1.1 extractive QA. Long contexts become overlapping windows
+(doc_stride); answers are decoded from the n best start/end logits with a maximum length."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..data.collate import pad_batch
+from ..data.readers import check_fields, read_jsonl, read_squad
+from ..models import from_pretrained_kwargs
+from ..spec import ModelRef, SpecError
+from .base import Batch, EvalResult, Feature, RunBatches, Task
+from .squad_metrics import exact_match_score, squad_evaluate
+
+MAX_MISCLASSIFIED = 50
+
+
+class QuestionAnsweringTask(Task):
+    name = "question_answering"
+    metric_names = ("exact_match", "f1")
+    default_metric = "f1"
+
+    def validate_spec(self, spec: Any) -> None:
+        if spec.t("doc_stride") >= spec.t("max_seq_length"):
+            raise SpecError("training.doc_stride must be smaller than max_seq_length.", "training.doc_stride")
+
+    def load_examples(self, path: Path, split: str) -> list[dict[str, Any]]:
+        records = read_jsonl(path) if path.suffix == ".jsonl" else read_squad(path)
+        check_fields(records, ("id", "context", "question", "answers"), path)
+        return records
+
+    def build_model(self, model_ref: ModelRef) -> torch.nn.Module:
+        from transformers import AutoModelForQuestionAnswering
+
+        return AutoModelForQuestionAnswering.from_pretrained(model_ref.path, **from_pretrained_kwargs(model_ref.trust_pickle))
+
+    def _encode(self, examples: Sequence[dict[str, Any]], tokenizer: Any) -> Any:
+        self.pad_id = tokenizer.pad_token_id or 0
+        return tokenizer(
+            [r["question"].lstrip() for r in examples], [r["context"] for r in examples],
+            truncation="only_second", max_length=self.spec.t("max_seq_length"), stride=self.spec.t("doc_stride"),
+            return_overflowing_tokens=True, return_offsets_mapping=True, return_attention_mask=False,
+        )
+
+    def build_train_features(self, examples: Sequence[dict[str, Any]], tokenizer: Any) -> list[Feature]:
+        enc = self._encode(examples, tokenizer)
+        feats = []
+        for i, ex_i in enumerate(enc["overflow_to_sample_mapping"]):
+            r = examples[ex_i]
+            seq_ids = enc.sequence_ids(i)
+            offsets = enc["offset_mapping"][i]
+            start = end = 0  # answer not inside this window: point at [CLS]
+            if r["answers"]:
+                a = r["answers"][0]
+                s_char = a["answer_start"]
+                e_char = s_char + len(a["text"])
+                ctx = [k for k, s in enumerate(seq_ids) if s == 1]
+                if ctx and offsets[ctx[0]][0] <= s_char and offsets[ctx[-1]][1] >= e_char:
+                    start = next(k for k in ctx if offsets[k][1] > s_char)
+                    end = next(k for k in reversed(ctx) if offsets[k][0] < e_char)
+            f: Feature = {"input_ids": enc["input_ids"][i], "start_positions": start, "end_positions": end}
+            if "token_type_ids" in enc:
+                f["token_type_ids"] = enc["token_type_ids"][i]
+            feats.append(f)
+        return feats
+
+    def build_eval_features(self, examples: Sequence[dict[str, Any]], tokenizer: Any) -> list[Feature]:
+        enc = self._encode(examples, tokenizer)
+        feats = []
+        for i, ex_i in enumerate(enc["overflow_to_sample_mapping"]):
+            seq_ids = enc.sequence_ids(i)
+            offsets = [o if seq_ids[k] == 1 else None for k, o in enumerate(enc["offset_mapping"][i])]
+            f: Feature = {"input_ids": enc["input_ids"][i], "offsets": offsets, "example": ex_i}
+            if "token_type_ids" in enc:
+                f["token_type_ids"] = enc["token_type_ids"][i]
+            feats.append(f)
+        return feats
+
+    def collate(self, features: Sequence[Feature], pad_to_multiple_of: int = 8) -> Batch:
+        pads = {"input_ids": self.pad_id, "token_type_ids": 0, "start_positions": 0, "end_positions": 0}
+        return pad_batch(features, pads, pad_to_multiple_of)
+
+    def evaluate(self, model: torch.nn.Module, examples: Sequence[dict[str, Any]], features: Sequence[Feature],
+                 run_batches: RunBatches) -> EvalResult:
+        best: dict[int, tuple[float, str]] = {}
+        n_best, max_len = self.spec.t("n_best_size"), self.spec.t("max_answer_length")
+        for idx, _batch, out in run_batches(features):
+            starts, ends = out["start_logits"].numpy(), out["end_logits"].numpy()
+            for row, i in enumerate(idx):
+                f = features[i]
+                score, text = best_span(starts[row], ends[row], f["offsets"], examples[f["example"]]["context"], n_best, max_len)
+                if f["example"] not in best or score > best[f["example"]][0]:
+                    best[f["example"]] = (score, text)
+        preds = {r["id"]: best.get(i, (0.0, ""))[1] for i, r in enumerate(examples)}
+        gold = {r["id"]: [a["text"] for a in r["answers"]] or [""] for r in examples}
+        metrics = squad_evaluate(preds, gold)
+        wrong = [r for r in examples if not any(exact_match_score(preds[r["id"]], g) for g in gold[r["id"]])]
+        misclassified = [{"text": r["question"], "gold": gold[r["id"]][0], "pred": preds[r["id"]], "source": r.get("source")}
+                         for r in wrong[:MAX_MISCLASSIFIED]]
+        return EvalResult(metrics, {"misclassified": misclassified})
+
+
+def best_span(start_logits: np.ndarray, end_logits: np.ndarray, offsets: Sequence[Any], context: str,
+              n_best: int, max_answer_length: int) -> tuple[float, str]:
+    """The highest start+end score over the n best starts and ends forming a valid context span."""
+    length = len(offsets)
+    start_idx = np.argsort(start_logits[:length])[::-1][:n_best]
+    end_idx = np.argsort(end_logits[:length])[::-1][:n_best]
+    best_score, best_text = -np.inf, ""
+    for s in start_idx:
+        if offsets[s] is None:
+            continue
+        for e in end_idx:
+            if offsets[e] is None or e < s or e - s + 1 > max_answer_length:
+                continue
+            score = float(start_logits[s] + end_logits[e])
+            if score > best_score:
+                best_score, best_text = score, context[offsets[s][0]:offsets[e][1]]
+    return float(best_score), best_text

@@ -1,0 +1,52 @@
+"""Shared helpers for the trainer tests: data location, run folders, events."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("BERT_STUDIO_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def data() -> Path:
+    d = data_dir()
+    if not d.is_dir():
+        pytest.skip(f"shared data not found at {d} (set BERT_STUDIO_DATA)")
+    return d
+
+
+def make_spec(task: str, train: Path | str, validation: Path | str | None = None, **training: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "version": 1, "task": task, "model": {"name_or_path": "default"},
+        "data": {"train": str(train)}, "training": training, "device": "cpu", "export": {"onnx": False},
+    }
+    if validation is not None:
+        spec["data"]["validation"] = str(validation)
+    return spec
+
+
+def write_run(run_dir: Path, spec: dict[str, Any]) -> Path:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "spec.json").write_text(json.dumps(spec))
+    return run_dir
+
+
+def read_events(run_dir: Path, type_: str | None = None) -> list[dict[str, Any]]:
+    path = run_dir / "events.jsonl"
+    if not path.exists():
+        return []
+    events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [e for e in events if type_ is None or e["type"] == type_]
+
+
+def read_status(run_dir: Path) -> dict[str, Any]:
+    return json.loads((run_dir / "status.json").read_text())

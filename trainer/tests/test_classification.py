@@ -1,0 +1,83 @@
+"""sequence_classification end to end on SST-2 (single sentences) and MRPC (pairs)."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import make_spec, read_events, read_status, write_run
+
+from bert_studio_trainer.data.readers import read_glue_tsv
+from bert_studio_trainer.tasks.classification_metrics import classification_report
+from bert_studio_trainer.train import main, train
+
+
+def majority_baseline(path: Path, limit: int) -> dict[str, float]:
+    """Metrics of always predicting the most frequent label of the evaluated rows."""
+    import numpy as np
+
+    rows = read_glue_tsv(path, {})[:limit]
+    labels = sorted({r["label"] for r in rows})
+    gold = np.array([labels.index(r["label"]) for r in rows])
+    top = Counter(gold.tolist()).most_common(1)[0][0]
+    metrics, _ = classification_report(gold, np.full_like(gold, top), labels)
+    return metrics
+
+
+def test_glue_tsv_is_read_without_quoting(data: Path) -> None:
+    rows = read_glue_tsv(data / "mrpc" / "train.tsv", {})
+    assert len(rows) == 3668
+    assert all("text_pair" in r and r["label"] in ("0", "1") for r in rows)
+    with (data / "mrpc" / "train.tsv").open(encoding="utf-8-sig") as f:
+        assert len(list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))) == 3669
+    rte = read_glue_tsv(data / "rte" / "dev.tsv", {})
+    assert len(rte) == 277 and {r["label"] for r in rte} == {"entailment", "not_entailment"}
+
+
+@pytest.mark.slow
+def test_sst2_beats_majority(tmp_path: Path, data: Path) -> None:
+    spec = make_spec("sequence_classification", data / "sst2" / "train.tsv", data / "sst2" / "dev.tsv",
+                     max_steps=40, per_device_train_batch_size=32, max_seq_length=64, learning_rate=1e-4,
+                     eval_steps=20, save_steps=20, logging_steps=5, warmup_ratio=0.1)
+    spec["data"].update(max_train_samples=1280, max_eval_samples=300)
+    assert main(spec, tmp_path) == 0
+    evals = read_events(tmp_path, "eval")
+    assert [e["step"] for e in evals] == [20, 40]
+    final = evals[-1]
+    base = majority_baseline(data / "sst2" / "dev.tsv", 300)
+    assert final["metrics"]["accuracy"] >= base["accuracy"] + 0.12, (final["metrics"], base)
+    assert set(final["per_class"]) == {"0", "1"}
+    assert final["confusion_matrix"]["labels"] == ["0", "1"]
+    assert sum(map(sum, final["confusion_matrix"]["matrix"])) == 300
+    wrong = final["misclassified"]
+    assert 0 < len(wrong) <= 50 and wrong[0]["source"]["file"].endswith("dev.tsv")
+    line = wrong[0]["source"]["line"]
+    assert (data / "sst2" / "dev.tsv").read_text().splitlines()[line - 1].startswith(wrong[0]["text"])
+    steps = read_events(tmp_path, "step")
+    assert steps[-1]["step"] == 40 and all(s["samples_per_second"] > 0 and s["tokens_per_second"] > 0 for s in steps)
+    status = read_status(tmp_path)
+    assert status["state"] == "completed" and status["best_metric"]["name"] == "accuracy"
+    assert (tmp_path / "model" / "model.safetensors").is_file() and (tmp_path / "model" / "tokenizer.json").is_file()
+    assert [c["path"] for c in read_events(tmp_path, "checkpoint")] == ["checkpoints/step-20", "checkpoints/step-40"]
+    assert (tmp_path / "checkpoints" / "step-40" / "COMPLETE").is_file()
+    from transformers import AutoConfig
+
+    assert AutoConfig.from_pretrained(tmp_path / "model").id2label == {0: "0", 1: "1"}
+
+
+@pytest.mark.slow
+def test_mrpc_pairs_beat_majority(tmp_path: Path, data: Path) -> None:
+    spec = make_spec("sequence_classification", data / "mrpc" / "train.tsv", data / "mrpc" / "dev.tsv",
+                     max_steps=40, per_device_train_batch_size=16, max_seq_length=64, learning_rate=2e-4,
+                     eval_steps=40, save_steps=40, logging_steps=10, warmup_ratio=0.1, metric_for_best_model="f1")
+    spec["data"].update(max_train_samples=640, max_eval_samples=160)
+    assert train(write_run(tmp_path, spec)) == 0
+    final = read_events(tmp_path, "eval")[-1]["metrics"]
+    base = majority_baseline(data / "mrpc" / "dev.tsv", 160)
+    assert final["macro_f1"] >= base["macro_f1"] + 0.15, (final, base)
+    assert final["accuracy"] > base["accuracy"], (final, base)
+    assert "f1" in final  # binary F1 of the positive class "1", as MRPC reports it
+    wrong = read_events(tmp_path, "eval")[-1]["misclassified"]
+    assert wrong and "text_pair" in wrong[0]

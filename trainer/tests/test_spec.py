@@ -1,0 +1,90 @@
+"""Bad specs fail before any work: exit code 2, an error event naming the field, state failed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import make_spec, read_events, read_status, write_run
+
+from bert_studio_trainer.models import default_model_path
+from bert_studio_trainer.spec import SpecError, parse_spec
+from bert_studio_trainer.tasks import build_task, task_class
+from bert_studio_trainer.train import train
+
+
+def _sst2(data: Path) -> dict:
+    return make_spec("sequence_classification", data / "sst2" / "train.tsv", data / "sst2" / "dev.tsv")
+
+
+@pytest.mark.parametrize("mutate, field", [
+    (lambda s: s.update(task="summarization"), "task"),
+    (lambda s: s["model"].update(name_or_path="/no/such/model"), "model.name_or_path"),
+    (lambda s: s["data"].update(train="/no/such/train.tsv"), "data.train"),
+    (lambda s: s["training"].update(learning_rte=1e-4), "training.learning_rte"),
+    (lambda s: s["training"].update(per_device_train_batch_size=0), "training.per_device_train_batch_size"),
+    (lambda s: s["training"].update(metric_for_best_model="exact_match"), "training.metric_for_best_model"),
+    (lambda s: s["data"].update(columns={"text": "no_such_column"}), "data.columns.text"),
+    (lambda s: s["data"].update(colums={}), "data.colums"),
+    (lambda s: s.update(device="tpu"), "device"),
+    (lambda s: s["training"].update(doc_stride=64), "training.doc_stride"),  # a QA field on a classifier
+])
+def test_bad_spec_exits_2_naming_the_field(tmp_path: Path, data: Path, mutate, field: str) -> None:
+    spec = _sst2(data)
+    mutate(spec)
+    assert train(write_run(tmp_path, spec)) == 2
+    errors = read_events(tmp_path, "error")
+    assert len(errors) == 1 and errors[0]["field"] == field, errors
+    assert read_status(tmp_path)["state"] == "failed"
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_cli_exit_code_and_default_model(tmp_path: Path, data: Path) -> None:
+    spec = _sst2(data)
+    spec["task"] = "nope"
+    write_run(tmp_path, spec)
+    proc = subprocess.run([sys.executable, "-m", "bert_studio_trainer", "train", "--run-dir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "nope" in proc.stderr
+    out = subprocess.run([sys.executable, "-m", "bert_studio_trainer", "default-model"], capture_output=True, text=True,
+                         timeout=60)
+    assert Path(out.stdout.strip()) == default_model_path()
+    assert (default_model_path() / "model.safetensors").is_file()
+
+
+def test_pickled_weights_are_refused_unless_trusted(tmp_path: Path, data: Path) -> None:
+    folder = tmp_path / "pickled"
+    folder.mkdir()
+    (folder / "config.json").write_text((default_model_path() / "config.json").read_text())
+    (folder / "pytorch_model.bin").write_bytes(b"not really a pickle")
+    spec = _sst2(data)
+    spec["model"]["name_or_path"] = str(folder)
+    with pytest.raises(SpecError) as e:
+        parse_spec(spec)
+    assert e.value.field == "model.name_or_path" and "trust_pickle" in str(e.value)
+    spec["model"]["trust_pickle"] = True
+    assert parse_spec(spec).model.trust_pickle
+
+
+def test_pretraining_fields_are_accepted_and_dispatched(data: Path) -> None:
+    spec = make_spec("mlm_nsp", data / "wikitext-2" / "valid.txt", mlm_probability=0.2, short_seq_prob=0.1,
+                     whole_word_masking=True, nsp=True)
+    spec["model"]["from_scratch"] = {"preset": "bert-tiny", "vocab_size": 8000}
+    parsed = parse_spec(spec)
+    assert parsed.t("mlm_probability") == 0.2 and parsed.model.from_scratch == {"preset": "bert-tiny", "vocab_size": 8000}
+    with pytest.raises(SpecError) as e:
+        parse_spec({**spec, "task": "sequence_classification"})
+    assert e.value.field == "model.from_scratch"
+    try:
+        cls = task_class("mlm_nsp")
+    except ImportError:
+        pytest.skip("tasks/pretraining.py is not there yet")
+    assert cls.__module__ == "bert_studio_trainer.tasks.pretraining"
+
+
+def test_unknown_task_factory_names_it() -> None:
+    with pytest.raises(ValueError, match="summarization"):
+        task_class("summarization")
+    assert callable(build_task)
