@@ -1,7 +1,189 @@
-// Stub, owned by the datasets feature: replace freely.
-import type { CliIo } from '../io';
+// bert-studio dataset import|validate|stats|list: the same core code the extension runs.
 
-export async function runDatasetCommand(_args: string[], io: CliIo): Promise<number> {
-  io.stderr.write('bert-studio dataset: not available yet\n');
-  return 1;
+import * as path from 'node:path';
+import { guessDataset } from '../../core/datasets/detect';
+import { importDataset, listDatasets, readManifest } from '../../core/datasets/snapshot';
+import { snapshotStatistics, StatisticsBuilder, type DatasetStatistics } from '../../core/datasets/stats';
+import { findDefaultModel, loadTokenCounter, type CounterKind } from '../../core/datasets/tokenCount';
+import { FORMATS, type ColumnMapping, type DatasetRequest, type Format, type FormatOptions, type ProgressInfo, type TagScheme, type TextMode, type ValidationReport } from '../../core/datasets/types';
+import { readDataset, validateDataset } from '../../core/datasets/validate';
+import { packageRoot, studioLayout } from '../../core/paths';
+import { TASKS, type Task } from '../../core/runs/protocol';
+import { flag, parseArgs, ProgressBar, UsageError, type CliIo, type ParsedArgs } from '../io';
+
+export const DATASET_USAGE = `bert-studio dataset import FILE [options]     validate and snapshot into .bert-studio/datasets/<id>
+bert-studio dataset validate FILE [options]   report problems (exit 1 on errors)
+bert-studio dataset stats FILE|--dataset ID   statistics with the model's tokenizer
+bert-studio dataset list                      imported datasets
+
+  --validation FILE --test FILE   other splits (else --split 0.1 [--seed 42] carves one from train)
+  --task T            ${TASKS.join(', ')}
+  --format F          ${FORMATS.join(', ')} (default: from the file)
+  --text C --text-pair C --label C   CSV/TSV columns (names or 0-based indexes) or JSONL fields
+  --tokens N --tags N CoNLL token and tag columns (default 0 and -1, the last)
+  --no-header --quoting on|off --text-mode sentences|documents|wikitext --tag-scheme iob2|iob1
+  --labels a,b,c      the label set (others are reported)
+  --id ID --name N --replace --workspace DIR
+  --model DIR --max-seq-length N --tokenizer transformers|wordpiece   (stats)
+  --json              machine-readable output; progress goes to stderr`;
+
+const BOOLEANS = ['json', 'no-header', 'replace', 'progress-json', 'help'];
+
+function column(v: string | undefined): string | number | undefined {
+  if (v === undefined) return undefined;
+  return /^-?\d+$/.test(v) ? Number(v) : v;
+}
+
+async function buildRequest(args: ParsedArgs): Promise<{ request: DatasetRequest; guessed: string }> {
+  const train = args.positional[0];
+  if (!train) throw new UsageError(`a data FILE is required.\n${DATASET_USAGE}`);
+  const guess = await guessDataset(train);
+  const task = (flag(args, 'task') ?? guess.task) as Task | undefined;
+  if (!task || !(TASKS as readonly string[]).includes(task)) throw new UsageError(`--task must be one of ${TASKS.join(', ')}.`);
+  const format = (flag(args, 'format') ?? guess.format) as Format;
+  if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}.`);
+  const given: ColumnMapping = {
+    text: column(flag(args, 'text')),
+    textPair: column(flag(args, 'text-pair')),
+    label: column(flag(args, 'label')),
+    tokens: column(flag(args, 'tokens')),
+    tags: column(flag(args, 'tags')),
+  };
+  const explicit = Object.values(given).some((v) => v !== undefined);
+  const mapping: ColumnMapping = explicit ? { ...(format === guess.format && task === guess.task ? guess.mapping : {}), ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } : guess.mapping;
+  if (task === 'sequence_classification' && mapping.text === undefined) {
+    throw new UsageError(`cannot tell which column holds the text${guess.columns ? ` (columns: ${guess.columns.join(', ')})` : ''}: pass --text and --label.`);
+  }
+  const quoting = flag(args, 'quoting');
+  const options: FormatOptions = {
+    ...(args.flags.has('no-header') ? { header: false } : {}),
+    ...(quoting ? { quoting: quoting === 'on' || quoting === 'true' } : {}),
+    ...(flag(args, 'text-mode') ? { textMode: flag(args, 'text-mode') as TextMode } : guess.textMode ? { textMode: guess.textMode } : {}),
+    ...(flag(args, 'tag-scheme') ? { tagScheme: flag(args, 'tag-scheme') as TagScheme } : {}),
+  };
+  const split = flag(args, 'split');
+  const labels = flag(args, 'labels');
+  const request: DatasetRequest = {
+    task,
+    format,
+    mapping,
+    options,
+    files: { train: path.resolve(train), validation: flag(args, 'validation') && path.resolve(flag(args, 'validation') as string), test: flag(args, 'test') && path.resolve(flag(args, 'test') as string) },
+    ...(labels ? { labels: labels.split(',') } : {}),
+    ...(split ? { seededSplit: { validationFraction: Number(split), seed: Number(flag(args, 'seed') ?? 42) } } : {}),
+  };
+  return { request, guessed: guess.reason };
+}
+
+function progress(io: CliIo, json: boolean): { onProgress: (p: ProgressInfo) => void; done: () => void } {
+  const bar = new ProgressBar(io.stderr);
+  return {
+    onProgress: (p) => {
+      if (json) return;
+      bar.update(Math.round(p.bytesDone / 1048576), Math.max(1, Math.round(p.bytesTotal / 1048576)), `MB ${path.basename(p.file)}`);
+    },
+    done: () => (json ? undefined : bar.done()),
+  };
+}
+
+function printReport(io: CliIo, r: ValidationReport): void {
+  for (const f of r.files) {
+    const c = f.counts;
+    io.stdout.write(`${f.split}: ${f.file}\n  ${c.examples} examples${c.skipped ? `, ${c.skipped} skipped` : ''}${c.tokens !== undefined ? `, ${c.tokens} tokens` : ''}${c.documents !== undefined ? `, ${c.documents} documents` : ''}\n`);
+    if (c.labels) io.stdout.write(`  labels: ${Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+    for (const d of f.diagnostics.slice(0, 20)) io.stdout.write(`  ${path.basename(d.file)}:${d.line}:${d.column}: ${d.severity}: ${d.message} [${d.code}]\n`);
+    if (f.diagnostics.length > 20) io.stdout.write(`  … ${Object.entries(f.problems).map(([k, v]) => `${k}: ${v}`).join(', ')}\n`);
+  }
+  io.stdout.write(`${r.errors} errors, ${r.warnings} warnings\n`);
+}
+
+async function statsCommand(args: ParsedArgs, io: CliIo, ws: string): Promise<number> {
+  const json = args.flags.has('json');
+  const maxSeqLength = Number(flag(args, 'max-seq-length') ?? 128);
+  const modelFlag = flag(args, 'model');
+  const model = modelFlag && modelFlag !== 'default' ? path.resolve(modelFlag) : findDefaultModel([ws, packageRoot()]);
+  const counter = await loadTokenCounter(model, (flag(args, 'tokenizer') as CounterKind | undefined) ?? 'transformers');
+  const onProgress = args.flags.has('progress-json')
+    ? (done: number, total: number | undefined) => io.stderr.write(`${JSON.stringify({ progress: done, total })}\n`)
+    : json
+      ? undefined
+      : (() => {
+          const bar = new ProgressBar(io.stderr);
+          return (done: number, total: number | undefined) => bar.update(done, total, 'examples');
+        })();
+  const opts = { counter, maxSeqLength, onProgress };
+  let stats: DatasetStatistics;
+  const snapshot = flag(args, 'snapshot') ?? (flag(args, 'dataset') ? path.join(studioLayout(ws).datasetsDir, flag(args, 'dataset') as string) : undefined);
+  if (snapshot) {
+    stats = await snapshotStatistics(snapshot, await readManifest(snapshot), opts);
+  } else {
+    const { request } = await buildRequest(args);
+    const builder = new StatisticsBuilder(request.task, opts);
+    await readDataset(request, (split, record) => builder.add(split, record));
+    stats = builder.result();
+  }
+  if (json) io.stdout.write(`${JSON.stringify(stats)}\n`);
+  else {
+    io.stderr.write('\n');
+    io.stdout.write(`tokenizer: ${stats.tokenizer.kind} ${stats.tokenizer.model}\nmax_seq_length: ${stats.maxSeqLength}\n`);
+    for (const s of stats.splits) {
+      const t = s.tokens;
+      io.stdout.write(`${s.split}: ${s.rows} rows; tokens mean ${t.mean.toFixed(1)}, p50 ${t.p50}, p95 ${t.p95}, max ${t.max}; truncated ${t.truncated} (${(t.truncatedShare * 100).toFixed(2)}%)\n`);
+      if (s.labels) io.stdout.write(`  labels: ${Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+      if (s.entities) io.stdout.write(`  entities: ${Object.entries(s.entities).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+      if (s.answers !== undefined) io.stdout.write(`  answers: ${s.answers}, lost to truncation: ${s.answersLost}\n`);
+    }
+  }
+  return 0;
+}
+
+export async function runDatasetCommand(argv: string[], io: CliIo): Promise<number> {
+  const [sub, ...rest] = argv;
+  const args = parseArgs(rest, BOOLEANS);
+  if (!sub || sub === '--help' || args.flags.has('help')) {
+    io.stdout.write(`${DATASET_USAGE}\n`);
+    return sub ? 0 : 2;
+  }
+  const ws = path.resolve(flag(args, 'workspace') ?? process.cwd());
+  const json = args.flags.has('json');
+  switch (sub) {
+    case 'validate': {
+      const { request, guessed } = await buildRequest(args);
+      if (!json) io.stderr.write(`${request.format}, ${request.task} (${guessed})\n`);
+      const p = progress(io, json);
+      const report = await validateDataset(request, { onProgress: p.onProgress });
+      p.done();
+      if (json) io.stdout.write(`${JSON.stringify({ request, report })}\n`);
+      else printReport(io, report);
+      return report.errors > 0 ? 1 : 0;
+    }
+    case 'import': {
+      const { request, guessed } = await buildRequest(args);
+      if (!json) io.stderr.write(`${request.format}, ${request.task} (${guessed})\n`);
+      const p = progress(io, json);
+      const result = await importDataset(request, studioLayout(ws).datasetsDir, {
+        id: flag(args, 'id'),
+        name: flag(args, 'name'),
+        replace: args.flags.has('replace'),
+        onProgress: p.onProgress,
+      });
+      p.done();
+      if (json) io.stdout.write(`${JSON.stringify({ ok: result.ok, reason: result.reason, id: result.id, dir: result.dir, manifest: result.manifest, report: result.report })}\n`);
+      else {
+        printReport(io, result.report);
+        io.stdout.write(result.ok ? `imported as "${result.id}" in ${result.dir}\n` : `not imported: ${result.reason}\n`);
+      }
+      return result.ok ? 0 : 1;
+    }
+    case 'stats':
+      return statsCommand(args, io, ws);
+    case 'list': {
+      const list = await listDatasets(studioLayout(ws).datasetsDir);
+      if (json) io.stdout.write(`${JSON.stringify(list.map((d) => ({ id: d.id, dir: d.dir, task: d.manifest.task, splits: d.manifest.splits })))}\n`);
+      else for (const d of list) io.stdout.write(`${d.id}\t${d.manifest.task}\t${Object.entries(d.manifest.splits).map(([k, v]) => `${k}=${v?.count}`).join(' ')}\n`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown dataset command "${sub}".\n${DATASET_USAGE}`);
+  }
 }

