@@ -120,6 +120,9 @@ export function makeSandbox({ fixture = FIXTURE_WORKSPACE, settings = {}, prepar
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   mkdirSync(join(dirs.userData, 'User'), { recursive: true });
   writeFileSync(join(dirs.userData, 'User', 'settings.json'), JSON.stringify({ ...DEFAULT_SETTINGS, ...settings }, null, 2));
+  // code-server is a remote: machine-scoped settings (bertStudio.pythonPath) apply only from here.
+  mkdirSync(join(dirs.userData, 'Machine'), { recursive: true });
+  writeFileSync(join(dirs.userData, 'Machine', 'settings.json'), JSON.stringify(settings, null, 2));
   if (fixture) cpSync(fixture, dirs.workspace, { recursive: true });
   prepare?.(dirs.workspace);
   return dirs;
@@ -312,6 +315,13 @@ export async function runCommand(page, title, { timeoutMs = 60_000 } = {}) {
     await page.keyboard.press('Enter');
     return true;
   }, { timeoutMs, intervalMs: 1000 });
+}
+
+/** Picks the quick-pick row whose text contains `text` (a quick pick a command opened). */
+export async function pickQuickItem(page, text, { timeoutMs = 30_000 } = {}) {
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: text }).first();
+  await row.waitFor({ state: 'visible', timeout: timeoutMs });
+  await row.click();
 }
 
 /** Waits for a notification toast whose text matches; returns its locator. */
