@@ -169,7 +169,8 @@ export async function runTrainCommand(argv: string[], io: CliIo): Promise<number
       } else if (ev.type === 'status' && !json && ev.message) {
         bar.done();
         io.stderr.write(`${ev.state}: ${ev.message}\n`);
-      } else if (ev.type === 'log' && !json && ev.level !== 'debug') {
+      } else if (ev.type === 'log' && !json && ev.level !== 'debug' && !/^eval step/.test(ev.message)) {
+        // Evaluations are printed from their eval events above.
         bar.done();
         io.stderr.write(`${ev.message}\n`);
       }
