@@ -1,0 +1,318 @@
+/**
+ * The inference engine: plain Node (no vscode), used by the extension host, the CLI and the bench.
+ * Models load lazily on first request, stay cached, and are released after `idleMs` unused.
+ * Every request takes an AbortSignal; an aborted request rejects with the signal's reason.
+ */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { readModelConfig, resolveModelFolder, detectTask, type ModelConfig, type ModelFolder } from './folder';
+import { aggregateEntities, bestSpan, softmax, topK, type TokenPrediction } from './postprocess';
+import { floatData, int64Batch, loadOrt, openSession, type OpenedSession, type OrtTensor } from './runtime';
+import { WordPieceTokenizer, type Encoded } from './tokenizer';
+import type {
+  Answer,
+  AttentionMaps,
+  Classification,
+  EntitySpan,
+  FillMaskResult,
+  InferenceTask,
+  ModelInfo,
+  Precision,
+  Provider,
+  RequestOptions,
+} from './types';
+
+export interface EngineOptions {
+  readonly provider?: Provider;
+  /** int8 uses model_quantized.onnx where the export has one. */
+  readonly precision?: Precision;
+  /** Release a model this long after its last request (ms). */
+  readonly idleMs?: number;
+  readonly log?: (message: string) => void;
+}
+
+type Graph = 'main' | 'attentions';
+
+class LoadedModel {
+  readonly sessions = new Map<Graph, Promise<OpenedSession>>();
+  inflight = 0;
+  timer: NodeJS.Timeout | undefined;
+  constructor(
+    readonly folder: ModelFolder,
+    readonly config: ModelConfig,
+    readonly tokenizer: WordPieceTokenizer,
+    readonly task: InferenceTask,
+    readonly main: OpenedSession,
+    readonly precision: Precision,
+  ) {
+    this.sessions.set('main', Promise.resolve(main));
+  }
+
+  async release(): Promise<void> {
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const s of sessions) await s.then((o) => o.session.release()).catch(() => undefined);
+  }
+}
+
+function checkAbort(signal: AbortSignal | undefined): void {
+  signal?.throwIfAborted();
+}
+
+export class InferenceEngine {
+  private readonly models = new Map<string, Promise<LoadedModel>>();
+  private readonly provider: Provider;
+  private readonly precision: Precision;
+  private readonly idleMs: number;
+  private disposed = false;
+
+  constructor(private readonly options: EngineOptions = {}) {
+    this.provider = options.provider ?? 'cpu';
+    this.precision = options.precision ?? 'fp32';
+    this.idleMs = options.idleMs ?? 5 * 60_000;
+  }
+
+  async info(folder: string, opts: RequestOptions = {}): Promise<ModelInfo> {
+    return this.use(folder, opts, async (m) => ({
+      folder: m.folder.onnxDir,
+      task: m.task,
+      labels: m.config.labels,
+      provider: m.main.provider,
+      precision: m.precision,
+      hasAttentions: hasFile(m.folder.onnxDir, 'model_attentions.onnx'),
+    }));
+  }
+
+  /** Top-k fillers for the first [MASK] in text. */
+  async fillMask(folder: string, text: string, k = 5, opts: RequestOptions = {}): Promise<FillMaskResult> {
+    return this.use(folder, opts, async (m) => {
+      this.expectTask(m, 'fill-mask');
+      const enc = m.tokenizer.encode(text, undefined, m.config.maxLength);
+      const maskId = m.tokenizer.maskTokenId;
+      const pos = maskId === undefined ? -1 : enc.ids.indexOf(maskId);
+      const maskSpan = pos >= 0 ? enc.spans[pos] : null;
+      if (pos < 0 || !maskSpan) throw new Error(`The text has no ${m.tokenizer.maskToken} to fill (within the first ${m.config.maxLength} tokens).`);
+      const [logits] = await this.run(m, 'main', [enc], opts.signal, ['logits']);
+      const vocab = logits.dims[2];
+      const probs = softmax(floatData(logits), pos * vocab, vocab);
+      const candidates = topK(probs, k).map((id) => {
+        const token = m.tokenizer.idToToken(id);
+        const fill = token.startsWith('##') ? token.slice(2) : token;
+        const before = token.startsWith('##') ? text.slice(0, maskSpan[0]).replace(/\s+$/, '') : text.slice(0, maskSpan[0]);
+        return { tokenId: id, token, text: fill, probability: probs[id], sequence: before + fill + text.slice(maskSpan[1]) };
+      });
+      return { maskSpan, candidates };
+    });
+  }
+
+  /** One label per text (sequence classification). */
+  async classify(folder: string, texts: readonly string[], opts: RequestOptions = {}): Promise<Classification[]> {
+    return this.use(folder, opts, async (m) => {
+      this.expectTask(m, 'sequence-classification');
+      const results: Classification[] = [];
+      for (let b = 0; b < texts.length; b += 16) {
+        const encs = texts.slice(b, b + 16).map((t) => m.tokenizer.encode(t, undefined, m.config.maxLength));
+        const [logits] = await this.run(m, 'main', encs, opts.signal, ['logits']);
+        const n = logits.dims[1];
+        const data = floatData(logits);
+        encs.forEach((_, i) => results.push(toClassification(softmax(data, i * n, n), m.config.labels)));
+      }
+      return results;
+    });
+  }
+
+  /** Entities with character offsets into `text` (token classification). */
+  async tokenClassify(folder: string, text: string, opts: RequestOptions = {}): Promise<EntitySpan[]> {
+    return this.use(folder, opts, async (m) => {
+      this.expectTask(m, 'token-classification');
+      const enc = m.tokenizer.encode(text, undefined, m.config.maxLength);
+      const [logits] = await this.run(m, 'main', [enc], opts.signal, ['logits']);
+      const n = logits.dims[2];
+      const data = floatData(logits);
+      const preds: TokenPrediction[] = enc.tokens.map((token, i) => {
+        const p = softmax(data, i * n, n);
+        const best = topK(p, 1)[0];
+        return { span: enc.spans[i], continuation: token.startsWith('##'), label: m.config.labels[best] ?? `LABEL_${best}`, probability: p[best] };
+      });
+      return aggregateEntities(text, preds);
+    });
+  }
+
+  /** The best answer span in `context` (extractive question answering); long contexts in windows. */
+  async answer(folder: string, question: string, context: string, opts: RequestOptions = {}): Promise<Answer | undefined> {
+    return this.use(folder, opts, async (m) => {
+      this.expectTask(m, 'question-answering');
+      let best: Answer | undefined;
+      for (const window of contextWindows(m, question, context)) {
+        const enc = m.tokenizer.encode(question, window.text, m.config.maxLength);
+        const [start, end] = await this.run(m, 'main', [enc], opts.signal, ['start_logits', 'end_logits']);
+        const allowed = enc.segments.map((s, i) => s === 1 && enc.spans[i] !== null);
+        const span = bestSpan(floatData(start), floatData(end), allowed);
+        if (!span) continue;
+        const a = enc.spans[span.start];
+        const b = enc.spans[span.end];
+        if (!a || !b || (best && best.score >= span.score)) continue;
+        const s = window.offset + a[0];
+        const e = window.offset + b[1];
+        best = { text: context.slice(s, e), start: s, end: e, score: span.score };
+      }
+      return best;
+    });
+  }
+
+  /** All layers' attention maps for `text`, from model_attentions.onnx. */
+  async attention(folder: string, text: string, opts: RequestOptions & { maxTokens?: number } = {}): Promise<AttentionMaps> {
+    return this.use(folder, opts, async (m) => {
+      const enc = m.tokenizer.encode(text, undefined, Math.min(m.config.maxLength, opts.maxTokens ?? 512));
+      const [att] = await this.run(m, 'attentions', [enc], opts.signal, ['attentions']);
+      const [layers, , heads, seq] = att.dims;
+      const data = floatData(att);
+      const weights = Array.from({ length: layers }, (_, l) =>
+        Array.from({ length: heads }, (_, h) =>
+          Array.from({ length: seq }, (_, i) => data.subarray(((l * heads + h) * seq + i) * seq, ((l * heads + h) * seq + i + 1) * seq)),
+        ),
+      );
+      return { tokens: enc.tokens, spans: enc.spans, layers, heads, data, weights };
+    });
+  }
+
+  /** Raw outputs of the main graph for a padded batch (tests and the benchmark). */
+  async logits(folder: string, texts: readonly string[], opts: RequestOptions & { pairs?: readonly string[] } = {}): Promise<{ name: string; dims: readonly number[]; data: Float32Array }[]> {
+    return this.use(folder, opts, async (m) => {
+      const encs = texts.map((t, i) => m.tokenizer.encode(t, opts.pairs?.[i], m.config.maxLength));
+      const main = await m.sessions.get('main');
+      const names = main ? [...main.session.outputNames] : [];
+      const outs = await this.run(m, 'main', encs, opts.signal, names);
+      return outs.map((t, i) => ({ name: names[i], dims: t.dims, data: floatData(t) }));
+    });
+  }
+
+  /** Token ids as the engine encodes them (tests compare them with the Python tokenizer). */
+  async encode(folder: string, text: string, pair?: string): Promise<Encoded> {
+    return this.use(folder, {}, async (m) => m.tokenizer.encode(text, pair, m.config.maxLength));
+  }
+
+  /** Drops a cached model now (e.g. when its run is re-exported). */
+  async unload(folder: string): Promise<void> {
+    const key = keyOf(folder);
+    const entry = this.models.get(key);
+    this.models.delete(key);
+    if (entry) await entry.then((m) => m.release()).catch(() => undefined);
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    const entries = [...this.models.values()];
+    this.models.clear();
+    for (const e of entries) await e.then((m) => (clearTimeout(m.timer), m.release())).catch(() => undefined);
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  private async use<T>(folder: string, opts: RequestOptions, fn: (m: LoadedModel) => Promise<T>): Promise<T> {
+    if (this.disposed) throw new Error('The inference engine was disposed.');
+    checkAbort(opts.signal);
+    const key = keyOf(folder);
+    let entry = this.models.get(key);
+    if (!entry) {
+      entry = this.load(folder);
+      this.models.set(key, entry);
+      entry.catch(() => this.models.delete(key));
+    }
+    const model = await entry;
+    clearTimeout(model.timer);
+    model.inflight++;
+    try {
+      checkAbort(opts.signal);
+      return await fn(model);
+    } finally {
+      model.inflight--;
+      if (model.inflight === 0) this.scheduleRelease(key, model);
+    }
+  }
+
+  private scheduleRelease(key: string, model: LoadedModel): void {
+    clearTimeout(model.timer);
+    model.timer = setTimeout(() => {
+      if (model.inflight > 0 || this.models.get(key) === undefined) return;
+      this.models.delete(key);
+      this.options.log?.(`Released idle model ${model.folder.onnxDir}`);
+      void model.release();
+    }, this.idleMs);
+    model.timer.unref();
+  }
+
+  private async load(folder: string): Promise<LoadedModel> {
+    const where = resolveModelFolder(folder);
+    const config = readModelConfig(where.metaDir);
+    const quantized = path.join(where.onnxDir, 'model_quantized.onnx');
+    const precision: Precision = this.precision === 'int8' && hasFile(where.onnxDir, 'model_quantized.onnx') ? 'int8' : 'fp32';
+    const file = precision === 'int8' ? quantized : path.join(where.onnxDir, 'model.onnx');
+    const [tokenizer, main] = await Promise.all([WordPieceTokenizer.load(where.metaDir), openSession(file, this.provider)]);
+    if (main.fallbackReason) this.options.log?.(main.fallbackReason);
+    const task = detectTask(config, main.session.outputNames, undefined);
+    return new LoadedModel(where, config, tokenizer, task, main, precision);
+  }
+
+  private expectTask(m: LoadedModel, task: InferenceTask): void {
+    if (m.task !== task) throw new Error(`${m.folder.onnxDir} is a ${m.task} model; this needs a ${task} model.`);
+  }
+
+  private async run(m: LoadedModel, graph: Graph, encs: readonly Encoded[], signal: AbortSignal | undefined, outputs: readonly string[]): Promise<OrtTensor[]> {
+    checkAbort(signal);
+    let opened = m.sessions.get(graph);
+    if (!opened) {
+      const file = path.join(m.folder.onnxDir, 'model_attentions.onnx');
+      if (!hasFile(m.folder.onnxDir, 'model_attentions.onnx')) throw new Error(`No model_attentions.onnx in ${m.folder.onnxDir}: re-export the run to see attention.`);
+      opened = openSession(file, this.provider);
+      m.sessions.set(graph, opened);
+      opened.catch(() => m.sessions.delete(graph));
+    }
+    const { session } = await opened;
+    checkAbort(signal);
+    const ort = await loadOrt();
+    const pad = m.tokenizer.padTokenId;
+    const feeds: Record<string, OrtTensor> = {
+      input_ids: int64Batch(ort, encs.map((e) => e.ids), pad),
+      attention_mask: int64Batch(ort, encs.map((e) => e.ids.map(() => 1))),
+    };
+    if (session.inputNames.includes('token_type_ids')) feeds.token_type_ids = int64Batch(ort, encs.map((e) => e.typeIds));
+    const result = await session.run(feeds, [...outputs]);
+    checkAbort(signal);
+    return outputs.map((name) => {
+      const t = result[name];
+      if (!t) throw new Error(`The model has no output "${name}".`);
+      return t;
+    });
+  }
+}
+
+function keyOf(folder: string): string {
+  return path.resolve(folder);
+}
+
+function hasFile(dir: string, file: string): boolean {
+  return existsSync(path.join(dir, file));
+}
+
+function toClassification(p: Float64Array, labels: readonly string[]): Classification {
+  const probabilities = Array.from(p, (probability, i) => ({ label: labels[i] ?? `LABEL_${i}`, probability }));
+  const best = topK(p, 1)[0];
+  return { label: probabilities[best].label, probability: p[best], probabilities };
+}
+
+/** The context whole when it fits beside the question, else overlapping windows on word boundaries. */
+function contextWindows(m: LoadedModel, question: string, context: string): { text: string; offset: number }[] {
+  const budget = m.config.maxLength - m.tokenizer.countTokens(question) - 3;
+  if (m.tokenizer.countTokens(context) <= budget) return [{ text: context, offset: 0 }];
+  const words = [...context.matchAll(/\S+/g)].map((w) => ({ start: w.index ?? 0, end: (w.index ?? 0) + w[0].length }));
+  // ~1.4 tokens per word for English WordPiece; windows overlap by half.
+  const size = Math.max(8, Math.floor(budget / 1.6));
+  const windows: { text: string; offset: number }[] = [];
+  for (let i = 0; i < words.length; i += Math.max(1, Math.floor(size / 2))) {
+    const last = words[Math.min(words.length, i + size) - 1];
+    windows.push({ text: context.slice(words[i].start, last.end), offset: words[i].start });
+    if (i + size >= words.length) break;
+  }
+  return windows;
+}

@@ -1,0 +1,72 @@
+/** Where a model's ONNX files and its config/tokenizer are, and what the config says. */
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { InferenceTask } from './types';
+
+export interface ModelFolder {
+  /** Folder holding model.onnx (and model_quantized.onnx, model_attentions.onnx when exported). */
+  readonly onnxDir: string;
+  /** Folder holding config.json and tokenizer.json. */
+  readonly metaDir: string;
+}
+
+const has = (dir: string, file: string): boolean => existsSync(path.join(dir, file));
+
+/**
+ * Accepts a run folder (run/onnx/), an export folder (model.onnx beside config.json), or a
+ * transformers.js layout (onnx/model.onnx with config.json one level up).
+ */
+export function resolveModelFolder(folder: string): ModelFolder {
+  const root = path.resolve(folder);
+  const candidates: ModelFolder[] = [
+    { onnxDir: root, metaDir: root },
+    { onnxDir: path.join(root, 'onnx'), metaDir: path.join(root, 'onnx') },
+    { onnxDir: path.join(root, 'onnx'), metaDir: root },
+  ];
+  for (const c of candidates) {
+    if (has(c.onnxDir, 'model.onnx') && has(c.metaDir, 'config.json') && has(c.metaDir, 'tokenizer.json')) return c;
+  }
+  if (has(root, 'model.onnx') || has(path.join(root, 'onnx'), 'model.onnx')) {
+    throw new Error(`${folder} has an ONNX model but no config.json and tokenizer.json beside it.`);
+  }
+  throw new Error(`No ONNX export in ${folder}: expected model.onnx (or onnx/model.onnx), as a finished training run writes.`);
+}
+
+export interface ModelConfig {
+  readonly architecture: string;
+  readonly labels: readonly string[];
+  readonly maxLength: number;
+  readonly vocabSize: number;
+}
+
+export function readModelConfig(metaDir: string): ModelConfig {
+  const raw: unknown = JSON.parse(readFileSync(path.join(metaDir, 'config.json'), 'utf8'));
+  if (typeof raw !== 'object' || raw === null) throw new Error(`config.json in ${metaDir} is not an object.`);
+  const c = raw as Record<string, unknown>;
+  const arch = Array.isArray(c.architectures) && typeof c.architectures[0] === 'string' ? c.architectures[0] : '';
+  const labels: string[] = [];
+  if (typeof c.id2label === 'object' && c.id2label !== null) {
+    for (const [k, v] of Object.entries(c.id2label)) if (/^\d+$/.test(k) && typeof v === 'string') labels[Number(k)] = v;
+  }
+  for (let i = 0; i < labels.length; i++) labels[i] ??= `LABEL_${i}`;
+  const maxPos = typeof c.max_position_embeddings === 'number' ? c.max_position_embeddings : 512;
+  return {
+    architecture: arch,
+    labels,
+    maxLength: Math.min(512, maxPos),
+    vocabSize: typeof c.vocab_size === 'number' ? c.vocab_size : 0,
+  };
+}
+
+/** The task from the architecture, else from the graph's outputs. */
+export function detectTask(config: ModelConfig, outputNames: readonly string[], logitsRank: number | undefined): InferenceTask {
+  const a = config.architecture;
+  if (/ForMaskedLM$|ForPreTraining$/.test(a)) return 'fill-mask';
+  if (/ForSequenceClassification$/.test(a)) return 'sequence-classification';
+  if (/ForTokenClassification$/.test(a)) return 'token-classification';
+  if (/ForQuestionAnswering$/.test(a)) return 'question-answering';
+  if (outputNames.includes('start_logits')) return 'question-answering';
+  if (outputNames.includes('seq_relationship_logits')) return 'fill-mask';
+  if (logitsRank === 2) return 'sequence-classification';
+  return config.labels.length > 0 && config.labels.length < config.vocabSize ? 'token-classification' : 'fill-mask';
+}

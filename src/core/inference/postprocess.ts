@@ -1,0 +1,103 @@
+/** Pure post-processing of logits: softmax, top-k, entity aggregation, answer spans. */
+import type { Span } from './offsets';
+import type { EntitySpan } from './types';
+
+export function softmax(logits: ArrayLike<number>, offset = 0, length = logits.length - offset): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < length; i++) max = Math.max(max, logits[offset + i]);
+  const out = new Float64Array(length);
+  let sum = 0;
+  for (let i = 0; i < length; i++) sum += out[i] = Math.exp(logits[offset + i] - max);
+  for (let i = 0; i < length; i++) out[i] /= sum;
+  return out;
+}
+
+/** Indices of the k largest values, largest first (one pass; k is small). */
+export function topK(values: ArrayLike<number>, k: number): number[] {
+  const best: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    if (best.length === k && values[i] <= values[best[k - 1]]) continue;
+    let j = best.length < k ? best.length : k - 1;
+    best[j] = i;
+    while (j > 0 && values[best[j]] > values[best[j - 1]]) {
+      [best[j], best[j - 1]] = [best[j - 1], best[j]];
+      j--;
+    }
+  }
+  return best;
+}
+
+export interface TokenPrediction {
+  readonly span: Span | null;
+  /** A WordPiece continuation ("##..."): belongs to the previous token's word. */
+  readonly continuation: boolean;
+  readonly label: string;
+  readonly probability: number;
+}
+
+function splitLabel(label: string): { prefix: 'B' | 'I' | null; type: string } {
+  const m = /^([BIES])[-_](.+)$/.exec(label);
+  if (!m) return { prefix: null, type: label };
+  return { prefix: m[1] === 'B' || m[1] === 'S' ? 'B' : 'I', type: m[2] };
+}
+
+/**
+ * Words take their first sub-token's label; consecutive words merge into one entity while they
+ * continue it (I-X after X, or the same unprefixed label). "O" ends an entity.
+ */
+export function aggregateEntities(text: string, tokens: readonly TokenPrediction[]): EntitySpan[] {
+  interface Word { start: number; end: number; label: string; probability: number }
+  const words: Word[] = [];
+  for (const t of tokens) {
+    if (!t.span) continue;
+    const last = words[words.length - 1];
+    if (t.continuation && last) last.end = Math.max(last.end, t.span[1]);
+    else words.push({ start: t.span[0], end: t.span[1], label: t.label, probability: t.probability });
+  }
+  const entities: EntitySpan[] = [];
+  let current: { type: string; start: number; end: number; probs: number[] } | undefined;
+  const close = (): void => {
+    if (current) {
+      const probability = current.probs.reduce((a, b) => a + b, 0) / current.probs.length;
+      entities.push({ type: current.type, start: current.start, end: current.end, text: text.slice(current.start, current.end), probability });
+    }
+    current = undefined;
+  };
+  for (const w of words) {
+    if (w.label === 'O' || w.label === '') {
+      close();
+      continue;
+    }
+    const { prefix, type } = splitLabel(w.label);
+    if (current && current.type === type && prefix !== 'B') {
+      current.end = w.end;
+      current.probs.push(w.probability);
+    } else {
+      close();
+      current = { type, start: w.start, end: w.end, probs: [w.probability] };
+    }
+  }
+  close();
+  return entities;
+}
+
+/** Best (start, end) over the allowed token positions, end ≥ start, at most maxLength tokens. */
+export function bestSpan(
+  start: ArrayLike<number>,
+  end: ArrayLike<number>,
+  allowed: readonly boolean[],
+  maxLength = 30,
+): { start: number; end: number; score: number } | undefined {
+  const ps = softmax(start);
+  const pe = softmax(end);
+  let best: { start: number; end: number; score: number } | undefined;
+  for (let i = 0; i < allowed.length; i++) {
+    if (!allowed[i]) continue;
+    for (let j = i; j < Math.min(allowed.length, i + maxLength); j++) {
+      if (!allowed[j]) continue;
+      const score = ps[i] * pe[j];
+      if (!best || score > best.score) best = { start: i, end: j, score };
+    }
+  }
+  return best;
+}

@@ -1,0 +1,72 @@
+/** Results of the inference engine; plain data, safe to post to a webview or print as JSON. */
+import type { Span } from './offsets';
+
+export type InferenceTask = 'fill-mask' | 'sequence-classification' | 'token-classification' | 'question-answering';
+export type Precision = 'fp32' | 'int8';
+export type Provider = 'cpu' | 'cuda';
+
+export interface RequestOptions {
+  readonly signal?: AbortSignal;
+}
+
+export interface FillMaskCandidate {
+  readonly tokenId: number;
+  /** Vocabulary entry, e.g. "great" or "##ly". */
+  readonly token: string;
+  /** Text that replaces the mask ("##" removed). */
+  readonly text: string;
+  readonly probability: number;
+  /** The input with this candidate in place of the mask. */
+  readonly sequence: string;
+}
+
+export interface FillMaskResult {
+  /** Character span of the [MASK] in the input. */
+  readonly maskSpan: Span;
+  readonly candidates: readonly FillMaskCandidate[];
+}
+
+export interface Classification {
+  readonly label: string;
+  readonly probability: number;
+  /** Probability of every label, in id order. */
+  readonly probabilities: readonly { readonly label: string; readonly probability: number }[];
+}
+
+export interface EntitySpan {
+  /** Entity type without its B-/I- prefix, e.g. "PER". */
+  readonly type: string;
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+  /** Mean probability of the words in the entity. */
+  readonly probability: number;
+}
+
+export interface Answer {
+  readonly text: string;
+  readonly start: number;
+  readonly end: number;
+  readonly score: number;
+}
+
+export interface AttentionMaps {
+  readonly tokens: readonly string[];
+  /** Character span of each token in the input; null for [CLS]/[SEP]. */
+  readonly spans: readonly (Span | null)[];
+  readonly layers: number;
+  readonly heads: number;
+  /** Row-major [layers][heads][seq][seq]: weight of key j for query i at ((l*heads+h)*seq+i)*seq+j. */
+  readonly data: Float32Array;
+  /** weights[l][h][i] is row i (a view into data) of layer l, head h. */
+  readonly weights: readonly (readonly (readonly Float32Array[])[])[];
+}
+
+export interface ModelInfo {
+  readonly folder: string;
+  readonly task: InferenceTask;
+  readonly labels: readonly string[];
+  readonly provider: Provider;
+  readonly precision: Precision;
+  readonly hasAttentions: boolean;
+}

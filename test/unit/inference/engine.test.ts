@@ -1,0 +1,131 @@
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { InferenceEngine } from '../../../src/core/inference/engine';
+import { aggregateEntities } from '../../../src/core/inference/postprocess';
+import { ensureFillMaskModel, ensureFixtures, type Reference } from './fixtures';
+
+describe('inference engine against PyTorch (tiny exported models)', function () {
+  this.timeout(300_000);
+  let fx: { dir: string; reference: Reference } | undefined;
+  const engine = new InferenceEngine({ idleMs: 60_000 });
+  const model = (task: string): string => path.join(fx?.dir ?? '', task);
+
+  before(function () {
+    fx = ensureFixtures();
+    if (!fx) this.skip();
+  });
+  after(() => engine.dispose());
+
+  it('classifies SST-2 dev sentences with the logits PyTorch gives (1e-4), batched with padding', async () => {
+    const ref = fx!.reference;
+    const [out] = await engine.logits(model('sequence_classification'), ref.sst2);
+    assert.deepEqual(out.dims, [ref.sst2.length, 2]);
+    ref.sst2_logits.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(out.data[i * 2 + j] - v) < 1e-4, `sentence ${i} label ${j}: ${out.data[i * 2 + j]} vs ${v}`)));
+    const labels = await engine.classify(model('sequence_classification'), ref.sst2);
+    labels.forEach((c, i) => {
+      const best = ref.sst2_logits[i][0] > ref.sst2_logits[i][1] ? 'negative' : 'positive';
+      assert.equal(c.label, best);
+      assert.ok(Math.abs(c.probabilities.reduce((a, p) => a + p.probability, 0) - 1) < 1e-6);
+    });
+  });
+
+  it('tokenizes like the Python tokenizer, with its character offsets (emoji, accents, CJK, \\r\\n)', async () => {
+    for (const c of fx!.reference.offsets) {
+      const enc = await engine.encode(model('token_classification'), c.text);
+      assert.deepEqual(enc.ids, c.ids, c.text);
+      enc.spans.forEach((span, i) => {
+        const expected = c.offsets[i];
+        if (expected[0] === expected[1]) assert.equal(span, null, `token ${i} ${enc.tokens[i]}`);
+        else assert.deepEqual(span, expected, `token ${i} ${enc.tokens[i]} in ${JSON.stringify(c.text)}`);
+      });
+    }
+  });
+
+  it('aggregates entities at the offsets Python gives, each span slicing the original text', async () => {
+    const labels = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC', 'B-ORG', 'I-ORG'];
+    for (const c of fx!.reference.offsets) {
+      const entities = await engine.tokenClassify(model('token_classification'), c.text);
+      const enc = await engine.encode(model('token_classification'), c.text);
+      const expected = aggregateEntities(
+        c.text,
+        c.labels.map((l, i) => ({
+          span: c.offsets[i][0] === c.offsets[i][1] ? null : c.offsets[i],
+          continuation: enc.tokens[i].startsWith('##'),
+          label: labels[l],
+          probability: c.probabilities[i],
+        })),
+      );
+      assert.equal(entities.length, expected.length);
+      entities.forEach((e, i) => {
+        assert.equal(e.type, expected[i].type);
+        assert.equal(e.start, expected[i].start);
+        assert.equal(e.end, expected[i].end);
+        assert.equal(e.text, c.text.slice(e.start, e.end));
+        assert.ok(Math.abs(e.probability - expected[i].probability) < 1e-4);
+      });
+    }
+  });
+
+  it('fill-mask: top-1 equals PyTorch top-1 for the same exported MLM', async () => {
+    const ref = fx!.reference;
+    for (const [i, text] of ref.mask_texts.entries()) {
+      const result = await engine.fillMask(model('mlm'), text, 5);
+      assert.equal(result.candidates.length, 5);
+      assert.equal(text.slice(...result.maskSpan), '[MASK]');
+      if (ref.fills[i].margin > 1e-3) assert.equal(result.candidates[0].tokenId, ref.fills[i].top1, text);
+      const probs = result.candidates.map((c) => c.probability);
+      assert.deepEqual([...probs].sort((a, b) => b - a), probs);
+      assert.ok(result.candidates[0].sequence.includes(result.candidates[0].text));
+    }
+  });
+
+  it('answers with a span of the context and the logits PyTorch gives', async () => {
+    const { question, context, start_logits } = fx!.reference.qa;
+    const [start] = await engine.logits(model('question_answering'), [question], { pairs: [context] });
+    start_logits.forEach((v, i) => assert.ok(Math.abs(start.data[i] - v) < 1e-4));
+    const answer = await engine.answer(model('question_answering'), question, context);
+    assert.ok(answer);
+    assert.equal(answer.text, context.slice(answer.start, answer.end));
+    assert.ok(answer.score > 0 && answer.score <= 1);
+  });
+
+  it('attention rows sum to 1, for every layer and head', async () => {
+    const maps = await engine.attention(model('mlm'), 'The café 🙂 opened in Zürich.');
+    assert.equal(maps.layers, 2);
+    assert.equal(maps.heads, 4);
+    assert.equal(maps.weights[0][0].length, maps.tokens.length);
+    for (const layer of maps.weights) for (const head of layer) for (const row of head) assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-4);
+  });
+
+  it('uses the int8 graph when asked, and CPU when CUDA is missing', async () => {
+    const q = new InferenceEngine({ precision: 'int8', provider: 'cuda', idleMs: 1000 });
+    try {
+      const info = await q.info(model('mlm'));
+      assert.equal(info.precision, 'int8');
+      assert.ok(info.provider === 'cpu' || info.provider === 'cuda');
+      const r = await q.fillMask(model('mlm'), fx!.reference.mask_texts[0], 3);
+      assert.equal(r.candidates.length, 3);
+    } finally {
+      await q.dispose();
+    }
+  });
+
+  it('rejects an aborted request with the abort reason, and says what a wrong model is', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('stale'));
+    await assert.rejects(engine.fillMask(model('mlm'), 'a [MASK] b', 5, { signal: controller.signal }), /stale/);
+    await assert.rejects(engine.fillMask(model('sequence_classification'), 'a [MASK] b'), /sequence-classification model/);
+    await assert.rejects(engine.fillMask(model('mlm'), 'no mask here'), /no \[MASK\]/);
+  });
+
+  it('fill-mask: where the trained fill-mask model is sure (PyTorch p > 0.5), our top-1 is the same', async function () {
+    const fm = ensureFillMaskModel();
+    if (!fm) this.skip(); // no .cache/fill-mask-model/model: the tiny-MLM test above covers top-1 parity
+    const sure = fm.fills.filter((f) => f.probability > 0.5);
+    for (const f of sure) {
+      const result = await engine.fillMask(fm.dir, f.text, 3);
+      assert.equal(result.candidates[0].tokenId, f.top1, `${f.text}: ${result.candidates[0].token} vs ${f.token}`);
+      assert.ok(Math.abs(result.candidates[0].probability - f.probability) < 1e-3);
+    }
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * Tiny seeded models exported by export.py with PyTorch references, built once by the venv's
+ * Python (test/fixtures/inference/make_models.py) and cached in the temp folder by script hash.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const REPO = path.resolve(__dirname, '../../../..');
+const SCRIPT = path.join(REPO, 'test/fixtures/inference/make_models.py');
+const EXPORT = path.join(REPO, 'trainer/bert_studio_trainer/export.py');
+
+export interface OffsetCase {
+  text: string;
+  ids: number[];
+  offsets: [number, number][];
+  labels: number[];
+  probabilities: number[];
+  logits: number[][];
+}
+
+export interface Reference {
+  sst2: string[];
+  sst2_logits: number[][];
+  offsets: OffsetCase[];
+  mask_texts: string[];
+  fills: { top1: number; margin: number; token: string }[];
+  qa: { question: string; context: string; start_logits: number[]; end_logits: number[] };
+}
+
+export function python(): string | undefined {
+  const candidates = [process.env.BERT_STUDIO_PYTHON, path.join(REPO, '.venv/bin/python'), path.join(REPO, '.venv/Scripts/python.exe')];
+  return candidates.find((p): p is string => !!p && fs.existsSync(p));
+}
+
+export function dataDir(): string {
+  return process.env.BERT_STUDIO_DATA ?? path.resolve(REPO, '../shared/data');
+}
+
+/** The fixture folder (models in <dir>/<task>/onnx), or undefined when no Python is available. */
+export function ensureFixtures(): { dir: string; reference: Reference } | undefined {
+  const py = python();
+  if (!py || !fs.existsSync(path.join(dataDir(), 'sst2/dev.tsv'))) return undefined;
+  const hash = createHash('sha256').update(fs.readFileSync(SCRIPT)).update(fs.readFileSync(EXPORT)).digest('hex').slice(0, 12);
+  const dir = path.join(os.tmpdir(), `bert-studio-inference-fixtures-${hash}`);
+  if (!fs.existsSync(path.join(dir, 'reference.json'))) {
+    const tmp = `${dir}.${process.pid}`;
+    execFileSync(py, [SCRIPT, tmp, dataDir()], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(tmp, dir);
+  }
+  return { dir, reference: JSON.parse(fs.readFileSync(path.join(dir, 'reference.json'), 'utf8')) as Reference };
+}
+
+export interface SureFill {
+  text: string;
+  top1: number;
+  token: string;
+  probability: number;
+}
+
+/**
+ * The colleague-trained fill-mask model (.cache/fill-mask-model/model), exported and with PyTorch's
+ * top-1 per sentence; cached by the weights' size and time. Undefined when there is none.
+ */
+export function ensureFillMaskModel(): { dir: string; fills: SureFill[] } | undefined {
+  const py = python();
+  const modelDir = path.join(REPO, '.cache/fill-mask-model/model');
+  const weights = path.join(modelDir, 'model.safetensors');
+  if (!py || !fs.existsSync(weights)) return undefined;
+  const st = fs.statSync(weights);
+  const hash = createHash('sha256').update(fs.readFileSync(SCRIPT)).update(fs.readFileSync(EXPORT)).update(`${st.size}:${st.mtimeMs}`).digest('hex').slice(0, 12);
+  const dir = path.join(os.tmpdir(), `bert-studio-fill-mask-${hash}`);
+  if (!fs.existsSync(path.join(dir, 'fills.json'))) {
+    const tmp = `${dir}.${process.pid}`;
+    execFileSync(py, [SCRIPT, '--fill-mask', modelDir, tmp], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(tmp, dir);
+  }
+  return { dir, fills: JSON.parse(fs.readFileSync(path.join(dir, 'fills.json'), 'utf8')) as SureFill[] };
+}

@@ -1,0 +1,38 @@
+import * as assert from 'node:assert/strict';
+import { alignTokens, BERT_UNCASED } from '../../../src/core/inference/offsets';
+import { aggregateEntities, bestSpan, topK } from '../../../src/core/inference/postprocess';
+
+const align = (text: string, tokens: string[]) =>
+  alignTokens(text, tokens, { normalizer: BERT_UNCASED, unkToken: '[UNK]', skipTokens: new Set(['[CLS]', '[SEP]']) });
+
+describe('inference post-processing', () => {
+  it('aligns WordPiece tokens to UTF-16 offsets of the original text', () => {
+    const text = 'Zürich\r\n😀 ok, Café';
+    const spans = align(text, ['[CLS]', 'zur', '##ich', '[UNK]', 'ok', ',', 'cafe', '[SEP]']);
+    assert.deepEqual(spans, [null, [0, 3], [3, 6], [8, 10], [11, 13], [13, 14], [15, 19], null]);
+    assert.equal(text.slice(8, 10), '😀');
+  });
+
+  it('merges B-/I- words into entities; sub-words extend their word', () => {
+    const text = 'Angela Merkel visited Zürich';
+    const t = (s: number, e: number, label: string, continuation = false, probability = 0.9) => ({ span: [s, e] as const, continuation, label, probability });
+    const entities = aggregateEntities(text, [
+      { span: null, continuation: false, label: 'O', probability: 1 },
+      t(0, 6, 'B-PER'),
+      t(7, 13, 'I-PER', false, 0.7),
+      t(14, 21, 'O'),
+      t(22, 25, 'B-LOC'),
+      t(25, 28, 'O', true),
+    ]);
+    assert.deepEqual(entities.map((e) => [e.type, e.text]), [['PER', 'Angela Merkel'], ['LOC', 'Zürich']]);
+    assert.ok(Math.abs(entities[0].probability - 0.8) < 1e-9);
+    const split = aggregateEntities('a b', [t(0, 1, 'B-PER'), t(2, 3, 'B-PER')]);
+    assert.equal(split.length, 2);
+  });
+
+  it('top-k is ordered and the answer span stays in the allowed tokens', () => {
+    assert.deepEqual(topK([0.1, 0.5, 0.3, 0.9, 0.2], 3), [3, 1, 2]);
+    const span = bestSpan([9, 0, 5, 1], [9, 0, 1, 6], [false, true, true, true]);
+    assert.deepEqual([span?.start, span?.end], [2, 3]);
+  });
+});
