@@ -402,14 +402,14 @@ export async function expandView(page, name) {
 }
 
 /**
- * Saves test-results/e2e/<name>.png; with UPDATE_SCREENSHOTS=1 also media/screenshots/<name>.png
- * (the README's pictures).
+ * Saves test-results/e2e/<name>.png; with `readme: true` and UPDATE_SCREENSHOTS=1 also
+ * media/screenshots/<name>.png (the README's pictures).
  */
-export async function screenshot(page, name, options = {}) {
+export async function screenshot(page, name, { readme = false, ...options } = {}) {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = join(RESULTS_DIR, `${name}.png`);
   await page.screenshot({ path: file, ...options });
-  if (process.env.UPDATE_SCREENSHOTS === '1') {
+  if (readme && process.env.UPDATE_SCREENSHOTS === '1') {
     const media = join(REPO, 'media', 'screenshots');
     mkdirSync(media, { recursive: true });
     copyFileSync(file, join(media, `${name}.png`));

@@ -11,7 +11,7 @@ export const scenario = {
     const runs = h.viewPane(page, 'Runs');
     await runs.locator('.monaco-list-row', { hasText: 'sst2 sample' }).first().waitFor({ timeout: 30_000 });
     await runs.locator('.monaco-list-row', { hasText: 'sst2 lr 5e-5' }).first().waitFor({ timeout: 30_000 });
-    await h.screenshot(page, 'bert-studio-views');
+    await h.screenshot(page, 'bert-studio-views', { readme: true });
     for (const [view, file] of [['Datasets', 'view-datasets'], ['Runs', 'view-runs'], ['Models', 'view-models'], ['Training Dashboard', 'view-dashboard']]) {
       await h.screenshot(page, file, { clip: await h.viewPane(page, view).boundingBox() });
     }

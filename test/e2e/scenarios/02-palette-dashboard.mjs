@@ -11,6 +11,6 @@ export const scenario = {
     await frame.getByText(/^loss/i).first().waitFor({ timeout: 30_000 });
     await h.waitFor('charts drawn', async () => (await frame.locator('canvas').count()) >= 3, { timeoutMs: 30_000 });
     await page.waitForTimeout(500); // the charts' first paint
-    await h.screenshot(page, 'dashboard-panel');
+    await h.screenshot(page, 'dashboard-panel', { readme: true });
   },
 };

@@ -28,7 +28,7 @@ export const scenario = {
     await frame.getByText(/^running$/).first().waitFor({ timeout: 30_000 });
     const first = await h.waitFor('steps past the checkpoint', async () => ((await stepShown(frame)) > 40 ? stepShown(frame) : undefined), { timeoutMs: 60_000 });
     await h.waitFor('the dashboard following new steps', async () => (await stepShown(frame)) >= first + 20, { timeoutMs: 60_000 });
-    await h.screenshot(page, 'dashboard-live');
+    await h.screenshot(page, 'dashboard-live', { readme: true });
 
     await h.runCommand(page, 'BERT Studio: Stop Run');
     await h.pickQuickItem(page, RUN);
