@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { nodeEncoding, readHead, sniffEncoding } from './lineReader';
 import { parseQuoted } from './delimited';
 import { detectTextMode } from './text';
-import type { ColumnMapping, Format, Task, TextMode } from './types';
+import type { ColumnMapping, Format, SplitSources, Task, TextMode } from './types';
 
 export interface DatasetGuess {
   readonly format: Format;
@@ -109,3 +109,19 @@ export async function guessDataset(file: string): Promise<DatasetGuess> {
   const textMode = detectTextMode(lines.slice(0, 2000).join('\n'));
   return { format: 'text', task: 'mlm', mapping: {}, textMode, confident: false, reason: `plain text (${textMode})` };
 }
+
+const DEV_NAME = /(^|[-_.])(dev|valid|validation|val|testa)([-_.]|$)/i;
+const TEST_NAME = /(^|[-_.])(test|testb)([-_.]|$)/i;
+
+/** Sorts selected files into splits by name: dev/valid → validation, test → test, the rest train. */
+export function splitsFromNames(files: readonly string[]): Partial<SplitSources> {
+  const out: { train?: string; validation?: string; test?: string } = {};
+  for (const f of files) {
+    const b = path.basename(f, path.extname(f));
+    if (DEV_NAME.test(b) && !out.validation) out.validation = f;
+    else if (TEST_NAME.test(b) && !out.test) out.test = f;
+    else if (!out.train) out.train = f;
+  }
+  return out;
+}
+

@@ -1,0 +1,101 @@
+// Import: pick files, confirm or choose task and columns with quick picks, then import with a
+// cancellable progress notification. The core API always gets an explicit, complete request.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { guessDataset, splitsFromNames, type DatasetGuess } from '../../core/datasets/detect';
+import type { ColumnMapping, DatasetRequest, TextMode } from '../../core/datasets/types';
+import { TASKS, type Task } from '../../core/runs/protocol';
+
+interface Pick<T> extends vscode.QuickPickItem {
+  readonly value: T;
+}
+
+async function pick<T>(items: Pick<T>[], title: string, placeHolder?: string): Promise<T | undefined> {
+  const chosen = await vscode.window.showQuickPick(items, { title, placeHolder, ignoreFocusOut: true });
+  return chosen?.value;
+}
+
+/** dev/valid and test files beside a train file, with the same extension. */
+function siblings(train: string): { validation?: string; test?: string } {
+  const dir = path.dirname(train);
+  const ext = path.extname(train);
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir).filter((n) => path.extname(n) === ext && path.join(dir, n) !== train);
+  } catch {
+    return {};
+  }
+  const s = splitsFromNames(names.map((n) => path.join(dir, n)));
+  return { validation: s.validation, test: s.test };
+}
+
+async function chooseMapping(guess: DatasetGuess, task: Task): Promise<ColumnMapping | undefined> {
+  if (task !== 'sequence_classification' || (guess.confident && guess.task === task) || !guess.columns?.length) return guess.mapping;
+  const cols = guess.columns;
+  const items = (preferred?: string | number): Pick<string>[] =>
+    cols.map((c, i) => ({ label: c || `column ${i}`, value: c || String(i), description: c === preferred ? 'detected' : undefined, picked: c === preferred }));
+  const text = await pick(items(guess.mapping.text), 'Which column holds the text?');
+  if (text === undefined) return undefined;
+  const pair = await pick<string | null>([{ label: '(none: single text)', value: null }, ...items(guess.mapping.textPair)], 'Second text of a pair (optional)');
+  if (pair === undefined) return undefined;
+  const label = await pick(items(guess.mapping.label), 'Which column holds the label?');
+  if (label === undefined) return undefined;
+  return { text, ...(pair !== null ? { textPair: pair } : {}), label };
+}
+
+/** Asks what is not obvious; undefined when the user cancels. */
+export async function buildImportRequest(files: readonly string[]): Promise<DatasetRequest | undefined> {
+  const named = splitsFromNames(files);
+  const train = named.train ?? files[0];
+  const guess = await guessDataset(train);
+  let task = guess.task;
+  if (!guess.confident || !task) {
+    task = await pick(
+      [...TASKS].sort((a, b) => (a === guess.task ? -1 : b === guess.task ? 1 : 0)).map((t) => ({ label: t, value: t, description: t === guess.task ? `detected: ${guess.reason}` : undefined })),
+      `Task for ${path.basename(train)}`,
+      `Read as ${guess.format}`,
+    );
+    if (!task) return undefined;
+  }
+  const mapping = await chooseMapping(guess, task);
+  if (!mapping) return undefined;
+  let textMode: TextMode | undefined = guess.textMode;
+  if (guess.format === 'text') {
+    const modes = (
+      [
+      { label: 'sentences', value: 'sentences', description: 'one sentence per line, blank line between documents' },
+      { label: 'documents', value: 'documents', description: 'one document per line' },
+      { label: 'wikitext', value: 'wikitext', description: '" = Title = " headings start articles' },
+      ] satisfies Pick<TextMode>[]
+    ).sort((a, b) => (a.value === guess.textMode ? -1 : b.value === guess.textMode ? 1 : 0));
+    textMode = await pick(modes, 'How are documents laid out?', `Detected: ${guess.textMode}`);
+    if (!textMode) return undefined;
+  }
+  const files_: { train: string; validation?: string; test?: string } = { train, validation: named.validation, test: named.test };
+  let seededSplit: DatasetRequest['seededSplit'];
+  if (!files_.validation) {
+    const near = siblings(train);
+    type Choice = 'sibling' | 'file' | 'split' | 'none';
+    const choice = await pick<Choice>(
+      [
+        ...(near.validation ? [{ label: `Use ${path.basename(near.validation)}`, value: 'sibling' as const, description: `found beside ${path.basename(train)}${near.test ? ` (and ${path.basename(near.test)} as test)` : ''}` }] : []),
+        { label: 'Pick a validation file…', value: 'file' },
+        { label: 'Split off 10% of train', value: 'split', description: 'seeded (42), reproducible' },
+        { label: 'No validation split', value: 'none' },
+      ],
+      'Validation data',
+    );
+    if (!choice) return undefined;
+    if (choice === 'sibling') {
+      files_.validation = near.validation;
+      files_.test = files_.test ?? near.test;
+    } else if (choice === 'file') {
+      const uri = await vscode.window.showOpenDialog({ canSelectMany: false, defaultUri: vscode.Uri.file(path.dirname(train)), title: 'Validation file' });
+      if (!uri?.[0]) return undefined;
+      files_.validation = uri[0].fsPath;
+    } else if (choice === 'split') seededSplit = { validationFraction: 0.1, seed: 42 };
+  }
+  return { task, format: guess.format, mapping, files: files_, ...(textMode ? { options: { textMode } } : {}), ...(seededSplit ? { seededSplit } : {}) };
+}

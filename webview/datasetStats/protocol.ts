@@ -1,0 +1,57 @@
+// Messages between the dataset statistics webview and the extension host. Both sides import
+// this file; the host checks what it receives with isWebviewMessage (src/core/datasets/statsView.ts).
+// Nothing here may import `vscode` or touch the DOM.
+
+import type { DatasetStatistics } from '../../src/core/datasets/stats';
+import type { SplitName } from '../../src/core/datasets/types';
+
+export type { DatasetStatistics, SplitName };
+
+export interface SourceInfo {
+  readonly split: SplitName;
+  readonly name: string;
+  readonly state: 'unchanged' | 'changed' | 'missing' | 'unknown';
+}
+
+export interface DatasetSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly task: string;
+  readonly format: string;
+  readonly created: string;
+  readonly sources: readonly SourceInfo[];
+  readonly splits: readonly { readonly split: SplitName; readonly count: number }[];
+  readonly errors: number;
+  readonly warnings: number;
+  readonly problems: Readonly<Record<string, number>>;
+  readonly columns: readonly string[];
+}
+
+export type StatsStatus = 'idle' | 'running' | 'done' | 'error';
+
+export interface ViewState {
+  readonly dataset: DatasetSummary;
+  readonly stats?: DatasetStatistics;
+  readonly status: StatsStatus;
+  readonly message?: string;
+}
+
+export const ToWebview = { State: 'state', Rows: 'rows', Progress: 'progress' } as const;
+
+export type HostMessage =
+  | { readonly type: typeof ToWebview.State; readonly state: ViewState }
+  | { readonly type: typeof ToWebview.Rows; readonly requestId: number; readonly split: SplitName; readonly start: number; readonly rows: readonly (readonly string[])[]; readonly total?: number }
+  | { readonly type: typeof ToWebview.Progress; readonly done: number; readonly total?: number };
+
+export const ToHost = { Ready: 'ready', RequestRows: 'requestRows', Recompute: 'recompute', OpenRow: 'openRow', Cancel: 'cancel' } as const;
+
+export type WebviewMessage =
+  | { readonly type: typeof ToHost.Ready }
+  | { readonly type: typeof ToHost.RequestRows; readonly requestId: number; readonly split: SplitName; readonly start: number; readonly count: number }
+  | { readonly type: typeof ToHost.Recompute; readonly maxSeqLength: number }
+  /** Opens the source file of preview row `row` of `split` at its line. */
+  | { readonly type: typeof ToHost.OpenRow; readonly split: SplitName; readonly row: number }
+  | { readonly type: typeof ToHost.Cancel };
+
+export const LIMITS = { rowsPerRequest: 500, maxSeqLength: 8192 } as const;
+export const ROW_HEIGHT = 24;
