@@ -11,6 +11,10 @@ export const scenario = {
     const runs = h.viewPane(page, 'Runs');
     await runs.locator('.monaco-list-row', { hasText: 'sst2 sample' }).first().waitFor({ timeout: 30_000 });
     await runs.locator('.monaco-list-row', { hasText: 'sst2 lr 5e-5' }).first().waitFor({ timeout: 30_000 });
+    // The dashboard view draws the latest run before the picture is taken.
+    const dashboard = await h.webviewFrameIn(page, h.viewPane(page, 'Training Dashboard'));
+    await dashboard.getByText(/step 300 \/ 300/).first().waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(500);
     await h.screenshot(page, 'bert-studio-views', { readme: true });
     for (const [view, file] of [['Datasets', 'view-datasets'], ['Runs', 'view-runs'], ['Models', 'view-models'], ['Training Dashboard', 'view-dashboard']]) {
       await h.screenshot(page, file, { clip: await h.viewPane(page, view).boundingBox() });
