@@ -1,6 +1,46 @@
-import type { Ctx } from '../ctx';
+import * as vscode from 'vscode';
+import { requireTrust, type Ctx } from '../ctx';
+import { Annotations } from './annotations';
+import { AttentionPanel } from './attentionPanel';
+import { DatasetLensProvider } from './datasetLens';
+import { EngineHost } from './engineHost';
+import { fillMaskAtSelection, FillMaskPanel } from './fillMask';
+import { ActiveModels } from './models';
 
-/** Fill-mask, attention and inline annotations in the editor. */
-export function registerInference(_ctx: Ctx): void {
-  // Filled in by the inference feature.
+/**
+ * Fill-mask, attention and inline annotations in the editor. Nothing here loads onnxruntime:
+ * the engine is imported on the first request (EngineHost).
+ */
+export function registerInference(ctx: Ctx): void {
+  const engines = new EngineHost(ctx);
+  const models = new ActiveModels(ctx, engines);
+  const fillMaskPanel = new FillMaskPanel(ctx, engines, models);
+  const attention = new AttentionPanel(ctx, engines, models);
+  const annotations = new Annotations(ctx, engines, models);
+  const guarded = (what: string, fn: (...args: unknown[]) => Promise<unknown>) => (...args: unknown[]) => {
+    if (!requireTrust(ctx, what)) return;
+    fn(...args).catch((err: unknown) => {
+      ctx.log.error(`inference: ${what} failed: ${String(err)}`);
+      void vscode.window.showErrorMessage(`BERT Studio: ${(err as Error).message}`);
+    });
+  };
+  ctx.push(
+    engines,
+    fillMaskPanel,
+    attention,
+    annotations,
+    vscode.commands.registerCommand('bertStudio.useModel', guarded('Using a model', (arg) => models.use(arg))),
+    vscode.commands.registerCommand('bertStudio.fillMask', guarded('Fill mask', () => fillMaskAtSelection(ctx, engines, models, () => fillMaskPanel))),
+    vscode.commands.registerCommand('bertStudio.showAttention', guarded('Attention', () => attention.showForSelection())),
+    vscode.commands.registerCommand('bertStudio.annotateEntities', guarded('Annotating entities', () => annotations.annotateEntities())),
+    vscode.commands.registerCommand('bertStudio.classifyLines', guarded('Classifying lines', () => annotations.classifyLines())),
+    vscode.commands.registerCommand('bertStudio.askQuestion', guarded('Question answering', () => annotations.askQuestion())),
+    vscode.languages.registerCodeLensProvider(
+      [{ scheme: 'file', pattern: '**/*.{tsv,csv,jsonl}' }],
+      new DatasetLensProvider(engines, models),
+    ),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('bertStudio.inference.provider')) void engines.reset();
+    }),
+  );
 }

@@ -1,0 +1,139 @@
+import * as vscode from 'vscode';
+import type { Ctx } from '../ctx';
+import { withInferenceProgress, type EngineHost } from './engineHost';
+import type { ActiveModels } from './models';
+
+const PALETTE = ['charts.blue', 'charts.orange', 'charts.green', 'charts.purple', 'charts.red', 'charts.yellow'];
+/** Paragraphs longer than this are split into lines so each chunk stays within 512 tokens. */
+const MAX_CHUNK_CHARS = 1500;
+const MAX_LINES = 2000;
+
+/** Chunks of the document (paragraphs, else lines) with their offsets; offsets go through positionAt, so \r\n is handled. */
+function chunks(doc: vscode.TextDocument): { text: string; offset: number }[] {
+  const text = doc.getText();
+  const out: { text: string; offset: number }[] = [];
+  const re = /\S[\s\S]*?(?=(?:\r?\n)[ \t]*(?:\r?\n)|$)/g;
+  for (const m of text.matchAll(re)) {
+    const offset = m.index ?? 0;
+    if (m[0].length <= MAX_CHUNK_CHARS) out.push({ text: m[0], offset });
+    else for (const l of m[0].matchAll(/[^\r\n]+/g)) out.push({ text: l[0].slice(0, MAX_CHUNK_CHARS), offset: offset + (l.index ?? 0) });
+  }
+  return out;
+}
+
+export class Annotations implements vscode.Disposable {
+  private readonly entityTypes = new Map<string, vscode.TextEditorDecorationType>();
+  private readonly labelTypes = new Map<string, vscode.TextEditorDecorationType>();
+  private readonly answerType = vscode.window.createTextEditorDecorationType({
+    backgroundColor: new vscode.ThemeColor('editor.findMatchHighlightBackground'),
+    border: '1px solid',
+    borderColor: new vscode.ThemeColor('charts.green'),
+  });
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly engines: EngineHost,
+    private readonly models: ActiveModels,
+  ) {}
+
+  private typeFor(map: Map<string, vscode.TextEditorDecorationType>, key: string, make: (colour: vscode.ThemeColor) => vscode.DecorationRenderOptions): vscode.TextEditorDecorationType {
+    let t = map.get(key);
+    if (!t) {
+      t = vscode.window.createTextEditorDecorationType(make(new vscode.ThemeColor(PALETTE[map.size % PALETTE.length])));
+      map.set(key, t);
+    }
+    return t;
+  }
+
+  private clear(editor: vscode.TextEditor, map: Map<string, vscode.TextEditorDecorationType>): void {
+    for (const t of map.values()) editor.setDecorations(t, []);
+  }
+
+  /** Entity decorations, coloured per type, with label and probability on hover. */
+  async annotateEntities(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) return;
+    const model = await this.models.require('token-classification');
+    if (!model) return;
+    const doc = editor.document;
+    const found = await withInferenceProgress('BERT Studio: annotating entities…', async (signal) => {
+      const engine = await this.engines.get();
+      const byType = new Map<string, vscode.DecorationOptions[]>();
+      for (const c of chunks(doc)) {
+        for (const e of await engine.tokenClassify(model, c.text, { signal })) {
+          const range = new vscode.Range(doc.positionAt(c.offset + e.start), doc.positionAt(c.offset + e.end));
+          const hover = new vscode.MarkdownString();
+          hover.appendText(`${e.type} · ${(e.probability * 100).toFixed(1)}%`);
+          (byType.get(e.type) ?? byType.set(e.type, []).get(e.type))?.push({ range, hoverMessage: hover });
+        }
+      }
+      return byType;
+    });
+    if (!found) return;
+    this.clear(editor, this.entityTypes);
+    let total = 0;
+    for (const [type, options] of found) {
+      total += options.length;
+      const deco = this.typeFor(this.entityTypes, type, (colour) => ({ border: '1px solid', borderColor: colour, borderRadius: '3px', overviewRulerColor: colour }));
+      editor.setDecorations(deco, options);
+    }
+    this.ctx.log.info(`inference: ${total} entities in ${doc.uri.fsPath}`);
+    void vscode.window.setStatusBarMessage(`BERT Studio: ${total} entities (${[...found.keys()].join(', ') || 'none'})`, 5000);
+  }
+
+  /** End-of-line label hints (per non-empty line). */
+  async classifyLines(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) return;
+    const model = await this.models.require('sequence-classification');
+    if (!model) return;
+    const doc = editor.document;
+    const lines = Array.from({ length: Math.min(doc.lineCount, MAX_LINES) }, (_, i) => doc.lineAt(i)).filter((l) => !l.isEmptyOrWhitespace);
+    const labels = await withInferenceProgress(`BERT Studio: classifying ${lines.length} lines…`, async (signal) => {
+      const engine = await this.engines.get();
+      return engine.classify(model, lines.map((l) => l.text.slice(0, MAX_CHUNK_CHARS)), { signal });
+    });
+    if (!labels) return;
+    this.clear(editor, this.labelTypes);
+    const byLabel = new Map<string, vscode.DecorationOptions[]>();
+    labels.forEach((c, i) => {
+      const hover = new vscode.MarkdownString();
+      hover.appendText(c.probabilities.map((p) => `${p.label}: ${(p.probability * 100).toFixed(1)}%`).join('  ·  '));
+      const options: vscode.DecorationOptions = {
+        range: lines[i].range,
+        hoverMessage: hover,
+        renderOptions: { after: { contentText: `  ${c.label} ${(c.probability * 100).toFixed(0)}%` } },
+      };
+      (byLabel.get(c.label) ?? byLabel.set(c.label, []).get(c.label))?.push(options);
+    });
+    for (const [label, options] of byLabel) {
+      const deco = this.typeFor(this.labelTypes, label, (colour) => ({ after: { color: colour, fontStyle: 'italic', margin: '0 0 0 1em' } }));
+      editor.setDecorations(deco, options);
+    }
+  }
+
+  /** "Ask a Question about the Selection": highlights the answer span in the selection. */
+  async askQuestion(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || editor.selection.isEmpty) return;
+    const model = await this.models.require('question-answering');
+    if (!model) return;
+    const question = await vscode.window.showInputBox({ prompt: 'Question about the selected text', placeHolder: 'Who…? When…? Where…?' });
+    if (!question?.trim()) return;
+    const doc = editor.document;
+    const base = doc.offsetAt(editor.selection.start);
+    const context = doc.getText(editor.selection);
+    const answer = await withInferenceProgress('BERT Studio: finding the answer…', async (signal) => (await this.engines.get()).answer(model, question, context, { signal }));
+    if (answer === undefined) return;
+    const range = new vscode.Range(doc.positionAt(base + answer.start), doc.positionAt(base + answer.end));
+    const hover = new vscode.MarkdownString();
+    hover.appendText(`Answer to "${question}" · score ${(answer.score * 100).toFixed(1)}%`);
+    editor.setDecorations(this.answerType, [{ range, hoverMessage: hover }]);
+    editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    void vscode.window.showInformationMessage(`Answer: ${answer.text} (${(answer.score * 100).toFixed(1)}%)`);
+  }
+
+  dispose(): void {
+    for (const t of [...this.entityTypes.values(), ...this.labelTypes.values(), this.answerType]) t.dispose();
+  }
+}

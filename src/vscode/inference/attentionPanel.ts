@@ -1,0 +1,147 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { isWebviewMessage, type AttentionSet, type HostMessage } from '../../../webview/attention/protocol';
+import type { InferenceTask } from '../../core/inference/types';
+import type { Ctx } from '../ctx';
+import type { EngineHost } from './engineHost';
+import { webviewHtml, webviewOptions } from './html';
+import type { ActiveModels } from './models';
+
+/** Up to 256 tokens: the viewer stays readable (a 256×256 heatmap at 3 px a cell). */
+export const MAX_ATTENTION_TOKENS = 256;
+const TASK_ORDER: InferenceTask[] = ['fill-mask', 'token-classification', 'sequence-classification', 'question-answering'];
+
+/** "Show Attention for Selection": the attention viewer, with a second model to compare. */
+export class AttentionPanel implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private ready = false;
+  private last: HostMessage | undefined;
+  private text = '';
+  private models: string[] = [];
+  private inflight: AbortController | undefined;
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly engines: EngineHost,
+    private readonly active: ActiveModels,
+  ) {}
+
+  async showForSelection(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || editor.selection.isEmpty) return;
+    const model = TASK_ORDER.map((t) => this.active.get(t)).find((m): m is string => !!m) ?? (await this.active.require('fill-mask'));
+    if (!model) return;
+    this.text = editor.document.getText(editor.selection);
+    this.models = [model];
+    this.open();
+    await this.compute();
+  }
+
+  private open(): void {
+    if (this.panel) {
+      this.panel.reveal(vscode.ViewColumn.Beside, true);
+      return;
+    }
+    const uri = this.ctx.extension.extensionUri;
+    this.panel = vscode.window.createWebviewPanel('bertStudio.attentionPanel', 'Attention', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(uri));
+    this.panel.webview.html = webviewHtml(this.panel.webview, uri, 'attention', 'Attention', CSS);
+    this.disposables.push(
+      this.panel.webview.onDidReceiveMessage((m: unknown) => void this.receive(m)),
+      this.panel.onDidDispose(() => this.closed()),
+    );
+  }
+
+  private post(m: HostMessage): void {
+    this.last = m;
+    if (this.ready) void this.panel?.webview.postMessage(m);
+  }
+
+  private async compute(): Promise<void> {
+    this.inflight?.abort(new vscode.CancellationError());
+    const controller = new AbortController();
+    this.inflight = controller;
+    try {
+      const engine = await this.engines.get();
+      const sets: AttentionSet[] = [];
+      for (const model of this.models) {
+        const maps = await engine.attention(model, this.text, { signal: controller.signal, maxTokens: MAX_ATTENTION_TOKENS });
+        sets.push({ model: path.basename(model), tokens: maps.tokens, layers: maps.layers, heads: maps.heads, data: maps.data });
+      }
+      if (sets.length === 2 && (sets[0].tokens.join('\u0001') !== sets[1].tokens.join('\u0001') || sets[0].layers !== sets[1].layers || sets[0].heads !== sets[1].heads)) {
+        throw new Error('The two models tokenize the text differently or have different shapes: no diff possible.');
+      }
+      if (!controller.signal.aborted) this.post({ type: 'show', text: this.text, sets });
+    } catch (err) {
+      if (!controller.signal.aborted) this.post({ type: 'error', message: (err as Error).message });
+    }
+  }
+
+  private async receive(m: unknown): Promise<void> {
+    if (!isWebviewMessage(m)) {
+      this.ctx.log.warn('attention panel: dropped an unknown or invalid message');
+      return;
+    }
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        if (this.last) void this.panel?.webview.postMessage(this.last);
+        return;
+      case 'compare': {
+        const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Compare', title: 'Second model (an export with model_attentions.onnx)' });
+        if (!picked?.[0] || !this.models[0]) return;
+        this.models = [this.models[0], picked[0].fsPath];
+        await this.compute();
+        return;
+      }
+      case 'export': {
+        const ext = m.format;
+        const base = this.ctx.layout()?.root ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+        const target = await vscode.window.showSaveDialog({
+          defaultUri: base ? vscode.Uri.file(path.join(base, `${m.name}.${ext}`)) : undefined,
+          filters: ext === 'png' ? { 'PNG image': ['png'] } : { 'SVG image': ['svg'] },
+        });
+        if (!target) return;
+        const bytes = ext === 'png' ? Buffer.from(m.data.slice('data:image/png;base64,'.length), 'base64') : Buffer.from(m.data, 'utf8');
+        await fs.writeFile(target.fsPath, bytes);
+        void vscode.window.showInformationMessage(`BERT Studio: saved ${path.basename(target.fsPath)}.`);
+        return;
+      }
+    }
+  }
+
+  private closed(): void {
+    this.inflight?.abort(new vscode.CancellationError());
+    this.panel = undefined;
+    this.ready = false;
+    while (this.disposables.length) this.disposables.pop()?.dispose();
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    this.closed();
+  }
+}
+
+const CSS = `
+body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 8px 12px; }
+.bar { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-bottom: 8px; }
+button, select { color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: none; padding: 3px 8px; }
+select { color: var(--vscode-dropdown-foreground); background: var(--vscode-dropdown-background); }
+button.on { outline: 1px solid var(--vscode-focusBorder); }
+.grid { display: grid; gap: 4px; }
+.cell { display: flex; flex-direction: column; align-items: center; font-size: 10px; cursor: pointer; }
+.cell canvas { border: 1px solid var(--vscode-panel-border); image-rendering: pixelated; }
+.cell.sel canvas { outline: 2px solid var(--vscode-focusBorder); }
+.heat { image-rendering: pixelated; }
+.tip { position: fixed; pointer-events: none; background: var(--vscode-editorHoverWidget-background); border: 1px solid var(--vscode-editorHoverWidget-border);
+  padding: 2px 6px; font-family: var(--vscode-editor-font-family); font-size: 12px; display: none; }
+.heads { position: relative; display: flex; justify-content: space-between; width: 420px; }
+.col { display: flex; flex-direction: column; z-index: 1; }
+.col span { height: 16px; line-height: 16px; font-family: var(--vscode-editor-font-family); font-size: 12px; padding: 0 4px; cursor: default; white-space: pre; }
+.col span.hi { background: var(--vscode-editor-selectionBackground); }
+.lines { position: absolute; left: 0; top: 0; }
+.err { color: var(--vscode-errorForeground); }
+.meta { opacity: .75; font-size: 90%; }
+`;

@@ -1,0 +1,158 @@
+import * as vscode from 'vscode';
+import { isWebviewMessage, type HostMessage } from '../../../webview/fillMask/protocol';
+import type { Ctx } from '../ctx';
+import { withInferenceProgress, type EngineHost } from './engineHost';
+import { webviewHtml, webviewOptions } from './html';
+import type { ActiveModels } from './models';
+
+const MASK = '[MASK]';
+const OPEN_PANEL = 'Open Fill-Mask Panel';
+
+/**
+ * "Fill Mask at Selection": a selection containing [MASK] is filled in place; otherwise the
+ * selected word is masked within its line and replaced by the chosen completion.
+ */
+export async function fillMaskAtSelection(ctx: Ctx, engines: EngineHost, models: ActiveModels, panel: () => FillMaskPanel): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || editor.selection.isEmpty) return;
+  const model = await models.require('fill-mask');
+  if (!model) return;
+  const doc = editor.document;
+  const sel = editor.selection;
+  const selected = doc.getText(sel);
+  let input: string;
+  let target: vscode.Range;
+  if (selected.includes(MASK)) {
+    input = selected;
+    const at = doc.offsetAt(sel.start) + selected.indexOf(MASK);
+    target = new vscode.Range(doc.positionAt(at), doc.positionAt(at + MASK.length));
+  } else {
+    const line = doc.lineAt(sel.start.line);
+    const end = sel.end.line === sel.start.line ? sel.end.character : line.range.end.character;
+    input = line.text.slice(0, sel.start.character) + MASK + line.text.slice(end);
+    target = new vscode.Range(sel.start, new vscode.Position(sel.start.line, end));
+  }
+  const result = await withInferenceProgress('BERT Studio: filling the mask…', async (signal) => {
+    const engine = await engines.get();
+    return engine.fillMask(model, input, 10, { signal });
+  });
+  if (!result) return;
+  type Item = vscode.QuickPickItem & { fill?: string };
+  const items: Item[] = result.candidates.map((c) => ({
+    label: c.text,
+    description: `${(c.probability * 100).toFixed(1)}%`,
+    detail: c.sequence.length > 160 ? `${c.sequence.slice(0, 157)}…` : c.sequence,
+    fill: c.text,
+  }));
+  items.push({ label: '', kind: vscode.QuickPickItemKind.Separator }, { label: `$(preview) ${OPEN_PANEL}` });
+  const pick = await vscode.window.showQuickPick(items, { title: `Fill ${MASK} — ${result.candidates.length} completions`, matchOnDetail: true });
+  if (!pick) return;
+  if (pick.fill === undefined) {
+    panel().show(input);
+    return;
+  }
+  const fill = pick.fill;
+  const ok = await editor.edit((b) => b.replace(target, fill));
+  if (!ok) ctx.log.warn('fill-mask: the editor refused the edit (document changed?)');
+}
+
+/** A panel that fills the mask as the user types (debounced in the webview; stale requests aborted here). */
+export class FillMaskPanel implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private inflight: AbortController | undefined;
+  private ready = false;
+  private pendingText = 'The capital of France is [MASK].';
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly engines: EngineHost,
+    private readonly models: ActiveModels,
+  ) {}
+
+  show(text?: string): void {
+    if (text !== undefined) this.pendingText = text;
+    if (this.panel) {
+      this.panel.reveal();
+      this.sendModel();
+      return;
+    }
+    const uri = this.ctx.extension.extensionUri;
+    this.panel = vscode.window.createWebviewPanel('bertStudio.fillMaskPanel', 'Fill Mask', vscode.ViewColumn.Beside, webviewOptions(uri));
+    this.panel.webview.html = webviewHtml(this.panel.webview, uri, 'fillMask', 'Fill Mask', CSS);
+    this.disposables.push(
+      this.panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
+      this.panel.onDidDispose(() => this.closed()),
+      this.models.onDidChange(() => this.sendModel()),
+    );
+  }
+
+  private post(m: HostMessage): void {
+    void this.panel?.webview.postMessage(m);
+  }
+
+  private sendModel(): void {
+    if (!this.ready) return;
+    const model = this.models.get('fill-mask');
+    this.post({ type: 'model', name: model ?? null, text: this.pendingText });
+  }
+
+  private receive(m: unknown): void {
+    if (!isWebviewMessage(m)) {
+      this.ctx.log.warn('fill-mask panel: dropped an unknown message');
+      return;
+    }
+    if (m.type === 'ready') {
+      this.ready = true;
+      this.sendModel();
+      return;
+    }
+    this.pendingText = m.text;
+    this.inflight?.abort(new vscode.CancellationError());
+    const controller = new AbortController();
+    this.inflight = controller;
+    void this.query(m.id, m.text, m.topK, controller.signal);
+  }
+
+  private async query(id: number, text: string, topK: number, signal: AbortSignal): Promise<void> {
+    const model = this.models.get('fill-mask');
+    if (!model) {
+      this.post({ type: 'error', id, message: 'No fill-mask model: run "BERT Studio: Use Model for Inference" on a masked-LM export.' });
+      return;
+    }
+    const started = Date.now();
+    try {
+      const engine = await this.engines.get();
+      const r = await engine.fillMask(model, text, topK, { signal });
+      if (!signal.aborted) this.post({ type: 'result', id, ms: Date.now() - started, candidates: r.candidates.map(({ token, text: t, probability, sequence }) => ({ token, text: t, probability, sequence })) });
+    } catch (err) {
+      if (!signal.aborted) this.post({ type: 'error', id, message: (err as Error).message });
+    }
+  }
+
+  private closed(): void {
+    this.inflight?.abort(new vscode.CancellationError());
+    this.panel = undefined;
+    this.ready = false;
+    while (this.disposables.length) this.disposables.pop()?.dispose();
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    this.closed();
+  }
+}
+
+const CSS = `
+body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 12px; }
+textarea { width: 100%; min-height: 6em; box-sizing: border-box; font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size);
+  color: var(--vscode-input-foreground); background: var(--vscode-input-background); border: 1px solid var(--vscode-input-border, transparent); }
+.row { display: flex; gap: 8px; align-items: center; margin: 6px 0; }
+.meta { opacity: .75; font-size: 90%; }
+ol { padding-left: 1.5em; }
+li { margin: 4px 0; }
+.bar { display: inline-block; height: .7em; background: var(--vscode-charts-blue); margin-right: 6px; vertical-align: middle; }
+.tok { font-family: var(--vscode-editor-font-family); font-weight: 600; }
+.seq { opacity: .8; font-size: 90%; }
+.err { color: var(--vscode-errorForeground); }
+`;

@@ -1,0 +1,289 @@
+// Attention viewer: layer × head grid, one head as a heatmap, head view (token-to-token lines),
+// PNG/SVG export, and the difference of two models on the same text.
+import { isHostMessage, type AttentionSet, type HostMessage, type WebviewMessage } from './protocol';
+
+interface VsCodeApi {
+  postMessage(message: WebviewMessage): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+type Mode = 'grid' | 'heatmap' | 'heads';
+type Which = 0 | 1 | 'diff';
+interface ViewState { mode: Mode; layer: number; head: number; which: Which }
+
+const vscode = acquireVsCodeApi();
+const restored = vscode.getState() as Partial<ViewState> | undefined;
+const view: ViewState = {
+  mode: restored?.mode === 'heatmap' || restored?.mode === 'heads' ? restored.mode : 'grid',
+  layer: typeof restored?.layer === 'number' ? restored.layer : 0,
+  head: typeof restored?.head === 'number' ? restored.head : 0,
+  which: 0,
+};
+let sets: readonly AttentionSet[] = [];
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+const app = document.getElementById('app') ?? document.body;
+const toolbar = el('div', 'bar');
+const main = el('div');
+const tip = el('div', 'tip');
+const info = el('div', 'meta');
+app.append(toolbar, info, main, tip);
+
+const seqLen = (): number => sets[0]?.tokens.length ?? 0;
+
+/** Attention of key j for query i (or A − B in diff mode). */
+function weight(l: number, h: number, i: number, j: number): number {
+  const s = seqLen();
+  const at = ((l * sets[0].heads + h) * s + i) * s + j;
+  if (view.which === 'diff') return sets[0].data[at] - sets[1].data[at];
+  return sets[view.which]?.data[at] ?? 0;
+}
+
+function colour(v: number, scale: number): [number, number, number, number] {
+  const a = Math.min(1, Math.abs(v) / (scale || 1));
+  return v >= 0 ? [40, 110, 230, Math.round(255 * Math.sqrt(a))] : [220, 60, 50, Math.round(255 * Math.sqrt(a))];
+}
+
+function mapScale(l: number, h: number): number {
+  const s = seqLen();
+  let m = 0;
+  for (let i = 0; i < s; i++) for (let j = 0; j < s; j++) m = Math.max(m, Math.abs(weight(l, h, i, j)));
+  return view.which === 'diff' ? m : Math.max(m, 1e-6);
+}
+
+/** A seq×seq canvas, one pixel per cell; CSS scales it up (pixelated). */
+function mapCanvas(l: number, h: number, cssSize: number): HTMLCanvasElement {
+  const s = seqLen();
+  const c = el('canvas');
+  c.width = s;
+  c.height = s;
+  c.style.width = `${cssSize}px`;
+  c.style.height = `${cssSize}px`;
+  const g = c.getContext('2d');
+  if (!g) return c;
+  const img = g.createImageData(s, s);
+  const scale = mapScale(l, h);
+  for (let i = 0; i < s; i++)
+    for (let j = 0; j < s; j++) {
+      const [r, gg, b, a] = colour(weight(l, h, i, j), scale);
+      const p = (i * s + j) * 4;
+      img.data[p] = r;
+      img.data[p + 1] = gg;
+      img.data[p + 2] = b;
+      img.data[p + 3] = a;
+    }
+  g.putImageData(img, 0, 0);
+  return c;
+}
+
+function button(label: string, on: boolean, click: () => void): HTMLButtonElement {
+  const b = el('button', on ? 'on' : undefined, label);
+  b.addEventListener('click', click);
+  return b;
+}
+
+function select(values: string[], current: number, change: (i: number) => void): HTMLSelectElement {
+  const s = el('select');
+  values.forEach((v, i) => {
+    const o = el('option', undefined, v);
+    o.value = String(i);
+    o.selected = i === current;
+    s.append(o);
+  });
+  s.addEventListener('change', () => change(Number(s.value)));
+  return s;
+}
+
+function renderToolbar(): void {
+  const set = sets[0];
+  const items: HTMLElement[] = [
+    button('Grid', view.mode === 'grid', () => update({ mode: 'grid' })),
+    button('Heatmap', view.mode === 'heatmap', () => update({ mode: 'heatmap' })),
+    button('Head view', view.mode === 'heads', () => update({ mode: 'heads' })),
+    el('span', 'meta', 'Layer'),
+    select(Array.from({ length: set.layers }, (_, i) => String(i + 1)), view.layer, (layer) => update({ layer })),
+    el('span', 'meta', 'Head'),
+    select(Array.from({ length: set.heads }, (_, i) => String(i + 1)), view.head, (head) => update({ head })),
+  ];
+  if (sets.length === 2) {
+    items.push(select([sets[0].model, sets[1].model, `${sets[0].model} − ${sets[1].model}`], view.which === 'diff' ? 2 : view.which, (i) => update({ which: i === 2 ? 'diff' : (i as 0 | 1) })));
+  } else {
+    items.push(button('Compare with…', false, () => vscode.postMessage({ type: 'compare' })));
+  }
+  items.push(button('Export PNG', false, () => exportImage('png')), button('Export SVG', false, () => exportImage('svg')));
+  toolbar.replaceChildren(...items);
+}
+
+function renderGrid(): void {
+  const set = sets[0];
+  const grid = el('div', 'grid');
+  grid.style.gridTemplateColumns = `repeat(${set.heads}, 64px)`;
+  for (let l = 0; l < set.layers; l++)
+    for (let h = 0; h < set.heads; h++) {
+      const cell = el('div', l === view.layer && h === view.head ? 'cell sel' : 'cell');
+      cell.title = `Layer ${l + 1}, head ${h + 1}`;
+      cell.append(mapCanvas(l, h, 56), el('span', undefined, `L${l + 1} H${h + 1}`));
+      cell.addEventListener('click', () => update({ mode: 'heatmap', layer: l, head: h }));
+      grid.append(cell);
+    }
+  main.replaceChildren(grid);
+}
+
+function renderHeatmap(): void {
+  const s = seqLen();
+  const cellPx = Math.max(3, Math.min(24, Math.floor(768 / Math.max(1, s))));
+  const canvas = mapCanvas(view.layer, view.head, s * cellPx);
+  canvas.className = 'heat';
+  const tokens = sets[0].tokens;
+  canvas.addEventListener('mousemove', (e) => {
+    const r = canvas.getBoundingClientRect();
+    const i = Math.floor(((e.clientY - r.top) / r.height) * s);
+    const j = Math.floor(((e.clientX - r.left) / r.width) * s);
+    if (i < 0 || j < 0 || i >= s || j >= s) return;
+    tip.textContent = `${tokens[i]} → ${tokens[j]}: ${weight(view.layer, view.head, i, j).toFixed(4)}`;
+    tip.style.display = 'block';
+    tip.style.left = `${e.clientX + 12}px`;
+    tip.style.top = `${e.clientY + 12}px`;
+  });
+  canvas.addEventListener('mouseleave', () => (tip.style.display = 'none'));
+  main.replaceChildren(el('div', 'meta', 'Rows: query token; columns: key token. Hover for weights.'), canvas);
+}
+
+function renderHeads(): void {
+  const tokens = sets[0].tokens;
+  const s = tokens.length;
+  const rowPx = 16;
+  const wrap = el('div', 'heads');
+  const left = el('div', 'col');
+  const right = el('div', 'col');
+  const lines = el('canvas', 'lines');
+  const width = 420;
+  lines.width = width;
+  lines.height = s * rowPx;
+  wrap.style.height = `${s * rowPx}px`;
+  const spansL = tokens.map((t) => el('span', undefined, t));
+  const spansR = tokens.map((t) => el('span', undefined, t));
+  left.append(...spansL);
+  right.append(...spansR);
+  wrap.append(lines, left, right);
+  const draw = (only?: number): void => {
+    const g = lines.getContext('2d');
+    if (!g) return;
+    g.clearRect(0, 0, width, lines.height);
+    const scale = mapScale(view.layer, view.head);
+    const x0 = Math.max(...spansL.map((e) => e.offsetWidth), 40) + 4;
+    const x1 = width - Math.max(...spansR.map((e) => e.offsetWidth), 40) - 4;
+    for (let i = 0; i < s; i++) {
+      if (only !== undefined && i !== only) continue;
+      for (let j = 0; j < s; j++) {
+        const [r, gg, b, a] = colour(weight(view.layer, view.head, i, j), scale);
+        if (a < 8) continue;
+        g.strokeStyle = `rgba(${r},${gg},${b},${(a / 255).toFixed(3)})`;
+        g.lineWidth = only === undefined ? 1 : 2;
+        g.beginPath();
+        g.moveTo(x0, i * rowPx + rowPx / 2);
+        g.lineTo(x1, j * rowPx + rowPx / 2);
+        g.stroke();
+      }
+    }
+    spansL.forEach((e, k) => e.classList.toggle('hi', k === only));
+  };
+  spansL.forEach((e, i) => {
+    e.addEventListener('mouseenter', () => draw(i));
+    e.addEventListener('mouseleave', () => draw());
+  });
+  main.replaceChildren(el('div', 'meta', 'Left: query tokens; right: key tokens. Hover a token for its lines only.'), wrap);
+  requestAnimationFrame(() => draw());
+}
+
+function render(): void {
+  if (!sets.length) return;
+  vscode.setState(view);
+  view.layer = Math.min(view.layer, sets[0].layers - 1);
+  view.head = Math.min(view.head, sets[0].heads - 1);
+  renderToolbar();
+  info.textContent = `${seqLen()} tokens · ${sets[0].layers} layers × ${sets[0].heads} heads${view.which === 'diff' ? ' · red: second model attends more' : ''}`;
+  if (view.mode === 'grid') renderGrid();
+  else if (view.mode === 'heatmap') renderHeatmap();
+  else renderHeads();
+}
+
+function update(patch: Partial<ViewState>): void {
+  Object.assign(view, patch);
+  render();
+}
+
+const escapeXml = (t: string): string => t.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The selected head as an image with token labels: PNG from a canvas, SVG as vector cells. */
+function exportImage(format: 'png' | 'svg'): void {
+  const tokens = sets[0].tokens;
+  const s = tokens.length;
+  const cell = Math.max(4, Math.min(20, Math.floor(1600 / Math.max(1, s))));
+  const label = 90;
+  const size = label + s * cell;
+  const scale = mapScale(view.layer, view.head);
+  const name = `attention-L${view.layer + 1}-H${view.head + 1}${view.which === 'diff' ? '-diff' : ''}`;
+  if (format === 'png') {
+    const c = el('canvas');
+    c.width = size;
+    c.height = size;
+    const g = c.getContext('2d');
+    if (!g) return;
+    g.fillStyle = '#fff';
+    g.fillRect(0, 0, size, size);
+    for (let i = 0; i < s; i++)
+      for (let j = 0; j < s; j++) {
+        const [r, gg, b, a] = colour(weight(view.layer, view.head, i, j), scale);
+        g.fillStyle = `rgba(${r},${gg},${b},${a / 255})`;
+        g.fillRect(label + j * cell, label + i * cell, cell, cell);
+      }
+    g.fillStyle = '#000';
+    g.font = `${Math.min(12, cell)}px sans-serif`;
+    tokens.forEach((t, k) => {
+      g.fillText(t, 2, label + k * cell + cell - 1, label - 4);
+      g.save();
+      g.translate(label + k * cell + cell - 1, label - 2);
+      g.rotate(-Math.PI / 2);
+      g.fillText(t, 0, 0, label - 4);
+      g.restore();
+    });
+    vscode.postMessage({ type: 'export', format, data: c.toDataURL('image/png'), name });
+    return;
+  }
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" font-family="sans-serif" font-size="${Math.min(12, cell)}">`, `<rect width="${size}" height="${size}" fill="#fff"/>`];
+  for (let i = 0; i < s; i++)
+    for (let j = 0; j < s; j++) {
+      const [r, gg, b, a] = colour(weight(view.layer, view.head, i, j), scale);
+      if (a >= 3) parts.push(`<rect x="${label + j * cell}" y="${label + i * cell}" width="${cell}" height="${cell}" fill="rgb(${r},${gg},${b})" fill-opacity="${(a / 255).toFixed(3)}"/>`);
+    }
+  tokens.forEach((t, k) => {
+    parts.push(`<text x="2" y="${label + k * cell + cell - 1}">${escapeXml(t)}</text>`);
+    parts.push(`<text transform="translate(${label + k * cell + cell - 1},${label - 2}) rotate(-90)">${escapeXml(t)}</text>`);
+  });
+  parts.push('</svg>');
+  vscode.postMessage({ type: 'export', format, data: parts.join(''), name });
+}
+
+function receive(m: HostMessage): void {
+  if (m.type === 'error') {
+    main.replaceChildren(el('div', 'err', m.message));
+    return;
+  }
+  sets = m.sets;
+  if (sets.length < 2 && view.which !== 0) view.which = 0;
+  render();
+}
+
+window.addEventListener('message', (e: MessageEvent<unknown>) => {
+  if (isHostMessage(e.data)) receive(e.data);
+});
+vscode.postMessage({ type: 'ready' });
