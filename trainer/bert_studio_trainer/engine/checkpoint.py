@@ -4,9 +4,12 @@ a folder without the marker is never resumed from."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import random
 import shutil
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,8 +63,49 @@ def tmp_dir_for(run_dir: Path, step: int) -> Path:
     return checkpoints_dir(run_dir) / f".tmp-step-{step}"
 
 
+class CheckpointError(RuntimeError):
+    """A checkpoint could not be written; its temporary folder is removed, older checkpoints are untouched."""
+
+
+def _disk_full(error: BaseException, folder: Path) -> bool:
+    """ENOSPC anywhere in the chain, or (torch.save and safetensors hide the errno) no space left."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "No space left" in str(seen) or "StorageFull" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    try:
+        return shutil.disk_usage(folder).free < 1 << 20
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _discard_on_failure(tmp: Path) -> Iterator[None]:
+    """A failed write leaves no half-written folder behind: removing it also frees the space that the
+    error event and status.json need when the disk is full."""
+    try:
+        yield
+    except Exception as e:
+        root = tmp.parent
+        full = _disk_full(e, root)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not full:
+            raise
+        done = complete_checkpoints(root.parent)
+        kept = (f"the last complete checkpoint, checkpoints/{done[-1].name}, is intact" if done
+                else "there is no earlier checkpoint")
+        raise CheckpointError(
+            f"Disk full: no space left in {root.resolve()} while writing checkpoint {tmp.name.removeprefix('.tmp-')}; {kept}. "
+            "Free some space, then resume with --resume."
+        ) from e
+
+
 def save_rank_rng(tmp: Path, rank: int) -> None:
-    torch.save(rng_state(), tmp / f"rng-rank{rank}.pt")
+    with _discard_on_failure(tmp):
+        torch.save(rng_state(), tmp / f"rng-rank{rank}.pt")
 
 
 def finish_checkpoint(
@@ -69,13 +113,14 @@ def finish_checkpoint(
     optimizer: torch.optim.Optimizer, scheduler: Any, state: TrainState, keep: int,
 ) -> Path:
     """Rank 0: write everything but the other ranks' RNG, mark COMPLETE, rename, rotate."""
-    model.save_pretrained(tmp, safe_serialization=True)
-    if tokenizer is not None:
-        tokenizer.save_pretrained(tmp)
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-    (tmp / "trainer_state.json").write_text(json.dumps(asdict(state), indent=1))
-    (tmp / COMPLETE).write_text(str(step))
+    with _discard_on_failure(tmp):
+        model.save_pretrained(tmp, safe_serialization=True)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(tmp)
+        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+        torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+        (tmp / "trainer_state.json").write_text(json.dumps(asdict(state), indent=1))
+        (tmp / COMPLETE).write_text(str(step))
     final = checkpoints_dir(run_dir) / f"step-{step}"
     if final.exists():
         shutil.rmtree(final)
