@@ -148,14 +148,15 @@ class Trainer:
         self._finish()
         return "completed"
 
-    def _train_step(self, micro_batches: Sequence[list[int]]) -> tuple[float, dict[str, float], float | None, int, int, float]:
+    def _train_step(self, micro_batches: Sequence[list[int]]) -> tuple[dict[str, torch.Tensor], torch.Tensor | None, int, int, float]:
+        """One optimizer step over `accum` micro-batches. Losses stay on the device (no sync per step)."""
         model, task, rt = self.model, self.task, self.rt
         totals: dict[str, torch.Tensor] = {}
         samples = tokens = 0
         for i, idx in enumerate(micro_batches):
             batch = _to_device(task.collate([self.features[j] for j in idx]), rt.device)
             samples += len(idx)
-            tokens += int(sum(self.lengths[j] for j in idx))
+            tokens += sum(self.lengths[j] for j in idx)
             sync = not rt.distributed or i == len(micro_batches) - 1
             ctx = model.no_sync() if not sync else contextlib.nullcontext()  # type: ignore[operator]
             with ctx:
@@ -172,9 +173,7 @@ class Trainer:
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
-        loss = float(totals.pop("loss"))
-        extras = {k: float(v) for k, v in totals.items()}
-        return loss, extras, (float(grad_norm) if grad_norm is not None else None), samples, tokens, lr
+        return totals, grad_norm, samples, tokens, lr
 
     def _log_step(self, w: _Window) -> None:
         st = self.state
@@ -183,8 +182,8 @@ class Trainer:
         fields = {
             "step": st.step, "max_steps": self.max_steps,
             "epoch": round(st.epoch + st.batch_group / max(self.steps_per_epoch, 1), 4),
-            "loss": w.mean("loss"), **{k: w.mean(k) for k in w.sums if k not in ("loss", "grad_norm")},
-            "learning_rate": w.lr, "grad_norm": w.last_grad_norm,
+            **w.means(), "learning_rate": w.lr,
+            "grad_norm": float(w.last_grad_norm) if w.last_grad_norm is not None else None,
             "samples_per_second": w.samples * ws / elapsed, "tokens_per_second": w.tokens * ws / elapsed,
             "memory_mb": memory_mb(self.rt.device),
         }
@@ -266,31 +265,32 @@ class Trainer:
 
 
 class _Window:
-    """Accumulates step figures between two step events."""
+    """Accumulates step figures between two step events; tensors are read (synced) only at log time."""
 
     def __init__(self) -> None:
         self.reset()
 
     def reset(self) -> None:
-        self.sums: dict[str, float] = {}
+        self.sums: dict[str, torch.Tensor] = {}
         self.n = 0
         self.samples = self.tokens = 0
         self.lr = 0.0
-        self.last_grad_norm: float | None = None
+        self.last_grad_norm: torch.Tensor | None = None
         self.start = time.perf_counter()
 
-    def add(self, loss: float, extras: dict[str, float], grad_norm: float | None, samples: int, tokens: int,
+    def add(self, losses: dict[str, torch.Tensor], grad_norm: torch.Tensor | None, samples: int, tokens: int,
             lr: float) -> None:
         self.n += 1
-        for k, v in {"loss": loss, **extras}.items():
-            self.sums[k] = self.sums.get(k, 0.0) + v
+        for k, v in losses.items():
+            self.sums[k] = self.sums[k] + v if k in self.sums else v
         self.samples += samples
         self.tokens += tokens
         self.lr = lr
         self.last_grad_norm = grad_norm
 
-    def mean(self, key: str) -> float:
-        return self.sums.get(key, 0.0) / max(self.n, 1)
+    def means(self) -> dict[str, float]:
+        """loss first, then extra losses (mlm_loss, nsp_loss), averaged over the window's steps."""
+        return {k: float(v) / max(self.n, 1) for k, v in self.sums.items()}
 
 
 def _to_device(batch: Batch, device: torch.device) -> Batch:

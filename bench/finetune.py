@@ -1,0 +1,228 @@
+"""Fine-tuning throughput: BERT Studio's worker vs Hugging Face `Trainer`, alternated in one run.
+
+Same model, data (SST-2 train rows, dev rows for the metric), batch size, sequence length, learning
+rate and number of optimizer steps. Each run is its own subprocess (so peak RSS is its own), in the
+order ours, theirs, ours, theirs, ... Throughput = samples / training-loop time (evaluation excluded
+on both sides). Writes bench/results/finetune-<device>.json.
+
+    .venv/bin/python bench/finetune.py --device cpu --steps 40 --rounds 2
+    .venv/bin/python bench/finetune.py --device cuda --model-config bert-base --steps 300 --batch-size 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("BERT_STUDIO_DATA", REPO.parent / "shared" / "data"))
+
+
+def read_sst2(path: Path, limit: int) -> list[tuple[str, int]]:
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        next(f)
+        for line in f:
+            text, label = line.rstrip("\n").split("\t")
+            rows.append((text, int(label)))
+            if len(rows) >= limit:
+                break
+    return rows
+
+
+def prepare_model(args: argparse.Namespace, workdir: Path) -> Path:
+    """The default model, or a randomly initialised BERT of the given shape with the default vocab."""
+    from bert_studio_trainer.models import default_model_path
+
+    if not args.model_config:
+        return default_model_path()
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    config = BertConfig() if args.model_config == "bert-base" else BertConfig.from_json_file(args.model_config)
+    tok = AutoTokenizer.from_pretrained(default_model_path())
+    config.vocab_size = tok.vocab_size
+    torch.manual_seed(0)
+    folder = workdir / "random-model"
+    BertModel(config).save_pretrained(folder, safe_serialization=True)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def peak_memory_mb(device: str) -> float:
+    import resource
+
+    import torch
+
+    if device == "cuda":
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_ours(cfg: dict[str, Any]) -> dict[str, Any]:
+    from bert_studio_trainer.train import train
+
+    run_dir = Path(tempfile.mkdtemp(prefix="bench-ours-"))
+    spec = {
+        "version": 1, "task": "sequence_classification", "model": {"name_or_path": cfg["model"]},
+        "data": {"train": str(DATA / "sst2" / "train.tsv"), "validation": str(DATA / "sst2" / "dev.tsv"),
+                 "max_train_samples": cfg["train_samples"], "max_eval_samples": cfg["eval_samples"]},
+        "training": {"max_steps": cfg["steps"], "per_device_train_batch_size": cfg["batch_size"],
+                     "per_device_eval_batch_size": 64, "max_seq_length": cfg["max_seq_length"],
+                     "learning_rate": cfg["lr"], "warmup_ratio": 0.06, "weight_decay": 0.01, "seed": 42,
+                     "logging_steps": cfg["steps"], "eval_steps": cfg["steps"], "save_steps": 10**9,
+                     "save_total_limit": 1, "group_by_length": True},
+        "device": cfg["device"], "export": {"onnx": False},
+    }
+    (run_dir / "spec.json").write_text(json.dumps(spec))
+    assert train(run_dir) == 0, (run_dir / "events.jsonl").read_text()[-2000:]
+    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    start = next(e["ts"] for e in events if e["type"] == "status" and e["state"] == "running")
+    end = [e for e in events if e["type"] == "step"][-1]["ts"]
+    metrics = [e for e in events if e["type"] == "eval"][-1]["metrics"]
+    return {"train_seconds": end - start, "samples": cfg["steps"] * cfg["batch_size"],
+            "accuracy": metrics["accuracy"], "peak_memory_mb": peak_memory_mb(cfg["device"])}
+
+
+def run_theirs(cfg: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
+    import torch
+    from transformers import (
+        AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer, TrainingArguments,
+    )
+
+    tok = AutoTokenizer.from_pretrained(cfg["model"])
+    train_rows = read_sst2(DATA / "sst2" / "train.tsv", cfg["train_samples"])
+    eval_rows = read_sst2(DATA / "sst2" / "dev.tsv", cfg["eval_samples"])
+
+    class DS(torch.utils.data.Dataset):
+        def __init__(self, rows: list[tuple[str, int]]) -> None:
+            enc = tok([r[0] for r in rows], truncation=True, max_length=cfg["max_seq_length"])
+            self.items = [{"input_ids": enc["input_ids"][i], "token_type_ids": enc["token_type_ids"][i],
+                           "attention_mask": enc["attention_mask"][i], "labels": r[1]} for i, r in enumerate(rows)]
+
+        def __len__(self) -> int:
+            return len(self.items)
+
+        def __getitem__(self, i: int) -> dict[str, Any]:
+            return self.items[i]
+
+    cuda = cfg["device"] == "cuda"
+    model = AutoModelForSequenceClassification.from_pretrained(cfg["model"], num_labels=2, attn_implementation="sdpa")
+    args = TrainingArguments(
+        output_dir=tempfile.mkdtemp(prefix="bench-hf-"), max_steps=cfg["steps"],
+        per_device_train_batch_size=cfg["batch_size"], per_device_eval_batch_size=64, learning_rate=cfg["lr"],
+        warmup_ratio=0.06, weight_decay=0.01, seed=42, bf16=cuda, use_cpu=not cuda, report_to="none",
+        save_strategy="no", eval_strategy="no", logging_steps=cfg["steps"], disable_tqdm=True,
+    )
+    # run_glue.py pads to a multiple of 8 when mixed precision is on.
+    collator = DataCollatorWithPadding(tok, pad_to_multiple_of=8 if cuda else None)
+    trainer = Trainer(model=model, args=args, train_dataset=DS(train_rows), eval_dataset=DS(eval_rows),
+                      data_collator=collator,
+                      compute_metrics=lambda p: {"accuracy": float((np.argmax(p.predictions, -1) == p.label_ids).mean())})
+    out = trainer.train()
+    metrics = trainer.evaluate()
+    return {"train_seconds": out.metrics["train_runtime"], "samples": cfg["steps"] * cfg["batch_size"],
+            "accuracy": metrics["eval_accuracy"], "peak_memory_mb": peak_memory_mb(cfg["device"])}
+
+
+def machine(device: str) -> dict[str, Any]:
+    import torch
+
+    cpu = platform.processor()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    info = {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "python": platform.python_version()}
+    if device == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(0)
+    try:
+        info["load_average_at_start"] = os.getloadavg()
+    except OSError:
+        pass
+    return info
+
+
+def child(which: str, cfg: dict[str, Any]) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--_child", which, "--_cfg", json.dumps(cfg)]
+    t0 = time.time()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{which} failed:\n{proc.stderr[-4000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["wall_seconds"] = time.time() - t0
+    result["samples_per_second"] = result["samples"] / result["train_seconds"]
+    return result
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--model-config", default=None, help='"bert-base" or a config.json: random init of that shape')
+    p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--max-seq-length", type=int, default=128)
+    p.add_argument("--train-samples", type=int, default=4000)
+    p.add_argument("--eval-samples", type=int, default=872)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--rounds", type=int, default=2, help="pairs of runs, alternated: ours, theirs, ours, ...")
+    p.add_argument("--threads", type=int, default=None, help="torch threads in each run (default: torch's)")
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--_child", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--_cfg", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args._child:
+        cfg = json.loads(args._cfg)
+        if cfg.get("threads"):
+            import torch
+
+            torch.set_num_threads(cfg["threads"])
+        result = run_ours(cfg) if args._child == "ours" else run_theirs(cfg)
+        print(json.dumps(result))
+        return
+    workdir = Path(tempfile.mkdtemp(prefix="bench-finetune-"))
+    cfg = {"model": str(prepare_model(args, workdir)), "device": args.device, "steps": args.steps,
+           "batch_size": args.batch_size, "max_seq_length": args.max_seq_length, "train_samples": args.train_samples,
+           "eval_samples": args.eval_samples, "lr": args.lr, "threads": args.threads}
+    if args.threads:
+        os.environ["BERT_STUDIO_NUM_THREADS"] = str(args.threads)
+    runs: dict[str, list[dict[str, Any]]] = {"ours": [], "hf_trainer": []}
+    for r in range(args.rounds):
+        for which, key in (("ours", "ours"), ("theirs", "hf_trainer")):
+            res = child(which, cfg)
+            runs[key].append(res)
+            print(f"round {r + 1} {key}: {res['samples_per_second']:.1f} samples/s, acc {res['accuracy']:.4f}, "
+                  f"peak {res['peak_memory_mb']:.0f} MB", file=sys.stderr)
+
+    def summary(rs: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"samples_per_second_median": statistics.median(x["samples_per_second"] for x in rs),
+                "peak_memory_mb_median": statistics.median(x["peak_memory_mb"] for x in rs),
+                "accuracy_mean": statistics.fmean(x["accuracy"] for x in rs)}
+
+    ours, theirs = summary(runs["ours"]), summary(runs["hf_trainer"])
+    result = {
+        "benchmark": "finetune", "task": "sequence_classification (SST-2)",
+        "config": {k: v for k, v in cfg.items() if k != "model"} | {"model": args.model_config or "default (MiniLM-L6-H384)"},
+        "machine": machine(args.device), "ours": ours, "hf_trainer": theirs,
+        "speedup_samples_per_second": ours["samples_per_second_median"] / theirs["samples_per_second_median"],
+        "memory_ratio": ours["peak_memory_mb_median"] / theirs["peak_memory_mb_median"],
+        "runs": runs, "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    out = args.out or REPO / "bench" / "results" / f"finetune-{args.device}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(json.dumps({k: result[k] for k in ("ours", "hf_trainer", "speedup_samples_per_second")}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
