@@ -1,0 +1,145 @@
+// Inference benchmark. Run after `npm run compile-tests`:
+//   node out/bench/inference.js [--rounds 3] [--n 30]
+// MiniLM (L6/H384) with an MLM head and a token-classification head (fresh heads on the default
+// encoder: latency does not depend on what the heads learned), exported by export.py.
+// Fill-mask and NER latency through our engine (onnxruntime-node, fp32 and int8) against PyTorch
+// eager fp32 in a Python worker, on the same model and sentences; the three are alternated round
+// by round in one run so machine noise hits all of them. Cold = load + first answer in a fresh
+// engine / fresh Python model (modules already imported). Writes bench/results/inference.json.
+
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { InferenceEngine } from '../src/core/inference/engine';
+import type { Precision } from '../src/core/inference/types';
+
+const REPO = path.resolve(__dirname, '..', '..');
+const MODELS = path.join(REPO, '.cache', 'bench-inference');
+const arg = (name: string, d: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : d;
+};
+const ROUNDS = arg('rounds', 3);
+const N = arg('n', 30);
+
+type Task = 'mlm' | 'ner';
+interface Stats { n: number; p50: number; p95: number; mean: number }
+
+function stats(xs: number[]): Stats {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))];
+  return { n: s.length, p50: +q(0.5).toFixed(2), p95: +q(0.95).toFixed(2), mean: +(s.reduce((a, b) => a + b, 0) / s.length).toFixed(2) };
+}
+
+function sentences(): { mlm: string[]; ner: string[] } {
+  const data = process.env.BERT_STUDIO_DATA ?? path.resolve(REPO, '../shared/data');
+  const rows = fs.readFileSync(path.join(data, 'sst2/dev.tsv'), 'utf8').split('\n').slice(1, 41).map((r) => r.split('\t')[0].trim()).filter((s) => s.split(' ').length >= 6);
+  const mlm = rows.slice(0, 20).map((s) => {
+    const w = s.split(' ');
+    w[Math.floor(w.length / 2)] = '[MASK]';
+    return w.join(' ');
+  });
+  return { mlm, ner: rows.slice(0, 20) };
+}
+
+class PythonWorker {
+  private readonly proc;
+  private readonly lines: AsyncIterableIterator<string>;
+  constructor(python: string) {
+    this.proc = spawn(python, [path.join(REPO, 'bench/inference_models.py'), 'serve', MODELS], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.lines = readline.createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();
+  }
+  async call(cmd: object): Promise<{ ms: number[]; threads?: number; torch?: string }> {
+    this.proc.stdin.write(`${JSON.stringify(cmd)}\n`);
+    const { value, done } = await this.lines.next();
+    if (done) throw new Error('The Python worker exited.');
+    return JSON.parse(value) as { ms: number[]; threads?: number; torch?: string };
+  }
+  close(): void {
+    this.proc.stdin.end();
+  }
+}
+
+async function nodeRun(engine: InferenceEngine, task: Task, texts: string[], n: number): Promise<number[]> {
+  const folder = path.join(MODELS, task, 'onnx');
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    if (task === 'mlm') await engine.fillMask(folder, texts[i % texts.length], 5);
+    else await engine.tokenClassify(folder, texts[i % texts.length]);
+    times.push(performance.now() - t);
+  }
+  return times;
+}
+
+async function main(): Promise<void> {
+  const python = process.env.BERT_STUDIO_PYTHON ?? path.join(REPO, '.venv/bin/python');
+  if (!fs.existsSync(path.join(MODELS, 'ner', 'onnx', 'model_quantized.onnx'))) {
+    execFileSync(python, [path.join(REPO, 'bench/inference_models.py'), 'build', MODELS], { stdio: 'inherit' });
+  }
+  const texts = sentences();
+  const importStart = performance.now();
+  await import('onnxruntime-node');
+  await import('@huggingface/transformers');
+  const importMs = performance.now() - importStart;
+
+  const py = new PythonWorker(python);
+  const variants: ('fp32' | 'int8' | 'pytorch')[] = ['fp32', 'int8', 'pytorch'];
+  const warm: Record<string, number[]> = {};
+  const cold: Record<string, number[]> = {};
+  let torchInfo: { threads?: number; torch?: string } = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const task of ['mlm', 'ner'] as Task[]) {
+      // Rotate the order each round so no variant always runs first.
+      for (const v of variants.map((_, k) => variants[(k + round) % variants.length])) {
+        const key = `${task}/${v}`;
+        if (v === 'pytorch') {
+          cold[key] = [...(cold[key] ?? []), ...(await py.call({ op: 'cold', task, texts: texts[task] })).ms];
+          const r = await py.call({ op: 'warm', task, texts: texts[task], n: N });
+          torchInfo = { threads: r.threads, torch: r.torch };
+          warm[key] = [...(warm[key] ?? []), ...r.ms];
+        } else {
+          const engine = new InferenceEngine({ precision: v as Precision });
+          cold[key] = [...(cold[key] ?? []), ...(await nodeRun(engine, task, texts[task], 1))];
+          await nodeRun(engine, task, texts[task], 3); // settle
+          warm[key] = [...(warm[key] ?? []), ...(await nodeRun(engine, task, texts[task], N))];
+          await engine.dispose();
+        }
+        process.stderr.write(`round ${round + 1}/${ROUNDS} ${key}: warm p50 ${stats(warm[key]).p50} ms, cold ${cold[key].at(-1)?.toFixed(0)} ms\n`);
+      }
+    }
+  }
+  py.close();
+
+  const figures: Record<string, { warm: Stats; cold: Stats }> = {};
+  for (const key of Object.keys(warm)) figures[key] = { warm: stats(warm[key]), cold: stats(cold[key]) };
+  const ratios: Record<string, { fp32: number; int8: number }> = {};
+  for (const task of ['mlm', 'ner']) {
+    const base = figures[`${task}/pytorch`].warm.p50;
+    ratios[task] = { fp32: +(base / figures[`${task}/fp32`].warm.p50).toFixed(2), int8: +(base / figures[`${task}/int8`].warm.p50).toFixed(2) };
+  }
+  const cpus = os.cpus();
+  const result = {
+    benchmark: 'inference',
+    date: new Date().toISOString(),
+    model: 'default MiniLM (6 layers, hidden 384, 12 heads) with fresh MLM / 9-label token-classification heads',
+    sentences: { mlm: texts.mlm.length, ner: texts.ner.length, source: 'SST-2 dev' },
+    method: `rounds=${ROUNDS}, n=${N} warm requests per variant per round, variants alternated; latency = tokenize + forward + post-process of one sentence`,
+    baseline: { what: 'PyTorch eager fp32 (attn_implementation="eager", inference_mode) in Python', ...torchInfo },
+    targets: { warm_p50_speedup_fp32: 1.5, warm_p50_speedup_int8: 2.5, cold_ms: 1000 },
+    module_import_ms: +importMs.toFixed(0),
+    figures,
+    speedup_vs_pytorch_warm_p50: ratios,
+    machine: { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memory_gb: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version, note: 'cores shared with other work; figures are noisy' },
+  };
+  fs.mkdirSync(path.join(REPO, 'bench/results'), { recursive: true });
+  fs.writeFileSync(path.join(REPO, 'bench/results/inference.json'), `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ figures, ratios }, null, 1)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});
