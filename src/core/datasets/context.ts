@@ -24,6 +24,29 @@ export function hash53(str: string, seed = 0): number {
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
+/** cyrb53 over the bytes of up to two ranges (text and pair), without decoding them. */
+export function hashBytes53(buf: Uint8Array, a0: number, a1: number, b0 = 0, b1 = 0): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = a0; i < a1; i++) {
+    const ch = buf[i];
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  if (b1 > b0) {
+    h1 = Math.imul(h1, 2654435761);
+    h2 = Math.imul(h2, 1597334677);
+    for (let i = b0; i < b1; i++) {
+      const ch = buf[i];
+      h1 = Math.imul(h1 ^ ch, 2654435761);
+      h2 = Math.imul(h2 ^ ch, 1597334677);
+    }
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
 /** mulberry32: a small seeded PRNG for reproducible splits. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
@@ -77,9 +100,23 @@ export class SplitContext {
    * not checked); `deletable` says whether the example is one line that a quick fix may delete.
    */
   keep(record: CanonicalRecord, key: string | undefined, line: number, deletable: boolean): void | Promise<void> {
+    return this.keepHashed(record, key === undefined || !this.wantsHash() ? undefined : hash53(key), line, deletable);
+  }
+
+  /** Whether a duplicate check would do anything: held-out splits fill the table, train reads it. */
+  wantsHash(): boolean {
+    return !this.isTrain || this.shared.heldOut.size > 0;
+  }
+
+  /** Whether records are wanted at all (an import); validation alone skips building them. */
+  get wantsRecords(): boolean {
+    return this.sink !== undefined;
+  }
+
+  /** `record` may be a factory, called only when the record is written. */
+  keepHashed(record: CanonicalRecord | (() => CanonicalRecord), h: number | undefined, line: number, deletable: boolean): void | Promise<void> {
     this.counts.examples++;
-    if (key !== undefined) {
-      const h = hash53(key);
+    if (h !== undefined) {
       if (!this.isTrain) {
         if (this.shared.heldOut.size < MAX_HELD_OUT && !this.shared.heldOut.has(h)) this.shared.heldOut.set(h, { file: this.file, line });
       } else {
@@ -100,8 +137,9 @@ export class SplitContext {
     }
     const c = (this.shared.splitCounts[split] ??= { examples: 0, skipped: 0 });
     c.examples++;
+    if (!this.sink) return;
     // Synchronous unless the sink must wait (a full write buffer): no promise per row.
-    return this.sink?.(split, record);
+    return this.sink(split, typeof record === 'function' ? record() : record);
   }
 
   skip(): void {

@@ -2,11 +2,22 @@
 // for the delimiter; with quoting, RFC 4180 fields may span lines (bounded by maxLineBytes).
 
 import { keepClassification, type FieldSpans } from './classification';
-import type { SplitContext } from './context';
+import { hashBytes53, type SplitContext } from './context';
 import { charColumn, FatalFileError, type LineReader } from './lineReader';
-import type { ColumnMapping } from './types';
+import type { ClassificationRecord, ColumnMapping } from './types';
 
 const MAX_COLUMNS = 4096;
+const SLOW = Symbol('slow');
+/** Stands in for a record when nothing will be written (validation only). */
+const NO_RECORD: ClassificationRecord = { text: '', source: { file: '', line: 0 } };
+
+function isBlankBytes(buf: Buffer, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) {
+    const b = buf[i];
+    if (b !== 32 && b !== 9 && b !== 13) return false;
+  }
+  return true;
+}
 
 export interface DelimitedOptions {
   readonly delimiter: ',' | '\t';
@@ -74,7 +85,7 @@ export async function readDelimited(reader: LineReader, ctx: SplitContext, mappi
   let textCol = -1;
   let pairCol = -1;
   let labelCol = -1;
-  const starts = new Int32Array(MAX_COLUMNS + 1);
+  const starts = new Int32Array(MAX_COLUMNS + 2);
   let pending: { text: string; line: number } | undefined;
 
   const resolve = (cols: number, line: number): void => {
@@ -114,6 +125,57 @@ export async function readDelimited(reader: LineReader, ctx: SplitContext, mappi
     return keepClassification(ctx, line, fields[textCol], pairCol >= 0 ? fields[pairCol] : undefined, labelCol >= 0 ? fields[labelCol] : undefined, spans, true);
   };
 
+  const labels = ctx.shared.labels;
+  // Labels repeat: match their bytes against the few seen so far instead of decoding each one.
+  const cache: { bytes: Buffer; text: string }[] = [];
+  const labelText = (buf: Buffer, ls: number, le: number): string => {
+    const len = le - ls;
+    for (let c = 0; c < cache.length; c++) {
+      const b = cache[c].bytes;
+      if (b.length !== len) continue;
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (b[i] !== buf[ls + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return cache[c].text;
+    }
+    const text = buf.toString(reader.enc, ls, le);
+    if (cache.length < 32 && len <= 64) cache.push({ bytes: Buffer.from(buf.subarray(ls, le)), text });
+    return text;
+  };
+  /** A row whose fields are all there: checked without decoding its texts. SLOW: let `row` report. */
+  const fastRow = (buf: Buffer, s: number, line: number): void | Promise<void> | typeof SLOW => {
+    const ts = starts[textCol];
+    const te = starts[textCol + 1] - 1;
+    if (isBlankBytes(buf, ts, te)) return SLOW;
+    const ps = pairCol >= 0 ? starts[pairCol] : 0;
+    const pe = pairCol >= 0 ? starts[pairCol + 1] - 1 : 0;
+    if (pairCol >= 0 && isBlankBytes(buf, ps, pe)) return SLOW;
+    let label: string | undefined;
+    if (labelCol >= 0) {
+      const ls = starts[labelCol];
+      const le = starts[labelCol + 1] - 1;
+      if (isBlankBytes(buf, ls, le)) return SLOW;
+      label = labelText(buf, ls, le);
+      let c0 = 0;
+      if (labels.needsPositions(ctx.isTrain)) c0 = charColumn(buf, s, ls, reader.enc);
+      if (!labels.see(label, ctx.isTrain, bag, line, c0, c0 + label.length)) {
+        ctx.skip();
+        return undefined;
+      }
+      ctx.tally('labels', label);
+    } else if (ctx.split !== 'test') return SLOW;
+    const h = ctx.wantsHash() ? hashBytes53(buf, ts, te, ps, pe) : undefined;
+    if (!ctx.wantsRecords) return ctx.keepHashed(NO_RECORD, h, line, true);
+    const text = buf.toString(reader.enc, ts, te);
+    const source = { file: ctx.file, line };
+    const record = pairCol >= 0 ? { text, text_pair: buf.toString(reader.enc, ps, pe), label, source } : { text, label, source };
+    return ctx.keepHashed(record, h, line, true);
+  };
+
   await reader.run((buf, s, e, line) => {
     if (pending) {
       const joined = `${pending.text}\n${buf.toString(reader.enc, s, e)}`;
@@ -151,17 +213,23 @@ export async function readDelimited(reader: LineReader, ctx: SplitContext, mappi
       }
       return row(parsed.fields, parsed.starts, line, text);
     }
-    // Unquoted: byte scan for delimiters, then decode each field once.
+    // Unquoted: byte scan for delimiters; a well-formed row is checked on its bytes and only its
+    // label is decoded (plus the texts when an import wants the record).
     let n = 0;
     starts[n++] = s;
     for (let i = s; i < e; i++) {
       if (buf[i] === delimByte && n < MAX_COLUMNS) starts[n++] = i + 1;
     }
+    starts[n] = e + 1;
+    if (n === width && width > 0) {
+      const r = fastRow(buf, s, line);
+      if (r !== SLOW) return r;
+    }
     const fields = new Array<string>(n);
     const cols = new Array<number>(n);
     let ascii = true;
     for (let k = 0; k < n; k++) {
-      const fe = k + 1 < n ? starts[k + 1] - 1 : e;
+      const fe = starts[k + 1] - 1;
       fields[k] = buf.toString(reader.enc, starts[k], fe);
       if (ascii && fields[k].length !== fe - starts[k]) ascii = false;
       cols[k] = starts[k] - s;

@@ -56,6 +56,11 @@ export class LabelTracker {
     private readonly noun: string,
   ) {}
 
+  /** Whether `see` may use the columns it is given (else any numbers do). */
+  needsPositions(isTrain: boolean): boolean {
+    return !isTrain || this.explicit !== undefined || this.train.size >= MAX_DISTINCT_LABELS;
+  }
+
   /** Checks one label occurrence; returns false when it should make the example unusable. */
   see(label: string, isTrain: boolean, bag: DiagnosticBag, line: number, column: number, endColumn: number): boolean {
     if (this.explicit) {
