@@ -128,7 +128,8 @@ export class LineReader {
       let first = true;
       const bag = this.bag;
 
-      const emit = async (buf: Buffer, s: number, e: number, hadNewline: boolean, knownValid: boolean): Promise<void> => {
+      // Synchronous unless the sink returns a promise: no promise or microtask per line.
+      const emit = (buf: Buffer, s: number, e: number, hadNewline: boolean, knownValid: boolean): void | Promise<void> => {
         lineNo++;
         if (hadNewline) {
           let ending: 'lf' | 'crlf' = 'lf';
@@ -147,8 +148,7 @@ export class LineReader {
             endColumn: charColumn(buf, s, bad, 'utf8') + 1,
           });
         }
-        const r = onLine(buf, s, e, lineNo);
-        if (r) await r;
+        return onLine(buf, s, e, lineNo);
       };
 
       for (;;) {
@@ -191,13 +191,15 @@ export class LineReader {
             } else {
               if (carry.length < need) carry = grow(carry, carryLen, need);
               region.copy(carry, carryLen, pos, nl);
-              await emit(carry, 0, need, true, false);
+              const r = emit(carry, 0, need, true, false);
+              if (r) await r;
             }
           } else if (nl - pos > maxLine) {
             this.tooLong(++lineNo, maxLine);
             lf++;
           } else {
-            await emit(region, pos, nl, true, pos > firstNl && middleValid);
+            const r = emit(region, pos, nl, true, pos > firstNl && middleValid);
+            if (r) await r;
           }
           carryLen = 0;
           pos = nl + 1;
@@ -218,7 +220,10 @@ export class LineReader {
         this.opts.onProgress?.({ file: this.file, bytesDone: done, bytesTotal: size });
       }
       if (skipping) lineNo++;
-      else if (carryLen > 0) await emit(carry, 0, carryLen, false, false);
+      else if (carryLen > 0) {
+        const r = emit(carry, 0, carryLen, false, false);
+        if (r) await r;
+      }
       if (mixedAt) {
         bag.add('warning', 'newline.mixed', mixedAt, 1, `Mixed line endings: ${crlf} lines end in CRLF and ${lf} in LF. Both are read correctly; normalize them (e.g. "Change End of Line Sequence") to keep diffs clean.`);
       }
