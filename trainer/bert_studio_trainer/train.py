@@ -47,9 +47,9 @@ def train(run_dir: Path | str, resume: bool = False, stop_after_steps: int | Non
 
         control = StopControl(run_dir, stop_after_steps)
         trainer = Trainer(spec, run_dir, runtime, events, control, resume=resume)
-        trainer.prepare()
-        control.install()
+        control.install()  # before loading: a SIGTERM while tokenizing still stops at the first step
         try:
+            trainer.prepare()
             final = trainer.run()
         finally:
             control.uninstall()
