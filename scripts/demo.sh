@@ -11,18 +11,19 @@ data=${BERT_STUDIO_DATA:-$(cd "$root/.." && pwd)/shared/data}
 train_samples=${BERT_STUDIO_DEMO_SAMPLES:-6000}
 
 bash scripts/setup.sh
-npm run -s build >/dev/null
+npm run -s build >/dev/null 2>&1
 
 echo "== Importing SST-2 (train + dev) as a dataset snapshot"
-node dist/cli.js dataset import "$data/sst2/train.tsv" --validation "$data/sst2/dev.tsv" --task sequence_classification --id sst2 --workspace "$root" --force
+node dist/cli.js dataset import "$data/sst2/train.tsv" --validation "$data/sst2/dev.tsv" --task sequence_classification --id sst2 --workspace "$root" --replace
+
+steps=$(( (train_samples + 31) / 32 ))
+eval_steps=$(( steps / 3 > 0 ? steps / 3 : 1 ))  # three evaluations over the run
 
 echo "== Fine-tuning on $train_samples sentences (CPU)"
-run_json=$(mktemp)
 node dist/cli.js train --dataset sst2 --workspace "$root" --name sst2-demo \
   --max-train-samples "$train_samples" --epochs 1 --batch-size 32 --max-seq-length 64 \
-  --lr 1e-4 --eval-steps 100 --device cpu
+  --lr 1e-4 --eval-steps "$eval_steps" --device cpu
 run_dir=$(node dist/cli.js runs list --json --workspace "$root" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s).find(r=>r.state==="completed"&&/sst2-demo/.test(r.id));console.log(r?r.dir:"")})')
-rm -f "$run_json"
 [ -n "$run_dir" ] || { echo "The demo run did not complete; see .bert-studio/runs/*/worker.log" >&2; exit 1; }
 
 echo "== Classifying sentences from Node (onnxruntime-node, the extension's inference path)"

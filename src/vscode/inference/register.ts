@@ -31,6 +31,10 @@ export function registerInference(ctx: Ctx): void {
     annotations,
     vscode.commands.registerCommand('bertStudio.useModel', guarded('Using a model', (arg) => models.use(arg))),
     vscode.commands.registerCommand('bertStudio.fillMask', guarded('Fill mask', () => fillMaskAtSelection(ctx, engines, models, () => fillMaskPanel))),
+    vscode.commands.registerCommand('bertStudio.openFillMaskPanel', guarded('Fill-mask panel', async () => {
+      const editor = vscode.window.activeTextEditor;
+      fillMaskPanel.show(editor && !editor.selection.isEmpty ? editor.document.getText(editor.selection) : undefined);
+    })),
     vscode.commands.registerCommand('bertStudio.showAttention', guarded('Attention', () => attention.showForSelection())),
     vscode.commands.registerCommand('bertStudio.annotateEntities', guarded('Annotating entities', () => annotations.annotateEntities())),
     vscode.commands.registerCommand('bertStudio.classifyLines', guarded('Classifying lines', () => annotations.classifyLines())),
