@@ -92,6 +92,7 @@ const PY = `
 import json, resource, sys, time
 from tokenizers import Tokenizer
 tok = Tokenizer.from_file(sys.argv[1])
+tok.no_padding(); tok.no_truncation()  # tokenizer.json pads to 128: count real tokens, as the TS side does
 lines = [l.split("\\t")[0] for l in open(sys.argv[2], encoding="utf-8").read().split("\\n")[1:] if l]
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF); return r.ru_utime + r.ru_stime
