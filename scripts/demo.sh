@@ -8,7 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 data=${BERT_STUDIO_DATA:-$(cd "$root/.." && pwd)/shared/data}
 # How many SST-2 training sentences: enough for ~88% dev accuracy, few enough for 2 CPU cores.
-train_samples=${BERT_STUDIO_DEMO_SAMPLES:-6000}
+train_samples=${BERT_STUDIO_DEMO_SAMPLES:-4000}
 
 bash scripts/setup.sh
 npm run -s build >/dev/null 2>&1
@@ -26,7 +26,7 @@ node dist/cli.js train --dataset sst2 --workspace "$root" --name sst2-demo \
 run_dir=$(node dist/cli.js runs list --json --workspace "$root" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s).find(r=>r.state==="completed"&&/sst2-demo/.test(r.id));console.log(r?r.dir:"")})')
 [ -n "$run_dir" ] || { echo "The demo run did not complete; see .bert-studio/runs/*/worker.log" >&2; exit 1; }
 
-echo "== Classifying sentences from Node (onnxruntime-node, the extension's inference path)"
+echo "== Classifying sentences from Node (onnxruntime-node, the extension's inference path; SST-2 labels: 0 = negative, 1 = positive)"
 node dist/cli.js predict --model "$run_dir" \
   "a gripping, beautifully acted film that stays with you" \
   "the plot is a mess and the jokes fall flat" \
