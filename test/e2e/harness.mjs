@@ -3,7 +3,7 @@
 // folder, and stop() kills the process groups it started. Paths come from the cache folder that
 // scripts/e2e-setup.sh fills (its env.sh), or from the E2E_* variables.
 import { spawn } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
@@ -39,7 +39,26 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Everything started and not yet stopped, so a signal or a crash still cleans up. Process groups
 // also go to $E2E_PIDFILE, for scripts/e2e-run.sh's trap should this process itself be killed.
 const live = new Set();
+/** A detached process the extension started (a worker): killed at the end, and by e2e-run.sh's trap. */
+const tracked = new Set();
+export function trackPid(pid) {
+  if (!pid || tracked.has(pid)) return;
+  tracked.add(pid);
+  if (process.env.E2E_PIDFILE) writeFileSync(process.env.E2E_PIDFILE, `${pid}\n`, { flag: 'a' });
+}
 export async function stopAll() {
+  for (const pid of tracked) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  tracked.clear();
   for (const stop of [...live].reverse()) await stop().catch(() => undefined);
 }
 for (const signal of ['SIGINT', 'SIGTERM']) {
@@ -167,7 +186,7 @@ export async function installVsix(dirs, vsix) {
  * Starts code-server on a free 127.0.0.1 port, serving `dirs.workspace`. `smokeDriver` turns on
  * the test driver that extension test suites report through (window.codeAutomationExit).
  */
-export async function startCodeServer(dirs, { smokeDriver = false, env = {}, folder = dirs.workspace } = {}) {
+export async function startCodeServer(dirs, { smokeDriver = false, env = {}, folder = dirs.workspace, workspaceTrust = false } = {}) {
   const t = tools();
   const port = await freePort();
   const args = [
@@ -175,7 +194,8 @@ export async function startCodeServer(dirs, { smokeDriver = false, env = {}, fol
     '--auth', 'none',
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    // Restricted-mode scenarios turn trust on (and settings.json's security.workspace.trust.enabled).
+    ...(workspaceTrust ? [] : ['--disable-workspace-trust']),
     '--user-data-dir', dirs.userData,
     '--extensions-dir', dirs.extensions,
     '--bind-addr', `127.0.0.1:${port}`,
@@ -430,4 +450,103 @@ export function vsixPath() {
   if (process.env.BERT_STUDIO_VSIX) return resolve(process.env.BERT_STUDIO_VSIX);
   const manifest = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
   return join(REPO, `${manifest.name}-${manifest.version}-linux-x64.vsix`);
+}
+
+/** Right-clicks a row of the Explorer (by its path relative to the workspace) and runs a context-menu entry. */
+export async function explorerContextMenu(page, relPath, entry) {
+  await runCommand(page, 'View: Show Explorer', { timeoutMs: 15_000 });
+  const parts = relPath.split('/');
+  for (let i = 0; i < parts.length; i++) {
+    const name = parts[i].replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const row = page.locator('.part.sidebar .monaco-list-row').filter({ hasText: new RegExp(`^\\s*${name}\\s*$`) }).first();
+    await row.waitFor({ state: 'visible', timeout: 30_000 });
+    if (i < parts.length - 1) {
+      if ((await row.getAttribute('aria-expanded')) === 'false') await row.click();
+    } else {
+      await row.click({ button: 'right' });
+    }
+  }
+  const item = page.locator('.context-view .monaco-menu .action-item', { hasText: entry }).first();
+  await item.waitFor({ state: 'visible', timeout: 15_000 });
+  await item.click();
+}
+
+/** Types a path into VS Code's simple file dialog (the browser's open dialog) and presses its button. */
+export async function answerFileDialog(page, path, button, { done, timeoutMs = 60_000 } = {}) {
+  await waitFor(`the file dialog to accept ${path}`, async () => {
+    if (done && (await done())) return true;
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    if (!(await input.isVisible())) return false;
+    if ((await input.inputValue()) !== path) await input.fill(path);
+    await page.locator('.quick-input-widget .monaco-button', { hasText: button }).first().click({ timeout: 5000 });
+    if (!done) return true;
+    return waitFor('dialog closed', done, { timeoutMs: 5000 }).catch(() => false);
+  }, { timeoutMs, intervalMs: 1000 });
+}
+
+/** Developer: Reload Window, then waits for the workbench again. */
+export async function reloadWindow(page) {
+  await runCommand(page, 'Developer: Reload Window');
+  await page.waitForEvent('load', { timeout: 60_000 }).catch(() => undefined);
+  await waitForWorkbench(page);
+}
+
+/** The Content-Security-Policy meta of a webview content frame (a frameLocator). */
+export async function webviewCsp(frame) {
+  return frame.locator('meta[http-equiv="Content-Security-Policy"]').first().getAttribute('content', { timeout: 15_000 });
+}
+
+/** Problems with a webview CSP (empty when it is as DESIGN.md asks). */
+export function cspProblems(csp) {
+  const problems = [];
+  if (!csp) return ['no Content-Security-Policy meta'];
+  const directives = Object.fromEntries(csp.split(';').map((d) => d.trim()).filter(Boolean).map((d) => {
+    const [name, ...values] = d.split(/\s+/);
+    return [name.toLowerCase(), values];
+  }));
+  if (!(directives['default-src']?.length === 1 && directives['default-src'][0] === "'none'")) problems.push(`default-src is not 'none': ${directives['default-src']?.join(' ')}`);
+  const scripts = directives['script-src'] ?? directives['default-src'] ?? [];
+  if (!scripts.length || !scripts.every((s) => /^'nonce-[A-Za-z0-9+/=_-]{16,}'$/.test(s))) problems.push(`script-src is not nonce-only: ${scripts.join(' ')}`);
+  if (/unsafe-inline|unsafe-eval|wasm-unsafe-eval|unsafe-hashes/.test(csp)) problems.push('an unsafe-* keyword is allowed');
+  for (const [name, values] of Object.entries(directives)) {
+    for (const v of values) {
+      if (/^(https?:|wss?:|data:|blob:|\*$)/i.test(v) && !(name === 'img-src' && /^(data:|blob:)$/.test(v))) problems.push(`${name} allows ${v}`);
+    }
+  }
+  return problems;
+}
+
+// Figures the scenarios record (payloads tried, messages rejected, …); run.mjs writes them out.
+export const figures = {};
+export function addFigure(key, n) {
+  figures[key] = (figures[key] ?? 0) + n;
+}
+
+/** Reads the extension's "BERT Studio" output channel log from the sandbox's user data. */
+export function readExtensionLog(dirs, channel = 'BERT Studio') {
+  const out = [];
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith(`${channel}.log`)) out.push(readFileSync(p, 'utf8'));
+    }
+  };
+  try {
+    walk(join(dirs.userData, 'logs'));
+  } catch {
+    /* no logs yet */
+  }
+  return out.join('\n');
+}
+
+/** True when a process with this pid exists. */
+export function pidAlive(pid) {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
 }

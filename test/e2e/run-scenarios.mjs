@@ -11,19 +11,32 @@
 //   runs); the runner closes editors and notifications between them. `isolated: true` (or any
 //   `settings`/`prepare`) gives the scenario a fresh session of its own.
 // - `pending: 'why'` reports it as skipped without running it (a feature not built yet).
+// - `trust: true`: a session with workspace trust on and the folder NOT trusted (restricted mode).
+// - Scenarios that need real models await fixtures/tiny.mjs's tinyAssets() (built once, in the
+//   background, from the start of the run).
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as h from './harness.mjs';
 import { prepareStudio } from './fixtures/studio.mjs';
+import { pythonPath, tinyAssets, writeTinyData } from './fixtures/tiny.mjs';
 
 const DIR = join(h.REPO, 'test', 'e2e', 'scenarios');
 
-async function openSession({ settings, prepare } = {}) {
-  const dirs = h.makeSandbox({ settings, prepare: (ws) => { prepareStudio(ws); prepare?.(ws); } });
+// Every session: the real worker's Python (machine-scoped setting), the fixture's finished runs and
+// the SST-2/CoNLL subsets in data/; one torch thread per worker (2 cores are shared with the browser).
+async function openSession({ settings, prepare, trust = false } = {}) {
+  const dirs = h.makeSandbox({
+    settings: { 'bertStudio.pythonPath': pythonPath(), ...(trust ? { 'security.workspace.trust.enabled': true } : {}), ...settings },
+    prepare: (ws) => {
+      prepareStudio(ws);
+      writeTinyData(join(ws, 'data'));
+      prepare?.(ws);
+    },
+  });
   const vsix = h.vsixPath();
   await h.installVsix(dirs, vsix);
-  const server = await h.startCodeServer(dirs);
+  const server = await h.startCodeServer(dirs, { workspaceTrust: trust, env: { OMP_NUM_THREADS: '1', TOKENIZERS_PARALLELISM: 'false' } });
   const browser = await h.openBrowser(server, dirs);
   await h.waitForWorkbench(browser.page);
   return {
@@ -53,6 +66,8 @@ function withTimeout(promise, ms, what) {
 export async function runScenarios({ filter = process.env.E2E_SCENARIOS } = {}) {
   const files = readdirSync(DIR).filter((f) => f.endsWith('.mjs') && (!filter || new RegExp(filter).test(f))).sort();
   const results = [];
+  // The tiny model and the real runs build in the background while the first scenarios run.
+  if (files.some((f) => /^(2|3|4)/.test(f))) tinyAssets().catch(() => undefined);
   let shared;
   try {
     for (const file of files) {
@@ -66,7 +81,7 @@ export async function runScenarios({ filter = process.env.E2E_SCENARIOS } = {}) 
         results.push({ name, file, status: 'pending', reason: scenario.pending });
         continue;
       }
-      const isolated = scenario.isolated || scenario.settings || scenario.prepare;
+      const isolated = scenario.isolated || scenario.settings || scenario.prepare || scenario.trust;
       const started = Date.now();
       let session;
       try {
