@@ -121,7 +121,7 @@ def run_theirs(cfg: dict[str, Any]) -> dict[str, Any]:
     args = TrainingArguments(
         output_dir=tempfile.mkdtemp(prefix="bench-hf-"), max_steps=cfg["steps"],
         per_device_train_batch_size=cfg["batch_size"], per_device_eval_batch_size=64, learning_rate=cfg["lr"],
-        warmup_ratio=0.06, weight_decay=0.01, seed=42, bf16=cuda, use_cpu=not cuda, report_to="none",
+        warmup_steps=0.06, weight_decay=0.01, seed=42, bf16=cuda, use_cpu=not cuda, report_to="none",
         save_strategy="no", eval_strategy="no", logging_steps=cfg["steps"], disable_tqdm=True,
     )
     # run_glue.py pads to a multiple of 8 when mixed precision is on.
