@@ -162,14 +162,14 @@ def kill_once(run_dir: Path, target: int, mode: str, resume: bool, timeout: floa
         while time.time() < end and proc.poll() is None:
             new, offset = _new_events(events_file, offset)
             last_step = max([last_step] + [e["step"] for e in new if e["type"] == "step"])
-            if mode == "checkpoint":
+            if mode == "checkpoint" and last_step:  # after a step: a resume has cleaned the old temp folders
                 tmps = [p for p in (run_dir / "checkpoints").glob(".tmp-step-*") if int(p.name[10:]) >= target]
                 if tmps:
                     in_checkpoint = True
                     break
                 if last_step >= target + 2 * SAVE_STEPS:  # never caught one in the act: kill anyway
                     break
-            elif last_step >= target:
+            elif mode == "step" and last_step >= target:
                 break
             time.sleep(0.005 if mode == "checkpoint" else 0.02)
         proc.kill()
