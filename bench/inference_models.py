@@ -20,8 +20,8 @@ from transformers import AutoTokenizer
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "trainer"))
-from bert_studio_trainer.export import export_onnx  # noqa: E402
-from bert_studio_trainer.models import default_model_path  # noqa: E402
+from bert_studio_trainer.export import export_onnx
+from bert_studio_trainer.models import default_model_path
 
 NER_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 CLASSES = {"mlm": "AutoModelForMaskedLM", "ner": "AutoModelForTokenClassification"}
