@@ -454,6 +454,14 @@ export function vsixPath() {
 
 /** Right-clicks a row of the Explorer (by its path relative to the workspace) and runs a context-menu entry. */
 export async function explorerContextMenu(page, relPath, entry) {
+  await explorerReveal(page, relPath, { button: 'right' });
+  const item = page.locator('.context-view .monaco-menu .action-item', { hasText: entry }).first();
+  await item.waitFor({ state: 'visible', timeout: 15_000 });
+  await item.click();
+}
+
+/** Expands the Explorer down to `relPath` and clicks its row (left: opens a file). */
+export async function explorerReveal(page, relPath, { button = 'left' } = {}) {
   await runCommand(page, 'View: Show Explorer', { timeoutMs: 15_000 });
   const parts = relPath.split('/');
   for (let i = 0; i < parts.length; i++) {
@@ -463,12 +471,9 @@ export async function explorerContextMenu(page, relPath, entry) {
     if (i < parts.length - 1) {
       if ((await row.getAttribute('aria-expanded')) === 'false') await row.click();
     } else {
-      await row.click({ button: 'right' });
+      await row.click({ button });
     }
   }
-  const item = page.locator('.context-view .monaco-menu .action-item', { hasText: entry }).first();
-  await item.waitFor({ state: 'visible', timeout: 15_000 });
-  await item.click();
 }
 
 /** Types a path into VS Code's simple file dialog (the browser's open dialog) and presses its button. */

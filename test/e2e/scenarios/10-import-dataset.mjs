@@ -49,12 +49,23 @@ export const scenario = {
     if (!/column|field/i.test(texts.col)) throw new Error(`the column-count diagnostic does not say what is wrong: ${texts.col}`);
     await h.screenshot(page, 'dataset-problems', { readme: true });
 
-    // Statistics webview for the imported dataset (from the Datasets view's context menu).
-    await h.openBertStudio(page);
-    const row = h.viewPane(page, 'Datasets').locator('.monaco-list-row', { hasText: 'broken' }).first();
-    await row.waitFor({ timeout: 30_000 });
-    await row.click({ button: 'right' });
-    await page.locator('.context-view .monaco-menu .action-item', { hasText: 'Show Dataset Statistics' }).first().click();
+    // Fix the two lines as the diagnostics say, import again, open the statistics from the notification.
+    await h.clearNotifications(page);
+    lines[ioLine - 1] = lines[ioLine - 1].replace(/ I-PER$/, ' B-PER');
+    lines[colLine - 1] = lines[colLine - 1].split(' ').slice(0, 1).join(' ') + ' NN I-NP O';
+    writeFileSync(join(dirs.workspace, 'data', 'broken', 'train.txt'), lines.join('\n') + '\n');
+    await h.explorerContextMenu(page, 'data/broken/train.txt', 'Import Dataset');
+    const done = page.locator('.notifications-toasts .notification-toast', { hasText: /Imported "broken"/ }).first();
+    await h.waitFor('the re-import', async () => {
+      if (await done.isVisible()) return true;
+      if (await picks.first().isVisible()) {
+        const t = await picks.first().innerText();
+        if (/Validation/.test(t)) await h.pickQuickItem(page, 'No validation split', { timeoutMs: 5000 });
+        else if (/Task/.test(t)) await h.pickQuickItem(page, 'token_classification', { timeoutMs: 5000 });
+      }
+      return false;
+    }, { timeoutMs: 90_000, intervalMs: 1000 });
+    await done.locator('.monaco-button', { hasText: 'Show Statistics' }).click();
     await page.locator('.part.editor .tab', { hasText: /Dataset:/ }).first().waitFor({ timeout: 30_000 });
     const frame = await h.webviewFrameIn(page, '.part.editor');
     await h.waitFor('statistics drawn', async () => /PER|LOC|ORG/.test(await frame.locator('body').innerText()), { timeoutMs: 60_000 });
