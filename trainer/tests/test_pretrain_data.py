@@ -138,16 +138,16 @@ def test_nsp_pairs_half_random_from_other_documents(data: Path, tokenizer) -> No
     assert abs(len(not_next) / len(pairs) - 0.5) <= 0.02
     assert all(p.b_doc != p.doc for p in not_next)
     assert all(p.b_doc == p.doc for p in pairs if not p.is_random_next)
-    streams = [" ".join(map(str, (t for s in d for t in s))) + " " for d in token_docs]
+    streams = [" " + " ".join(map(str, (t for s in d for t in s))) + " " for d in token_docs]
     for p in pairs[:500]:
         ids, types = encode_pair(p, tokenizer.cls_token_id, tokenizer.sep_token_id)
         assert len(ids) <= 64 and len(ids) == len(types)
         assert types == [0] * (len(p.tokens_a) + 2) + [1] * (len(p.tokens_b) + 1)
-        a = " ".join(map(str, p.tokens_a)) + " "
-        b = " ".join(map(str, p.tokens_b)) + " "
+        a = " " + " ".join(map(str, p.tokens_a)) + " "
+        b = " " + " ".join(map(str, p.tokens_b)) + " "
         assert a in streams[p.doc] and b in streams[p.b_doc]  # contiguous runs of their documents
         if not p.is_random_next:
-            assert streams[p.doc].find(b) >= streams[p.doc].find(a)  # B comes after A
+            assert streams[p.doc].find(b, streams[p.doc].find(a)) >= 0  # B comes after A
     lengths = [len(p.tokens_a) + len(p.tokens_b) + 3 for p in pairs]
     assert np.mean([n == 64 for n in lengths]) > 0.6  # segments fill the sequence
 

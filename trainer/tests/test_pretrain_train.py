@@ -160,5 +160,5 @@ def test_tiny_from_scratch_beats_the_unigram_baseline(tmp_path: Path, data: Path
     top, baseline = unigram_baseline(task.build_train_features(train_docs, tok), task.build_eval_features(eval_docs, tok),
                                      set(tok.all_special_ids))
     assert final["masked_tokens"] > 1000
-    assert final["mlm_accuracy"] > baseline + 0.005, (final, tok.convert_ids_to_tokens(top), baseline)
+    assert final["mlm_accuracy"] > baseline + 0.02, (final, tok.convert_ids_to_tokens(top), baseline)
     assert final["perplexity"] < 1000

@@ -132,14 +132,12 @@ def pack_blocks(
     max_tokens = max_seq_length - 2
     pos = 0
     while pos < len(stream):
+        if stream[pos] == sep_id:  # a block never starts at a document boundary
+            pos += 1
+            continue
         n = _target_length(max_tokens, short_seq_prob, rng)
         body = stream[pos:pos + n]
-        start_doc = owner[pos]
+        # A block ending on the boundary keeps it ("... [SEP] [SEP]"): the block stays full length.
+        blocks.append(([cls_id, *body, sep_id], owner[pos]))
         pos += n
-        while body and body[0] == sep_id:  # a document boundary at a block edge adds nothing
-            body = body[1:]
-        while body and body[-1] == sep_id:
-            body = body[:-1]
-        if body:
-            blocks.append(([cls_id, *body, sep_id], start_doc))
     return blocks
