@@ -463,6 +463,8 @@ export async function explorerContextMenu(page, relPath, entry) {
 /** Expands the Explorer down to `relPath` and clicks its row (left: opens a file). */
 export async function explorerReveal(page, relPath, { button = 'left' } = {}) {
   await runCommand(page, 'View: Show Explorer', { timeoutMs: 15_000 });
+  // Start from a collapsed tree: rows of earlier scenarios would push this one out of view.
+  await runCommand(page, 'File: Collapse Folders in Explorer', { timeoutMs: 10_000 }).catch(() => undefined);
   const parts = relPath.split('/');
   for (let i = 0; i < parts.length; i++) {
     const name = parts[i].replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -515,7 +517,10 @@ export function cspProblems(csp) {
   if (/unsafe-inline|unsafe-eval|wasm-unsafe-eval|unsafe-hashes/.test(csp)) problems.push('an unsafe-* keyword is allowed');
   for (const [name, values] of Object.entries(directives)) {
     for (const v of values) {
-      if (/^(https?:|wss?:|data:|blob:|\*$)/i.test(v) && !(name === 'img-src' && /^(data:|blob:)$/.test(v))) problems.push(`${name} allows ${v}`);
+      // webview.cspSource is the one allowed origin: VS Code's webview resource host
+      // (https://*.vscode-cdn.net in code-server, vscode-webview:/vscode-resource: on desktop).
+      const cspSource = /^https:\/\/\*\.vscode-cdn\.net$|^vscode-(webview|resource):/.test(v);
+      if (!cspSource && /^(https?:|wss?:|data:|blob:|\*$)/i.test(v) && !(name === 'img-src' && /^(data:|blob:)$/.test(v))) problems.push(`${name} allows ${v}`);
     }
   }
   return problems;

@@ -14,13 +14,13 @@ export const scenario = {
   name: 'restricted workspace: New Training Run / Set Up Environment refuse and say why; views still show; no Python',
   trust: true,
   timeoutMs: 150_000,
-  prepare: () => undefined,
-  async run({ page, dirs, h }) {
-    writeFileSync(join(dirs.userData, 'User', 'keybindings.json'), JSON.stringify([
+  // User keybindings, written before the window opens (user-data is the workspace's sibling).
+  prepare: (ws) => writeFileSync(join(ws, '..', 'user-data', 'User', 'keybindings.json'), JSON.stringify([
       { key: 'ctrl+alt+shift+n', command: 'bertStudio.newRun' },
       { key: 'ctrl+alt+shift+e', command: 'bertStudio.setUpEnvironment' },
       { key: 'ctrl+alt+shift+r', command: 'bertStudio.resumeRun' },
-    ]));
+    ])),
+  async run({ page, dirs, h }) {
     await page.locator('.statusbar-item', { hasText: /Restricted Mode/ }).first().waitFor({ timeout: 60_000 });
     await h.openBertStudio(page);
     await h.viewPane(page, 'Runs').locator('.monaco-list-row', { hasText: 'sst2 sample' }).first().waitFor({ timeout: 30_000 });
