@@ -118,6 +118,8 @@ async function main() {
       useYarn: false,
       allowUnusedFilesPattern: true,
       allowMissingRepository: true,
+      // README images are relative to the repository; the .vsix keeps them as they are.
+      rewriteRelativeLinks: false,
       skipLicense: false,
     });
   } finally {

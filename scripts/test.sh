@@ -35,7 +35,8 @@ add "${mp:-0}" "${mf:-0}"
 
 section "pytest (trainer)"
 .venv/bin/python -m pytest trainer/tests -q -p no:cacheprovider 2>&1 | tee "$logs/pytest.log"
-summary=$(grep -E '^=+ .*(passed|failed|error).* in ' "$logs/pytest.log" | tail -1)
+# -q prints "N passed, M failed in Xs" (with or without ==== borders).
+summary=$(grep -E '[0-9]+ (passed|failed|errors?)(,.*)? in [0-9.]+s' "$logs/pytest.log" | tail -1)
 pp=$(echo "$summary" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+')
 pf=$(echo "$summary" | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+')
 pe=$(echo "$summary" | grep -Eo '[0-9]+ errors?' | grep -Eo '[0-9]+')
