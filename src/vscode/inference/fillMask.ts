@@ -14,7 +14,10 @@ const OPEN_PANEL = 'Open Fill-Mask Panel';
  */
 export async function fillMaskAtSelection(ctx: Ctx, engines: EngineHost, models: ActiveModels, panel: () => FillMaskPanel): Promise<void> {
   const editor = vscode.window.activeTextEditor;
-  if (!editor || editor.selection.isEmpty) return;
+  if (!editor || editor.selection.isEmpty) {
+    void vscode.window.showInformationMessage('BERT Studio: select text containing [MASK], or a word to mask, then run Fill Mask at Selection.');
+    return;
+  }
   const model = await models.require('fill-mask');
   if (!model) return;
   const doc = editor.document;
