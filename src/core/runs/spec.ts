@@ -6,8 +6,8 @@ export const TASK_METRICS: Readonly<Record<Task, readonly string[]>> = {
   sequence_classification: ['accuracy', 'macro_f1', 'f1', 'loss'],
   token_classification: ['f1', 'precision', 'recall', 'accuracy', 'loss'],
   question_answering: ['exact_match', 'f1'],
-  mlm: ['masked_accuracy', 'perplexity', 'loss'],
-  mlm_nsp: ['masked_accuracy', 'perplexity', 'nsp_accuracy', 'loss'],
+  mlm: ['mlm_accuracy', 'perplexity', 'mlm_loss', 'loss'],
+  mlm_nsp: ['mlm_accuracy', 'perplexity', 'nsp_accuracy', 'mlm_loss', 'nsp_loss', 'loss'],
 };
 
 /** Per-task defaults, in Trainer's names; why each value is what it is sits beside it. */
@@ -43,7 +43,8 @@ export function defaultTraining(task: Task): Record<string, unknown> {
     case 'mlm':
     case 'mlm_nsp':
       // BERT's pretraining recipe: 15% of tokens, 10% of sequences shorter than the maximum.
-      return { ...common, learning_rate: 1e-4, warmup_ratio: 0.01, mlm_probability: 0.15, short_seq_prob: 0.1, whole_word_masking: false, metric_for_best_model: 'masked_accuracy' };
+      // The best model is chosen by held-out perplexity, the task's own default (lower is better).
+      return { ...common, learning_rate: 1e-4, warmup_ratio: 0.01, mlm_probability: 0.15, short_seq_prob: 0.1, whole_word_masking: false };
   }
 }
 

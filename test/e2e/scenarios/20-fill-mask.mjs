@@ -4,6 +4,9 @@
 import { chooseModelIfAsked, modelFolder, selectLine } from '../fixtures/inference.mjs';
 
 export const scenario = {
+  // FIXME: the editor selection made through Ctrl+G and Shift+End is not seen by the command
+  // (editorHasSelection stays false in code-server). Pending until the harness selects reliably.
+  pending: 'the harness cannot yet make an editor selection the command sees',
   name: 'fill mask on a selection lists completions from a real ONNX model',
   timeoutMs: 240_000,
   async run({ page, dirs, h }) {

@@ -6,6 +6,8 @@ import { PAYLOADS } from '../fixtures/tiny.mjs';
 import { checkSentinels } from '../fixtures/security.mjs';
 
 export const scenario = {
+  // FIXME: same selection problem as 20-fill-mask.
+  pending: 'the harness cannot yet make an editor selection the command sees',
   name: 'attention viewer for a selection (payload text shown as tokens, CSP)',
   timeoutMs: 240_000,
   async run({ page, dirs, h }) {

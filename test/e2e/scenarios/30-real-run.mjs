@@ -31,6 +31,8 @@ async function dashboardStep(frame) {
 }
 
 export const scenario = {
+  // Its own window: in a shared session a second import's notification did not show (under investigation).
+  isolated: true,
   name: 'real trainer: import data, wizard starts a run, loss curve grows, stop, resume, reload window, stop',
   timeoutMs: 300_000,
   async run({ page, dirs, h }) {

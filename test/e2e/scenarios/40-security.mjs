@@ -21,6 +21,8 @@ async function expectLiteral(frame, h, where) {
 }
 
 export const scenario = {
+  // Its own window: in a shared session a second import's notification did not show (under investigation).
+  isolated: true,
   name: 'security: CSP of dashboard and dataset statistics, payloads shown as text, malformed messages rejected',
   timeoutMs: 240_000,
   async run({ page, dirs, h }) {
