@@ -121,3 +121,16 @@ export function preflight(p: PreflightInputs): PreflightProblem[] {
   }
   return problems;
 }
+
+/** `a=1, b=x` into typed values; undefined when the text is not such a list. */
+export function parseChanges(text: string): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+)$/.exec(part);
+    if (!m) return undefined;
+    const v = m[2].trim();
+    const n = Number(v);
+    out[m[1]] = v === 'true' ? true : v === 'false' ? false : v === 'null' ? null : Number.isFinite(n) ? n : v;
+  }
+  return out;
+}

@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { packageRoot } from '../../core/paths';
 import { workerEnv } from '../../core/python/workerEnv';
 import { TASKS, type Task } from '../../core/runs/protocol';
-import { buildSpec, defaultTraining, preflight } from '../../core/runs/spec';
+import { buildSpec, defaultTraining, parseChanges, preflight } from '../../core/runs/spec';
 import type { RunStore } from '../../core/runs/store';
 import { launchWorker, stopWorker } from '../../core/runs/worker';
 import { requireTrust, type Ctx } from '../ctx';
@@ -236,6 +236,35 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
       if (ok !== 'Delete') return;
       fs.rmSync(info.dir, { recursive: true, force: true });
       refresh();
+    }),
+
+    vscode.commands.registerCommand('bertStudio.duplicateRun', async (arg: unknown) => {
+      if (!requireTrust(ctx, 'Starting a training run')) return;
+      const s = needStore();
+      if (!s) return;
+      const id = await pickRun(s, arg, () => true, 'Duplicate');
+      if (!id) return;
+      const source = s.get(id).spec;
+      if (!source) return;
+      const changes = await vscode.window.showInputBox({
+        title: `Duplicate ${id} with changes`,
+        prompt: 'Training fields to change, Trainer-style names: e.g. learning_rate=3e-5, num_train_epochs=2',
+        validateInput: (v) => (parseChanges(v) ? undefined : 'Write key=value pairs separated by commas'),
+      });
+      const parsed = changes === undefined ? undefined : parseChanges(changes);
+      if (!parsed) return;
+      const spec = { ...source, name: `${source.name ?? source.task} (copy)`, training: { ...source.training, ...parsed } };
+      const python = await pythonFor(ctx);
+      const problems = preflight({ spec, pythonPath: python.path });
+      if (problems.length) {
+        void vscode.window.showErrorMessage(`BERT Studio: ${problems.map((p) => `${p.field}: ${p.message}`).join(' ')}`);
+        return;
+      }
+      const newId = s.newId(spec.name);
+      const dir = s.runDir(newId);
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(spec, null, 2) + '\n');
+      if (await start(dir, false)) void vscode.commands.executeCommand('bertStudio.openDashboard', newId);
     }),
 
     vscode.commands.registerCommand('bertStudio.refreshRuns', () => refresh()),

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { buildSpec, preflight } from '../../../src/core/runs/spec';
+import { buildSpec, parseChanges, preflight } from '../../../src/core/runs/spec';
 
 describe('spec and preflight', () => {
   const spec = buildSpec({ task: 'sequence_classification', model: 'default', train: 't.jsonl', validation: 'v.jsonl', training: { eval_steps: 500 } });
@@ -20,5 +20,11 @@ describe('spec and preflight', () => {
 
   it('passes a sound spec', () => {
     assert.deepEqual(preflight({ spec, trainCount: 100_000, pythonPath: '/usr/bin/python3', modelMaxLength: 512 }), []);
+  });
+
+  it('parses "duplicate with changes" edits into typed training fields', () => {
+    assert.deepEqual(parseChanges('learning_rate=3e-5, num_train_epochs = 2, bf16=false, name=x'), { learning_rate: 3e-5, num_train_epochs: 2, bf16: false, name: 'x' });
+    assert.equal(parseChanges('learning rate 3e-5'), undefined);
+    assert.deepEqual(parseChanges(''), {});
   });
 });
