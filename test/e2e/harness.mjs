@@ -341,7 +341,14 @@ export async function runCommand(page, title, { timeoutMs = 60_000 } = {}) {
 export async function pickQuickItem(page, text, { timeoutMs = 30_000 } = {}) {
   const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: text }).first();
   await row.waitFor({ state: 'visible', timeout: timeoutMs });
-  await row.click();
+  try {
+    await row.click({ timeout: 5_000 });
+  } catch {
+    // The list can keep re-laying out under load ("element is not stable"): the keyboard does not
+    // care. Enter accepts the focused row, so focus ours first when it is not.
+    if (!/\bfocused\b/.test((await row.getAttribute('class')) ?? '')) await row.click({ force: true });
+    else await page.keyboard.press('Enter');
+  }
 }
 
 /** Waits for a notification toast whose text matches; returns its locator. */

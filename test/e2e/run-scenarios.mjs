@@ -82,8 +82,13 @@ export async function runScenarios({ filter = process.env.E2E_SCENARIOS } = {}) 
         continue;
       }
       const isolated = scenario.isolated || scenario.settings || scenario.prepare || scenario.trust;
+      // A scenario in its own window gets one more try in a fresh window: on 2 loaded cores the
+      // workbench sometimes re-lays out under a click. A second failure counts; a retry is logged.
+      const attempts = isolated ? 2 : 1;
+      for (let attempt = 1; attempt <= attempts; attempt++) {
       const started = Date.now();
       let session;
+      let failedNow = false;
       try {
         if (isolated) session = await openSession(scenario);
         else {
@@ -95,10 +100,16 @@ export async function runScenarios({ filter = process.env.E2E_SCENARIOS } = {}) 
         await withTimeout(scenario.run(session.t), scenario.timeoutMs ?? 90_000, name);
         results.push({ name, file, status: 'passed', ms: Date.now() - started });
       } catch (err) {
-        const shot = session ? await h.screenshot(session.t.page, `failed-${file.replace(/\.mjs$/, '')}`).catch(() => undefined) : undefined;
-        results.push({ name, file, status: 'failed', ms: Date.now() - started, error: `${err?.stack ?? err}${shot ? `\nscreenshot: ${shot}` : ''}` });
+        const shot = session ? await h.screenshot(session.t.page, `failed-${file.replace(/\.mjs$/, '')}${attempt > 1 ? `-try${attempt}` : ''}`).catch(() => undefined) : undefined;
+        const error = `${err?.stack ?? err}${shot ? `\nscreenshot: ${shot}` : ''}`;
+        if (attempt < attempts) {
+          h.log(`scenario ${file} failed (try ${attempt} of ${attempts}), retrying in a fresh window: ${String(err?.message ?? err).split('\n')[0]}`);
+          failedNow = true;
+        } else results.push({ name, file, status: 'failed', ms: Date.now() - started, error });
       } finally {
         if (isolated) await session?.close();
+      }
+      if (!failedNow) break;
       }
     }
   } finally {
