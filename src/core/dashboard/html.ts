@@ -1,8 +1,8 @@
-// The dashboard page. Scripts run only with this load's nonce; styles come from the extension's
-// own files (and the nonce); nothing remote. uPlot and the charts set element.style through the
-// CSSOM, which style-src does not govern, so no 'unsafe-inline' is needed.
+// The dashboard page (sidebar view and editor panel), built by the shared webview shell.
 
-import { randomBytes } from 'node:crypto';
+import { webviewPage } from '../webview/page';
+
+export { contentSecurityPolicy, makeNonce } from '../webview/page';
 
 export interface PageInputs {
   /** webview.cspSource */
@@ -15,38 +15,13 @@ export interface PageInputs {
   readonly nonce?: string;
 }
 
-export function makeNonce(): string {
-  return randomBytes(16).toString('base64');
-}
-
-function attr(v: string): string {
-  return v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-export function contentSecurityPolicy(cspSource: string, nonce: string): string {
-  return [
-    "default-src 'none'",
-    `script-src 'nonce-${nonce}'`,
-    `style-src ${cspSource} 'nonce-${nonce}'`,
-    `img-src ${cspSource} data:`,
-    `font-src ${cspSource}`,
-  ].join('; ');
-}
-
 export function dashboardHtml(p: PageInputs): string {
-  const nonce = p.nonce ?? makeNonce();
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${attr(contentSecurityPolicy(p.cspSource, nonce))}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${attr(p.styleUri)}" nonce="${attr(nonce)}">
-<title>Training Dashboard</title>
-</head>
-<body data-context="${p.context === 'panel' ? 'panel' : 'view'}">
-<div id="app"></div>
-<script nonce="${attr(nonce)}" src="${attr(p.scriptUri)}"></script>
-</body>
-</html>`;
+  return webviewPage({
+    cspSource: p.cspSource,
+    title: 'Training Dashboard',
+    scriptUri: p.scriptUri,
+    styleUris: [p.styleUri],
+    bodyAttributes: { 'data-context': p.context === 'panel' ? 'panel' : 'view' },
+    nonce: p.nonce,
+  });
 }

@@ -1,6 +1,7 @@
 // Every webview page the extension builds has a strict CSP: default-src 'none', scripts only with
-// this load's nonce, no 'unsafe-*', nothing remote. The builders are called for real: the plain ones
-// directly, the ones in src/vscode bundled with esbuild against a small stub of the vscode API.
+// this load's nonce, no 'unsafe-*', nothing remote. All of them come from one shell builder
+// (src/core/webview/page.ts), checked on its own and through each page it produces: the plain
+// page functions directly, the ones in src/vscode bundled with esbuild against a stub of the vscode API.
 
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -9,6 +10,7 @@ import * as path from 'node:path';
 import { build } from 'esbuild';
 import { contentSecurityPolicy, dashboardHtml } from '../../../src/core/dashboard/html';
 import { datasetStatsHtml } from '../../../src/core/datasets/statsHtml';
+import { INITIAL_STATE_ID, webviewPage } from '../../../src/core/webview/page';
 import { REPO, sourceFiles } from './helpers';
 
 const CSP_SOURCE = 'vscode-webview-test:';
@@ -122,15 +124,51 @@ describe('security: webview pages', () => {
     assert.throws(() => assertStrictPage(page(good, '<img src="x" onerror="alert(1)">')));
   });
 
+  it('the shared builder, src/core/webview/page.ts, with every input', () => {
+    const hostile = '</script><script>alert(1)</script><!-- "x" & \u2028';
+    const make = (): string => webviewPage({
+      cspSource: CSP_SOURCE, title: `<Title "x">`, scriptUri: `${ASSET}dist/webview/x.js`,
+      styleUris: [`${ASSET}dist/webview/x.css`, `${ASSET}media/y.css`], inlineStyle: 'body { color: red; }',
+      body: '<main id="app"></main>', bodyAttributes: { 'data-context': '"><script>x</script>' },
+      initialState: { text: hostile, n: 3 },
+    });
+    assertFreshNonces(make);
+    const html = make();
+    assert.match(html, /<title>&lt;Title &quot;x&quot;&gt;<\/title>/);
+    assert.match(html, /<body data-context="&quot;&gt;&lt;script&gt;x&lt;\/script&gt;">/);
+    assert.match(html, /<main id="app"><\/main>/);
+    assert.match(html, /<style nonce="[^"]+">body \{ color: red; \}<\/style>/);
+    assert.equal((html.match(/<link rel="stylesheet"/g) ?? []).length, 2);
+    // The state block is data, never markup: one </script> per script element, and it parses back.
+    assert.equal((html.match(/<\/script>/g) ?? []).length, (html.match(/<script\b/g) ?? []).length);
+    const block = new RegExp(`<script type="application/json" id="${INITIAL_STATE_ID}" nonce="[^"]+">([^<]*)</script>`).exec(html);
+    assert.ok(block, 'initial state block');
+    assert.deepEqual(JSON.parse(block[1]!), { text: hostile, n: 3 });
+    assert.doesNotMatch(webviewPage({ cspSource: CSP_SOURCE, title: 't', scriptUri: `${ASSET}a.js` }), new RegExp(INITIAL_STATE_ID));
+    assert.throws(() => webviewPage({ cspSource: CSP_SOURCE, title: 't', scriptUri: `${ASSET}a.js`, inlineStyle: '</style><script>' }), /inlineStyle/);
+    assert.throws(() => webviewPage({ cspSource: CSP_SOURCE, title: 't', scriptUri: `${ASSET}a.js`, bodyAttributes: { onload: 'x' } }), /data-\*/);
+    assert.throws(() => webviewPage({ cspSource: CSP_SOURCE, title: 't', scriptUri: `${ASSET}a.js`, nonce: "a' 'unsafe-inline" }), /nonce/);
+  });
+
+  it('no page writes its own HTML shell or CSP: only the shared builder does', () => {
+    const shells: string[] = [];
+    for (const f of [...sourceFiles(path.join(REPO, 'src')), ...sourceFiles(path.join(REPO, 'webview'))]) {
+      if (/<!DOCTYPE html|Content-Security-Policy|default-src/i.test(fs.readFileSync(f, 'utf8'))) shells.push(path.relative(REPO, f));
+    }
+    assert.deepEqual(shells, [path.join('src', 'core', 'webview', 'page.ts')]);
+  });
+
   it('dashboard (sidebar view and editor panel), src/core/dashboard/html.ts', () => {
     for (const context of ['view', 'panel'] as const) {
       assertFreshNonces(() => dashboardHtml({ cspSource: CSP_SOURCE, scriptUri: `${ASSET}dist/webview/dashboard.js`, styleUri: `${ASSET}dist/webview/dashboard.css`, context }));
+      assert.match(dashboardHtml({ cspSource: CSP_SOURCE, scriptUri: `${ASSET}a.js`, styleUri: `${ASSET}a.css`, context }), new RegExp(`<body data-context="${context}">`));
     }
     assert.doesNotMatch(contentSecurityPolicy(CSP_SOURCE, 'n'), /unsafe|https?:/);
   });
 
   it('dataset statistics, src/core/datasets/statsHtml.ts', () => {
     assertFreshNonces(() => datasetStatsHtml({ cspSource: CSP_SOURCE, scriptUri: `${ASSET}dist/webview/datasetStats.js`, styleUri: `${ASSET}dist/webview/datasetStats.css` }));
+    assert.match(datasetStatsHtml({ cspSource: CSP_SOURCE, scriptUri: `${ASSET}a.js`, styleUri: `${ASSET}a.css` }), /<title>Dataset Statistics<\/title>[\s\S]*<div id="app"><\/div>/);
   });
 
   it('dashboard as the extension renders it, src/vscode/dashboard/webview.ts', async function () {
@@ -148,7 +186,10 @@ describe('security: webview pages', () => {
     for (const name of ['attention', 'fillMask']) {
       assertFreshNonces(() => m.webviewHtml!(webview, extensionUri, name, '<Title "x">', css) as string);
     }
-    assert.match(m.webviewHtml!(webview, extensionUri, 'attention', '<b>', css) as string, /<title>&#60;b&#62;<\/title>/);
+    const page = m.webviewHtml!(webview, extensionUri, 'attention', '<b>', css) as string;
+    assert.match(page, /<title>&lt;b&gt;<\/title>/);
+    assert.ok(page.includes(`>${css}</style>`), 'the panel CSS is in a nonce\'d <style>');
+    assert.ok(page.includes(`src="${ASSET}dist/webview/attention.js"`));
     assertRoots(m.webviewOptions!(extensionUri));
   });
 
