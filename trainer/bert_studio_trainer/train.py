@@ -51,12 +51,14 @@ def train(run_dir: Path | str, resume: bool = False, stop_after_steps: int | Non
         try:
             trainer.prepare()
             final = trainer.run()
+            if final == "completed":
+                # Training is done: a stop asked for now (SIGTERM included, still caught here)
+                # lets the export finish rather than leave a completed run looking interrupted.
+                if is_main:
+                    _export(spec, run_dir, events)
+                events.state("completed", f"step {trainer.state.step}")
         finally:
             control.uninstall()
-        if final == "completed":
-            if is_main:
-                _export(spec, run_dir, events)
-            events.state("completed", f"step {trainer.state.step}")
         return EXIT_OK
     except SpecError as e:
         events.error(str(e), e.field)

@@ -130,16 +130,22 @@ class Trainer:
                 stop_early = False
                 if self.eval_features and (st.step % eval_steps == 0 or st.step == self.max_steps):
                     stop_early = self._evaluate()
-                if st.step % save_steps == 0 or stop_requested:
-                    self._checkpoint()
-                    last_saved = st.step
-                if stop_requested:
-                    self.events.state("stopped", f"stopped at step {st.step}; resume with --resume")
-                    return "stopped"
                 if stop_early:
                     self.events.log("info", f"early stopping: {self.metric} did not improve in "
                                     f"{st.evals_without_improvement} evaluations")
                     self.max_steps = st.step
+                # A stop asked for on the last step (or with early stopping) comes too late to
+                # stop anything: training is done, so the run finishes (model, export) as completed.
+                stop_now = stop_requested and st.step < self.max_steps
+                if stop_requested and not stop_now:
+                    self.events.log("info", f"stop requested at the final step {st.step}: finishing the run")
+                if st.step % save_steps == 0 or stop_now:
+                    self._checkpoint()
+                    last_saved = st.step
+                if stop_now:
+                    self.events.set_status(step=st.step)
+                    self.events.state("stopped", f"stopped at step {st.step}; resume with --resume")
+                    return "stopped"
             if st.batch_group >= len(groups):
                 st.epoch += 1
                 st.batch_group = 0
@@ -250,8 +256,10 @@ class Trainer:
             final = finish_checkpoint(self.run_dir, tmp, st.step, self.raw_model, self.tokenizer,
                                       self.optimizer, self.scheduler, st, keep)
             rel = str(final.relative_to(self.run_dir))
+            # status.json first: whoever sees the checkpoint event finds a status at least as new
+            # (its step otherwise lags until the next logging step).
+            self.events.set_status(step=st.step, last_checkpoint=rel)
             self.events.emit("checkpoint", step=st.step, path=rel)
-            self.events.set_status(last_checkpoint=rel)
         rt.barrier()
 
     def _finish(self) -> None:
