@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import type { DiagnosticBag} from './diagnostics';
 import { deleteLineFix } from './diagnostics';
+import { seededRandom } from '../random';
 import { LabelTracker } from './labels';
 import type { CanonicalRecord, DatasetRequest, QuickFix, SplitCounts, SplitName, Task } from './types';
 
@@ -45,18 +46,6 @@ export function hashBytes53(buf: Uint8Array, a0: number, a1: number, b0 = 0, b1 
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
-}
-
-/** mulberry32: a small seeded PRNG for reproducible splits. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** State shared by all splits of one request. */

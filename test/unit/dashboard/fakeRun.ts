@@ -2,18 +2,11 @@
 // loss, warmup-then-linear learning rate, throughput with dips at evaluations, evaluations with
 // per-class or per-entity tables, a confusion matrix and misclassified examples with sources.
 
+import { seededRandom } from '../../../src/core/random';
 import type { EvalEvent, RunEvent, StepEvent } from '../../../src/core/runs/protocol';
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The same seeded generator as the dataset splits (src/core/random.ts). */
+export const rng = seededRandom;
 
 export interface FakeRunOptions {
   readonly maxSteps: number;
