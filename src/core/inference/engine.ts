@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { readModelConfig, resolveModelFolder, detectTask, type ModelConfig, type ModelFolder } from './folder';
-import { aggregateEntities, bestSpan, softmax, topK, type TokenPrediction } from './postprocess';
+import { aggregateEntities, bestSpan, sigmoid, softmax, toClassification, topK, type TokenPrediction } from './postprocess';
 import { floatData, int64Batch, loadOrt, openSession, type OpenedSession, type OrtTensor } from './runtime';
 import { WordPieceTokenizer, type Encoded } from './tokenizer';
 import type {
@@ -105,7 +105,7 @@ export class InferenceEngine {
     });
   }
 
-  /** One label per text (sequence classification). */
+  /** One label per text (sequence classification); a multi-label model also gives every label over its threshold. */
   async classify(folder: string, texts: readonly string[], opts: RequestOptions = {}): Promise<Classification[]> {
     return this.use(folder, opts, async (m) => {
       this.expectTask(m, 'sequence-classification');
@@ -115,7 +115,9 @@ export class InferenceEngine {
         const [logits] = await this.run(m, 'main', encs, opts.signal, ['logits']);
         const n = logits.dims[1];
         const data = floatData(logits);
-        encs.forEach((_, i) => results.push(toClassification(softmax(data, i * n, n), m.config.labels)));
+        const threshold = m.config.multiLabelThreshold;
+        const probs = threshold === undefined ? softmax : sigmoid;
+        encs.forEach((_, i) => results.push(toClassification(probs(data, i * n, n), m.config.labels, threshold)));
       }
       return results;
     });
@@ -293,12 +295,6 @@ function keyOf(folder: string): string {
 
 function hasFile(dir: string, file: string): boolean {
   return existsSync(path.join(dir, file));
-}
-
-function toClassification(p: Float64Array, labels: readonly string[]): Classification {
-  const probabilities = Array.from(p, (probability, i) => ({ label: labels[i] ?? `LABEL_${i}`, probability }));
-  const best = topK(p, 1)[0];
-  return { label: probabilities[best].label, probability: p[best], probabilities };
 }
 
 /** The context whole when it fits beside the question, else overlapping windows on word boundaries. */

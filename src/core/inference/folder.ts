@@ -37,6 +37,12 @@ export interface ModelConfig {
   readonly labels: readonly string[];
   readonly maxLength: number;
   readonly vocabSize: number;
+  /**
+   * Set for a multi-label classifier (config problem_type "multi_label_classification", as the
+   * trainer writes with data.multi_label): one sigmoid per label, and the decision threshold
+   * (config multi_label_threshold, default 0.5).
+   */
+  readonly multiLabelThreshold?: number;
 }
 
 export function readModelConfig(metaDir: string): ModelConfig {
@@ -55,6 +61,7 @@ export function readModelConfig(metaDir: string): ModelConfig {
     labels,
     maxLength: Math.min(512, maxPos),
     vocabSize: typeof c.vocab_size === 'number' ? c.vocab_size : 0,
+    ...(c.problem_type === 'multi_label_classification' ? { multiLabelThreshold: typeof c.multi_label_threshold === 'number' ? c.multi_label_threshold : 0.5 } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
-/** Pure post-processing of logits: softmax, top-k, entity aggregation, answer spans. */
+/** Pure post-processing of logits: softmax, sigmoid, top-k, entity aggregation, answer spans. */
 import type { Span } from './offsets';
-import type { EntitySpan } from './types';
+import type { Classification, EntitySpan } from './types';
 
 export function softmax(logits: ArrayLike<number>, offset = 0, length = logits.length - offset): Float64Array {
   let max = -Infinity;
@@ -10,6 +10,25 @@ export function softmax(logits: ArrayLike<number>, offset = 0, length = logits.l
   for (let i = 0; i < length; i++) sum += out[i] = Math.exp(logits[offset + i] - max);
   for (let i = 0; i < length; i++) out[i] /= sum;
   return out;
+}
+
+/** One independent probability per logit (multi-label classification). */
+export function sigmoid(logits: ArrayLike<number>, offset = 0, length = logits.length - offset): Float64Array {
+  const out = new Float64Array(length);
+  for (let i = 0; i < length; i++) out[i] = 1 / (1 + Math.exp(-logits[offset + i]));
+  return out;
+}
+
+/**
+ * A classification from per-label probabilities: the most probable label, and for a multi-label
+ * model (sigmoid probabilities, `threshold` given) every label whose probability reaches it.
+ */
+export function toClassification(p: Float64Array, labels: readonly string[], threshold?: number): Classification {
+  const probabilities = Array.from(p, (probability, i) => ({ label: labels[i] ?? `LABEL_${i}`, probability }));
+  const best = topK(p, 1)[0];
+  const result = { label: probabilities[best].label, probability: p[best], probabilities };
+  if (threshold === undefined) return result;
+  return { ...result, labels: probabilities.filter((x) => x.probability >= threshold).map((x) => x.label) };
 }
 
 /** Indices of the k largest values, largest first (one pass; k is small). */

@@ -29,8 +29,10 @@ export interface FillMaskResult {
 export interface Classification {
   readonly label: string;
   readonly probability: number;
-  /** Probability of every label, in id order. */
+  /** Probability of every label, in id order (independent sigmoids for a multi-label model). */
   readonly probabilities: readonly { readonly label: string; readonly probability: number }[];
+  /** Multi-label models only: every label whose probability reaches the model's threshold, in id order. */
+  readonly labels?: readonly string[];
 }
 
 export interface EntitySpan {

@@ -1,7 +1,11 @@
 import type { RunSpec } from './store';
 import type { Task } from './protocol';
 
-/** Metrics each task's evaluation computes (mirrors the trainer's tasks/*.py). */
+/**
+ * Metrics each task's evaluation computes (mirrors the trainer's tasks/*.py). Sequence
+ * classification with data.multi_label computes micro_f1, macro_f1, subset_accuracy, accuracy
+ * (the subset accuracy) and loss instead: see MULTI_LABEL_METRICS.
+ */
 export const TASK_METRICS: Readonly<Record<Task, readonly string[]>> = {
   sequence_classification: ['accuracy', 'macro_f1', 'f1', 'loss'],
   token_classification: ['f1', 'precision', 'recall', 'accuracy', 'loss'],
@@ -9,6 +13,12 @@ export const TASK_METRICS: Readonly<Record<Task, readonly string[]>> = {
   mlm: ['mlm_accuracy', 'perplexity', 'mlm_loss', 'loss'],
   mlm_nsp: ['mlm_accuracy', 'perplexity', 'nsp_accuracy', 'mlm_loss', 'nsp_loss', 'loss'],
 };
+
+export const MULTI_LABEL_METRICS: readonly string[] = ['micro_f1', 'macro_f1', 'subset_accuracy', 'accuracy', 'loss'];
+
+function metricsOf(spec: RunSpec): readonly string[] {
+  return spec.task === 'sequence_classification' && spec.data.multi_label === true ? MULTI_LABEL_METRICS : TASK_METRICS[spec.task];
+}
 
 /** Per-task defaults, in Trainer's names; why each value is what it is sits beside it. */
 export function defaultTraining(task: Task): Record<string, unknown> {
@@ -59,17 +69,20 @@ export interface SpecInputs {
   readonly datasetId?: string;
   readonly labels?: readonly string[];
   readonly export?: boolean;
+  /** Sequence classification with a set of labels per example (data.multi_label; best model by micro_f1). */
+  readonly multiLabel?: boolean;
 }
 
 export function buildSpec(inputs: SpecInputs): RunSpec {
+  const multiLabel = inputs.multiLabel === true && inputs.task === 'sequence_classification';
   return {
     version: 1,
     task: inputs.task,
     name: inputs.name,
     dataset_id: inputs.datasetId,
     model: { name_or_path: inputs.model, trust_pickle: false },
-    data: { train: inputs.train, ...(inputs.validation ? { validation: inputs.validation } : {}), ...(inputs.labels ? { labels: [...inputs.labels] } : {}) },
-    training: { ...defaultTraining(inputs.task), ...(inputs.training ?? {}) },
+    data: { train: inputs.train, ...(inputs.validation ? { validation: inputs.validation } : {}), ...(inputs.labels ? { labels: [...inputs.labels] } : {}), ...(multiLabel ? { multi_label: true } : {}) },
+    training: { ...defaultTraining(inputs.task), ...(multiLabel ? { metric_for_best_model: 'micro_f1' } : {}), ...(inputs.training ?? {}) },
     device: inputs.device ?? 'auto',
     export: { onnx: inputs.export ?? true, quantize: inputs.export ?? true },
   };
@@ -101,8 +114,9 @@ export function preflight(p: PreflightInputs): PreflightProblem[] {
   const t = p.spec.training;
   if (!p.pythonPath) problems.push({ field: 'python', message: 'No Python environment: run "BERT Studio: Set Up Training Environment" or set bertStudio.pythonPath.' });
   const metric = t.metric_for_best_model;
-  if (typeof metric === 'string' && !TASK_METRICS[p.spec.task].includes(metric)) {
-    problems.push({ field: 'training.metric_for_best_model', message: `The ${p.spec.task} task does not compute "${metric}"; use one of ${TASK_METRICS[p.spec.task].join(', ')}.` });
+  const metrics = metricsOf(p.spec);
+  if (typeof metric === 'string' && !metrics.includes(metric)) {
+    problems.push({ field: 'training.metric_for_best_model', message: `The ${p.spec.task} task${metrics === MULTI_LABEL_METRICS ? ' (multi-label)' : ''} does not compute "${metric}"; use one of ${metrics.join(', ')}.` });
   }
   const batch = (num(t.per_device_train_batch_size) ?? 1) * (num(t.gradient_accumulation_steps) ?? 1);
   const maxSteps = num(t.max_steps) ?? -1;

@@ -1,6 +1,10 @@
 import * as assert from 'node:assert/strict';
 import { alignTokens, BERT_UNCASED } from '../../../src/core/inference/offsets';
-import { aggregateEntities, bestSpan, topK } from '../../../src/core/inference/postprocess';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { readModelConfig } from '../../../src/core/inference/folder';
+import { aggregateEntities, bestSpan, sigmoid, softmax, toClassification, topK } from '../../../src/core/inference/postprocess';
 
 const align = (text: string, tokens: string[]) =>
   alignTokens(text, tokens, { normalizer: BERT_UNCASED, unkToken: '[UNK]', skipTokens: new Set(['[CLS]', '[SEP]']) });
@@ -34,5 +38,29 @@ describe('inference post-processing', () => {
     assert.deepEqual(topK([0.1, 0.5, 0.3, 0.9, 0.2], 3), [3, 1, 2]);
     const span = bestSpan([9, 0, 5, 1], [9, 0, 1, 6], [false, true, true, true]);
     assert.deepEqual([span?.start, span?.end], [2, 3]);
+  });
+
+  it('a multi-label model returns every label whose sigmoid reaches the threshold in its config', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bs-multilabel-'));
+    try {
+      const id2label = { 0: 'LOC', 1: 'MISC', 2: 'ORG', 3: 'PER' };
+      writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ id2label, problem_type: 'multi_label_classification', multi_label_threshold: 0.4 }));
+      const config = readModelConfig(dir);
+      assert.equal(config.multiLabelThreshold, 0.4);
+      const logits = [2.0, -3.0, -0.2, 0.5]; // sigmoid: 0.881, 0.047, 0.450, 0.622
+      const c = toClassification(sigmoid(logits), config.labels, config.multiLabelThreshold);
+      assert.deepEqual(c.labels, ['LOC', 'ORG', 'PER']);
+      assert.equal(c.label, 'LOC');
+      assert.ok(Math.abs(c.probabilities[2].probability - 1 / (1 + Math.exp(0.2))) < 1e-12);
+      writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ id2label, problem_type: 'multi_label_classification' }));
+      assert.equal(readModelConfig(dir).multiLabelThreshold, 0.5);
+      writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ id2label }));
+      assert.equal(readModelConfig(dir).multiLabelThreshold, undefined);
+      const single = toClassification(softmax(logits), config.labels);
+      assert.equal(single.labels, undefined);
+      assert.equal(single.label, 'LOC');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -27,4 +27,16 @@ describe('spec and preflight', () => {
     assert.equal(parseChanges('learning rate 3e-5'), undefined);
     assert.deepEqual(parseChanges(''), {});
   });
+
+  it('a multi-label classification spec sets data.multi_label and picks the best model by micro_f1', () => {
+    const multi = buildSpec({ task: 'sequence_classification', model: 'default', train: 't.jsonl', multiLabel: true });
+    assert.equal(multi.data.multi_label, true);
+    assert.equal(multi.training.metric_for_best_model, 'micro_f1');
+    assert.deepEqual(preflight({ spec: multi, pythonPath: 'python' }), []);
+    const single = buildSpec({ task: 'sequence_classification', model: 'default', train: 't.jsonl', training: { metric_for_best_model: 'micro_f1' } });
+    assert.equal(single.data.multi_label, undefined);
+    assert.deepEqual(preflight({ spec: single, pythonPath: 'python' }).map((p) => p.field), ['training.metric_for_best_model']);
+    const wrong = buildSpec({ task: 'sequence_classification', model: 'default', train: 't.jsonl', multiLabel: true, training: { metric_for_best_model: 'f1' } });
+    assert.match(preflight({ spec: wrong, pythonPath: 'python' })[0].message, /multi-label.*micro_f1/);
+  });
 });
