@@ -1,12 +1,11 @@
-// Follows one run folder for a dashboard: events.jsonl through JsonlTail, worker.log through
-// LogTail, status.json on a timer. Everything comes from the files, so it attaches just as well
+// Follows one run folder for a dashboard: events.jsonl through JsonlTail, worker.log through a
+// LineTail started near its end, status.json on a timer. Everything comes from the files, so it attaches just as well
 // to a run that started before the window was reloaded. Plain Node: no vscode import.
 
 import * as path from 'node:path';
 import type { RunStore } from '../runs/store';
-import { JsonlTail } from '../runs/tail';
+import { JsonlTail, LineTail } from '../runs/tail';
 import { WORKER_LOG } from '../runs/worker';
-import { LogTail } from './logTail';
 import { RunModel } from './model';
 
 export interface FollowOptions {
@@ -16,10 +15,13 @@ export interface FollowOptions {
   readonly maxBuckets?: number;
 }
 
+/** How much of worker.log a dashboard shows when it attaches. */
+export const LOG_TAIL = { lastLines: 200, lastBytes: 64 * 1024 } as const;
+
 export class RunFollower {
   readonly model: RunModel;
   private readonly events: JsonlTail;
-  private readonly log: LogTail;
+  private readonly log: LineTail;
   private readonly timer: NodeJS.Timeout;
   private disposed = false;
 
@@ -36,10 +38,15 @@ export class RunFollower {
       this.model.ingest(events);
       this.changed();
     });
-    this.log = new LogTail(path.join(dir, WORKER_LOG), (lines) => {
-      this.model.addLogLines(lines);
-      this.changed();
-    });
+    // A log can reach hundreds of megabytes over a long run: only its last lines, then what is appended.
+    this.log = new LineTail(
+      path.join(dir, WORKER_LOG),
+      (lines) => {
+        this.model.addLogLines(lines);
+        this.changed();
+      },
+      { fromEnd: LOG_TAIL },
+    );
     this.events.start(options.eventsPollMs ?? 500);
     this.log.start(options.logPollMs ?? 1000);
     this.timer = setInterval(() => {

@@ -2,13 +2,26 @@ import * as fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { parseEvent, type RunEvent } from './protocol';
 
+export interface LineTailOptions {
+  /**
+   * Start near the end rather than at the beginning: only the complete lines in the file's last
+   * `lastBytes`, at most `lastLines` of them per read. For logs, which can grow to hundreds of
+   * megabytes over a long run and are never read from the start (events.jsonl always is).
+   */
+  readonly fromEnd?: { readonly lastLines: number; readonly lastBytes: number };
+}
+
 /**
  * Follows an append-only text file line by line. Reads only what was appended since the last read, and keeps
- * a half-written last line until its newline arrives, so a reader never sees a torn event.
+ * a half-written last line until its newline arrives, so a reader never sees a torn event. Blank lines are
+ * dropped and a trailing `\r` is removed.
  */
 export class LineTail {
-  private offset = 0;
+  /** -1: nothing read yet. */
+  private offset = -1;
   private partial = '';
+  /** Started mid-line: the text up to the next newline is the end of a line we did not read. */
+  private skipPartialLine = false;
   private timer: NodeJS.Timeout | undefined;
   private watcher: fs.FSWatcher | undefined;
   private reading = false;
@@ -19,6 +32,7 @@ export class LineTail {
   constructor(
     private readonly file: string,
     private readonly onLines: (lines: string[]) => void,
+    private readonly options: LineTailOptions = {},
   ) {}
 
   /** Reads whatever is new now; returns the complete lines found. */
@@ -30,15 +44,17 @@ export class LineTail {
       return [];
     }
     const out: string[] = [];
+    const fromEnd = this.options.fromEnd;
     try {
       const size = fs.fstatSync(fd).size;
-      if (size < this.offset) {
-        // Truncated or replaced: start over.
-        this.offset = 0;
+      const chunk = (this.buffer ??= Buffer.alloc(1 << 16));
+      if (this.offset < 0 || size < this.offset) {
+        // First read, or the file was truncated or replaced: start over.
+        this.offset = fromEnd ? Math.max(0, size - fromEnd.lastBytes) : 0;
         this.partial = '';
         this.decoder = new StringDecoder('utf8');
+        this.skipPartialLine = this.offset > 0 && fs.readSync(fd, chunk, 0, 1, this.offset - 1) === 1 && chunk[0] !== 0x0a;
       }
-      const chunk = (this.buffer ??= Buffer.alloc(1 << 16));
       while (this.offset < size) {
         const n = fs.readSync(fd, chunk, 0, Math.min(chunk.length, size - this.offset), this.offset);
         if (n <= 0) break;
@@ -46,12 +62,19 @@ export class LineTail {
         const text = this.partial + this.decoder.write(chunk.subarray(0, n));
         const lines = text.split('\n');
         this.partial = lines.pop() ?? '';
-        for (const line of lines) if (line.trim()) out.push(line);
+        if (this.skipPartialLine && lines.length) {
+          lines.shift();
+          this.skipPartialLine = false;
+        }
+        for (const line of lines) {
+          const clean = line.endsWith('\r') ? line.slice(0, -1) : line;
+          if (clean.trim()) out.push(clean);
+        }
       }
     } finally {
       fs.closeSync(fd);
     }
-    return out;
+    return fromEnd && out.length > fromEnd.lastLines ? out.slice(-fromEnd.lastLines) : out;
   }
 
   /** Starts following: fs.watch where it works, with a polling fallback. */

@@ -90,11 +90,14 @@ export class RunMonitor implements vscode.Disposable {
 
   private followLog(id: string, file: string): void {
     if (this.logTails.has(id)) return;
-    const tail = new LineTail(file, (lines) => {
-      for (const line of lines) this.ctx.workerLog.info(`[${id}] ${line}`);
-    });
-    // Only new output: the history is in the file for whoever wants it.
-    tail.readNew();
+    // Only new output (started at the end, no lines held back): the history is in the file.
+    const tail = new LineTail(
+      file,
+      (lines) => {
+        for (const line of lines) this.ctx.workerLog.info(`[${id}] ${line}`);
+      },
+      { fromEnd: { lastLines: Number.POSITIVE_INFINITY, lastBytes: 0 } },
+    );
     this.logTails.set(id, tail.start(1000));
   }
 

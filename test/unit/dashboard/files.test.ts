@@ -2,18 +2,19 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { LogTail } from '../../../src/core/dashboard/logTail';
+import { LOG_TAIL } from '../../../src/core/dashboard/follower';
 import { checkSource, runDataSources } from '../../../src/core/dashboard/sourceAccess';
+import { LineTail } from '../../../src/core/runs/tail';
 
 function tmp(): string {
   return fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'bs-dash-')));
 }
 
-describe('LogTail', () => {
+describe('LineTail from the end (worker.log)', () => {
   it('starts from the last lines of a big log and follows appends, holding a torn line', () => {
     const file = path.join(tmp(), 'worker.log');
     fs.writeFileSync(file, Array.from({ length: 20_000 }, (_, i) => `line ${i} ${'x'.repeat(40)}`).join('\n') + '\n');
-    const tail = new LogTail(file, () => undefined, 200);
+    const tail = new LineTail(file, () => undefined, { fromEnd: LOG_TAIL });
     const first = tail.readNew();
     assert.equal(first.length, 200);
     assert.ok(first.at(-1)?.startsWith('line 19999 '));
@@ -28,10 +29,27 @@ describe('LogTail', () => {
 
   it('waits for a log that does not exist yet', () => {
     const file = path.join(tmp(), 'worker.log');
-    const tail = new LogTail(file, () => undefined);
+    const tail = new LineTail(file, () => undefined, { fromEnd: LOG_TAIL });
     assert.deepEqual(tail.readNew(), []);
     fs.writeFileSync(file, 'hello\n');
     assert.deepEqual(tail.readNew(), ['hello']);
+  });
+
+  it('drops no line when its start falls on a line boundary, and strips CRLF', () => {
+    const file = path.join(tmp(), 'worker.log');
+    fs.writeFileSync(file, ['line 001', 'line 002', 'line 003', 'line 004'].join('\r\n') + '\r\n');
+    // Each line is 10 bytes: the last 30 start exactly at "line 002".
+    const tail = new LineTail(file, () => undefined, { fromEnd: { lastLines: 100, lastBytes: 30 } });
+    assert.deepEqual(tail.readNew(), ['line 002', 'line 003', 'line 004']);
+  });
+
+  it('from the very end, as the output channel follows a live log, keeps the first new line', () => {
+    const file = path.join(tmp(), 'worker.log');
+    fs.writeFileSync(file, 'history\n'.repeat(1000));
+    const tail = new LineTail(file, () => undefined, { fromEnd: { lastLines: Number.POSITIVE_INFINITY, lastBytes: 0 } });
+    assert.deepEqual(tail.readNew(), []);
+    fs.appendFileSync(file, 'new 1\nnew 2\n');
+    assert.deepEqual(tail.readNew(), ['new 1', 'new 2']);
   });
 });
 
