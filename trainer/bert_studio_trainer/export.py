@@ -5,7 +5,17 @@ Layout written into ``out_dir`` (a run's ``onnx/``), flat so the folder loads on
     model.onnx              logits (start_logits/end_logits for QA), SDPA attention
     model_attentions.onnx   the same outputs plus ``attentions`` [layers, batch, heads, seq, seq] (eager)
     model_quantized.onnx    model.onnx with int8 dynamic quantization
+    model_cpu.onnx (+ .data)            model.onnx pre-optimised for onnxruntime's CPU provider
+    model_quantized_cpu.onnx (+ .data)  the same for model_quantized.onnx
     config.json, tokenizer.json, tokenizer_config.json, vocab.txt, special_tokens_map.json
+
+An MLM decoder tied to the word embeddings is exported as ``Gemm(x, embeddings, transB=1)`` on the
+embedding initializer itself, not on a transposed copy (a third of a MiniLM MLM file). The ``_cpu``
+files are what onnxruntime would build at load time anyway (``extended`` fusions), saved with the
+weights in a side file so that loading maps them instead of parsing and copying them: the extension
+creates its CPU session from them in a fraction of the time (see bench/inference.md). They are not
+portable across providers; the extension uses model.onnx for CUDA and when a ``_cpu`` file is
+missing, older than its source or fails to load.
 
 The extension reads the files with onnxruntime directly; @huggingface/transformers loads the same
 folder with ``from_pretrained(folder, { subfolder: '' })`` (``dtype: 'q8'`` picks the quantized file).
@@ -138,11 +148,90 @@ def _encode(tokenizer: Any, pairs: bool) -> dict[str, torch.Tensor]:
     return {n: enc[n].to(torch.int64) for n in INPUT_NAMES}
 
 
-def _max_diff(session_path: Path, feed: dict[str, torch.Tensor], expected: list[np.ndarray]) -> list[float]:
+def _tie_transposed_weights(path: Path) -> int:
+    """Rewrites ``MatMul(x, E^T)``, E^T a constant copy of an embedding ``E`` the graph gathers from,
+    as ``Gemm(reshape(x), E, transB=1)`` reshaped back: the same numbers without the copy.
+
+    Returns how many MatMuls were rewritten (the MLM decoder when it is tied: 0 or 1).
+    """
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    inits = {i.name: i for i in graph.initializer}
+    gathered = [n.input[0] for n in graph.node if n.op_type == "Gather" and n.input[0] in inits and len(inits[n.input[0]].dims) == 2]
+    arrays: dict[str, np.ndarray] = {}
+
+    def array(name: str) -> np.ndarray:
+        if name not in arrays:
+            arrays[name] = numpy_helper.to_array(inits[name])
+        return arrays[name]
+
+    def tied_to(node: Any) -> str | None:
+        if node.op_type != "MatMul" or node.input[1] not in inits or len(inits[node.input[1]].dims) != 2:
+            return None
+        b = node.input[1]
+        for e in gathered:
+            if list(inits[e].dims) == list(reversed(inits[b].dims)) and np.array_equal(array(b), array(e).T):
+                return e
+        return None
+
+    nodes: list[Any] = []
+    rewritten = 0
+    for node in graph.node:
+        emb = tied_to(node)
+        if emb is None:
+            nodes.append(node)
+            continue
+        x, y, p = node.input[0], node.output[0], node.name or f"/tied_{rewritten}"
+        hidden, vocab = inits[node.input[1]].dims
+        flat = helper.make_tensor(f"{p}/flat_shape", onnx.TensorProto.INT64, [2], [-1, hidden])
+        width = helper.make_tensor(f"{p}/vocab_size", onnx.TensorProto.INT64, [1], [vocab])
+        graph.initializer.extend([flat, width])
+        nodes += [
+            helper.make_node("Shape", [x], [f"{p}/lead"], name=f"{p}/Shape", start=0, end=-1),
+            helper.make_node("Reshape", [x, flat.name], [f"{p}/flat"], name=f"{p}/Flatten"),
+            helper.make_node("Gemm", [f"{p}/flat", emb], [f"{p}/gemm"], name=f"{p}/Gemm", transB=1),
+            helper.make_node("Concat", [f"{p}/lead", width.name], [f"{p}/out_shape"], name=f"{p}/Concat", axis=0),
+            helper.make_node("Reshape", [f"{p}/gemm", f"{p}/out_shape"], [y], name=f"{p}/Unflatten"),
+        ]
+        graph.initializer.remove(inits[node.input[1]])
+        rewritten += 1
+    if rewritten:
+        del graph.node[:]
+        graph.node.extend(nodes)
+        onnx.checker.check_model(model)
+        onnx.save(model, str(path))
+    return rewritten
+
+
+def _save_cpu_graph(source: Path, target: Path) -> list[Path]:
+    """``source`` after onnxruntime's CPU graph optimisations (``extended``: portable across CPUs),
+    initializers of 1 KiB and more in ``<target>.data``. Returns the files written."""
+    import onnxruntime as ort
+
+    data = target.with_name(target.name + ".data")
+    for f in (target, data):
+        f.unlink(missing_ok=True)  # onnxruntime appends to an existing data file
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(target)
+    options.add_session_config_entry("session.optimized_model_external_initializers_file_name", data.name)
+    options.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes", "1024")
+    ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+    return [target, data] if data.is_file() else [target]
+
+
+def _session_outputs(session_path: Path, feed: dict[str, torch.Tensor]) -> list[Any]:
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(session_path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {k: v.numpy() for k, v in feed.items()})
+    return list(session.run(None, {k: v.numpy() for k, v in feed.items()}))
+
+
+def _max_diff(session_path: Path, feed: dict[str, torch.Tensor], expected: list[np.ndarray]) -> list[float]:
+    got = _session_outputs(session_path, feed)
     return [float(np.abs(g - e).max()) for g, e in zip(got, expected, strict=True)]
 
 
@@ -160,11 +249,14 @@ def _copy_support_files(model_dir: Path, out_dir: Path, tokenizer: Any) -> list[
     return written
 
 
-def export_onnx(model_dir: Path, out_dir: Path, task: str, quantize: bool = True) -> dict[str, Any]:
+def export_onnx(model_dir: Path, out_dir: Path, task: str, quantize: bool = True, cpu_graphs: bool = True) -> dict[str, Any]:
     """Export model_dir (a Hugging Face folder) for ``task`` into out_dir; see the module docstring.
 
-    Returns {"files": [...], "max_abs_diff", "attention_max_abs_diff", "quantized_max_abs_diff"}
-    (the last is None without ``quantize``), each against PyTorch on the same padded batch.
+    Returns {"files": [...], "max_abs_diff", "attention_max_abs_diff", "quantized_max_abs_diff",
+    "cpu_max_abs_diff", "tied_weights"}, each diff against PyTorch on the same padded batch
+    (quantized_max_abs_diff is None without ``quantize``, cpu_max_abs_diff None without
+    ``cpu_graphs``; it covers model_cpu.onnx, model_quantized_cpu.onnx is checked against the
+    quantized graph's own outputs and must match them within 1e-4).
     """
     from transformers import AutoTokenizer
 
@@ -183,6 +275,17 @@ def export_onnx(model_dir: Path, out_dir: Path, task: str, quantize: bool = True
     _export(fast, spec, feed, model_path, attentions=False)
     with torch.no_grad():
         expected = [t.numpy() for t in _OnnxWrapper(fast, spec.sources, False)(**feed)]
+    files = [model_path]
+    quantized_diff: float | None = None
+    if quantize:
+        # Quantized from the graph as exported: quantize_dynamic has no integer Gemm, so the tied
+        # decoder below would stay fp32 in the int8 file.
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quant_path = out_dir / "model_quantized.onnx"
+        quantize_dynamic(str(model_path), str(quant_path), weight_type=QuantType.QInt8)
+        quantized_diff = max(_max_diff(quant_path, feed, expected))
+    tied = _tie_transposed_weights(model_path)
     max_abs_diff = max(_max_diff(model_path, feed, expected))
     del fast
 
@@ -191,23 +294,33 @@ def export_onnx(model_dir: Path, out_dir: Path, task: str, quantize: bool = True
     _export(eager, spec, feed, attn_path, attentions=True)
     with torch.no_grad():
         expected_attn = [t.numpy() for t in _OnnxWrapper(eager, spec.sources, True)(**feed)]
+    _tie_transposed_weights(attn_path)
     attn_diffs = _max_diff(attn_path, feed, expected_attn)
     max_abs_diff = max(max_abs_diff, *attn_diffs[:-1])
     del eager
-
-    files = [model_path, attn_path]
-    quantized_diff: float | None = None
+    files.append(attn_path)
     if quantize:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+        files.append(out_dir / "model_quantized.onnx")
 
-        quant_path = out_dir / "model_quantized.onnx"
-        quantize_dynamic(str(model_path), str(quant_path), weight_type=QuantType.QInt8)
-        quantized_diff = max(_max_diff(quant_path, feed, expected))
-        files.append(quant_path)
+    cpu_diff: float | None = None
+    for name in ("model_cpu.onnx", "model_cpu.onnx.data", "model_quantized_cpu.onnx", "model_quantized_cpu.onnx.data"):
+        (out_dir / name).unlink(missing_ok=True)  # never leave a stale pre-optimised graph beside a new export
+    if cpu_graphs:
+        files += _save_cpu_graph(model_path, out_dir / "model_cpu.onnx")
+        cpu_diff = max(_max_diff(out_dir / "model_cpu.onnx", feed, expected))
+        if quantize:
+            quant_path = out_dir / "model_quantized.onnx"
+            files += _save_cpu_graph(quant_path, out_dir / "model_quantized_cpu.onnx")
+            quant_expected = [np.asarray(a) for a in _session_outputs(quant_path, feed)]
+            quant_cpu_diff = max(_max_diff(out_dir / "model_quantized_cpu.onnx", feed, quant_expected))
+            if quant_cpu_diff > 1e-4:
+                raise RuntimeError(f"model_quantized_cpu.onnx differs from model_quantized.onnx by {quant_cpu_diff:.2e} in {out_dir}.")
     files += _copy_support_files(model_dir, out_dir, tokenizer)
     return {
         "files": [str(f) for f in files],
         "max_abs_diff": max_abs_diff,
         "attention_max_abs_diff": attn_diffs[-1],
         "quantized_max_abs_diff": quantized_diff,
+        "cpu_max_abs_diff": cpu_diff,
+        "tied_weights": tied,
     }

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 import torch
@@ -70,6 +71,18 @@ def test_export_each_task(tmp_path: Path, task: str) -> None:
         np.testing.assert_allclose(a, b, atol=1e-4)
     if task == "mlm":
         assert fast[0].shape == (3, 37, 30522)  # full vocabulary at every position
+
+    # The pre-optimised CPU graphs give the same numbers on shapes the export never saw.
+    assert result["cpu_max_abs_diff"] < 1e-4
+    assert {"model_cpu.onnx", "model_cpu.onnx.data", "model_quantized_cpu.onnx", "model_quantized_cpu.onnx.data"} <= names
+    for a, b in zip(_run(out / "model_cpu.onnx", ids, mask), fast, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+    for a, b in zip(_run(out / "model_quantized_cpu.onnx", ids, mask), _run(out / "model_quantized.onnx", ids, mask), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+    # The MLM decoder shares the word embeddings instead of carrying a transposed copy.
+    shapes = [list(i.dims) for i in onnx.load(str(out / "model.onnx")).graph.initializer]
+    assert result["tied_weights"] == (1 if task in ("mlm", "mlm_nsp") else 0)
+    assert [32, 30522] not in shapes and shapes.count([30522, 32]) == 1
     if task == "question_answering":
         assert [o.name for o in ort.InferenceSession(str(out / "model.onnx")).get_outputs()] == ["start_logits", "end_logits"]
 
@@ -78,6 +91,16 @@ def test_export_without_quantization(tmp_path: Path) -> None:
     result = export_onnx(tiny_model(tmp_path / "m", "token_classification", 5), tmp_path / "o", "token_classification", quantize=False)
     assert result["quantized_max_abs_diff"] is None
     assert not (tmp_path / "o" / "model_quantized.onnx").exists()
+    assert (tmp_path / "o" / "model_cpu.onnx").exists() and not (tmp_path / "o" / "model_quantized_cpu.onnx").exists()
+
+
+def test_reexport_without_cpu_graphs_removes_stale_ones(tmp_path: Path) -> None:
+    model_dir = tiny_model(tmp_path / "m", "sequence_classification")
+    export_onnx(model_dir, tmp_path / "o", "sequence_classification", quantize=False)
+    assert (tmp_path / "o" / "model_cpu.onnx.data").exists()
+    result = export_onnx(model_dir, tmp_path / "o", "sequence_classification", quantize=False, cpu_graphs=False)
+    assert result["cpu_max_abs_diff"] is None
+    assert not (tmp_path / "o" / "model_cpu.onnx").exists() and not (tmp_path / "o" / "model_cpu.onnx.data").exists()
 
 
 def test_unknown_task_names_it(tmp_path: Path) -> None:
