@@ -23,18 +23,30 @@ GLUE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def read_jsonl(path: Path) -> list[Record]:
-    records = []
-    with path.open(encoding="utf-8") as f:
+def iter_jsonl(path: Path) -> Iterator[tuple[int, Record]]:
+    """(line number, object) for each non-blank line of a JSONL file, streamed.
+
+    The one JSONL reader of the worker: the snapshots of every task (read_jsonl) and pretraining
+    corpora (pretrain/corpus.py) go through it. Errors name the file and line.
+    """
+    with path.open(encoding="utf-8-sig") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
                 rec = json.loads(line)
             except json.JSONDecodeError as e:
-                raise SpecError(f"{path}:{n}: not valid JSON ({e.msg})", "data") from e
-            rec.setdefault("source", {"file": str(path), "line": n})
-            records.append(rec)
+                raise SpecError(f"{path}:{n}: not valid JSON ({e.msg}); each line must be one JSON object.", "data") from e
+            if not isinstance(rec, dict):
+                raise SpecError(f"{path}:{n}: expected a JSON object, found {type(rec).__name__}.", "data")
+            yield n, rec
+
+
+def read_jsonl(path: Path) -> list[Record]:
+    records = []
+    for n, rec in iter_jsonl(path):
+        rec.setdefault("source", {"file": str(path), "line": n})
+        records.append(rec)
     return records
 
 

@@ -11,11 +11,12 @@ A folder is read file by file (*.txt, *.jsonl), sorted, so document order is rep
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..data.readers import iter_jsonl
 
 
 @dataclass
@@ -49,7 +50,7 @@ def read_corpus(path: Path) -> list[Document]:
         return [d for f in files for d in read_corpus(f)]
     if path.suffix == ".jsonl":
         return _read_jsonl(path)
-    return parse_text(path.read_text(encoding="utf-8"), path)
+    return parse_text(path.read_text(encoding="utf-8-sig"), path)
 
 
 def parse_text(text: str, path: Path | str = "<text>") -> list[Document]:
@@ -104,18 +105,11 @@ def _read_wikitext(path: Path | str, lines: list[str]) -> list[Document]:
 
 def _read_jsonl(path: Path) -> list[Document]:
     docs = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{n}: not valid JSON ({e.msg})") from e
-            sentences = rec.get("sentences") if isinstance(rec, dict) else None
-            if not isinstance(sentences, list) or not all(isinstance(s, str) for s in sentences):
-                raise ValueError(f'{path}:{n}: a pretraining record needs "sentences": [str, ...]')
-            sentences = [s for s in sentences if s.strip()]
-            if sentences:
-                docs.append(Document(sentences, rec.get("source") or {"file": str(path), "line": n}))
+    for n, rec in iter_jsonl(path):
+        sentences = rec.get("sentences")
+        if not isinstance(sentences, list) or not all(isinstance(s, str) for s in sentences):
+            raise ValueError(f'{path}:{n}: a pretraining record needs "sentences": [str, ...]')
+        sentences = [s for s in sentences if s.strip()]
+        if sentences:
+            docs.append(Document(sentences, rec.get("source") or {"file": str(path), "line": n}))
     return docs
