@@ -11,6 +11,7 @@ import { Chart, type ChartSeries } from './charts';
 import { clear, cssVar, custom, el } from './dom';
 import { EVAL_PREFIX, ToHost, ToWebview, type EvalReport, type HostMessage, type RunListItem, type RunSummary, type Selection, type SeriesDelta, type WebviewMessage } from './protocol';
 import { LogView, renderEval, renderSummary } from './sections';
+import { loadState, readySelection, selectionOf, type UiState } from './uiState';
 import { envelope, perBucket, SeriesStore, smoothedEnvelope, type Buckets, type Line } from './seriesStore';
 
 interface VsCodeApi {
@@ -20,30 +21,11 @@ interface VsCodeApi {
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 
-interface UiState {
-  primary?: string;
-  compare: string[];
-  smoothing: number;
-  metric?: string;
-  cell?: [number, number];
-}
-
 const vscode = acquireVsCodeApi();
 const PALETTE = ['blue', 'orange', 'green', 'purple', 'red', 'yellow'];
 const FALLBACK = ['#3794ff', '#d18616', '#89d185', '#b180d7', '#f14c4c', '#cca700'];
 
-function loadState(): UiState {
-  const s = vscode.getState() as Partial<UiState> | undefined;
-  return {
-    primary: typeof s?.primary === 'string' ? s.primary : undefined,
-    compare: Array.isArray(s?.compare) ? s.compare.filter((x): x is string => typeof x === 'string') : [],
-    smoothing: typeof s?.smoothing === 'number' ? s.smoothing : 0.6,
-    metric: typeof s?.metric === 'string' ? s.metric : undefined,
-    cell: Array.isArray(s?.cell) && s.cell.length === 2 ? [Number(s.cell[0]), Number(s.cell[1])] : undefined,
-  };
-}
-
-const ui = loadState();
+const ui = loadState(vscode.getState());
 const store = new SeriesStore();
 const zoomStore = new SeriesStore();
 let runs: RunListItem[] = [];
@@ -122,7 +104,7 @@ function saveState(): void {
 }
 
 function selection(): Selection {
-  return { primary: ui.primary, compare: ui.compare.filter((id) => id !== ui.primary) };
+  return selectionOf(ui);
 }
 
 function visibleRuns(): string[] {
@@ -135,6 +117,7 @@ function changeSelection(next: Selection, notifyHost: boolean): void {
   if (next.primary !== ui.primary) ui.cell = undefined;
   ui.primary = next.primary;
   ui.compare = next.compare.filter((id) => id !== next.primary);
+  ui.pinned = next.pinned === true && next.primary !== undefined;
   saveState();
   const keep = new Set(visibleRuns());
   store.drop(keep);
@@ -224,7 +207,7 @@ function renderRuns(): void {
     if (box.checked) box.setAttribute('checked', '');
     box.addEventListener('change', () => {
       const next = box.checked ? [...ui.compare.filter((id) => id !== r.id), r.id] : ui.compare.filter((id) => id !== r.id);
-      changeSelection({ primary: ui.primary, compare: next.slice(0, 8) }, true);
+      changeSelection({ primary: ui.primary, compare: next.slice(0, 8), pinned: ui.pinned }, true);
     });
     compareList.append(box);
   }
@@ -358,7 +341,8 @@ function drawCharts(): void {
 // ---- controls ----------------------------------------------------------------------------------
 runSelect.addEventListener('change', () => {
   const id = runSelect.value;
-  if (id && id !== ui.primary) changeSelection({ primary: id, compare: ui.compare }, true);
+  // A run picked here is the user's choice: it is kept over reloads and when other runs start.
+  if (id && id !== ui.primary) changeSelection({ primary: id, compare: ui.compare, pinned: true }, true);
 });
 metricSelect.addEventListener('change', () => {
   ui.metric = metricSelect.value;
@@ -384,4 +368,4 @@ themeObserver.observe(document.body, { attributes: true, attributeFilter: ['clas
 renderZoomNote();
 renderDetails();
 renderRuns();
-post({ type: ToHost.Ready, selection: ui.primary || ui.compare.length ? selection() : undefined });
+post({ type: ToHost.Ready, selection: readySelection(ui) });

@@ -90,6 +90,12 @@ export interface Selection {
   readonly primary?: string;
   /** Other runs overlaid on the charts. */
   readonly compare: readonly string[];
+  /**
+   * The user chose `primary` (a click in the run list, or a command naming the run): a reload keeps
+   * it. Otherwise the dashboard shows the live run, else the most recently active one, and moves
+   * to a run that starts.
+   */
+  readonly pinned?: boolean;
 }
 
 // ---- host → webview -------------------------------------------------------------------------

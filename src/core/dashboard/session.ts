@@ -3,7 +3,7 @@
 // updates. Messages from the webview are validated before anything acts on them.
 
 import type { Misclassified } from '../runs/protocol';
-import type { RunStore } from '../runs/store';
+import { defaultRunId, type RunInfo, type RunStore } from '../runs/store';
 import { ToHost, ToWebview, type HostMessage, type RunListItem, type Selection } from '../../../webview/dashboard/protocol';
 import { RunFollower, type FollowOptions } from './follower';
 import { describeRejected, parseWebviewMessage } from './validate';
@@ -92,12 +92,15 @@ export class DashboardSession {
     }
   }
 
-  /** Shows a run (from the command): it becomes the primary run, the others stay overlaid. */
+  /**
+   * Shows a run (from a command): it becomes the primary run, pinned, the others stay overlaid.
+   * Without a run id: the live run, else the most recently active one, not pinned.
+   */
   show(runId: string | undefined): void {
-    const id = runId ?? this.host.store()?.ids()[0];
+    const id = runId ?? this.defaultRun();
     if (!id) return;
     if (!this.ready) this.forced = true;
-    this.applySelection({ primary: id, compare: this.selection.compare.filter((c) => c !== id) }, true);
+    this.applySelection({ primary: id, compare: this.selection.compare.filter((c) => c !== id), pinned: runId !== undefined }, true);
   }
 
   /** A selection saved before a reload; the one the webview restores on ready takes over. */
@@ -119,12 +122,10 @@ export class DashboardSession {
     if (!this.forced && restored) this.selection = restored;
     this.forced = false;
     this.selection = this.sanitize(this.selection);
-    if (!this.selection.primary) {
-      const newest = this.host.store()?.ids()[0];
-      if (newest) this.selection = { primary: newest, compare: this.selection.compare.filter((c) => c !== newest) };
-    }
+    // Only a run the user chose survives a reload; otherwise show what is running now.
+    if (!this.selection.pinned || !this.selection.primary) this.selection = this.withDefaultPrimary(this.selection, this.defaultRun());
     this.lastRuns = '';
-    this.sendRuns();
+    this.sendRuns(false);
     this.post({ type: ToWebview.Selection, selection: this.selection });
     // A reloaded page has nothing: follow afresh and send every visible run in full.
     this.unfollowAll();
@@ -144,7 +145,15 @@ export class DashboardSession {
     const known = new Set(this.host.store()?.ids() ?? []);
     const primary = s.primary && known.has(s.primary) ? s.primary : undefined;
     const compare = [...new Set(s.compare)].filter((id) => id !== primary && known.has(id)).slice(0, this.options.maxCompare ?? 8);
-    return { primary, compare };
+    return { primary, compare, pinned: primary !== undefined && s.pinned === true };
+  }
+
+  private defaultRun(runs: readonly RunInfo[] | undefined = this.host.store()?.list()): string | undefined {
+    return runs ? defaultRunId(runs) : undefined;
+  }
+
+  private withDefaultPrimary(s: Selection, id: string | undefined): Selection {
+    return id ? { primary: id, compare: s.compare.filter((c) => c !== id), pinned: false } : { ...s, pinned: false };
   }
 
   private knownRun(id: string): boolean {
@@ -205,9 +214,13 @@ export class DashboardSession {
     }
   }
 
-  sendRuns(): void {
-    const store = this.host.store();
-    const runs: RunListItem[] = (store?.list() ?? []).map((r) => ({
+  /**
+   * Sends the run list when it changed; an unpinned dashboard then moves to the default run (a
+   * run that started, or the live one that ended and left another live one).
+   */
+  sendRuns(followDefault = true): void {
+    const infos = this.host.store()?.list() ?? [];
+    const runs: RunListItem[] = infos.map((r) => ({
       id: r.id,
       name: r.spec?.name ?? r.id,
       task: r.spec?.task ?? '',
@@ -219,6 +232,9 @@ export class DashboardSession {
     if (key === this.lastRuns) return;
     this.lastRuns = key;
     this.post({ type: ToWebview.Runs, runs });
+    if (!followDefault || !this.ready || this.selection.pinned) return;
+    const id = this.defaultRun(infos);
+    if (id && id !== this.selection.primary) this.applySelection(this.withDefaultPrimary(this.selection, id), true);
   }
 
   private post(message: HostMessage): void {

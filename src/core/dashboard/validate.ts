@@ -22,8 +22,9 @@ function isIndex(v: unknown): v is number {
 }
 
 export function isSelection(v: unknown): v is Selection {
-  if (!isRecord(v) || !onlyKeys(v, ['primary', 'compare'])) return false;
+  if (!isRecord(v) || !onlyKeys(v, ['primary', 'compare', 'pinned'])) return false;
   if (v.primary !== undefined && !isRunId(v.primary)) return false;
+  if (v.pinned !== undefined && typeof v.pinned !== 'boolean') return false;
   return Array.isArray(v.compare) && v.compare.length <= LIMITS.compare && v.compare.every(isRunId);
 }
 

@@ -53,6 +53,43 @@ export function displayState(status: RunStatus | undefined, alive: (pid: number 
   return status.state;
 }
 
+const LIVE_DISPLAY = new Set<DisplayState>(['starting', 'running', 'stopping']);
+
+function mtimeSeconds(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs / 1000;
+  } catch {
+    return 0;
+  }
+}
+
+/** When a run last showed signs of life (unix seconds): its status or events, else its spec. */
+export function lastActivity(run: RunInfo): number {
+  const updated = typeof run.status?.updated === 'number' && Number.isFinite(run.status.updated) ? run.status.updated : 0;
+  const files = Math.max(mtimeSeconds(path.join(run.dir, 'status.json')), mtimeSeconds(path.join(run.dir, 'events.jsonl')));
+  return Math.max(updated, files) || mtimeSeconds(path.join(run.dir, 'spec.json'));
+}
+
+/**
+ * The run to show when the user has not chosen one: the live run (the most recently active of
+ * them if several), else the most recently active run. Not simply the newest id: a resumed or
+ * CLI-started run can be older than the last run created.
+ */
+export function defaultRunId(runs: readonly RunInfo[]): string | undefined {
+  const live = runs.filter((r) => LIVE_DISPLAY.has(r.state));
+  const pool = live.length ? live : runs;
+  let best: RunInfo | undefined;
+  let bestAt = -Infinity;
+  for (const r of pool) {
+    const at = lastActivity(r);
+    if (at > bestAt) {
+      best = r;
+      bestAt = at;
+    }
+  }
+  return best?.id;
+}
+
 /** Reads the runs folder. Everything here is read-only: the worker owns a run's files. */
 export class RunStore {
   constructor(readonly runsDir: string) {}

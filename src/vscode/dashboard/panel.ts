@@ -31,8 +31,8 @@ export class DashboardPanel {
   /** Restores a panel after a window reload; `state` is what the webview last saved. */
   static revive(ctx: Ctx, panel: vscode.WebviewPanel, state: unknown): void {
     const p = new DashboardPanel(ctx, panel);
-    const saved = state as { primary?: unknown; compare?: unknown } | undefined;
-    const selection = { primary: saved?.primary, compare: Array.isArray(saved?.compare) ? saved.compare : [] };
+    const saved = state as { primary?: unknown; compare?: unknown; pinned?: unknown } | undefined;
+    const selection = { primary: saved?.primary, compare: Array.isArray(saved?.compare) ? saved.compare : [], pinned: saved?.pinned === true };
     // The webview sends the same state again in `ready`; this is the fallback if it has none.
     if (isSelection(selection)) p.session.restore(selection);
   }

@@ -1,11 +1,13 @@
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DashboardSession, type SessionHost } from '../../../src/core/dashboard/session';
 import { RunStore } from '../../../src/core/runs/store';
 import type { Misclassified } from '../../../src/core/runs/protocol';
-import type { HostMessage } from '../../../webview/dashboard/protocol';
+import type { HostMessage, Selection } from '../../../webview/dashboard/protocol';
+import { loadState, readySelection } from '../../../webview/dashboard/uiState';
 import { fakeRun, toJsonl } from './fakeRun';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -122,7 +124,7 @@ describe('DashboardSession', () => {
     const host = new FakeHost(makeRuns());
     const s = new DashboardSession(host, FAST);
     sessions.push(s);
-    s.receive({ type: 'ready', selection: { primary: '20250101-100000-old', compare: [] } });
+    s.receive({ type: 'ready', selection: { primary: '20250101-100000-old', compare: [], pinned: true } });
     const before = host.posted.length;
     s.receive({ type: 'openExample', runId: '20250101-100000-old', step: 1000, index: 0, path: '/etc/passwd' });
     s.receive({ type: 'openFile', path: '/etc/passwd' });
@@ -145,12 +147,115 @@ describe('DashboardSession', () => {
     const host = new FakeHost(makeRuns());
     const s = new DashboardSession(host, FAST);
     sessions.push(s);
-    s.receive({ type: 'ready', selection: { primary: '20250101-100000-old', compare: ['20250102-100000-live'] } });
+    s.receive({ type: 'ready', selection: { primary: '20250101-100000-old', compare: ['20250102-100000-live'], pinned: true } });
     s.receive({ type: 'requestRange', requestId: 7, x0: 100, x1: 200 });
     const range = host.posted.at(-1) as Extract<HostMessage, { type: 'range' }>;
     assert.equal(range.type, 'range');
     assert.equal(range.requestId, 7);
     assert.equal(range.runs.length, 2);
     assert.equal(range.runs[0]?.deltas.find((d) => d.name === 'loss')?.total, 13, '11 points in range + neighbours');
+  });
+});
+
+/** Runs whose ids (creation order) disagree with their activity: the running one is the oldest id. */
+function reloadRuns(runs: readonly { id: string; state: string; updated: number; pid?: number }[]): RunStore {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bs-dash-reload-'));
+  for (const r of runs) {
+    const run = path.join(dir, r.id);
+    fs.mkdirSync(run);
+    fs.writeFileSync(path.join(run, 'spec.json'), JSON.stringify({ version: 1, task: 'sequence_classification', data: { train: 't.jsonl' } }));
+    const live = r.state === 'running';
+    fs.writeFileSync(path.join(run, 'events.jsonl'), toJsonl(fakeRun({ maxSteps: 400, upTo: live ? 200 : undefined })));
+    fs.writeFileSync(path.join(run, 'status.json'), JSON.stringify({ state: r.state, pid: r.pid, step: 200, max_steps: 400, updated: r.updated }));
+    // File times as a run that last wrote at `updated`.
+    for (const f of ['spec.json', 'events.jsonl', 'status.json']) fs.utimesSync(path.join(run, f), r.updated, r.updated);
+  }
+  return new RunStore(dir);
+}
+
+describe('DashboardSession after a window reload', () => {
+  const sessions: DashboardSession[] = [];
+  afterEach(() => sessions.splice(0).forEach((s) => s.dispose()));
+  const t = 1_760_000_000;
+  // Resumed yesterday's run (running, oldest id); the newest id finished an hour ago.
+  const runs = [
+    { id: '20250101-100000-resumed', state: 'running', updated: t + 7200, pid: process.pid },
+    { id: '20250102-100000-earlier', state: 'completed', updated: t },
+    { id: '20250103-100000-newest', state: 'completed', updated: t + 3600 },
+  ];
+  const open = (store: RunStore, selection?: Selection): DashboardSession => {
+    const s = new DashboardSession(new FakeHost(store), FAST);
+    sessions.push(s);
+    s.receive(selection ? { type: 'ready', selection } : { type: 'ready' });
+    return s;
+  };
+
+  it('shows the running run, not the newest id', () => {
+    assert.equal(open(reloadRuns(runs)).currentSelection.primary, '20250101-100000-resumed');
+  });
+
+  it('does not keep a run it picked itself before the reload', () => {
+    // The page saved the run the host had shown (not pinned); that run is no longer the active one.
+    const s = open(reloadRuns(runs), { primary: '20250103-100000-newest', compare: ['20250102-100000-earlier'] });
+    assert.deepEqual(s.currentSelection, { primary: '20250101-100000-resumed', compare: ['20250102-100000-earlier'], pinned: false });
+  });
+
+  it("restores the user's explicit choice", () => {
+    const s = open(reloadRuns(runs), { primary: '20250102-100000-earlier', compare: [], pinned: true });
+    assert.deepEqual(s.currentSelection, { primary: '20250102-100000-earlier', compare: [], pinned: true });
+    assert.deepEqual(s.followed, ['20250102-100000-earlier']);
+  });
+
+  it('with nothing running, shows the most recently active run', async () => {
+    const child = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => child.on('exit', r));
+    const store = reloadRuns([
+      { id: '20250101-100000-a', state: 'completed', updated: t + 9000 },
+      { id: '20250102-100000-b', state: 'running', updated: t + 100, pid: child.pid }, // its worker died: interrupted
+      { id: '20250103-100000-c', state: 'stopped', updated: t + 50 },
+    ]);
+    assert.equal(open(store).currentSelection.primary, '20250101-100000-a');
+  });
+
+  it('a pinned choice whose run was deleted falls back to the running run', () => {
+    const s = open(reloadRuns(runs), { primary: '20250104-000000-deleted', compare: [], pinned: true });
+    assert.deepEqual(s.currentSelection, { primary: '20250101-100000-resumed', compare: [], pinned: false });
+  });
+
+  it('moves an unpinned dashboard to a run that starts, and leaves a pinned one alone', () => {
+    const store = reloadRuns(runs.map((r) => ({ ...r, state: 'completed', pid: undefined })));
+    const free = open(store);
+    const pinned = open(store, { primary: '20250102-100000-earlier', compare: [], pinned: true });
+    assert.equal(free.currentSelection.primary, '20250101-100000-resumed', 'most recently active');
+    // A new run starts (the CLI, or another window).
+    const id = '20250105-100000-started';
+    fs.mkdirSync(path.join(store.runsDir, id));
+    fs.writeFileSync(path.join(store.runsDir, id, 'spec.json'), JSON.stringify({ version: 1, task: 'mlm', data: { train: 't' } }));
+    fs.writeFileSync(path.join(store.runsDir, id, 'status.json'), JSON.stringify({ state: 'running', pid: process.pid, step: 1, updated: t + 1 }));
+    free.sendRuns();
+    pinned.sendRuns();
+    assert.equal(free.currentSelection.primary, id);
+    assert.equal(pinned.currentSelection.primary, '20250102-100000-earlier');
+  });
+
+  it('a command naming a run pins it; one without a run does not', () => {
+    const s = new DashboardSession(new FakeHost(reloadRuns(runs)), FAST);
+    sessions.push(s);
+    s.show('20250102-100000-earlier');
+    s.receive({ type: 'ready', selection: { primary: '20250103-100000-newest', compare: [], pinned: true } });
+    assert.deepEqual(s.currentSelection, { primary: '20250102-100000-earlier', compare: [], pinned: true });
+    s.show(undefined);
+    assert.deepEqual(s.currentSelection, { primary: '20250101-100000-resumed', compare: [], pinned: false });
+  });
+});
+
+describe('dashboard page state', () => {
+  it('saved before `pinned` existed, or picked by the host: reported unpinned on ready', () => {
+    const legacy = loadState({ primary: '20250103-100000-newest', compare: ['a'], smoothing: 0.8 });
+    assert.deepEqual(readySelection(legacy), { primary: '20250103-100000-newest', compare: ['a'], pinned: false });
+    assert.equal(readySelection(loadState({ primary: 'x', compare: [], pinned: true }))?.pinned, true);
+    assert.equal(readySelection(loadState(undefined)), undefined);
+    assert.equal(loadState({ smoothing: 7 }).smoothing, 0.6, 'out-of-range smoothing');
+    assert.equal(loadState({ pinned: true, compare: [] }).pinned, false, 'nothing to pin');
   });
 });

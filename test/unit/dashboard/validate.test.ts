@@ -9,6 +9,7 @@ describe('webview message validation', () => {
     ok({ type: 'ready' });
     ok({ type: 'ready', selection: { primary: '20250101-120000-sst2', compare: ['20250101-110000-sst2'] } });
     ok({ type: 'select', selection: { compare: [] } });
+    ok({ type: 'select', selection: { primary: 'run-1', compare: [], pinned: true } });
     ok({ type: 'requestRange', requestId: 3, x0: 10, x1: 2000.5 });
     ok({ type: 'openExample', runId: 'run-1', step: 200, index: 0 });
     ok({ type: 'openLog', runId: 'run-1' });
@@ -23,6 +24,7 @@ describe('webview message validation', () => {
     bad({ type: 'select' });
     bad({ type: 'select', selection: { primary: 'a' } });
     bad({ type: 'select', selection: { primary: 'a', compare: 'b' } });
+    bad({ type: 'select', selection: { primary: 'a', compare: [], pinned: 'yes' } });
     bad({ type: 'select', selection: { primary: 'a', compare: Array.from({ length: 17 }, (_, i) => `r${i}`) } });
     bad({ type: 'requestRange', requestId: 1, x0: 5, x1: 5 });
     bad({ type: 'requestRange', requestId: 1, x0: Number.NaN, x1: 5 });
