@@ -112,6 +112,7 @@ function num(v: unknown): number | undefined {
 export function preflight(p: PreflightInputs): PreflightProblem[] {
   const problems: PreflightProblem[] = [];
   const t = p.spec.training;
+  if (!/^(auto|cpu|cuda(:\d+)?)$/.test(p.spec.device)) problems.push({ field: 'device', message: `Unknown device "${p.spec.device}"; use auto, cpu, cuda or cuda:N (bertStudio.defaultDevice).` });
   if (!p.pythonPath) problems.push({ field: 'python', message: 'No Python environment: run "BERT Studio: Set Up Training Environment" or set bertStudio.pythonPath.' });
   const metric = t.metric_for_best_model;
   const metrics = metricsOf(p.spec);

@@ -4,8 +4,9 @@ import * as vscode from 'vscode';
 import { packageRoot } from '../../core/paths';
 import { workerEnv } from '../../core/python/workerEnv';
 import { TASKS, type Task } from '../../core/runs/protocol';
-import { buildSpec, defaultTraining, parseChanges, preflight } from '../../core/runs/spec';
-import type { RunStore } from '../../core/runs/store';
+import { checkTrainingChanges, defaultModelFolder, modelMaxPositions, splitLabels, trainingFieldNames } from '../../core/runs/launch';
+import { buildSpec, defaultTraining, parseChanges, preflight, type PreflightProblem } from '../../core/runs/spec';
+import type { RunSpec, RunStore } from '../../core/runs/store';
 import { launchWorker, stopWorker } from '../../core/runs/worker';
 import { requireTrust, type Ctx } from '../ctx';
 import { pythonFor } from '../environment/register';
@@ -71,6 +72,30 @@ async function pickRun(store: RunStore, arg: unknown, filter: (state: string) =>
   }
   const pick = await vscode.window.showQuickPick(runs.map((r) => ({ label: r.id, description: `${r.state} · ${r.spec?.task ?? ''}` })), { placeHolder });
   return pick?.label;
+}
+
+/** Everything the pre-launch check looks at: split labels, the model's maximum length, Python. */
+async function checkBeforeLaunch(spec: RunSpec, python: string | undefined, trainCount: number | undefined): Promise<PreflightProblem[]> {
+  const model = spec.model.name_or_path;
+  const folder = model === 'default' ? (python ? await defaultModelFolder(python, workerEnv(packageRoot())) : undefined) : fs.existsSync(model) ? model : undefined;
+  const [trainLabels, validationLabels] = await Promise.all([splitLabels(spec.data.train, spec.task), splitLabels(spec.data.validation, spec.task)]);
+  return preflight({ spec, trainCount, trainLabels, validationLabels, modelMaxLength: modelMaxPositions(folder), pythonPath: python });
+}
+
+/** Asks for `key=value` edits of training fields; undefined when cancelled. */
+async function askTrainingChanges(task: Task, title: string, prompt: string, required: boolean): Promise<Record<string, unknown> | undefined> {
+  const text = await vscode.window.showInputBox({
+    title,
+    prompt,
+    placeHolder: required ? 'learning_rate=3e-5, num_train_epochs=2' : 'optional: eval_steps=100, max_seq_length=256, early_stopping_patience=3',
+    validateInput: (v) => {
+      const parsed = parseChanges(v);
+      if (!parsed) return 'Write key=value pairs separated by commas';
+      if (required && !Object.keys(parsed).length) return 'Change at least one field';
+      return checkTrainingChanges(task, parsed).map((p) => p.message).join(' ') || undefined;
+    },
+  });
+  return text === undefined ? undefined : parseChanges(text);
 }
 
 async function askNumber(title: string, value: unknown): Promise<number | undefined> {
@@ -168,26 +193,35 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
         if (!uri?.[0]) return;
         dataset = { id: path.basename(uri[0].fsPath), train: uri[0].fsPath };
       }
+      // Trainer's names throughout, so a run's spec reads like a Trainer configuration.
       const defaults = defaultTraining(task);
-      const epochs = await askNumber('New Training Run (4/4): epochs', defaults.num_train_epochs);
+      const epochs = await askNumber('New Training Run (4/5): num_train_epochs', defaults.num_train_epochs);
       if (epochs === undefined) return;
-      const lr = await askNumber('Learning rate', defaults.learning_rate);
+      const lr = await askNumber('New Training Run (4/5): learning_rate', defaults.learning_rate);
       if (lr === undefined) return;
-      const batch = await askNumber('Batch size per device', defaults.per_device_train_batch_size);
+      const batch = await askNumber('New Training Run (4/5): per_device_train_batch_size', defaults.per_device_train_batch_size);
       if (batch === undefined) return;
+      const more = await askTrainingChanges(task, 'New Training Run (4/5): other training fields', `Trainer-style names, defaults for ${task}: ${trainingFieldNames(task).filter((n) => !['num_train_epochs', 'learning_rate', 'per_device_train_batch_size'].includes(n)).map((n) => `${n}=${JSON.stringify(defaults[n] ?? null)}`).join(', ')}`, false);
+      if (more === undefined) return;
+      const configured = ctx.config().get<string>('defaultDevice') ?? 'auto';
+      const devicePick = await vscode.window.showQuickPick(
+        [...new Set([configured, 'auto', 'cpu', 'cuda', 'cuda:0', 'cuda:1'])].map((d) => ({ label: d, description: d === configured ? 'bertStudio.defaultDevice' : d === 'auto' ? 'CUDA when available, else CPU' : '' })),
+        { title: 'New Training Run (5/5): device' },
+      );
+      if (!devicePick) return;
       const spec = buildSpec({
         task,
         model,
         train: dataset.train,
         validation: dataset.validation,
-        device: ctx.config().get<string>('defaultDevice') ?? 'auto',
-        training: { num_train_epochs: epochs, learning_rate: lr, per_device_train_batch_size: batch },
+        device: devicePick.label,
+        training: { num_train_epochs: epochs, learning_rate: lr, per_device_train_batch_size: batch, ...more },
         name: `${task}-${dataset.id}`,
         datasetId: dataPick.dataset ? dataset.id : undefined,
         labels: dataset.labels,
       });
       const python = await pythonFor(ctx);
-      const problems = preflight({ spec, trainCount: dataset.trainCount, pythonPath: python.path });
+      const problems = await checkBeforeLaunch(spec, python.path, dataset.trainCount);
       if (problems.length) {
         const msg = problems.map((p) => `${p.field}: ${p.message}`).join('\n');
         const go = await vscode.window.showWarningMessage(`BERT Studio: this run would waste time:\n${msg}`, { modal: true }, 'Start Anyway');
@@ -246,16 +280,13 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
       if (!id) return;
       const source = s.get(id).spec;
       if (!source) return;
-      const changes = await vscode.window.showInputBox({
-        title: `Duplicate ${id} with changes`,
-        prompt: 'Training fields to change, Trainer-style names: e.g. learning_rate=3e-5, num_train_epochs=2',
-        validateInput: (v) => (parseChanges(v) ? undefined : 'Write key=value pairs separated by commas'),
-      });
-      const parsed = changes === undefined ? undefined : parseChanges(changes);
+      const parsed = await askTrainingChanges(source.task, `Duplicate ${id} with changes`, `Training fields to change, Trainer-style names: ${trainingFieldNames(source.task).join(', ')}`, true);
       if (!parsed) return;
       const spec = { ...source, name: `${source.name ?? source.task} (copy)`, training: { ...source.training, ...parsed } };
       const python = await pythonFor(ctx);
-      const problems = preflight({ spec, pythonPath: python.path });
+      const layout = ctx.layout();
+      const trainCount = layout && source.dataset_id ? listDatasets(layout.datasetsDir).find((d) => d.id === source.dataset_id)?.trainCount : undefined;
+      const problems = await checkBeforeLaunch(spec, python.path, trainCount);
       if (problems.length) {
         void vscode.window.showErrorMessage(`BERT Studio: ${problems.map((p) => `${p.field}: ${p.message}`).join(' ')}`);
         return;

@@ -18,6 +18,12 @@ describe('spec and preflight', () => {
     assert.match(problems.find((p) => p.field === 'data.validation')?.message ?? '', /B-LOC/);
   });
 
+  it('names a device the worker does not know', () => {
+    const mps = buildSpec({ task: 'mlm', model: 'default', train: 't', device: 'mps' });
+    assert.deepEqual(preflight({ spec: mps, pythonPath: 'python' }).map((p) => p.field), ['device']);
+    assert.deepEqual(preflight({ spec: { ...mps, device: 'cuda:1' }, pythonPath: 'python' }), []);
+  });
+
   it('passes a sound spec', () => {
     assert.deepEqual(preflight({ spec, trainCount: 100_000, pythonPath: '/usr/bin/python3', modelMaxLength: 512 }), []);
   });
