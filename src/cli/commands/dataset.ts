@@ -56,6 +56,7 @@ async function buildRequest(args: ParsedArgs): Promise<{ request: DatasetRequest
   }
   const quoting = flag(args, 'quoting');
   const options: FormatOptions = {
+    ...(format === guess.format ? guess.options : {}),
     ...(args.flags.has('no-header') ? { header: false } : {}),
     ...(quoting ? { quoting: quoting === 'on' || quoting === 'true' } : {}),
     ...(flag(args, 'text-mode') ? { textMode: flag(args, 'text-mode') as TextMode } : guess.textMode ? { textMode: guess.textMode } : {}),

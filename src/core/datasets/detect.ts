@@ -6,15 +6,19 @@ import * as path from 'node:path';
 import { nodeEncoding, readHead, sniffEncoding } from './lineReader';
 import { parseQuoted } from './delimited';
 import { detectTextMode } from './text';
-import type { ColumnMapping, Format, SplitSources, Task, TextMode } from './types';
+import type { ColumnMapping, Format, FormatOptions, SplitSources, Task, TextMode } from './types';
 
 export interface DatasetGuess {
   readonly format: Format;
   readonly task?: Task;
   readonly mapping: ColumnMapping;
-  /** CSV/TSV header, or JSONL keys of the first object. */
+  /** CSV/TSV header (indexes "0", "1"… without one), JSONL keys of the first object, CoNLL cells. */
   readonly columns?: string[];
+  /** CSV/TSV and CoNLL: the cells of the first row, to show beside column choices. */
+  readonly sample?: string[];
   readonly textMode?: TextMode;
+  /** CSV/TSV: whether the first line is a header and whether `"` quotes fields, as detected. */
+  readonly options?: Pick<FormatOptions, 'header' | 'quoting'>;
   /** True when the guess needs no question (e.g. SST-2's sentence/label). */
   readonly confident: boolean;
   readonly reason: string;
@@ -35,18 +39,109 @@ function pick(columns: readonly string[], names: readonly string[]): string | un
 
 const TAG = /^(O|[BIES]-\S+)$/;
 
-function looksLikeConll(lines: readonly string[]): boolean {
+/**
+ * The tag column of a CoNLL-like sample (counted from the end: -1 is the last), where over 90% of
+ * the lines hold a tag; `last` when it is the conventional last column. Undefined if not CoNLL.
+ */
+function conllTagColumn(lines: readonly string[]): { column: number; last: boolean } | undefined {
   let tokenLines = 0;
-  let tagged = 0;
+  let docstart = false;
+  let width = 0;
+  const tagged: number[] = [];
   for (const l of lines) {
     const t = l.trim();
     if (!t) continue;
-    if (t.startsWith('-DOCSTART-')) return true;
-    const cols = t.split(/\s+/);
+    if (t.startsWith('-DOCSTART-')) {
+      docstart = true;
+      continue;
+    }
     tokenLines++;
-    if (cols.length >= 2 && cols.length <= 12 && TAG.test(cols[cols.length - 1])) tagged++;
+    const cols = t.split(/\s+/);
+    if (cols.length < 2 || cols.length > 12) continue;
+    width = Math.max(width, cols.length);
+    // Counted from the end, so files whose rows vary in width still line up on the tag column.
+    for (let k = 0; k < cols.length - 1; k++) {
+      const cell = cols[cols.length - 1 - k];
+      if (TAG.test(cell)) tagged[k] = (tagged[k] ?? 0) + 1;
+    }
   }
-  return tokenLines > 0 && tagged / tokenLines > 0.9;
+  if (tokenLines === 0) return docstart ? { column: -1, last: true } : undefined;
+  // The last column is the convention (CoNLL-2003: token POS chunk NER, where chunks look like tags too).
+  if ((tagged[0] ?? 0) / tokenLines > 0.9) return { column: -1, last: true };
+  let best = -1;
+  for (let k = 1; k < width - 1; k++) if ((tagged[k] ?? 0) / tokenLines > 0.9 && (best < 0 || (tagged[k] ?? 0) > (tagged[best] ?? 0))) best = k;
+  if (best >= 0) return { column: -1 - best, last: false };
+  return docstart ? { column: -1, last: true } : undefined;
+}
+
+/** Parses sample lines as CSV/TSV rows (quoted fields may span lines); the column count of each. */
+function rowWidths(lines: readonly string[], delimiter: string, quoting: boolean): number[] {
+  const widths: number[] = [];
+  let pending: string | undefined;
+  for (const l of lines) {
+    if (!quoting) {
+      if (l.trim()) widths.push(l.split(delimiter).length);
+      continue;
+    }
+    const text = pending === undefined ? l : `${pending}\n${l}`;
+    if (pending === undefined && !l.trim()) continue;
+    const p = parseQuoted(text, delimiter);
+    if (p.open) {
+      pending = text;
+      continue;
+    }
+    pending = undefined;
+    widths.push(p.fields.length);
+  }
+  if (pending !== undefined) widths.push(-1);
+  return widths;
+}
+
+/**
+ * Whether `"` quotes fields: the reading under which more rows have the first row's width. GLUE
+ * TSVs hold bare `"` in sentences (quoting off); a CSV with `"a, b"` fields needs it on. When both
+ * read alike, quoting is on only if fields are wrapped in quotes and no quote is bare.
+ */
+export function guessQuoting(lines: readonly string[], delimiter: ',' | '\t'): boolean {
+  const byDefault = delimiter === ',';
+  if (!lines.some((l) => l.includes('"'))) return byDefault;
+  const score = (q: boolean): number => {
+    const w = rowWidths(lines, delimiter, q);
+    return w.filter((x) => x === w[0]).length / Math.max(1, w.length);
+  };
+  const on = score(true);
+  const off = score(false);
+  if (on !== off) return on > off;
+  let wrapped = 0;
+  let bare = 0;
+  for (const l of lines) {
+    for (const f of l.split(delimiter)) {
+      if (!f.includes('"')) continue;
+      if (/^\s*"([^"]|"")*"\s*$/.test(f)) wrapped++;
+      else bare++;
+    }
+  }
+  return wrapped > 0 && bare === 0 ? true : bare > 0 ? false : byDefault;
+}
+
+const NUMBER = /^\s*-?\d+(\.\d+)?\s*$/;
+
+/**
+ * Whether the first row names the columns: a known column name, or a first row whose cells are
+ * all short non-numbers while some column below holds numbers or much longer text.
+ */
+export function guessHeader(rows: readonly (readonly string[])[]): boolean {
+  const [first, ...rest] = rows;
+  if (!first || rest.length === 0) return true;
+  if (classificationMapping(first).mapping.text !== undefined || classificationMapping(first).mapping.label !== undefined) return true;
+  if (first.some((c) => NUMBER.test(c) || c.trim().length > 40 || !c.trim())) return false;
+  for (let i = 0; i < first.length; i++) {
+    const below = rest.map((r) => r[i] ?? '');
+    if (below.length && below.every((c) => NUMBER.test(c))) return true;
+    const mean = below.reduce((n, c) => n + c.length, 0) / below.length;
+    if (mean > 3 * Math.max(8, first[i].length)) return true;
+  }
+  return false;
 }
 
 export function classificationMapping(columns: readonly string[]): { mapping: ColumnMapping; confident: boolean } {
@@ -69,16 +164,25 @@ export async function guessDataset(file: string): Promise<DatasetGuess> {
 
   if (ext === '.csv' || ext === '.tsv') {
     const delimiter = ext === '.csv' ? ',' : '\t';
-    const columns = ext === '.csv' ? parseQuoted(firstLine, ',').fields.map((c) => c.trim()) : firstLine.split(delimiter).map((c) => c.trim());
-    const { mapping, confident } = classificationMapping(columns);
+    const quoting = guessQuoting(lines.slice(0, 200), delimiter);
+    const rows = lines.slice(0, 50).filter((l) => l.trim()).map((l) => (quoting ? parseQuoted(l, delimiter).fields : l.split(delimiter)).map((c) => c.trim()));
+    const header = guessHeader(rows);
+    const first = rows[0] ?? [];
+    // Without a header the columns are named by index (sample text shown in the picker).
+    const columns = header ? first : first.map((_, i) => String(i));
+    const { mapping, confident } = classificationMapping(header ? columns : []);
     const isTestLike = mapping.text !== undefined && mapping.label === undefined;
     return {
       format: ext === '.csv' ? 'csv' : 'tsv',
       task: 'sequence_classification',
       mapping,
       columns,
+      sample: first,
+      options: { header, quoting },
       confident: confident || isTestLike,
-      reason: confident ? `columns ${JSON.stringify(mapping.text)}${mapping.textPair ? ` + ${JSON.stringify(mapping.textPair)}` : ''} → ${JSON.stringify(mapping.label)}` : 'no obvious text/label columns',
+      reason: confident
+        ? `columns ${JSON.stringify(mapping.text)}${mapping.textPair ? ` + ${JSON.stringify(mapping.textPair)}` : ''} → ${JSON.stringify(mapping.label)}`
+        : header ? 'no obvious text/label columns' : 'no header row',
     };
   }
   const trimmed = text.trimStart();
@@ -103,8 +207,12 @@ export async function guessDataset(file: string): Promise<DatasetGuess> {
     const { mapping, confident } = classificationMapping(keys);
     return { format: 'jsonl', task: 'sequence_classification', mapping, columns: keys, confident, reason: confident ? 'text and label fields' : 'no obvious text/label fields' };
   }
-  if (ext === '.conll' || ext === '.iob' || ext === '.bio' || looksLikeConll(lines.slice(0, 200))) {
-    return { format: 'conll', task: 'token_classification', mapping: { tokens: 0, tags: -1 }, confident: true, reason: 'token-per-line with tags in the last column' };
+  const conll = conllTagColumn(lines.slice(0, 200));
+  if (conll || ext === '.conll' || ext === '.iob' || ext === '.bio') {
+    const tags = conll?.column ?? -1;
+    const where = tags === -1 ? 'the last column' : `column ${tags} from the end`;
+    const sample = lines.find((l) => l.trim() && !l.startsWith('-DOCSTART-'))?.trim().split(/\s+/) ?? [];
+    return { format: 'conll', task: 'token_classification', mapping: { tokens: 0, tags }, columns: sample.map((_, i) => String(i)), sample, confident: conll?.last ?? false, reason: `token-per-line with tags in ${where}` };
   }
   const textMode = detectTextMode(lines.slice(0, 2000).join('\n'));
   return { format: 'text', task: 'mlm', mapping: {}, textMode, confident: false, reason: `plain text (${textMode})` };

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { guessDataset, splitsFromNames, type DatasetGuess } from '../../core/datasets/detect';
-import type { ColumnMapping, DatasetRequest, TextMode } from '../../core/datasets/types';
+import type { ColumnMapping, DatasetRequest, FormatOptions, TextMode } from '../../core/datasets/types';
 import { TASKS, type Task } from '../../core/runs/protocol';
 
 interface Pick<T> extends vscode.QuickPickItem {
@@ -31,18 +31,50 @@ function siblings(train: string): { validation?: string; test?: string } {
   return { validation: s.validation, test: s.test };
 }
 
-async function chooseMapping(guess: DatasetGuess, task: Task): Promise<ColumnMapping | undefined> {
-  if (task !== 'sequence_classification' || (guess.confident && guess.task === task) || !guess.columns?.length) return guess.mapping;
-  const cols = guess.columns;
-  const items = (preferred?: string | number): Pick<string>[] =>
-    cols.map((c, i) => ({ label: c || `column ${i}`, value: c || String(i), description: c === preferred ? 'detected' : undefined, picked: c === preferred }));
+/** Column choices: header names, or indexes with the first row's text beside them. */
+function columnItems(names: readonly string[] | undefined, sample: readonly string[], header: boolean, preferred?: string | number): Pick<string | number>[] {
+  const cells = header && names ? names : sample;
+  return cells.map((c, i) => {
+    const value: string | number = header && names ? c || String(i) : i;
+    const detected = preferred !== undefined && (preferred === value || preferred === i - cells.length);
+    const text = header && names ? c || `column ${i}` : `column ${i}`;
+    return { label: text, value, description: [detected ? 'detected' : '', header ? '' : `e.g. ${c.slice(0, 60)}`].filter(Boolean).join(' · ') || undefined };
+  });
+}
+
+async function chooseMapping(guess: DatasetGuess, task: Task, header: boolean): Promise<ColumnMapping | undefined> {
+  if (task === 'token_classification' && guess.format === 'conll') {
+    if (guess.confident && guess.task === task) return guess.mapping;
+    const items = columnItems(undefined, guess.sample ?? [], false, guess.mapping.tags);
+    const tokens = await pick(columnItems(undefined, guess.sample ?? [], false, 0), 'Which column holds the tokens?');
+    if (tokens === undefined) return undefined;
+    const tags = await pick(items, 'Which column holds the tags?');
+    if (tags === undefined) return undefined;
+    return { tokens, tags };
+  }
+  const sameLayout = header === (guess.options?.header ?? true);
+  if (task !== 'sequence_classification' || (guess.confident && guess.task === task && sameLayout) || !guess.sample?.length) return guess.mapping;
+  const items = (preferred?: string | number): Pick<string | number>[] => columnItems(guess.columns, guess.sample ?? [], header, sameLayout ? preferred : undefined);
   const text = await pick(items(guess.mapping.text), 'Which column holds the text?');
   if (text === undefined) return undefined;
-  const pair = await pick<string | null>([{ label: '(none: single text)', value: null }, ...items(guess.mapping.textPair)], 'Second text of a pair (optional)');
+  const pair = await pick<string | number | null>([{ label: '(none: single text)', value: null }, ...items(guess.mapping.textPair)], 'Second text of a pair (optional)');
   if (pair === undefined) return undefined;
   const label = await pick(items(guess.mapping.label), 'Which column holds the label?');
   if (label === undefined) return undefined;
   return { text, ...(pair !== null ? { textPair: pair } : {}), label };
+}
+
+/** CSV/TSV that the guess is unsure of: does the first line name the columns? */
+async function chooseHeader(guess: DatasetGuess): Promise<boolean | undefined> {
+  const detected = guess.options?.header ?? true;
+  if (guess.format !== 'csv' && guess.format !== 'tsv') return detected;
+  if (guess.confident) return detected;
+  const first = (guess.sample ?? []).join(' | ').slice(0, 80);
+  const items: Pick<boolean>[] = [
+    { label: 'Yes: the first line names the columns', value: true, description: detected ? 'detected' : undefined, detail: first },
+    { label: 'No: the first line is data', value: false, description: detected ? undefined : 'detected', detail: first },
+  ];
+  return pick(detected ? items : items.reverse(), 'Does the first line name the columns?');
 }
 
 /** Asks what is not obvious; undefined when the user cancels. */
@@ -59,7 +91,9 @@ export async function buildImportRequest(files: readonly string[]): Promise<Data
     );
     if (!task) return undefined;
   }
-  const mapping = await chooseMapping(guess, task);
+  const header = await chooseHeader(guess);
+  if (header === undefined) return undefined;
+  const mapping = await chooseMapping(guess, task, header);
   if (!mapping) return undefined;
   let textMode: TextMode | undefined = guess.textMode;
   if (guess.format === 'text') {
@@ -97,5 +131,6 @@ export async function buildImportRequest(files: readonly string[]): Promise<Data
       files_.validation = uri[0].fsPath;
     } else if (choice === 'split') seededSplit = { validationFraction: 0.1, seed: 42 };
   }
-  return { task, format: guess.format, mapping, files: files_, ...(textMode ? { options: { textMode } } : {}), ...(seededSplit ? { seededSplit } : {}) };
+  const options: FormatOptions = { ...guess.options, ...(guess.options ? { header } : {}), ...(textMode ? { textMode } : {}) };
+  return { task, format: guess.format, mapping, files: files_, options, ...(seededSplit ? { seededSplit } : {}) };
 }

@@ -11,7 +11,7 @@ import { DATA, sourceCount, sourceLabelCounts, sourceProseCount, tmpDir } from '
 async function requestFor(train: string, validation?: string, test?: string): Promise<DatasetRequest> {
   const g = await guessDataset(train);
   assert.ok(g.task, `no task guessed for ${train}`);
-  return { task: g.task, format: g.format, mapping: g.mapping, files: { train, validation, test }, options: g.textMode ? { textMode: g.textMode } : {} };
+  return { task: g.task, format: g.format, mapping: g.mapping, files: { train, validation, test }, options: { ...g.options, ...(g.textMode ? { textMode: g.textMode } : {}) } };
 }
 
 /** Keys seen in a snapshot JSONL, over every line. */
