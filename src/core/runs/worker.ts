@@ -75,3 +75,30 @@ export async function stopWorker(runDir: string, pid: number | undefined, graceM
   }
   return 'killed';
 }
+
+export type StartOutcome = { readonly kind: 'started' } | { readonly kind: 'exited'; readonly code: number | null } | { readonly kind: 'cancelled' } | { readonly kind: 'timeout' };
+
+/**
+ * Waits until a launched worker reports (status.json appears), exits, or the user cancels; a
+ * cancel stops the worker (stop file, SIGTERM, SIGKILL after `graceMs`) before resolving.
+ */
+export async function waitUntilStarted(runDir: string, worker: LaunchedWorker, signal: AbortSignal, options: { timeoutMs?: number; graceMs?: number; pollMs?: number } = {}): Promise<StartOutcome> {
+  const statusFile = path.join(runDir, 'status.json');
+  let exited: { code: number | null } | undefined;
+  void worker.exited.then(
+    (code) => (exited = { code }),
+    () => (exited = { code: null }),
+  );
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  for (;;) {
+    if (signal.aborted) {
+      await stopWorker(runDir, worker.pid, options.graceMs ?? 5000);
+      return { kind: 'cancelled' };
+    }
+    // An exit is checked before status.json: a worker that wrote `failed` and quit has not started.
+    if (exited) return exited.code === 0 && fs.existsSync(statusFile) ? { kind: 'started' } : { kind: 'exited', code: exited.code };
+    if (fs.existsSync(statusFile)) return { kind: 'started' };
+    if (Date.now() > deadline) return { kind: 'timeout' };
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 100));
+  }
+}

@@ -7,7 +7,7 @@ import { TASKS, type Task } from '../../core/runs/protocol';
 import { checkTrainingChanges, defaultModelFolder, modelMaxPositions, splitLabels, trainingFieldNames } from '../../core/runs/launch';
 import { buildSpec, defaultTraining, parseChanges, preflight, type PreflightProblem } from '../../core/runs/spec';
 import type { RunSpec, RunStore } from '../../core/runs/store';
-import { launchWorker, stopWorker } from '../../core/runs/worker';
+import { launchWorker, stopWorker, waitUntilStarted } from '../../core/runs/worker';
 import { requireTrust, type Ctx } from '../ctx';
 import { pythonFor } from '../environment/register';
 
@@ -126,24 +126,28 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'BERT Studio: starting the worker', cancellable: true }, async (_p, token) => {
       const worker = launchWorker({ python: python.path as string, runDir, resume, env: workerEnv(packageRoot()), detached: true });
       ctx.log.info(`worker ${worker.pid} for ${runDir} (${python.source}: ${python.path})`);
-      // Wait until the worker reports a state, fails, or the user cancels.
-      const statusFile = path.join(runDir, 'status.json');
-      let exited: number | null | undefined;
-      void worker.exited.then((c) => (exited = c)).catch(() => (exited = -1));
-      for (let i = 0; i < 600 && !fs.existsSync(statusFile) && exited === undefined; i++) {
-        if (token.isCancellationRequested) {
-          await stopWorker(runDir, worker.pid, 5000);
+      const abort = new AbortController();
+      const sub = token.onCancellationRequested(() => abort.abort());
+      try {
+        const outcome = await waitUntilStarted(runDir, worker, abort.signal, { timeoutMs: 60_000, graceMs: 5000 });
+        if (outcome.kind === 'cancelled') {
+          // A new run cancelled before it trained anything leaves nothing behind; a resumed one keeps its folder.
+          if (!resume && !fs.existsSync(path.join(runDir, 'checkpoints'))) fs.rmSync(runDir, { recursive: true, force: true });
+          ctx.log.info(`start of ${runDir} cancelled`);
+          refresh();
           return false;
         }
-        await new Promise((r) => setTimeout(r, 100));
+        refresh();
+        if (outcome.kind === 'exited') {
+          const choice = await vscode.window.showErrorMessage(`BERT Studio: the worker exited with code ${outcome.code} before starting.`, 'Show Log');
+          if (choice) void vscode.window.showTextDocument(vscode.Uri.file(path.join(runDir, 'worker.log')));
+          return false;
+        }
+        if (outcome.kind === 'timeout') ctx.log.warn(`worker ${worker.pid} has not reported after 60 s; following it anyway`);
+        return true;
+      } finally {
+        sub.dispose();
       }
-      refresh();
-      if (exited !== undefined && exited !== 0) {
-        const choice = await vscode.window.showErrorMessage(`BERT Studio: the worker exited with code ${exited} before starting.`, 'Show Log');
-        if (choice) void vscode.window.showTextDocument(vscode.Uri.file(path.join(runDir, 'worker.log')));
-        return false;
-      }
-      return true;
     });
   };
 
