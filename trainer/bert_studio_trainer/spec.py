@@ -48,7 +48,8 @@ TRAINING_DEFAULTS: dict[str, Any] = {
 
 # Task-specific training fields with their defaults.
 TASK_TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
-    "sequence_classification": {},
+    # Multi-label only (data.multi_label): a label is predicted when its sigmoid reaches this.
+    "sequence_classification": {"threshold": 0.5},
     "token_classification": {},
     # SQuAD's usual settings: answers up to 30 tokens, 128-token overlap between windows.
     "question_answering": {"doc_stride": 128, "max_answer_length": 30, "n_best_size": 20},
@@ -62,7 +63,7 @@ _INT_FIELDS = {"max_steps", "per_device_train_batch_size", "per_device_eval_batc
                "save_total_limit", "logging_steps", "seed", "early_stopping_patience", "doc_stride",
                "max_answer_length", "n_best_size"}
 _FLOAT_FIELDS = {"num_train_epochs", "learning_rate", "weight_decay", "warmup_ratio", "max_grad_norm",
-                 "mlm_probability", "short_seq_prob"}
+                 "mlm_probability", "short_seq_prob", "threshold"}
 _BOOL_FIELDS = {"torch_compile", "group_by_length", "whole_word_masking", "nsp"}
 _POSITIVE = {"per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps",
              "max_seq_length", "eval_steps", "save_steps", "save_total_limit", "logging_steps",
@@ -70,7 +71,8 @@ _POSITIVE = {"per_device_train_batch_size", "per_device_eval_batch_size", "gradi
 
 _TOP_FIELDS = {"version", "task", "model", "data", "training", "device", "export", "name", "dataset_id"}
 _MODEL_FIELDS = {"name_or_path", "from_scratch", "trust_pickle"}
-_DATA_FIELDS = {"train", "validation", "labels", "max_train_samples", "max_eval_samples", "columns"}
+_DATA_FIELDS = {"train", "validation", "labels", "max_train_samples", "max_eval_samples", "columns",
+                "multi_label", "label_delimiter"}
 _EXPORT_FIELDS = {"onnx", "quantize"}
 # Column roles a raw table (GLUE TSV, CoNLL) may map: role -> what it holds.
 COLUMN_ROLES = {"text", "text_pair", "label", "tokens", "tags"}
@@ -93,6 +95,10 @@ class DataSpec:
     max_train_samples: int | None = None
     max_eval_samples: int | None = None
     columns: dict[str, str | int] = field(default_factory=dict)  # role -> header name or 0-based index
+    # sequence_classification: each example has a set of labels (a JSON list in JSONL, or a string
+    # split on label_delimiter, e.g. "PER|LOC" in a TSV column); empty sets are allowed.
+    multi_label: bool = False
+    label_delimiter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -211,7 +217,16 @@ def _parse_data(d: dict[str, Any], base: Path | None) -> DataSpec:
             raise SpecError(f"Unknown column role data.columns.{role}; use {sorted(COLUMN_ROLES)}.", f"data.columns.{role}")
         if not isinstance(col, (str, int)) or isinstance(col, bool):
             raise SpecError(f"data.columns.{role} must be a column name or index.", f"data.columns.{role}")
-    return DataSpec(train, val, labels, limits["max_train_samples"], limits["max_eval_samples"], dict(cols))
+    multi = d.get("multi_label", False)
+    if not isinstance(multi, bool):
+        raise SpecError("data.multi_label must be true or false.", "data.multi_label")
+    delim = d.get("label_delimiter")
+    if delim is not None and (not isinstance(delim, str) or not delim):
+        raise SpecError('data.label_delimiter must be a non-empty string such as "|" or ",".', "data.label_delimiter")
+    if delim is not None and not multi:
+        raise SpecError("data.label_delimiter splits multi-label columns: set data.multi_label to true as well.",
+                        "data.label_delimiter")
+    return DataSpec(train, val, labels, limits["max_train_samples"], limits["max_eval_samples"], dict(cols), multi, delim)
 
 
 def parse_spec(raw: dict[str, Any], base_dir: Path | None = None) -> Spec:
@@ -226,6 +241,8 @@ def parse_spec(raw: dict[str, Any], base_dir: Path | None = None) -> Spec:
         raise SpecError(f"Unknown task {task!r}; use one of {', '.join(TASKS)}.", "task")
     model = _parse_model(_section(raw, "model"), task)
     data = _parse_data(_section(raw, "data"), base_dir)
+    if data.multi_label and task != "sequence_classification":
+        raise SpecError("data.multi_label is only for the sequence_classification task.", "data.multi_label")
     tr = _section(raw, "training")
     allowed = {**TRAINING_DEFAULTS, **TASK_TRAINING_DEFAULTS[task]}
     _check_unknown(tr, set(allowed), "training.")

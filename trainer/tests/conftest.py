@@ -40,6 +40,14 @@ def make_spec(task: str, train: Path | str, validation: Path | str | None = None
     return spec
 
 
+def subset_spec(task: str, train: Path | str, validation: Path | str, n_train: int, n_eval: int,
+                **training: Any) -> dict[str, Any]:
+    """make_spec on the first n_train training and n_eval validation examples."""
+    spec = make_spec(task, train, validation, **training)
+    spec["data"].update(max_train_samples=n_train, max_eval_samples=n_eval)
+    return spec
+
+
 def write_run(run_dir: Path, spec: dict[str, Any]) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "spec.json").write_text(json.dumps(spec))

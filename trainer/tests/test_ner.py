@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import make_spec, read_events, read_status, write_run
+from conftest import make_spec, read_events, read_status, subset_spec, write_run
 from seqeval.metrics import f1_score
 from transformers import AutoTokenizer
 
@@ -29,6 +29,44 @@ def test_first_subtoken_carries_the_label(data: Path) -> None:
     assert len(feat["labels"]) > 5 and feat["labels"][0] == IGNORE and feat["labels"][-1] == IGNORE
 
 
+def to_iob1(tags: list[str]) -> list[str]:
+    """IOB2 -> IOB1: B- only where an entity directly follows another of the same type."""
+    out = []
+    for i, t in enumerate(tags):
+        if t.startswith("B-") and not (i > 0 and tags[i - 1] != "O" and tags[i - 1][2:] == t[2:]):
+            t = "I-" + t[2:]
+        out.append(t)
+    return out
+
+
+@pytest.mark.parametrize("scheme", ["iob2", "iob1"])
+def test_entity_scores_read_iob1_and_iob2(data: Path, scheme: str) -> None:
+    """Word-level predictions decoded from first sub-tokens score 1.0 when they are the gold tags,
+    and seqeval counts the same entities per type in both schemes."""
+    import torch
+
+    rows = read_conll(data / "conll2003" / "valid.txt", {})[:60]
+    if scheme == "iob1":
+        rows = [{**r, "tags": to_iob1(r["tags"])} for r in rows]
+        assert any(t.startswith("I-") and (i == 0 or r["tags"][i - 1] == "O") for r in rows for i, t in enumerate(r["tags"]))
+    spec = parse_spec(make_spec("token_classification", data / "conll2003" / "valid.txt", max_seq_length=128))
+    task = TokenClassificationTask(spec)
+    task.fit_labels(rows)
+    feats = task.build_train_features(rows, AutoTokenizer.from_pretrained(default_model_path()))
+
+    def gold_logits(features):  # type: ignore[no-untyped-def]
+        idx = list(range(len(features)))
+        batch = task.collate(features)
+        logits = torch.nn.functional.one_hot(batch["labels"].clamp(min=0), len(task.labels)).float()
+        yield idx, batch, {"logits": logits, "loss": torch.tensor(0.0)}
+
+    result = task.evaluate(None, rows, feats, gold_logits)  # type: ignore[arg-type]
+    assert result.metrics["f1"] == 1.0 and result.metrics["accuracy"] == 1.0
+    iob2 = [r["tags"] for r in read_conll(data / "conll2003" / "valid.txt", {})[:60]]
+    expected = {t: sum(tag == f"B-{t}" for tags in iob2 for tag in tags) for t in ("PER", "ORG", "LOC", "MISC")}
+    assert {k: v["support"] for k, v in result.tables["per_entity"].items()} == {k: v for k, v in expected.items() if v}
+
+
 def test_conll_reader(data: Path) -> None:
     rows = read_conll(data / "conll2003" / "valid.txt", {})
     assert len(rows) == 3250
@@ -37,10 +75,9 @@ def test_conll_reader(data: Path) -> None:
 
 @pytest.mark.slow
 def test_conll_beats_all_outside(tmp_path: Path, data: Path) -> None:
-    spec = make_spec("token_classification", data / "conll2003" / "train.txt", data / "conll2003" / "valid.txt",
-                     max_steps=50, per_device_train_batch_size=16, max_seq_length=64, learning_rate=3e-4,
-                     eval_steps=50, save_steps=50, logging_steps=10, warmup_ratio=0.1)
-    spec["data"].update(max_train_samples=800, max_eval_samples=200)
+    spec = subset_spec("token_classification", data / "conll2003" / "train.txt", data / "conll2003" / "valid.txt",
+                       800, 200, max_steps=50, per_device_train_batch_size=16, max_seq_length=64, learning_rate=3e-4,
+                       eval_steps=50, save_steps=50, logging_steps=10, warmup_ratio=0.1)
     assert train(write_run(tmp_path, spec)) == 0
     ev = read_events(tmp_path, "eval")[-1]
     gold = [r["tags"] for r in read_conll(data / "conll2003" / "valid.txt", {})[:200]]

@@ -30,6 +30,21 @@ def _sst2(data: Path) -> dict:
     (lambda s: s["data"].update(colums={}), "data.colums"),
     (lambda s: s.update(device="tpu"), "device"),
     (lambda s: s["training"].update(doc_stride=64), "training.doc_stride"),  # a QA field on a classifier
+    (lambda s: s.update(colour="red"), "colour"),
+    (lambda s: s.update(version=2), "version"),
+    (lambda s: s["model"].update(revision="main"), "model.revision"),
+    (lambda s: s["model"].update(trust_pickle="yes"), "model.trust_pickle"),
+    (lambda s: s["data"].update(validation="/no/such/dev.tsv"), "data.validation"),
+    (lambda s: s["data"].update(labels=[]), "data.labels"),
+    (lambda s: s["data"].update(labels=["0"]), "data.labels"),  # the data also has "1"
+    (lambda s: s["data"].update(max_train_samples=-5), "data.max_train_samples"),
+    (lambda s: s["data"].update(label_delimiter="|"), "data.label_delimiter"),  # without multi_label
+    (lambda s: s["training"].update(learning_rate="fast"), "training.learning_rate"),
+    (lambda s: s["training"].update(bf16="fp16"), "training.bf16"),
+    (lambda s: s["training"].update(torch_compile="yes"), "training.torch_compile"),
+    (lambda s: s["training"].update(threshold=1.5), "training.threshold"),
+    (lambda s: s["export"].update(opset=18), "export.opset"),
+    (lambda s: s["export"].update(quantize="no"), "export.quantize"),
 ])
 def test_bad_spec_exits_2_naming_the_field(tmp_path: Path, data: Path, mutate, field: str) -> None:
     spec = _sst2(data)
@@ -39,6 +54,26 @@ def test_bad_spec_exits_2_naming_the_field(tmp_path: Path, data: Path, mutate, f
     assert len(errors) == 1 and errors[0]["field"] == field, errors
     assert read_status(tmp_path)["state"] == "failed"
     assert not (tmp_path / "checkpoints").exists()
+
+
+def test_bad_snapshot_record_names_file_line_and_field(tmp_path: Path) -> None:
+    train_file = tmp_path / "train.jsonl"
+    train_file.write_text('{"text": "fine", "label": "1"}\n{"sentence": "no text field", "label": "0"}\n')
+    run = write_run(tmp_path / "run", make_spec("sequence_classification", train_file))
+    assert train(run) == 2
+    (error,) = read_events(run, "error")
+    assert error["field"] == "data.text" and error["message"].startswith(f"{train_file}:2:"), error
+
+
+def test_hub_ids_are_not_taken_for_missing_folders(tmp_path: Path, data: Path) -> None:
+    spec = _sst2(data)
+    spec["model"]["name_or_path"] = "google-bert/bert-base-uncased"
+    model = parse_spec(spec).model
+    assert not model.is_local and model.path == "google-bert/bert-base-uncased"  # from_pretrained resolves it
+    for path in ("./bert-base-uncased", str(tmp_path / "missing")):
+        spec["model"]["name_or_path"] = path
+        with pytest.raises(SpecError, match="Model folder not found"):
+            parse_spec(spec)
 
 
 def test_cli_exit_code_and_default_model(tmp_path: Path, data: Path) -> None:

@@ -43,3 +43,35 @@ def classification_report(gold: np.ndarray, pred: np.ndarray, labels: list[str])
     }
     tables = {"per_class": per_class, "confusion_matrix": {"labels": labels, "matrix": cm.tolist()}}
     return metrics, tables
+
+
+def multilabel_report(gold: np.ndarray, pred: np.ndarray, labels: list[str]) -> tuple[dict[str, float], dict[str, Any]]:
+    """Metrics of label sets given as [examples, labels] 0/1 matrices (sklearn's multilabel definitions).
+
+    subset_accuracy (also reported as accuracy, as sklearn's accuracy_score does for label sets):
+    the share of examples whose predicted set is exactly the gold set. micro_f1 pools every
+    (example, label) decision; macro_f1 averages the per-label F1 over labels present in gold or
+    predictions. per_class holds each label's precision, recall, F1 and support (gold count).
+    """
+    gold, pred = gold.astype(bool), pred.astype(bool)
+    tp = (gold & pred).sum(axis=0).astype(float)
+    support = gold.sum(axis=0).astype(float)
+    predicted = pred.sum(axis=0).astype(float)
+    k = len(labels)
+    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros(k), where=support > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k), where=(precision + recall) > 0)
+    pooled = support.sum() + predicted.sum()
+    present = (support + predicted) > 0
+    subset = float((gold == pred).all(axis=1).mean()) if len(gold) else 0.0
+    metrics = {
+        "subset_accuracy": subset,
+        "accuracy": subset,
+        "micro_f1": float(2 * tp.sum() / pooled) if pooled else 0.0,
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+    }
+    per_class = {
+        labels[i]: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]), "support": int(support[i])}
+        for i in range(k)
+    }
+    return metrics, {"per_class": per_class}

@@ -1,10 +1,16 @@
-"""Label sets: fixed by spec.data.labels or collected from the training data, in a stable order."""
+"""Label sets (fixed by spec.data.labels or collected from the training data, in a stable order) and
+the model with a fresh head for them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from ..spec import SpecError
+from ..models import from_pretrained_kwargs
+from ..spec import ModelRef, SpecError
+
+if TYPE_CHECKING:
+    import torch
 
 
 def _key(label: str) -> tuple[int, float | str]:
@@ -32,3 +38,22 @@ def check_known(labels: list[str], seen: Iterable[str], where: str) -> None:
     unknown = sorted(set(seen) - set(labels))
     if unknown:
         raise SpecError(f"Labels in {where} never seen in training: {', '.join(unknown[:10])}", where)
+
+
+def build_labelled_model(auto_class: str, model_ref: ModelRef, labels: list[str], **config: Any) -> torch.nn.Module:
+    """`transformers.<auto_class>` on the user's model with a fresh head for `labels` (id2label in config.json).
+
+    Extra keyword arguments become config attributes (problem_type, a decision threshold...); they
+    are set after loading because from_pretrained hands keys unknown to the config to the model.
+    """
+    import transformers
+
+    cls = getattr(transformers, auto_class)
+    model = cls.from_pretrained(
+        model_ref.path, num_labels=len(labels),
+        id2label=dict(enumerate(labels)), label2id={v: i for i, v in enumerate(labels)},
+        **from_pretrained_kwargs(model_ref.trust_pickle),
+    )
+    for key, value in config.items():
+        setattr(model.config, key, value)
+    return model

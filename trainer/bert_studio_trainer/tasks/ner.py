@@ -11,10 +11,9 @@ from seqeval.metrics import classification_report, f1_score, precision_score, re
 
 from ..data.collate import pad_batch
 from ..data.readers import check_fields, read_conll, read_jsonl
-from ..models import from_pretrained_kwargs
 from ..spec import ModelRef, SpecError
 from .base import Batch, EvalResult, Feature, RunBatches, Task
-from .labels import check_known, label_list
+from .labels import build_labelled_model, check_known, label_list
 
 IGNORE = -100  # label of sub-tokens after the first, special tokens and padding: no loss
 MAX_MISCLASSIFIED = 50
@@ -42,13 +41,7 @@ class TokenClassificationTask(Task):
         self.labels = label_list(self.spec.data.labels, (t for r in train_examples for t in r["tags"]), outside_first="O")
 
     def build_model(self, model_ref: ModelRef) -> torch.nn.Module:
-        from transformers import AutoModelForTokenClassification
-
-        return AutoModelForTokenClassification.from_pretrained(
-            model_ref.path, num_labels=len(self.labels),
-            id2label=dict(enumerate(self.labels)), label2id={v: i for i, v in enumerate(self.labels)},
-            **from_pretrained_kwargs(model_ref.trust_pickle),
-        )
+        return build_labelled_model("AutoModelForTokenClassification", model_ref, self.labels)
 
     def build_train_features(self, examples: Sequence[dict[str, Any]], tokenizer: Any) -> list[Feature]:
         self.pad_id = tokenizer.pad_token_id or 0
