@@ -80,7 +80,11 @@ export async function runPredictCommand(args: string[], io: CliIo): Promise<numb
     switch (info.task) {
       case 'sequence-classification': {
         const labels = await engine.classify(model, texts);
-        labels.forEach((c, i) => write({ text: texts[i], label: c.label, probability: c.probability, probabilities: c.probabilities }, `${c.label}\t${c.probability.toFixed(4)}\t${texts[i]}`));
+        // A multi-label model gives every label over its threshold (c.labels) rather than one winner.
+        labels.forEach((c, i) => write(
+          { text: texts[i], label: c.label, probability: c.probability, probabilities: c.probabilities, ...(c.labels ? { labels: c.labels } : {}) },
+          c.labels ? `${c.labels.join(',') || '(none)'}\t${texts[i]}` : `${c.label}\t${c.probability.toFixed(4)}\t${texts[i]}`,
+        ));
         return;
       }
       case 'token-classification':

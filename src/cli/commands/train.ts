@@ -16,6 +16,8 @@ export const TRAIN_USAGE = `bert-studio train --task TASK --train FILE [--valida
   --dataset ID      train on an imported dataset snapshot instead of --train/--validation
   --epochs N  --max-steps N  --batch-size N  --lr X  --max-seq-length N  --eval-steps N
   --max-train-samples N  --max-eval-samples N  --seed N  --device auto|cpu|cuda
+  --multi-label     sequence classification with a set of labels per example (JSON lists, or
+                    strings split on --label-delimiter, e.g. "|"); threshold: --set threshold=0.5
   --set key=value   any other training field, by its Trainer-style name (repeatable via commas)
   --name NAME  --workspace DIR  --python PATH  --no-export  --detach  --json
 bert-studio train --resume RUN_ID   continue a stopped or interrupted run from its last checkpoint`;
@@ -66,7 +68,7 @@ function describeEval(ev: EvalEvent): string {
 }
 
 export async function runTrainCommand(argv: string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv, ['json', 'no-export', 'detach', 'help']);
+  const args = parseArgs(argv, ['json', 'no-export', 'detach', 'help', 'multi-label']);
   if (args.flags.has('help')) {
     io.stdout.write(TRAIN_USAGE + '\n');
     return 0;
@@ -119,8 +121,11 @@ export async function runTrainCommand(argv: string[], io: CliIo): Promise<number
       datasetId: dataset,
       labels: splits.labels,
       export: !args.flags.has('no-export'),
+      multiLabel: args.flags.has('multi-label'),
     });
     const data = spec.data as Record<string, unknown>;
+    const delimiter = flag(args, 'label-delimiter');
+    if (delimiter !== undefined) data.label_delimiter = delimiter;
     const mts = numberFlag(args, 'max-train-samples');
     const mes = numberFlag(args, 'max-eval-samples');
     if (mts !== undefined) data.max_train_samples = mts;
