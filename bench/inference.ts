@@ -5,7 +5,10 @@
 // Fill-mask and NER latency through our engine (onnxruntime-node, fp32 and int8) against PyTorch
 // eager fp32 in a Python worker, on the same model and sentences; the three are alternated round
 // by round in one run so machine noise hits all of them. Cold = load + first answer in a fresh
-// engine / fresh Python model (modules already imported). Writes bench/results/inference.json.
+// engine / fresh Python model (modules already imported), with its breakdown for our engine (config,
+// session, tokenizer, first run, CPU time). fp32-plain/int8-plain load model.onnx/model_quantized.onnx
+// instead of the pre-optimised model_cpu.onnx/model_quantized_cpu.onnx (export.py), to show the
+// difference in the same run. Writes bench/results/inference.json.
 
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -25,7 +28,12 @@ const ROUNDS = arg('rounds', 3);
 const N = arg('n', 30);
 
 type Task = 'mlm' | 'ner';
+type Variant = 'fp32' | 'int8' | 'fp32-plain' | 'int8-plain' | 'pytorch';
 interface Stats { n: number; p50: number; p95: number; mean: number }
+/** One cold load of our engine, in ms. */
+interface Cold { total: number; config: number; session: number; tokenizer: number; first_run: number; rest: number; cpu: number; graph: string }
+
+const median = (xs: number[]): number => +[...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)].toFixed(1);
 
 function stats(xs: number[]): Stats {
   const s = [...xs].sort((a, b) => a - b);
@@ -74,9 +82,20 @@ async function nodeRun(engine: InferenceEngine, task: Task, texts: string[], n: 
   return times;
 }
 
+/** Fresh engine → first answer, with where the time went (the engine's own load timings). */
+async function nodeCold(engine: InferenceEngine, task: Task, texts: string[]): Promise<Cold> {
+  const cpu0 = process.cpuUsage();
+  const [total] = await nodeRun(engine, task, texts, 1);
+  const cpu = process.cpuUsage(cpu0);
+  const t = await engine.loadTimings(path.join(MODELS, task, 'onnx'));
+  if (!t || t.firstRunMs === undefined) throw new Error('The engine reported no load timings.');
+  const rest = total - t.configMs - t.sessionMs - t.tokenizerMs - t.firstRunMs;
+  return { total, config: t.configMs, session: t.sessionMs, tokenizer: t.tokenizerMs, first_run: t.firstRunMs, rest, cpu: (cpu.user + cpu.system) / 1000, graph: path.basename(t.graphFile) };
+}
+
 async function main(): Promise<void> {
   const python = process.env.BERT_STUDIO_PYTHON ?? path.join(REPO, '.venv/bin/python');
-  if (!fs.existsSync(path.join(MODELS, 'ner', 'onnx', 'model_quantized.onnx'))) {
+  if (!fs.existsSync(path.join(MODELS, 'ner', 'onnx', 'model_quantized_cpu.onnx'))) {
     execFileSync(python, [path.join(REPO, 'bench/inference_models.py'), 'build', MODELS], { stdio: 'inherit' });
   }
   const texts = sentences();
@@ -85,10 +104,12 @@ async function main(): Promise<void> {
   await import('@huggingface/transformers');
   const importMs = performance.now() - importStart;
 
+  const loadBefore = os.loadavg()[0];
   const py = new PythonWorker(python);
-  const variants: ('fp32' | 'int8' | 'pytorch')[] = ['fp32', 'int8', 'pytorch'];
+  const variants: Variant[] = ['fp32', 'int8', 'fp32-plain', 'int8-plain', 'pytorch'];
   const warm: Record<string, number[]> = {};
   const cold: Record<string, number[]> = {};
+  const breakdown: Record<string, Cold[]> = {};
   let torchInfo: { threads?: number; torch?: string } = {};
   for (let round = 0; round < ROUNDS; round++) {
     for (const task of ['mlm', 'ner'] as Task[]) {
@@ -101,20 +122,33 @@ async function main(): Promise<void> {
           torchInfo = { threads: r.threads, torch: r.torch };
           warm[key] = [...(warm[key] ?? []), ...r.ms];
         } else {
-          const engine = new InferenceEngine({ precision: v as Precision });
-          cold[key] = [...(cold[key] ?? []), ...(await nodeRun(engine, task, texts[task], 1))];
+          const engine = new InferenceEngine({ precision: v.slice(0, 4) as Precision, optimisedGraphs: !v.endsWith('-plain') });
+          const c = await nodeCold(engine, task, texts[task]);
+          cold[key] = [...(cold[key] ?? []), c.total];
+          breakdown[key] = [...(breakdown[key] ?? []), c];
           await nodeRun(engine, task, texts[task], 3); // settle
           warm[key] = [...(warm[key] ?? []), ...(await nodeRun(engine, task, texts[task], N))];
           await engine.dispose();
         }
-        process.stderr.write(`round ${round + 1}/${ROUNDS} ${key}: warm p50 ${stats(warm[key]).p50} ms, cold ${cold[key].at(-1)?.toFixed(0)} ms\n`);
+        const b = breakdown[key]?.at(-1);
+        const parts = b ? ` (session ${b.session.toFixed(0)}, tokenizer ${b.tokenizer.toFixed(0)}, first run ${b.first_run.toFixed(0)}, cpu ${b.cpu.toFixed(0)})` : '';
+        process.stderr.write(`round ${round + 1}/${ROUNDS} ${key}: warm p50 ${stats(warm[key]).p50} ms, cold ${cold[key].at(-1)?.toFixed(0)} ms${parts}\n`);
       }
     }
   }
   py.close();
 
-  const figures: Record<string, { warm: Stats; cold: Stats }> = {};
-  for (const key of Object.keys(warm)) figures[key] = { warm: stats(warm[key]), cold: stats(cold[key]) };
+  type ColdMedians = Omit<Cold, 'total' | 'graph'> & { graph: string };
+  const figures: Record<string, { warm: Stats; cold: Stats; cold_breakdown_p50_ms?: ColdMedians }> = {};
+  for (const key of Object.keys(warm)) {
+    const b = breakdown[key];
+    const med = (k: keyof Omit<Cold, 'graph'>): number => median(b.map((c) => c[k]));
+    figures[key] = {
+      warm: stats(warm[key]),
+      cold: stats(cold[key]),
+      ...(b ? { cold_breakdown_p50_ms: { config: med('config'), session: med('session'), tokenizer: med('tokenizer'), first_run: med('first_run'), rest: med('rest'), cpu: med('cpu'), graph: b[0].graph } } : {}),
+    };
+  }
   const ratios: Record<string, { fp32: number; int8: number }> = {};
   for (const task of ['mlm', 'ner']) {
     const base = figures[`${task}/pytorch`].warm.p50;
@@ -126,13 +160,14 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     model: 'default MiniLM (6 layers, hidden 384, 12 heads) with fresh MLM / 9-label token-classification heads',
     sentences: { mlm: texts.mlm.length, ner: texts.ner.length, source: 'SST-2 dev' },
-    method: `rounds=${ROUNDS}, n=${N} warm requests per variant per round, variants alternated; latency = tokenize + forward + post-process of one sentence`,
+    method: `rounds=${ROUNDS}, n=${N} warm requests per variant per round, variants alternated; latency = tokenize + forward + post-process of one sentence; cold = fresh engine to first answer, modules imported`,
+    cold_breakdown: 'medians over rounds: config = find folder + config.json; session = onnxruntime session of the main graph; tokenizer = parse + build (files read during the session); first_run = first forward pass; rest = tokenize + post-process of the first answer; cpu = process CPU time of the cold request (all threads), the least noisy figure on a shared machine; graph = file loaded',
     baseline: { what: 'PyTorch eager fp32 (attn_implementation="eager", inference_mode) in Python', ...torchInfo },
     targets: { warm_p50_speedup_fp32: 1.5, warm_p50_speedup_int8: 2.5, cold_ms: 1000 },
     module_import_ms: +importMs.toFixed(0),
     figures,
     speedup_vs_pytorch_warm_p50: ratios,
-    machine: { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memory_gb: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version, note: 'cores shared with other work; figures are noisy' },
+    machine: { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memory_gb: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version, load_average_1min: { start: +loadBefore.toFixed(1), end: +os.loadavg()[0].toFixed(1) }, note: 'cores shared with other work; figures are noisy' },
   };
   fs.mkdirSync(path.join(REPO, 'bench/results'), { recursive: true });
   fs.writeFileSync(path.join(REPO, 'bench/results/inference.json'), `${JSON.stringify(result, null, 2)}\n`);

@@ -1,5 +1,6 @@
 // Attention viewer: layer × head grid, one head as a heatmap, head view (token-to-token lines),
 // PNG/SVG export, and the difference of two models on the same text.
+import { el } from '../shared/dom';
 import { isHostMessage, type AttentionSet, type HostMessage, type WebviewMessage } from './protocol';
 
 interface VsCodeApi {
@@ -22,13 +23,6 @@ const view: ViewState = {
   which: 0,
 };
 let sets: readonly AttentionSet[] = [];
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 const app = document.getElementById('app') ?? document.body;
 const toolbar = el('div', 'bar');

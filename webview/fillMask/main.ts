@@ -1,4 +1,5 @@
 // Fill-mask panel: type a sentence with [MASK]; completions update as you type.
+import { el } from '../shared/dom';
 import { isHostMessage, MAX_TEXT, type HostMessage, type WebviewMessage } from './protocol';
 
 interface VsCodeApi {
@@ -12,13 +13,6 @@ interface State { text: string; topK: number }
 const vscode = acquireVsCodeApi();
 const saved = vscode.getState() as Partial<State> | undefined;
 const state: State = { text: typeof saved?.text === 'string' ? saved.text : '', topK: typeof saved?.topK === 'number' ? saved.topK : 8 };
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 const app = document.getElementById('app') ?? document.body;
 const model = el('div', 'meta', 'No model yet.');

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { readModelConfig, resolveModelFolder, detectTask, type ModelConfig, type ModelFolder } from './folder';
 import { aggregateEntities, bestSpan, sigmoid, softmax, toClassification, topK, type TokenPrediction } from './postprocess';
 import { floatData, int64Batch, loadOrt, openSession, type OpenedSession, type OrtTensor } from './runtime';
-import { WordPieceTokenizer, type Encoded } from './tokenizer';
+import { readTokenizerFiles, WordPieceTokenizer, type Encoded } from './tokenizer';
 import type {
   Answer,
   AttentionMaps,
@@ -16,6 +16,7 @@ import type {
   EntitySpan,
   FillMaskResult,
   InferenceTask,
+  LoadTimings,
   ModelInfo,
   Precision,
   Provider,
@@ -28,6 +29,8 @@ export interface EngineOptions {
   readonly precision?: Precision;
   /** Release a model this long after its last request (ms). */
   readonly idleMs?: number;
+  /** Use the pre-optimised `_cpu` graphs where the export wrote them (default true; the bench turns it off to compare). */
+  readonly optimisedGraphs?: boolean;
   readonly log?: (message: string) => void;
 }
 
@@ -44,6 +47,7 @@ class LoadedModel {
     readonly task: InferenceTask,
     readonly main: OpenedSession,
     readonly precision: Precision,
+    public timings: LoadTimings,
   ) {
     this.sessions.set('main', Promise.resolve(main));
   }
@@ -80,7 +84,14 @@ export class InferenceEngine {
       provider: m.main.provider,
       precision: m.precision,
       hasAttentions: hasFile(m.folder.onnxDir, 'model_attentions.onnx'),
+      graphFile: m.main.file,
     }));
+  }
+
+  /** How the cached model's load went (undefined when `folder` is not loaded); starts no load. */
+  async loadTimings(folder: string): Promise<LoadTimings | undefined> {
+    const entry = this.models.get(keyOf(folder));
+    return entry ? (await entry).timings : undefined;
   }
 
   /** Top-k fillers for the first [MASK] in text. */
@@ -244,16 +255,35 @@ export class InferenceEngine {
     model.timer.unref();
   }
 
+  /**
+   * Cold path. onnxruntime-node creates a session synchronously on the main thread (inside a
+   * setImmediate), so it cannot overlap tokenizer construction; the tokenizer files are read on the
+   * libuv pool meanwhile, then parsed once. The pre-optimised CPU graph is used where the export
+   * wrote one (runtime.ts).
+   */
   private async load(folder: string): Promise<LoadedModel> {
+    const t0 = performance.now();
     const where = resolveModelFolder(folder);
     const config = readModelConfig(where.metaDir);
-    const quantized = path.join(where.onnxDir, 'model_quantized.onnx');
     const precision: Precision = this.precision === 'int8' && hasFile(where.onnxDir, 'model_quantized.onnx') ? 'int8' : 'fp32';
-    const file = precision === 'int8' ? quantized : path.join(where.onnxDir, 'model.onnx');
-    const [tokenizer, main] = await Promise.all([WordPieceTokenizer.load(where.metaDir), openSession(file, this.provider)]);
+    const files = readTokenizerFiles(where.metaDir);
+    files.catch(() => undefined); // awaited below; a session error must not leave it unhandled
+    const t1 = performance.now();
+    const main = await openSession(where.onnxDir, precision === 'int8' ? 'model_quantized' : 'model', this.provider, this.options.optimisedGraphs ?? true);
+    const t2 = performance.now();
+    let tokenizer: WordPieceTokenizer;
+    try {
+      tokenizer = await WordPieceTokenizer.fromFiles(await files);
+    } catch (err) {
+      await main.session.release().catch(() => undefined);
+      throw err;
+    }
+    const t3 = performance.now();
     if (main.fallbackReason) this.options.log?.(main.fallbackReason);
+    if (main.graphFallbackReason) this.options.log?.(main.graphFallbackReason);
     const task = detectTask(config, main.session.outputNames, undefined);
-    return new LoadedModel(where, config, tokenizer, task, main, precision);
+    const timings: LoadTimings = { configMs: t1 - t0, sessionMs: t2 - t1, tokenizerMs: t3 - t2, graphFile: main.file };
+    return new LoadedModel(where, config, tokenizer, task, main, precision, timings);
   }
 
   private expectTask(m: LoadedModel, task: InferenceTask): void {
@@ -264,14 +294,14 @@ export class InferenceEngine {
     checkAbort(signal);
     let opened = m.sessions.get(graph);
     if (!opened) {
-      const file = path.join(m.folder.onnxDir, 'model_attentions.onnx');
       if (!hasFile(m.folder.onnxDir, 'model_attentions.onnx')) throw new Error(`No model_attentions.onnx in ${m.folder.onnxDir}: re-export the run to see attention.`);
-      opened = openSession(file, this.provider);
+      opened = openSession(m.folder.onnxDir, 'model_attentions', this.provider, this.options.optimisedGraphs ?? true);
       m.sessions.set(graph, opened);
       opened.catch(() => m.sessions.delete(graph));
     }
     const { session } = await opened;
     checkAbort(signal);
+    const first = graph === 'main' && m.timings.firstRunMs === undefined ? performance.now() : undefined;
     const ort = await loadOrt();
     const pad = m.tokenizer.padTokenId;
     const feeds: Record<string, OrtTensor> = {
@@ -280,6 +310,11 @@ export class InferenceEngine {
     };
     if (session.inputNames.includes('token_type_ids')) feeds.token_type_ids = int64Batch(ort, encs.map((e) => e.typeIds));
     const result = await session.run(feeds, [...outputs]);
+    if (first !== undefined) {
+      m.timings = { ...m.timings, firstRunMs: performance.now() - first };
+      const t = m.timings;
+      this.options.log?.(`Loaded ${t.graphFile}: config ${t.configMs.toFixed(0)} ms, session ${t.sessionMs.toFixed(0)} ms, tokenizer ${t.tokenizerMs.toFixed(0)} ms, first run ${t.firstRunMs?.toFixed(0)} ms`);
+    }
     checkAbort(signal);
     return outputs.map((name) => {
       const t = result[name];

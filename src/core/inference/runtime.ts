@@ -1,5 +1,5 @@
 /** onnxruntime-node, loaded on first use only (never on the extension's activation path). */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import type { Provider } from './types';
@@ -18,30 +18,73 @@ export function loadOrt(): Promise<OrtModule> {
 export interface OpenedSession {
   readonly session: Session;
   readonly provider: Provider;
+  /** The graph file the session was created from. */
+  readonly file: string;
   /** Why the requested provider was not used, if it was not. */
   readonly fallbackReason?: string;
+  /** Why the pre-optimised CPU graph was not used although it is there, if it was not. */
+  readonly graphFallbackReason?: string;
 }
 
-/** A session on the requested provider; CUDA falls back to CPU when its libraries are missing. */
-export async function openSession(file: string, provider: Provider): Promise<OpenedSession> {
+export type GraphName = 'model' | 'model_quantized' | 'model_attentions';
+
+/**
+ * The pre-optimised CPU graph export.py writes beside `<name>.onnx` (`<name>_cpu.onnx`, weights in
+ * `<name>_cpu.onnx.data`), when it is there and not older than the graph it was made from.
+ */
+export function cpuGraphFile(dir: string, name: GraphName): string | undefined {
+  const file = path.join(dir, `${name}_cpu.onnx`);
+  try {
+    const source = statSync(path.join(dir, `${name}.onnx`));
+    const optimised = statSync(file);
+    statSync(`${file}.data`);
+    return optimised.mtimeMs >= source.mtimeMs ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU session options. The intra-op threads do not spin while waiting for work: in an editor on a
+ * shared machine spinning burns cores the user needs, and under contention it made both session
+ * creation and requests slower (bench/inference.md).
+ */
+function cpuOptions(): Ort.InferenceSession.SessionOptions {
+  return { graphOptimizationLevel: 'all', executionProviders: ['cpu'], extra: { session: { intra_op: { allow_spinning: '0' } } } };
+}
+
+/**
+ * A session for `<dir>/<name>.onnx` on the requested provider. On CPU the pre-optimised `_cpu` graph
+ * is used where it is there (a third of the load time), falling back to the plain graph if it does not
+ * load; CUDA falls back to CPU when its libraries are missing.
+ */
+export async function openSession(dir: string, name: GraphName, provider: Provider, optimisedGraph = true): Promise<OpenedSession> {
   const ort = await loadOrt();
-  const options: Ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
+  const plain = path.join(dir, `${name}.onnx`);
+  const onCpu = async (fallbackReason?: string): Promise<OpenedSession> => {
+    const optimised = optimisedGraph ? cpuGraphFile(dir, name) : undefined;
+    if (optimised) {
+      try {
+        return { session: await ort.InferenceSession.create(optimised, cpuOptions()), provider: 'cpu', file: optimised, fallbackReason };
+      } catch (err) {
+        const graphFallbackReason = `${optimised} did not load (${(err as Error).message}); using ${plain}.`;
+        return { session: await ort.InferenceSession.create(plain, cpuOptions()), provider: 'cpu', file: plain, fallbackReason, graphFallbackReason };
+      }
+    }
+    return { session: await ort.InferenceSession.create(plain, cpuOptions()), provider: 'cpu', file: plain, fallbackReason };
+  };
   if (provider === 'cuda') {
     const missing = cudaLibraryMissing();
-    if (missing) {
-      const session = await ort.InferenceSession.create(file, { ...options, executionProviders: ['cpu'] });
-      return { session, provider: 'cpu', fallbackReason: missing };
-    }
+    if (missing) return onCpu(missing);
     try {
       // Fatal-only logging: a missing CUDA library is expected on most machines, and reported below.
-      const session = await ort.InferenceSession.create(file, { ...options, logSeverityLevel: 4, executionProviders: ['cuda', 'cpu'] });
-      return { session, provider: 'cuda' };
+      const session = await ort.InferenceSession.create(plain, { graphOptimizationLevel: 'all', logSeverityLevel: 4, executionProviders: ['cuda', 'cpu'] });
+      return { session, provider: 'cuda', file: plain };
     } catch (err) {
-      const session = await ort.InferenceSession.create(file, { ...options, executionProviders: ['cpu'] });
-      return { session, provider: 'cpu', fallbackReason: `CUDA provider unavailable: ${(err as Error).message}` };
+      return onCpu(`CUDA provider unavailable: ${(err as Error).message}`);
     }
   }
-  return { session: await ort.InferenceSession.create(file, { ...options, executionProviders: ['cpu'] }), provider: 'cpu' };
+  return onCpu();
 }
 
 /** Why the CUDA provider cannot load (its library is not beside the binding), or undefined. */

@@ -1,5 +1,5 @@
 /** WordPiece tokenization through @huggingface/transformers, plus character offsets (offsets.ts). */
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type * as Transformers from '@huggingface/transformers';
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
@@ -17,7 +17,6 @@ export interface Encoded {
 
 type TransformersModule = typeof Transformers;
 let transformers: Promise<TransformersModule> | undefined;
-let loading: Promise<unknown> = Promise.resolve();
 
 function loadTransformers(): Promise<TransformersModule> {
   transformers ??= import('@huggingface/transformers').then((m) => {
@@ -29,21 +28,78 @@ function loadTransformers(): Promise<TransformersModule> {
   return transformers;
 }
 
-function readNormalizer(folder: string): NormalizerOptions {
-  try {
-    const json: unknown = JSON.parse(readFileSync(path.join(folder, 'tokenizer.json'), 'utf8'));
-    const n = (json as { normalizer?: Record<string, unknown> | null }).normalizer;
-    if (!n || n.type !== 'BertNormalizer') return BERT_UNCASED;
-    const lowercase = n.lowercase !== false;
-    return {
-      lowercase,
-      stripAccents: typeof n.strip_accents === 'boolean' ? n.strip_accents : lowercase,
-      cleanText: n.clean_text !== false,
-      handleChineseChars: n.handle_chinese_chars !== false,
-    };
-  } catch {
-    return BERT_UNCASED;
+/** The raw text of a folder's tokenizer.json and tokenizer_config.json (read in parallel). */
+export interface TokenizerFiles {
+  readonly folder: string;
+  readonly tokenizer: string;
+  readonly config: string;
+}
+
+export async function readTokenizerFiles(folder: string): Promise<TokenizerFiles> {
+  const read = async (name: string): Promise<string> => {
+    try {
+      return await readFile(path.join(folder, name), 'utf8');
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new Error(`Cannot read ${path.join(folder, name)} (${e.code ?? e.message}): re-export the model so that the folder has tokenizer.json and tokenizer_config.json.`);
+    }
+  };
+  const [tokenizer, config] = await Promise.all([read('tokenizer.json'), read('tokenizer_config.json')]);
+  return { folder, tokenizer, config };
+}
+
+/**
+ * Where JSON.parse failed. V8 gives "at position N" for most errors but not for an unexpected token;
+ * then the shortest prefix that fails before its own end locates it (error path only).
+ */
+function jsonErrorOffset(text: string, message: string): number {
+  const at = /at position (\d+)/.exec(message);
+  if (at) return Number(at[1]);
+  const failsInside = (n: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, n));
+      return false;
+    } catch (e) {
+      const m = (e as Error).message;
+      if (/end of JSON input/.test(m)) return false;
+      const p = /at position (\d+)/.exec(m);
+      return !p || Number(p[1]) < n;
+    }
+  };
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (failsInside(mid)) hi = mid;
+    else lo = mid + 1;
   }
+  return Math.max(0, lo - 1);
+}
+
+/** JSON.parse with an error naming the file and the line, and what to do. */
+function parseJsonFile(text: string, file: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const message = (err as Error).message;
+    const line = text.slice(0, jsonErrorOffset(text, message)).split('\n').length;
+    throw new Error(`${file}, line ${line}: not valid JSON (${message}). Re-export the model, or restore the file from the training run.`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${file}: expected a JSON object. Re-export the model.`);
+  return value as Record<string, unknown>;
+}
+
+function readNormalizer(json: Record<string, unknown>): NormalizerOptions {
+  const n = json.normalizer as Record<string, unknown> | null | undefined;
+  if (!n || n.type !== 'BertNormalizer') return BERT_UNCASED;
+  const lowercase = n.lowercase !== false;
+  return {
+    lowercase,
+    stripAccents: typeof n.strip_accents === 'boolean' ? n.strip_accents : lowercase,
+    cleanText: n.clean_text !== false,
+    handleChineseChars: n.handle_chinese_chars !== false,
+  };
 }
 
 export class WordPieceTokenizer {
@@ -61,14 +117,28 @@ export class WordPieceTokenizer {
 
   /** Loads tokenizer.json + tokenizer_config.json from a local folder; never goes online. */
   static async load(folder: string): Promise<WordPieceTokenizer> {
+    return WordPieceTokenizer.fromFiles(await readTokenizerFiles(folder));
+  }
+
+  /**
+   * Builds the tokenizer from files already read: each parsed once (tokenizer.json is ~0.7 MB), the
+   * transformers.js class named by tokenizer_config.json constructed directly, as
+   * AutoTokenizer.from_pretrained would, without its second read and its global model path.
+   */
+  static async fromFiles(files: TokenizerFiles): Promise<WordPieceTokenizer> {
     const tf = await loadTransformers();
-    // env.localModelPath is global: loads take turns so two folders never see each other's path.
-    const run = loading.then(async () => {
-      tf.env.localModelPath = path.dirname(path.resolve(folder));
-      return tf.AutoTokenizer.from_pretrained(path.basename(path.resolve(folder)), { local_files_only: true });
-    });
-    loading = run.catch(() => undefined);
-    return new WordPieceTokenizer(await run, readNormalizer(folder));
+    const json = parseJsonFile(files.tokenizer, path.join(files.folder, 'tokenizer.json'));
+    const config = parseJsonFile(files.config, path.join(files.folder, 'tokenizer_config.json'));
+    const name = typeof config.tokenizer_class === 'string' ? config.tokenizer_class.replace(/Fast$/, '') : '';
+    const named = (tf as unknown as Record<string, unknown>)[name];
+    const Class = typeof named === 'function' && named.prototype instanceof tf.PreTrainedTokenizer ? (named as typeof tf.PreTrainedTokenizer) : tf.PreTrainedTokenizer;
+    let tokenizer: PreTrainedTokenizer;
+    try {
+      tokenizer = new (Class as unknown as new (json: object, config: object) => PreTrainedTokenizer)(json, config);
+    } catch (err) {
+      throw new Error(`${path.join(files.folder, 'tokenizer.json')}: not a tokenizer transformers.js can build (${(err as Error).message}). Re-export the model.`);
+    }
+    return new WordPieceTokenizer(tokenizer, readNormalizer(json));
   }
 
   get maskTokenId(): number | undefined {

@@ -71,4 +71,19 @@ export interface ModelInfo {
   readonly provider: Provider;
   readonly precision: Precision;
   readonly hasAttentions: boolean;
+  /** The graph the main session was created from (model_cpu.onnx, model.onnx, ...). */
+  readonly graphFile: string;
+}
+
+/** Where a model's cold load went, in ms (the benchmark reports them; the log shows them). */
+export interface LoadTimings {
+  /** Finding the folder and reading config.json. */
+  readonly configMs: number;
+  /** Creating the onnxruntime session of the main graph (synchronous inside onnxruntime-node). */
+  readonly sessionMs: number;
+  /** Parsing tokenizer.json/tokenizer_config.json and building the tokenizer (files read during the session). */
+  readonly tokenizerMs: number;
+  /** The first forward pass of the main graph (feeds, run, outputs); undefined until there was one. */
+  readonly firstRunMs?: number;
+  readonly graphFile: string;
 }

@@ -5,28 +5,26 @@ import { isWebviewMessage, type AttentionSet, type HostMessage } from '../../../
 import type { InferenceTask } from '../../core/inference/types';
 import type { Ctx } from '../ctx';
 import type { EngineHost } from './engineHost';
-import { webviewHtml, webviewOptions } from './html';
 import type { ActiveModels } from './models';
+import { InferencePanel } from './panel';
 
 /** Up to 256 tokens: the viewer stays readable (a 256×256 heatmap at 3 px a cell). */
 export const MAX_ATTENTION_TOKENS = 256;
 const TASK_ORDER: InferenceTask[] = ['fill-mask', 'token-classification', 'sequence-classification', 'question-answering'];
 
 /** "Show Attention for Selection": the attention viewer, with a second model to compare. */
-export class AttentionPanel implements vscode.Disposable {
-  private panel: vscode.WebviewPanel | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
-  private ready = false;
+export class AttentionPanel extends InferencePanel {
   private last: HostMessage | undefined;
   private text = '';
   private models: string[] = [];
-  private inflight: AbortController | undefined;
 
   constructor(
-    private readonly ctx: Ctx,
+    ctx: Ctx,
     private readonly engines: EngineHost,
     private readonly active: ActiveModels,
-  ) {}
+  ) {
+    super(ctx);
+  }
 
   async showForSelection(): Promise<void> {
     const editor = vscode.window.activeTextEditor;
@@ -44,13 +42,7 @@ export class AttentionPanel implements vscode.Disposable {
       this.panel.reveal(vscode.ViewColumn.Beside, true);
       return;
     }
-    const uri = this.ctx.extension.extensionUri;
-    this.panel = vscode.window.createWebviewPanel('bertStudio.attentionPanel', 'Attention', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(uri));
-    this.panel.webview.html = webviewHtml(this.panel.webview, uri, 'attention', 'Attention', CSS);
-    this.disposables.push(
-      this.panel.webview.onDidReceiveMessage((m: unknown) => void this.receive(m)),
-      this.panel.onDidDispose(() => this.closed()),
-    );
+    this.create('bertStudio.attentionPanel', 'Attention', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, 'attention', CSS, (m) => void this.receive(m));
   }
 
   private post(m: HostMessage): void {
@@ -59,9 +51,7 @@ export class AttentionPanel implements vscode.Disposable {
   }
 
   private async compute(): Promise<void> {
-    this.inflight?.abort(new vscode.CancellationError());
-    const controller = new AbortController();
-    this.inflight = controller;
+    const controller = this.nextRequest();
     try {
       const engine = await this.engines.get();
       const sets: AttentionSet[] = [];
@@ -109,18 +99,6 @@ export class AttentionPanel implements vscode.Disposable {
         return;
       }
     }
-  }
-
-  private closed(): void {
-    this.inflight?.abort(new vscode.CancellationError());
-    this.panel = undefined;
-    this.ready = false;
-    while (this.disposables.length) this.disposables.pop()?.dispose();
-  }
-
-  dispose(): void {
-    this.panel?.dispose();
-    this.closed();
   }
 }
 

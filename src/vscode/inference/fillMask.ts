@@ -2,8 +2,8 @@ import * as vscode from 'vscode';
 import { isWebviewMessage, type HostMessage } from '../../../webview/fillMask/protocol';
 import type { Ctx } from '../ctx';
 import { withInferenceProgress, type EngineHost } from './engineHost';
-import { webviewHtml, webviewOptions } from './html';
 import type { ActiveModels } from './models';
+import { InferencePanel } from './panel';
 
 const MASK = '[MASK]';
 const OPEN_PANEL = 'Open Fill-Mask Panel';
@@ -60,18 +60,16 @@ export async function fillMaskAtSelection(ctx: Ctx, engines: EngineHost, models:
 }
 
 /** A panel that fills the mask as the user types (debounced in the webview; stale requests aborted here). */
-export class FillMaskPanel implements vscode.Disposable {
-  private panel: vscode.WebviewPanel | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
-  private inflight: AbortController | undefined;
-  private ready = false;
+export class FillMaskPanel extends InferencePanel {
   private pendingText = 'The capital of France is [MASK].';
 
   constructor(
-    private readonly ctx: Ctx,
+    ctx: Ctx,
     private readonly engines: EngineHost,
     private readonly models: ActiveModels,
-  ) {}
+  ) {
+    super(ctx);
+  }
 
   show(text?: string): void {
     if (text !== undefined) this.pendingText = text;
@@ -80,14 +78,7 @@ export class FillMaskPanel implements vscode.Disposable {
       this.sendModel();
       return;
     }
-    const uri = this.ctx.extension.extensionUri;
-    this.panel = vscode.window.createWebviewPanel('bertStudio.fillMaskPanel', 'Fill Mask', vscode.ViewColumn.Beside, webviewOptions(uri));
-    this.panel.webview.html = webviewHtml(this.panel.webview, uri, 'fillMask', 'Fill Mask', CSS);
-    this.disposables.push(
-      this.panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
-      this.panel.onDidDispose(() => this.closed()),
-      this.models.onDidChange(() => this.sendModel()),
-    );
+    this.create('bertStudio.fillMaskPanel', 'Fill Mask', vscode.ViewColumn.Beside, 'fillMask', CSS, (m) => this.receive(m), this.models.onDidChange(() => this.sendModel()));
   }
 
   private post(m: HostMessage): void {
@@ -111,9 +102,7 @@ export class FillMaskPanel implements vscode.Disposable {
       return;
     }
     this.pendingText = m.text;
-    this.inflight?.abort(new vscode.CancellationError());
-    const controller = new AbortController();
-    this.inflight = controller;
+    const controller = this.nextRequest();
     void this.query(m.id, m.text, m.topK, controller.signal);
   }
 
@@ -131,18 +120,6 @@ export class FillMaskPanel implements vscode.Disposable {
     } catch (err) {
       if (!signal.aborted) this.post({ type: 'error', id, message: (err as Error).message });
     }
-  }
-
-  private closed(): void {
-    this.inflight?.abort(new vscode.CancellationError());
-    this.panel = undefined;
-    this.ready = false;
-    while (this.disposables.length) this.disposables.pop()?.dispose();
-  }
-
-  dispose(): void {
-    this.panel?.dispose();
-    this.closed();
   }
 }
 

@@ -1,4 +1,6 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { InferenceEngine } from '../../../src/core/inference/engine';
 import { aggregateEntities } from '../../../src/core/inference/postprocess';
@@ -126,6 +128,113 @@ describe('inference engine against PyTorch (tiny exported models)', function () 
       const result = await engine.fillMask(fm.dir, f.text, 3);
       assert.equal(result.candidates[0].tokenId, f.top1, `${f.text}: ${result.candidates[0].token} vs ${f.token}`);
       assert.ok(Math.abs(result.candidates[0].probability - f.probability) < 1e-3);
+    }
+  });
+});
+
+describe('inference engine cold path (pre-optimised graphs, load timings, bad files)', function () {
+  this.timeout(300_000);
+  let fx: { dir: string; reference: Reference } | undefined;
+  let tmp = '';
+
+  before(function () {
+    fx = ensureFixtures();
+    if (!fx) this.skip();
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-studio-cold-'));
+  });
+  after(() => tmp && fs.rmSync(tmp, { recursive: true, force: true }));
+
+  /** A private copy of a fixture's onnx folder, to age or break files in. */
+  const copy = (task: string, name: string): string => {
+    const dir = path.join(tmp, name);
+    fs.cpSync(path.join(fx!.dir, task, 'onnx'), dir, { recursive: true });
+    return dir;
+  };
+
+  it('loads model_cpu.onnx (and model_quantized_cpu.onnx) where the export wrote them, with the same logits as model.onnx and PyTorch', async () => {
+    const ref = fx!.reference;
+    const folder = path.join(fx!.dir, 'sequence_classification');
+    const fast = new InferenceEngine({ idleMs: 60_000 });
+    const plain = new InferenceEngine({ idleMs: 60_000, optimisedGraphs: false });
+    try {
+      assert.equal(path.basename((await fast.info(folder)).graphFile), 'model_cpu.onnx');
+      assert.equal(path.basename((await plain.info(folder)).graphFile), 'model.onnx');
+      const [a] = await fast.logits(folder, ref.sst2);
+      const [b] = await plain.logits(folder, ref.sst2);
+      a.data.forEach((v, i) => assert.ok(Math.abs(v - b.data[i]) < 1e-4 && Math.abs(v - ref.sst2_logits[Math.floor(i / 2)][i % 2]) < 1e-4, `value ${i}: ${v} vs ${b.data[i]}`));
+    } finally {
+      await fast.dispose();
+      await plain.dispose();
+    }
+    const q = new InferenceEngine({ precision: 'int8', idleMs: 60_000 });
+    const qPlain = new InferenceEngine({ precision: 'int8', idleMs: 60_000, optimisedGraphs: false });
+    try {
+      const mlm = path.join(fx!.dir, 'mlm');
+      assert.equal(path.basename((await q.info(mlm)).graphFile), 'model_quantized_cpu.onnx');
+      const [a] = await q.logits(mlm, ref.mask_texts);
+      const [b] = await qPlain.logits(mlm, ref.mask_texts);
+      let worst = 0;
+      a.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - b.data[i]))));
+      assert.ok(worst < 1e-4, `int8 pre-optimised vs plain: ${worst}`);
+    } finally {
+      await q.dispose();
+      await qPlain.dispose();
+    }
+  });
+
+  it('reports where the cold load went: config, session, tokenizer and first run', async () => {
+    const engine = new InferenceEngine({ idleMs: 60_000 });
+    const folder = path.join(fx!.dir, 'mlm');
+    try {
+      assert.equal(await engine.loadTimings(folder), undefined); // asking starts no load
+      const t0 = performance.now();
+      await engine.fillMask(folder, fx!.reference.mask_texts[0], 3);
+      const total = performance.now() - t0;
+      const t = await engine.loadTimings(folder);
+      assert.ok(t && t.firstRunMs !== undefined);
+      for (const v of [t.configMs, t.sessionMs, t.tokenizerMs, t.firstRunMs]) assert.ok(v > 0 && Number.isFinite(v));
+      assert.ok(t.configMs + t.sessionMs + t.tokenizerMs + t.firstRunMs <= total);
+      await engine.fillMask(folder, fx!.reference.mask_texts[1], 3);
+      assert.equal((await engine.loadTimings(folder))?.firstRunMs, t.firstRunMs); // only the first run counts
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('ignores a pre-optimised graph older than model.onnx, and falls back to model.onnx when it does not load', async () => {
+    const stale = copy('sequence_classification', 'stale');
+    const old = new Date(Date.now() - 3_600_000);
+    fs.utimesSync(path.join(stale, 'model_cpu.onnx'), old, old);
+    const broken = copy('sequence_classification', 'broken');
+    fs.writeFileSync(path.join(broken, 'model_cpu.onnx'), 'not a model');
+    const logs: string[] = [];
+    const engine = new InferenceEngine({ idleMs: 60_000, log: (m) => logs.push(m) });
+    try {
+      assert.equal(path.basename((await engine.info(stale)).graphFile), 'model.onnx');
+      assert.equal(path.basename((await engine.info(broken)).graphFile), 'model.onnx');
+      assert.ok(logs.some((l) => l.includes(path.join(broken, 'model_cpu.onnx')) && l.includes('did not load')), logs.join('\n'));
+      const [c] = await engine.classify(broken, [fx!.reference.sst2[0]]);
+      assert.equal(c.label, fx!.reference.sst2_logits[0][0] > fx!.reference.sst2_logits[0][1] ? 'negative' : 'positive');
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('names the file and line of a broken tokenizer file, and the fix', async () => {
+    const dir = copy('sequence_classification', 'bad-tokenizer');
+    fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), '{\n  "tokenizer_class": "BertTokenizer",\n  "mask_token": [MASK]\n}\n');
+    const engine = new InferenceEngine({ idleMs: 60_000 });
+    try {
+      await assert.rejects(engine.classify(dir, ['a']), (err: Error) => {
+        assert.match(err.message, /tokenizer_config\.json, line 3: not valid JSON/);
+        assert.ok(err.message.includes(dir));
+        assert.match(err.message, /Re-export the model/);
+        return true;
+      });
+      fs.rmSync(path.join(dir, 'tokenizer_config.json'));
+      await assert.rejects(engine.classify(dir, ['a']), /tokenizer_config\.json \(ENOENT\): re-export/);
+    } finally {
+      await engine.dispose();
     }
   });
 });
