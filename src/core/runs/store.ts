@@ -53,6 +53,14 @@ export function displayState(status: RunStatus | undefined, alive: (pid: number 
   return status.state;
 }
 
+/**
+ * A live run past its last step: training is done and the worker is writing the model and the
+ * export. A stop now would only kill that (the worker finishes the run whatever it is asked).
+ */
+export function isFinishing(status: RunStatus | undefined): boolean {
+  return !!status && LIVE_STATES.has(status.state) && typeof status.max_steps === 'number' && status.max_steps > 0 && (status.step ?? 0) >= status.max_steps;
+}
+
 const LIVE_DISPLAY = new Set<DisplayState>(['starting', 'running', 'stopping']);
 
 function mtimeSeconds(file: string): number {

@@ -6,7 +6,7 @@ import { workerEnv } from '../../core/python/workerEnv';
 import { TASKS, type Task } from '../../core/runs/protocol';
 import { checkTrainingChanges, defaultModelFolder, modelMaxPositions, splitLabels, trainingFieldNames } from '../../core/runs/launch';
 import { buildSpec, defaultTraining, parseChanges, preflight, type PreflightProblem } from '../../core/runs/spec';
-import type { RunSpec, RunStore } from '../../core/runs/store';
+import { isFinishing, type RunSpec, type RunStore } from '../../core/runs/store';
 import { launchWorker, stopWorker, waitUntilStarted } from '../../core/runs/worker';
 import { requireTrust, type Ctx } from '../ctx';
 import { pythonFor } from '../environment/register';
@@ -245,6 +245,10 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
       const id = await pickRun(s, arg, (st) => st === 'running' || st === 'starting', 'Stop');
       if (!id) return;
       const info = s.get(id);
+      if (isFinishing(info.status)) {
+        void vscode.window.showInformationMessage(`BERT Studio: ${id} has finished training and is writing its model and export; it will end as completed.`);
+        return;
+      }
       const grace = (ctx.config().get<number>('stopGracePeriodSeconds') ?? 30) * 1000;
       const how = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `BERT Studio: stopping ${id} (checkpointing)` }, () => stopWorker(info.dir, info.status?.pid, grace));
       if (how === 'killed') void vscode.window.showWarningMessage(`BERT Studio: ${id} did not stop within the grace period and was killed; resume continues from its last checkpoint.`);

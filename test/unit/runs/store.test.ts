@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { JsonlTail } from '../../../src/core/runs/tail';
-import { RunStore, displayState, pidAlive } from '../../../src/core/runs/store';
+import { RunStore, displayState, isFinishing, pidAlive } from '../../../src/core/runs/store';
 import type { RunEvent } from '../../../src/core/runs/protocol';
 
 function tmp(): string {
@@ -101,6 +101,13 @@ describe('RunStore', () => {
   it('keeps final states as the worker wrote them', () => {
     assert.equal(displayState({ state: 'completed', pid: 999999 }, () => false), 'completed');
     assert.equal(displayState({ state: 'stopping', pid: 1 }, () => false), 'interrupted');
+  });
+
+  it('knows a live run past its last step is finishing, not stoppable', () => {
+    assert.equal(isFinishing({ state: 'running', step: 400, max_steps: 400 }), true);
+    assert.equal(isFinishing({ state: 'running', step: 399, max_steps: 400 }), false);
+    assert.equal(isFinishing({ state: 'completed', step: 400, max_steps: 400 }), false);
+    assert.equal(isFinishing({ state: 'starting', step: 0 }), false);
   });
 
   it('refuses run ids that would escape the runs folder', () => {
