@@ -65,7 +65,7 @@ function bars(title: string, counts: Readonly<Record<string, number>>): HTMLElem
 function histogram(stats: DatasetStatistics, s: DatasetStatistics['splits'][number]): HTMLElement {
   const box = el('div');
   const t = s.tokens;
-  box.append(el('h3', `Token lengths (${stats.tokenizer.kind})`));
+  box.append(el('h3', `Token lengths (${stats.tokenizer.kind}${stats.tokenizer.model ? `, ${stats.tokenizer.model.split(/[\\/]/).filter(Boolean).slice(-2).join('/')}` : ''})`));
   box.append(el('div', `mean ${t.mean.toFixed(1)} · p50 ${t.p50} · p90 ${t.p90} · p95 ${t.p95} · p99 ${t.p99} · max ${t.max}`, 'muted'));
   const h = el('div', undefined, 'hist');
   const counts = t.histogram.counts;
@@ -110,8 +110,13 @@ function render(): void {
   len.value = String(state.stats?.maxSeqLength ?? 128);
   const go = el('button', state.status === 'running' ? 'Computing…' : 'Compute statistics');
   go.disabled = state.status === 'running';
-  go.addEventListener('click', () => vscode.postMessage({ type: ToHost.Recompute, maxSeqLength: Math.max(8, Math.min(8192, Number(len.value) || 128)) }));
-  controls.append(el('span', 'max_seq_length'), len, go);
+  const maxLen = (): number => Math.max(8, Math.min(8192, Number(len.value) || 128));
+  go.addEventListener('click', () => vscode.postMessage({ type: ToHost.Recompute, maxSeqLength: maxLen() }));
+  const tok = el('button', `Tokenizer: ${state.tokenizer ?? 'default model'}…`);
+  tok.title = "Count tokens with another model's tokenizer (a run or a model folder)";
+  tok.disabled = state.status === 'running';
+  tok.addEventListener('click', () => vscode.postMessage({ type: ToHost.ChooseTokenizer, maxSeqLength: maxLen() }));
+  controls.append(el('span', 'max_seq_length'), len, go, tok);
   if (state.status === 'running') {
     progressEl = el('progress');
     const cancel = el('button', 'Cancel');

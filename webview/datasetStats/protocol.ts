@@ -32,6 +32,8 @@ export type StatsStatus = 'idle' | 'running' | 'done' | 'error';
 export interface ViewState {
   readonly dataset: DatasetSummary;
   readonly stats?: DatasetStatistics;
+  /** The model whose tokenizer the next computation uses (a folder name, for display). */
+  readonly tokenizer?: string;
   readonly status: StatsStatus;
   readonly message?: string;
 }
@@ -43,7 +45,7 @@ export type HostMessage =
   | { readonly type: typeof ToWebview.Rows; readonly requestId: number; readonly split: SplitName; readonly start: number; readonly rows: readonly (readonly string[])[]; readonly total?: number }
   | { readonly type: typeof ToWebview.Progress; readonly done: number; readonly total?: number };
 
-export const ToHost = { Ready: 'ready', RequestRows: 'requestRows', Recompute: 'recompute', OpenRow: 'openRow', Cancel: 'cancel' } as const;
+export const ToHost = { Ready: 'ready', RequestRows: 'requestRows', Recompute: 'recompute', OpenRow: 'openRow', Cancel: 'cancel', ChooseTokenizer: 'chooseTokenizer' } as const;
 
 export type WebviewMessage =
   | { readonly type: typeof ToHost.Ready }
@@ -51,7 +53,9 @@ export type WebviewMessage =
   | { readonly type: typeof ToHost.Recompute; readonly maxSeqLength: number }
   /** Opens the source file of preview row `row` of `split` at its line. */
   | { readonly type: typeof ToHost.OpenRow; readonly split: SplitName; readonly row: number }
-  | { readonly type: typeof ToHost.Cancel };
+  | { readonly type: typeof ToHost.Cancel }
+  /** The host asks which model's tokenizer to use (the webview never names a path). */
+  | { readonly type: typeof ToHost.ChooseTokenizer; readonly maxSeqLength: number };
 
 export const LIMITS = { rowsPerRequest: 500, maxSeqLength: 8192 } as const;
 export const ROW_HEIGHT = 24;

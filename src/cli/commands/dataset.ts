@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { guessDataset } from '../../core/datasets/detect';
 import { importDataset, listDatasets, readManifest } from '../../core/datasets/snapshot';
 import { snapshotStatistics, StatisticsBuilder, type DatasetStatistics } from '../../core/datasets/stats';
-import { findDefaultModel, loadTokenCounter, type CounterKind } from '../../core/datasets/tokenCount';
+import { findDefaultModel, loadTokenCounter, tokenizerFolder, type CounterKind } from '../../core/datasets/tokenCount';
 import { FORMATS, type ColumnMapping, type DatasetRequest, type Format, type FormatOptions, type ProgressInfo, type TagScheme, type TextMode, type ValidationReport } from '../../core/datasets/types';
 import { readDataset, validateDataset } from '../../core/datasets/validate';
 import { packageRoot, studioLayout } from '../../core/paths';
@@ -102,7 +102,12 @@ async function statsCommand(args: ParsedArgs, io: CliIo, ws: string): Promise<nu
   const json = args.flags.has('json');
   const maxSeqLength = Number(flag(args, 'max-seq-length') ?? 128);
   const modelFlag = flag(args, 'model');
-  const model = modelFlag && modelFlag !== 'default' ? path.resolve(modelFlag) : findDefaultModel([ws, packageRoot()]);
+  let model = findDefaultModel([ws, packageRoot()]);
+  if (modelFlag && modelFlag !== 'default') {
+    // A model folder, a training run (its model/ or newest checkpoint) or an ONNX export.
+    model = tokenizerFolder(path.resolve(modelFlag));
+    if (!model) throw new UsageError(`--model ${modelFlag}: no tokenizer.json or vocab.txt there (nor in its model/, best/, onnx/ or checkpoints). Pass a model folder or a training run.`);
+  }
   const counter = await loadTokenCounter(model, (flag(args, 'tokenizer') as CounterKind | undefined) ?? 'transformers');
   const onProgress = args.flags.has('progress-json')
     ? (done: number, total: number | undefined) => io.stderr.write(`${JSON.stringify({ progress: done, total })}\n`)

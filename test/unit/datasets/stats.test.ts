@@ -6,7 +6,7 @@ import { JsonlPager, previewCells } from '../../../src/core/datasets/preview';
 import { importDataset } from '../../../src/core/datasets/snapshot';
 import { snapshotStatistics, SplitAccumulator } from '../../../src/core/datasets/stats';
 import { statisticsInChildProcess } from '../../../src/core/datasets/statsProcess';
-import { loadTokenCounter, whitespaceCounter, WordPieceCounter } from '../../../src/core/datasets/tokenCount';
+import { loadTokenCounter, runTokenizers, tokenizerFolder, whitespaceCounter, WordPieceCounter } from '../../../src/core/datasets/tokenCount';
 import { runDatasetCommand } from '../../../src/cli/commands/dataset';
 import { DATA, REPO, tmpDir } from './helpers';
 
@@ -109,6 +109,39 @@ describe('datasets: statistics', function () {
     const p = statisticsInChildProcess({ node: process.execPath, cliPath: cli, snapshotDir: r.dir!, model, maxSeqLength: 64, signal: ac.signal });
     setTimeout(() => ac.abort(), 50);
     await assert.rejects(p, { name: 'AbortError' });
+  });
+
+  it("statistics with a chosen run's tokenizer: a run folder resolves to its model or newest checkpoint", async function () {
+    const cli = path.join(REPO, 'dist', 'cli.js');
+    if (!model || !fs.existsSync(cli) || !fs.existsSync(DATA)) this.skip();
+    const runs = path.join(ws, 'runs');
+    const copyTokenizer = (to: string): void => {
+      fs.mkdirSync(to, { recursive: true });
+      for (const f of ['tokenizer.json', 'vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json']) {
+        if (fs.existsSync(path.join(model, f))) fs.copyFileSync(path.join(model, f), path.join(to, f));
+      }
+    };
+    copyTokenizer(path.join(runs, 'finished', 'model'));
+    copyTokenizer(path.join(runs, 'live', 'checkpoints', 'step-20'));
+    copyTokenizer(path.join(runs, 'live', 'checkpoints', 'step-100'));
+    fs.mkdirSync(path.join(runs, 'live', 'checkpoints', 'step-300'), { recursive: true }); // no tokenizer yet
+    fs.mkdirSync(path.join(runs, 'failed'), { recursive: true });
+    assert.equal(tokenizerFolder(model), model);
+    assert.equal(tokenizerFolder(path.join(runs, 'finished')), path.join(runs, 'finished', 'model'));
+    assert.equal(tokenizerFolder(path.join(runs, 'live')), path.join(runs, 'live', 'checkpoints', 'step-100'));
+    assert.equal(tokenizerFolder(path.join(runs, 'failed')), undefined);
+    assert.deepEqual(runTokenizers(runs).map((r) => r.run).sort(), ['finished', 'live']);
+
+    const ds = path.join(ws, '.bert-studio', 'datasets');
+    const r = await importDataset({ task: 'sequence_classification', format: 'tsv', mapping: { text: 'sentence', label: 'label' }, files: { train: path.join(DATA, 'sst2', 'dev.tsv') } }, ds, { id: 'sst2dev-run' });
+    const base = await statisticsInChildProcess({ node: process.execPath, cliPath: cli, snapshotDir: r.dir!, model, maxSeqLength: 32 });
+    const viaRun = await statisticsInChildProcess({ node: process.execPath, cliPath: cli, snapshotDir: r.dir!, model: path.join(runs, 'live'), maxSeqLength: 32 });
+    assert.equal(viaRun.tokenizer.model, path.join(runs, 'live', 'checkpoints', 'step-100'));
+    assert.deepEqual(viaRun.splits[0].tokens, base.splits[0].tokens, 'the same tokenizer counts the same');
+    await assert.rejects(
+      statisticsInChildProcess({ node: process.execPath, cliPath: cli, snapshotDir: r.dir!, model: path.join(runs, 'failed'), maxSeqLength: 32 }),
+      /no tokenizer\.json or vocab\.txt there/,
+    );
   });
 
   it('CLI: validate --json, import, list', async function () {

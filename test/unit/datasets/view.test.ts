@@ -16,6 +16,8 @@ describe('datasets: statistics view', () => {
     assert.ok(isWebviewMessage({ type: 'recompute', maxSeqLength: 256 }));
     assert.ok(!isWebviewMessage({ type: 'recompute', maxSeqLength: '256' }));
     assert.ok(!isWebviewMessage({ type: 'openRow', split: 'train', row: 1.5 }));
+    assert.ok(isWebviewMessage({ type: 'chooseTokenizer', maxSeqLength: 128 }));
+    assert.ok(!isWebviewMessage({ type: 'chooseTokenizer', maxSeqLength: 4 }));
     assert.ok(!isWebviewMessage({ type: 'exec', cmd: 'rm' }));
     assert.ok(!isWebviewMessage(null));
   });
