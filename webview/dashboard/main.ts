@@ -180,6 +180,9 @@ function runLabel(r: RunListItem): string {
   return r.name && r.name !== r.id ? `${r.name} (${r.id})` : r.id;
 }
 
+/** The run-list entry that unpins: the host then shows the live (else most recently active) run. */
+const FOLLOW_ACTIVE = 'follow:active';
+
 function renderRuns(): void {
   clear(runSelect);
   if (!runs.length) {
@@ -187,15 +190,22 @@ function renderRuns(): void {
     opt.textContent = 'No runs yet';
     opt.setAttribute('value', '');
     runSelect.append(opt);
+  } else {
+    const current = runs.find((r) => r.id === ui.primary);
+    const opt = custom<{ value: string }>('vscode-option');
+    opt.setAttribute('value', FOLLOW_ACTIVE);
+    opt.textContent = `Follow the active run${!ui.pinned && current ? `: ${runLabel(current)} — ${current.state}` : ''}`;
+    if (!ui.pinned) opt.setAttribute('selected', '');
+    runSelect.append(opt);
   }
   for (const r of runs) {
     const opt = custom<{ value: string }>('vscode-option');
     opt.setAttribute('value', r.id);
     opt.textContent = `${runLabel(r)} — ${r.state}`;
-    if (r.id === ui.primary) opt.setAttribute('selected', '');
+    if (ui.pinned && r.id === ui.primary) opt.setAttribute('selected', '');
     runSelect.append(opt);
   }
-  if (ui.primary) runSelect.value = ui.primary;
+  if (runs.length) runSelect.value = ui.pinned && ui.primary ? ui.primary : FOLLOW_ACTIVE;
 
   clear(compareList);
   const others = runs.filter((r) => r.id !== ui.primary);
@@ -341,8 +351,12 @@ function drawCharts(): void {
 // ---- controls ----------------------------------------------------------------------------------
 runSelect.addEventListener('change', () => {
   const id = runSelect.value;
+  if (id === FOLLOW_ACTIVE) {
+    if (ui.pinned) changeSelection({ primary: ui.primary, compare: ui.compare, pinned: false }, true);
+    return;
+  }
   // A run picked here is the user's choice: it is kept over reloads and when other runs start.
-  if (id && id !== ui.primary) changeSelection({ primary: id, compare: ui.compare, pinned: true }, true);
+  if (id && (id !== ui.primary || !ui.pinned)) changeSelection({ primary: id, compare: ui.compare, pinned: true }, true);
 });
 metricSelect.addEventListener('change', () => {
   ui.metric = metricSelect.value;

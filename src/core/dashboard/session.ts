@@ -64,9 +64,12 @@ export class DashboardSession {
       case ToHost.Ready:
         this.onReady(msg.selection);
         break;
-      case ToHost.Select:
-        this.applySelection(msg.selection, false);
+      case ToHost.Select: {
+        // Not pinned ("follow the active run"): the host decides the primary run and says which.
+        const next = msg.selection.pinned ? msg.selection : this.withDefaultPrimary(msg.selection, this.defaultRun());
+        this.applySelection(next, next.primary !== msg.selection.primary);
         break;
+      }
       case ToHost.RequestRange:
         this.post({
           type: ToWebview.Range,

@@ -106,10 +106,10 @@ describe('DashboardSession', () => {
     const s = new DashboardSession(host, FAST);
     sessions.push(s);
     s.receive({ type: 'ready' });
-    s.receive({ type: 'select', selection: { primary: '20250101-100000-old', compare: ['20250102-100000-live', 'no-such-run'] } });
+    s.receive({ type: 'select', selection: { primary: '20250101-100000-old', compare: ['20250102-100000-live', 'no-such-run'], pinned: true } });
     assert.deepEqual(s.followed.sort(), ['20250101-100000-old', '20250102-100000-live']);
     assert.deepEqual(s.currentSelection.compare, ['20250102-100000-live'], 'unknown runs are dropped');
-    s.receive({ type: 'select', selection: { primary: '20250101-100000-old', compare: [] } });
+    s.receive({ type: 'select', selection: { primary: '20250101-100000-old', compare: [], pinned: true } });
     assert.deepEqual(s.followed, ['20250101-100000-old']);
     s.hidden();
     assert.deepEqual(s.followed, []);
@@ -236,6 +236,19 @@ describe('DashboardSession after a window reload', () => {
     pinned.sendRuns();
     assert.equal(free.currentSelection.primary, id);
     assert.equal(pinned.currentSelection.primary, '20250102-100000-earlier');
+  });
+
+  it('"follow the active run" in the page unpins: the host picks the run and tells the page', () => {
+    const host = new FakeHost(reloadRuns(runs));
+    const s = new DashboardSession(host, FAST);
+    sessions.push(s);
+    s.receive({ type: 'ready', selection: { primary: '20250102-100000-earlier', compare: ['20250103-100000-newest'], pinned: true } });
+    host.posted = [];
+    s.receive({ type: 'select', selection: { primary: '20250102-100000-earlier', compare: ['20250103-100000-newest'], pinned: false } });
+    const expected = { primary: '20250101-100000-resumed', compare: ['20250103-100000-newest'], pinned: false };
+    assert.deepEqual(s.currentSelection, expected);
+    assert.deepEqual(host.posted.find((m) => m.type === 'selection'), { type: 'selection', selection: expected });
+    assert.deepEqual(s.followed.sort(), ['20250101-100000-resumed', '20250103-100000-newest']);
   });
 
   it('a command naming a run pins it; one without a run does not', () => {
