@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { importDataset, listDatasets, removeDataset, requestFromManifest, type DatasetEntry } from '../../core/datasets/snapshot';
 import type { DatasetStatistics } from '../../core/datasets/stats';
 import type { DatasetRequest, ValidationReport } from '../../core/datasets/types';
+import { RevalidateOnSave } from '../../core/datasets/revalidate';
 import { validateDataset } from '../../core/datasets/validate';
 import type { Ctx } from '../ctx';
 import { DatasetDiagnostics } from './diagnostics';
@@ -27,18 +28,15 @@ export function registerDatasets(ctx: Ctx): void {
   const datasetsDir = (): string | undefined => ctx.layout()?.datasetsDir;
   const tree = new DatasetsTree(datasetsDir);
   const diagnostics = new DatasetDiagnostics();
-  /** Files validated this session → the request that covers them, for re-validation on save. */
-  const watched = new Map<string, DatasetRequest>();
-  const timers = new Map<string, NodeJS.Timeout>();
+  /** Files validated or imported this session → their request, re-validated when one is saved. */
+  const onSave = new RevalidateOnSave((req) => validate(req, true).then(() => tree.refresh()));
 
   const onStats = (id: string, s: DatasetStatistics): void => {
     tree.stats.set(id, s);
     tree.refresh();
   };
 
-  const remember = (req: DatasetRequest): void => {
-    for (const f of [req.files.train, req.files.validation, req.files.test]) if (f) watched.set(path.resolve(f), req);
-  };
+  const remember = (req: DatasetRequest): void => onSave.remember(req);
 
   const validate = async (req: DatasetRequest, quiet: boolean): Promise<ValidationReport | undefined> => {
     const report = await vscode.window.withProgress(
@@ -143,7 +141,7 @@ export function registerDatasets(ctx: Ctx): void {
     // From an editor or the explorer: validate that file as its dataset (or as a new one).
     const uri = arg instanceof vscode.Uri ? arg : arg === undefined ? vscode.window.activeTextEditor?.document.uri : undefined;
     if (uri && uri.scheme === 'file') {
-      const known = watched.get(path.resolve(uri.fsPath));
+      const known = onSave.requestFor(uri.fsPath);
       const req = known ?? (await buildImportRequest([uri.fsPath]));
       if (!req) return;
       const r = await validate(req, false);
@@ -158,18 +156,7 @@ export function registerDatasets(ctx: Ctx): void {
   };
 
   const revalidateOnSave = (doc: vscode.TextDocument): void => {
-    if (doc.uri.scheme !== 'file') return;
-    const file = path.resolve(doc.uri.fsPath);
-    const req = watched.get(file);
-    if (!req) return;
-    clearTimeout(timers.get(file));
-    timers.set(
-      file,
-      setTimeout(() => {
-        timers.delete(file);
-        void validate(req, true).then(() => tree.refresh());
-      }, 300),
-    );
+    if (doc.uri.scheme === 'file') onSave.saved(doc.uri.fsPath);
   };
 
   const loadWatched = async (): Promise<void> => {
@@ -237,7 +224,7 @@ export function registerDatasets(ctx: Ctx): void {
         await DatasetStatsPanel.revive(ctx, panel, id, dir, onStats);
       },
     }),
-    { dispose: () => timers.forEach((t) => clearTimeout(t)) },
+    onSave,
   );
   void loadWatched();
 }
