@@ -1,25 +1,11 @@
 import * as vscode from 'vscode';
+import { MAX_CHUNK_CHARS, textChunks } from '../../core/inference/chunks';
 import type { Ctx } from '../ctx';
 import { withInferenceProgress, type EngineHost } from './engineHost';
 import type { ActiveModels } from './models';
 
 const PALETTE = ['charts.blue', 'charts.orange', 'charts.green', 'charts.purple', 'charts.red', 'charts.yellow'];
-/** Paragraphs longer than this are split into lines so each chunk stays within 512 tokens. */
-const MAX_CHUNK_CHARS = 1500;
 const MAX_LINES = 2000;
-
-/** Chunks of the document (paragraphs, else lines) with their offsets; offsets go through positionAt, so \r\n is handled. */
-function chunks(doc: vscode.TextDocument): { text: string; offset: number }[] {
-  const text = doc.getText();
-  const out: { text: string; offset: number }[] = [];
-  const re = /\S[\s\S]*?(?=(?:\r?\n)[ \t]*(?:\r?\n)|$)/g;
-  for (const m of text.matchAll(re)) {
-    const offset = m.index ?? 0;
-    if (m[0].length <= MAX_CHUNK_CHARS) out.push({ text: m[0], offset });
-    else for (const l of m[0].matchAll(/[^\r\n]+/g)) out.push({ text: l[0].slice(0, MAX_CHUNK_CHARS), offset: offset + (l.index ?? 0) });
-  }
-  return out;
-}
 
 export class Annotations implements vscode.Disposable {
   private readonly entityTypes = new Map<string, vscode.TextEditorDecorationType>();
@@ -49,17 +35,20 @@ export class Annotations implements vscode.Disposable {
     for (const t of map.values()) editor.setDecorations(t, []);
   }
 
-  /** Entity decorations, coloured per type, with label and probability on hover. */
+  /** Entity decorations in the selection (else the whole document), coloured per type, with label and probability on hover. */
   async annotateEntities(): Promise<void> {
     const editor = vscode.window.activeTextEditor;
     if (!editor) return;
     const model = await this.models.require('token-classification');
     if (!model) return;
     const doc = editor.document;
+    const sel = editor.selection;
+    // Offsets go through positionAt, so \r\n and multi-byte characters land where they are.
+    const pieces = sel.isEmpty ? textChunks(doc.getText()) : textChunks(doc.getText(sel), doc.offsetAt(sel.start));
     const found = await withInferenceProgress('BERT Studio: annotating entities…', async (signal) => {
       const engine = await this.engines.get();
       const byType = new Map<string, vscode.DecorationOptions[]>();
-      for (const c of chunks(doc)) {
+      for (const c of pieces) {
         for (const e of await engine.tokenClassify(model, c.text, { signal })) {
           const range = new vscode.Range(doc.positionAt(c.offset + e.start), doc.positionAt(c.offset + e.end));
           const hover = new vscode.MarkdownString();
