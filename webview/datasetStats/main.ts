@@ -2,7 +2,7 @@
 // (never as HTML); the preview table renders only the rows in view and asks the host for pages.
 
 import './main.css';
-import { ROW_HEIGHT, ToHost, ToWebview, type DatasetStatistics, type HostMessage, type SplitName, type ViewState, type WebviewMessage } from './protocol';
+import { pagesToEvict, PREVIEW_PAGE, ROW_HEIGHT, ToHost, ToWebview, visibleRows, type DatasetStatistics, type HostMessage, type SplitName, type ViewState, type WebviewMessage } from './protocol';
 
 interface VsCodeApi {
   postMessage(m: WebviewMessage): void;
@@ -13,7 +13,7 @@ declare function acquireVsCodeApi(): VsCodeApi;
 
 const vscode = acquireVsCodeApi();
 const app = document.getElementById('app') as HTMLElement;
-const PAGE = 100;
+const PAGE = PREVIEW_PAGE;
 
 interface Saved {
   /** Read by the host's serializer to restore the panel after a reload. */
@@ -185,8 +185,12 @@ function renderTable(splits: readonly SplitName[], columns: readonly string[]): 
 
 function drawRows(): void {
   if (!tableWrap || !tableBody || !split) return;
-  const first = Math.max(0, Math.floor(tableWrap.scrollTop / ROW_HEIGHT) - 5);
-  const last = Math.min(total, first + Math.ceil(tableWrap.clientHeight / ROW_HEIGHT) + 10);
+  const { first, last } = visibleRows(tableWrap.scrollTop, tableWrap.clientHeight, total);
+  // Pages far from the view are dropped (and asked again if scrolled back to): bounded memory.
+  for (const p of pagesToEvict(pages.keys(), Math.floor(first / PAGE))) {
+    pages.delete(p);
+    asked.delete(p);
+  }
   const template = tableBody.dataset.template ?? '';
   tableBody.replaceChildren();
   for (let i = first; i < last; i++) {

@@ -59,3 +59,23 @@ export type WebviewMessage =
 
 export const LIMITS = { rowsPerRequest: 500, maxSeqLength: 8192 } as const;
 export const ROW_HEIGHT = 24;
+
+/** Preview pages of rows asked of the host at a time, and how many the webview keeps. */
+export const PREVIEW_PAGE = 100;
+export const PREVIEW_PAGES_KEPT = 20;
+
+/**
+ * The rows a virtualized table draws at a scroll position: those in view plus `margin` rows each
+ * side, so the DOM holds a screenful whatever the dataset's size. `last` is exclusive.
+ */
+export function visibleRows(scrollTop: number, viewHeight: number, total: number, margin = 5): { first: number; last: number } {
+  const first = Math.min(Math.max(0, total - 1), Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - margin));
+  const last = Math.min(total, Math.floor(scrollTop / ROW_HEIGHT) + Math.ceil(viewHeight / ROW_HEIGHT) + margin);
+  return { first, last: Math.max(first, last) };
+}
+
+/** Pages to drop so that at most `keep` stay: the farthest from the page in view first. */
+export function pagesToEvict(cached: Iterable<number>, current: number, keep = PREVIEW_PAGES_KEPT): number[] {
+  const all = [...cached].sort((a, b) => Math.abs(b - current) - Math.abs(a - current));
+  return all.slice(0, Math.max(0, all.length - keep));
+}
