@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { packageRoot } from '../../src/core/paths';
 import { venvPython } from '../../src/core/python/interpreter';
 import { workerEnv } from '../../src/core/python/workerEnv';
-import type { RunEvent, StepEvent } from '../../src/core/runs/protocol';
+import { checkSource, runDataSources } from '../../src/core/dashboard/sourceAccess';
+import type { CheckpointEvent, EvalEvent, RunEvent, StepEvent } from '../../src/core/runs/protocol';
 import { buildSpec } from '../../src/core/runs/spec';
 import { RunStore } from '../../src/core/runs/store';
 import { JsonlTail } from '../../src/core/runs/tail';
@@ -47,7 +48,8 @@ describe('worker client against the real trainer', function () {
       validation: path.join(data, 'sst2', 'dev.tsv'),
       device: 'cpu',
       // Long enough that the stop lands mid-run; small batches keep each step quick.
-      training: { max_steps: 400, per_device_train_batch_size: 8, max_seq_length: 32, eval_steps: 5, save_steps: 5, logging_steps: 1 },
+      // logging_steps 3 against save_steps 5: status.json must still keep up with every checkpoint.
+      training: { max_steps: 400, per_device_train_batch_size: 8, max_seq_length: 32, eval_steps: 5, save_steps: 5, logging_steps: 3 },
       export: false,
     });
     (spec.data as Record<string, unknown>).max_eval_samples = 64;
@@ -67,6 +69,18 @@ describe('worker client against the real trainer', function () {
       assert.ok(stopped.status?.last_checkpoint, 'the stop wrote a checkpoint');
       const stepAtStop = stopped.status?.step ?? 0;
       assert.ok(stepAtStop > 0 && stepAtStop < 400);
+      const checkpoints = store.events(id).filter((e): e is CheckpointEvent => e.type === 'checkpoint');
+      assert.equal(stopped.status?.last_checkpoint, checkpoints.at(-1)?.path);
+      assert.equal(stepAtStop, checkpoints.at(-1)?.step, 'status step is the stop checkpoint step');
+
+      // A misclassified example opens at its line: that line of the source file holds its text.
+      const lastEval = store.events(id).filter((e): e is EvalEvent => e.type === 'eval').at(-1);
+      const example = lastEval?.misclassified?.[0];
+      assert.ok(example, 'the evaluation lists misclassified examples');
+      const check = checkSource(example.source, { workspaces: [], dataSources: runDataSources(spec, undefined), base: dir });
+      assert.ok(check.ok, check.ok ? '' : check.reason);
+      const sourceLine = fs.readFileSync(check.file, 'utf8').split('\n')[check.line - 1] ?? '';
+      assert.equal(sourceLine.split('\t')[0]?.trim(), example.text.trim());
 
       const before = events.length;
       const second = launchWorker({ python, runDir: dir, resume: true, env: workerEnv(root), detached: false });
