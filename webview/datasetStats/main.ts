@@ -83,7 +83,10 @@ function histogram(stats: DatasetStatistics, s: DatasetStatistics['splits'][numb
   box.append(axis);
   const trunc = el('div', `${fmt(t.truncated)} of ${fmt(s.rows)} (${(t.truncatedShare * 100).toFixed(2)}%) longer than max_seq_length ${stats.maxSeqLength}`, t.truncated ? 'warn' : 'muted');
   box.append(trunc);
-  if (s.answers !== undefined) box.append(el('div', `${fmt(s.answersLost ?? 0)} of ${fmt(s.answers)} answers end past max_seq_length (without doc stride)`, s.answersLost ? 'warn' : 'muted'));
+  if (s.answers !== undefined) {
+    box.append(el('div', `${fmt(s.answersLost ?? 0)} of ${fmt(s.answers)} answers end past max_seq_length (without doc stride)`, s.answersLost ? 'warn' : 'muted'));
+    if (s.answersInNoWindow !== undefined) box.append(el('div', `${fmt(s.answersInNoWindow)} fit in no window even with doc stride (dropped in training)`, s.answersInNoWindow ? 'warn' : 'muted'));
+  }
   return box;
 }
 

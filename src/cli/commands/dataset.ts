@@ -137,7 +137,7 @@ async function statsCommand(args: ParsedArgs, io: CliIo, ws: string): Promise<nu
       io.stdout.write(`${s.split}: ${s.rows} rows; tokens mean ${t.mean.toFixed(1)}, p50 ${t.p50}, p95 ${t.p95}, max ${t.max}; truncated ${t.truncated} (${(t.truncatedShare * 100).toFixed(2)}%)\n`);
       if (s.labels) io.stdout.write(`  labels: ${Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
       if (s.entities) io.stdout.write(`  entities: ${Object.entries(s.entities).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
-      if (s.answers !== undefined) io.stdout.write(`  answers: ${s.answers}, lost to truncation: ${s.answersLost}\n`);
+      if (s.answers !== undefined) io.stdout.write(`  answers: ${s.answers}, past max_seq_length without doc stride: ${s.answersLost}, in no window with doc stride: ${s.answersInNoWindow ?? 0}\n`);
     }
   }
   return 0;

@@ -39,6 +39,11 @@ export interface SplitStatistics {
   readonly answers?: number;
   /** QA: answers that end past max_seq_length in the first window (no doc stride). */
   readonly answersLost?: number;
+  /**
+   * QA: answers no window can hold even with doc stride: longer than the room a window leaves for
+   * context (max_seq_length - question - 3 special tokens). Training drops these.
+   */
+  readonly answersInNoWindow?: number;
 }
 
 export interface DatasetStatistics {
@@ -60,6 +65,7 @@ export class SplitAccumulator {
   private entities: Record<string, number> | undefined;
   private answers = 0;
   private answersLost = 0;
+  private answersInNoWindow = 0;
 
   constructor(
     readonly split: SplitName,
@@ -105,6 +111,9 @@ export class SplitAccumulator {
               seen.set(end, lost);
             }
             if (lost) this.answersLost++;
+            // With doc stride a window holds max_seq_length - question - 3 context tokens.
+            const room = this.maxSeqLength - q - 3;
+            if (room <= 0 || this.counter.count(a.text) - 2 > room) this.answersInNoWindow++;
           }
         }
         break;
@@ -153,7 +162,7 @@ export class SplitAccumulator {
         truncated: this.truncated,
         truncatedShare: this.rows ? this.truncated / this.rows : 0,
       },
-      ...(this.task === 'question_answering' ? { answers: this.answers, answersLost: this.answersLost } : {}),
+      ...(this.task === 'question_answering' ? { answers: this.answers, answersLost: this.answersLost, answersInNoWindow: this.answersInNoWindow } : {}),
     };
   }
 }

@@ -8,7 +8,7 @@ import { snapshotStatistics, SplitAccumulator } from '../../../src/core/datasets
 import { statisticsInChildProcess } from '../../../src/core/datasets/statsProcess';
 import { loadTokenCounter, runTokenizers, tokenizerFolder, whitespaceCounter, WordPieceCounter } from '../../../src/core/datasets/tokenCount';
 import { runDatasetCommand } from '../../../src/cli/commands/dataset';
-import { DATA, REPO, tmpDir } from './helpers';
+import { DATA, REPO, sourceCount, sourceProseCount, tmpDir } from './helpers';
 
 /** The default model folder: $BERT_STUDIO_DEFAULT_MODEL, else asked from the venv's Python. */
 function defaultModel(): string | undefined {
@@ -57,6 +57,11 @@ describe('datasets: statistics', function () {
     const r = acc.result();
     assert.equal(r.answers, 2);
     assert.equal(r.answersLost, 1);
+    assert.equal(r.answersInNoWindow, 0, 'with doc stride a later window holds "ten"');
+    // A window of 8 leaves 8 - 1 (question) - 3 = 4 context tokens: a 5-word answer fits in none.
+    const long = new SplitAccumulator('train', 'question_answering', whitespaceCounter, 8);
+    long.add({ id: '2', context, question: 'q', answers: [{ text: 'three four five six seven', answer_start: context.indexOf('three') }, { text: 'six seven eight nine', answer_start: context.indexOf('six') }], source: { file: 'f', line: 1 } });
+    assert.deepEqual([long.result().answersLost, long.result().answersInNoWindow], [2, 1]);
   });
 
   it("the model's tokenizer and the pure-TS WordPiece count SST-2 dev alike", async function () {
@@ -78,13 +83,17 @@ describe('datasets: statistics', function () {
     const conll = await importDataset({ task: 'token_classification', format: 'conll', mapping: {}, files: { train: path.join(DATA, 'conll2003', 'valid.txt') } }, ds, { id: 'conll' });
     const counter = model ? WordPieceCounter.fromFolder(model)! : whitespaceCounter;
     const s = await snapshotStatistics(conll.dir!, conll.manifest!, { counter, maxSeqLength: 128 });
-    // SOURCE.md: valid.txt holds 3,250 sentences.
-    assert.equal(s.splits[0].rows, 3250);
-    assert.equal(s.splits[0].entities?.PER, 1842);
+    assert.equal(s.splits[0].rows, sourceCount('conll2003', 'valid.txt', 2));
+    // IOB2: every PER entity starts with exactly one B-PER line.
+    const bPer = fs.readFileSync(path.join(DATA, 'conll2003', 'valid.txt'), 'utf8').split('\n').filter((l) => / B-PER\r?$/.test(l)).length;
+    assert.equal(s.splits[0].entities?.PER, bPer);
     const squad = await importDataset({ task: 'question_answering', format: 'squad', mapping: {}, files: { train: path.join(DATA, 'squad_v1.1', 'dev-v1.1.json') } }, ds, { id: 'squad' });
     const q = await snapshotStatistics(squad.dir!, squad.manifest!, { counter, maxSeqLength: 128 });
-    assert.equal(q.splits[0].answers, 34726);
-    assert.ok(q.splits[0].answersLost! > 0 && q.splits[0].answersLost! < 34726);
+    const answers = sourceProseCount('squad_v1.1', 'answer annotations');
+    assert.equal(q.splits[0].answers, answers);
+    assert.ok(q.splits[0].answersLost! > 0 && q.splits[0].answersLost! < answers);
+    // Doc stride recovers most of them: only answers longer than a window's context room stay out.
+    assert.ok(q.splits[0].answersInNoWindow! >= 0 && q.splits[0].answersInNoWindow! < q.splits[0].answersLost! / 10, String(q.splits[0].answersInNoWindow));
     assert.ok(q.splits[0].tokens.truncatedShare > 0.3);
     const pager = new JsonlPager(path.join(squad.dir!, 'train.jsonl'));
     const far = await pager.rows(10_000, 3);
