@@ -337,6 +337,39 @@ export async function runCommand(page, title, { timeoutMs = 60_000 } = {}) {
   }, { timeoutMs, intervalMs: 1000 });
 }
 
+/** The editor's cursor/selection status bar item ("Ln 3, Col 1 (32 selected)"); '' when none shows. */
+export async function editorSelectionStatus(page) {
+  const item = page.locator('.part.statusbar .statusbar-item', { hasText: /Ln \d+, Col \d+/ }).first();
+  return ((await item.innerText({ timeout: 2000 }).catch(() => '')) ?? '').replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * Selects line `line` (1-based) of the active text editor with the keyboard, as a user would:
+ * focus the text, Go to Line (Ctrl+G), Home, Shift+End. Each step waits for what it causes (the
+ * Go to Line box closed, the cursor on the line at column 1) and the whole is retried until the
+ * status bar reports "(N selected)" on that line, so a key that lands while the workbench is busy
+ * cannot leave an empty selection behind. Returns N.
+ */
+export async function selectEditorLine(page, line, { timeoutMs = 45_000 } = {}) {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  return waitFor(`line ${line} selected in the editor`, async () => {
+    await closeQuickInput(page);
+    await page.locator('.part.editor .monaco-editor .view-lines').first().click();
+    await waitFor('the editor focused', () => page.evaluate(() => !!document.activeElement?.closest('.monaco-editor')), { timeoutMs: 5000 });
+    await page.keyboard.press('Control+G');
+    await input.waitFor({ state: 'visible', timeout: 5000 });
+    await input.fill(`:${line}`);
+    await page.keyboard.press('Enter');
+    await input.waitFor({ state: 'hidden', timeout: 5000 });
+    await waitFor(`the cursor on line ${line}`, async () => new RegExp(`^Ln ${line}, Col \\d+$`).test(await editorSelectionStatus(page)), { timeoutMs: 5000 });
+    await page.keyboard.press('Home');
+    await waitFor(`the cursor at column 1 of line ${line}`, async () => (await editorSelectionStatus(page)) === `Ln ${line}, Col 1`, { timeoutMs: 5000 });
+    await page.keyboard.press('Shift+End');
+    const m = await waitFor('the selection in the status bar', async () => (await editorSelectionStatus(page)).match(new RegExp(`^Ln ${line}, Col \\d+ \\((\\d+) selected\\)$`)), { timeoutMs: 5000 }).catch(() => undefined);
+    return m ? Number(m[1]) : false;
+  }, { timeoutMs, intervalMs: 500 });
+}
+
 /** Picks the quick-pick row whose text contains `text` (a quick pick a command opened). */
 export async function pickQuickItem(page, text, { timeoutMs = 30_000 } = {}) {
   const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: text }).first();
@@ -459,12 +492,30 @@ export function vsixPath() {
   return join(REPO, `${manifest.name}-${manifest.version}-linux-x64.vsix`);
 }
 
-/** Right-clicks a row of the Explorer (by its path relative to the workspace) and runs a context-menu entry. */
-export async function explorerContextMenu(page, relPath, entry) {
-  await explorerReveal(page, relPath, { button: 'right' });
-  const item = page.locator('.context-view .monaco-menu .action-item', { hasText: entry }).first();
-  await item.waitFor({ state: 'visible', timeout: 15_000 });
-  await item.click();
+/**
+ * Right-clicks a row of the Explorer (by its path relative to the workspace) and runs a context-menu
+ * entry. code-server's menu is the workbench's own (not a native one), and a mouse click on an
+ * entry is sometimes not taken (the menu ignores a mouseup that comes too soon after it opened, or
+ * the list re-lays out under the pointer): the entry is focused by hovering, checked to be the
+ * focused one, and run with Enter, as a keyboard user would; then the menu must have closed.
+ */
+export async function explorerContextMenu(page, relPath, entry, { timeoutMs = 45_000 } = {}) {
+  const menu = page.locator('.context-view .monaco-menu');
+  await waitFor(`"${entry}" run from the explorer menu of ${relPath}`, async () => {
+    if (await menu.isVisible().catch(() => false)) {
+      await page.keyboard.press('Escape');
+      await menu.waitFor({ state: 'hidden', timeout: 5000 });
+    }
+    await explorerReveal(page, relPath, { button: 'right' });
+    const item = menu.locator('.action-item', { hasText: entry }).first();
+    await item.waitFor({ state: 'visible', timeout: 15_000 });
+    await waitFor(`"${entry}" focused in the menu`, async () => {
+      await item.hover({ timeout: 2000 });
+      return /\bfocused\b/.test((await item.getAttribute('class')) ?? '');
+    }, { timeoutMs: 5000, intervalMs: 200 });
+    await page.keyboard.press('Enter');
+    return menu.waitFor({ state: 'hidden', timeout: 5000 }).then(() => true, () => false);
+  }, { timeoutMs, intervalMs: 500 });
 }
 
 /** Expands the Explorer down to `relPath` and clicks its row (left: opens a file). */
