@@ -133,7 +133,8 @@ const NUMBER = /^\s*-?\d+(\.\d+)?\s*$/;
 export function guessHeader(rows: readonly (readonly string[])[]): boolean {
   const [first, ...rest] = rows;
   if (!first || rest.length === 0) return true;
-  if (classificationMapping(first).mapping.text !== undefined || classificationMapping(first).mapping.label !== undefined) return true;
+  const known = classificationMapping(first).mapping;
+  if (known.text !== undefined || known.label !== undefined) return true;
   if (first.some((c) => NUMBER.test(c) || c.trim().length > 40 || !c.trim())) return false;
   for (let i = 0; i < first.length; i++) {
     const below = rest.map((r) => r[i] ?? '');
