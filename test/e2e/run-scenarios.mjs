@@ -89,6 +89,8 @@ export async function runScenarios({ filter = process.env.E2E_SCENARIOS } = {}) 
       const started = Date.now();
       let session;
       let failedNow = false;
+      // Figures count what a passing attempt checked: a failed try's counts are dropped.
+      const figuresBefore = { ...h.figures };
       try {
         if (isolated) session = await openSession(scenario);
         else {
@@ -102,6 +104,8 @@ export async function runScenarios({ filter = process.env.E2E_SCENARIOS } = {}) 
       } catch (err) {
         const shot = session ? await h.screenshot(session.t.page, `failed-${file.replace(/\.mjs$/, '')}${attempt > 1 ? `-try${attempt}` : ''}`).catch(() => undefined) : undefined;
         const error = `${err?.stack ?? err}${shot ? `\nscreenshot: ${shot}` : ''}`;
+        for (const k of Object.keys(h.figures)) delete h.figures[k];
+        Object.assign(h.figures, figuresBefore);
         if (attempt < attempts) {
           h.log(`scenario ${file} failed (try ${attempt} of ${attempts}), retrying in a fresh window: ${String(err?.message ?? err).split('\n')[0]}`);
           failedNow = true;
