@@ -117,22 +117,26 @@ def test_entity_type_sets_beat_most_frequent_set(tmp_path: Path, data: Path) -> 
     n_train, n_eval = 1600, 300
     train_file, eval_file = write_entity_type_sets(data, tmp_path / "data", n_train, n_eval)
     spec = subset_spec("sequence_classification", train_file, eval_file, n_train, n_eval,
-                       max_steps=60, per_device_train_batch_size=16, max_seq_length=64, learning_rate=2e-4,
-                       eval_steps=30, save_steps=60, logging_steps=10, warmup_ratio=0.1, threshold=0.5,
+                       max_steps=80, per_device_train_batch_size=32, max_seq_length=64, learning_rate=3e-4,
+                       eval_steps=40, save_steps=80, logging_steps=10, warmup_ratio=0.1, threshold=0.5,
                        metric_for_best_model="micro_f1")
     spec["data"].update(multi_label=True, label_delimiter="|")
     spec["export"] = {"onnx": True, "quantize": False}
     run = write_run(tmp_path / "run", spec)
     assert train(run) == 0, read_events(run, "error")
     evals = read_events(run, "eval")
-    assert [e["step"] for e in evals] == [30, 60]
+    assert [e["step"] for e in evals] == [40, 80]
     best = max(evals, key=lambda e: e["metrics"]["micro_f1"])
     metrics = best["metrics"]
     assert set(metrics) == {"micro_f1", "macro_f1", "subset_accuracy", "accuracy", "loss"}
     eval_sets = [entity_types(r["tags"]) for r in read_conll(data / "conll2003" / "valid.txt", {})[:n_eval]]
     base = most_frequent_set_baseline(eval_sets)
-    assert metrics["micro_f1"] >= base["micro_f1"] + 0.2, (metrics, base)
-    assert metrics["subset_accuracy"] >= base["subset_accuracy"] + 0.1, (metrics, base)
+    # The baseline (the set {ORG} for every sentence here) scores micro-F1 0.40, subset accuracy 0.29 and
+    # macro-F1 0.15; 80 steps (1.6 epochs of 1600 sentences) reach about 0.65, 0.42 and 0.62 with an
+    # uncased model, which has to tell names of people, places and organisations apart without case.
+    assert metrics["micro_f1"] >= base["micro_f1"] + 0.15, (metrics, base)
+    assert metrics["subset_accuracy"] >= base["subset_accuracy"] + 0.07, (metrics, base)
+    assert metrics["macro_f1"] >= base["macro_f1"] + 0.25, (metrics, base)
     assert set(best["per_class"]) == set(TYPES)
     assert best["per_class"]["PER"]["support"] == sum("PER" in s for s in eval_sets)
     assert "confusion_matrix" not in best  # no single confusion matrix for label sets
