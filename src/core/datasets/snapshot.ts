@@ -329,8 +329,19 @@ export async function removeDataset(datasetsDir: string, id: string): Promise<vo
 
 export type SourceState = 'unchanged' | 'changed' | 'missing';
 
-/** Compares each source with the manifest: size and mtime first, sha256 only when they differ. */
-export async function sourceStates(m: DatasetManifest, signal?: AbortSignal): Promise<{ source: ManifestSource; state: SourceState }[]> {
+/** sha256 of files already hashed, by path, size and mtime: a touched source is hashed once, not on every refresh. */
+const hashes = new Map<string, string>();
+const MAX_HASHES = 256;
+
+/**
+ * Compares each source with the manifest: size and mtime first, sha256 only when they differ
+ * (once per size and mtime). `hash` is for tests.
+ */
+export async function sourceStates(
+  m: DatasetManifest,
+  signal?: AbortSignal,
+  hash: (file: string, signal?: AbortSignal) => Promise<{ sha256: string }> = hashFile,
+): Promise<{ source: ManifestSource; state: SourceState }[]> {
   const out: { source: ManifestSource; state: SourceState }[] = [];
   for (const source of m.sources) {
     let st;
@@ -344,7 +355,13 @@ export async function sourceStates(m: DatasetManifest, signal?: AbortSignal): Pr
       out.push({ source, state: 'unchanged' });
       continue;
     }
-    const { sha256 } = await hashFile(source.path, signal);
+    const key = `${source.path}\0${st.size}\0${st.mtimeMs}`;
+    let sha256 = hashes.get(key);
+    if (sha256 === undefined) {
+      sha256 = (await hash(source.path, signal)).sha256;
+      if (hashes.size >= MAX_HASHES) hashes.delete(hashes.keys().next().value as string);
+      hashes.set(key, sha256);
+    }
     out.push({ source, state: sha256 === source.sha256 ? 'unchanged' : 'changed' });
   }
   return out;

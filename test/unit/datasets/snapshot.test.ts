@@ -4,6 +4,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { hashFile } from '../../../src/core/datasets/lineReader';
 import { RevalidateOnSave } from '../../../src/core/datasets/revalidate';
 import { importDataset, sourceStates } from '../../../src/core/datasets/snapshot';
 import type { DatasetRequest, ValidationReport } from '../../../src/core/datasets/types';
@@ -34,13 +35,21 @@ describe('datasets: snapshots and their sources', function () {
     assert.ok(r.ok, r.reason);
     const m = r.manifest!;
     const snapshot = fs.readFileSync(path.join(r.dir!, 'train.jsonl'), 'utf8');
-    const states = async (): Promise<string[]> => (await sourceStates(m)).map((s) => `${s.source.split}:${s.state}`);
+    let hashed = 0;
+    const counting = (f: string): Promise<{ sha256: string; bytes: number }> => {
+      hashed++;
+      return hashFile(f);
+    };
+    const states = async (): Promise<string[]> => (await sourceStates(m, undefined, counting)).map((s) => `${s.source.split}:${s.state}`);
     assert.deepEqual(await states(), ['train:unchanged', 'validation:unchanged']);
 
     // Touched but the same bytes: still unchanged (sha256 decides when size or mtime differ).
     const later = new Date(Date.now() + 5000);
     fs.utimesSync(train, later, later);
+    assert.equal(hashed, 0, 'same size and mtime: no hashing');
     assert.deepEqual(await states(), ['train:unchanged', 'validation:unchanged']);
+    assert.deepEqual(await states(), ['train:unchanged', 'validation:unchanged']);
+    assert.equal(hashed, 1, 'a touched file is hashed once, not on every refresh');
 
     // One label flipped: same size, different content.
     const text = fs.readFileSync(train, 'utf8');
@@ -48,7 +57,8 @@ describe('datasets: snapshots and their sources', function () {
     assert.notEqual(flipped, text);
     assert.equal(flipped.length, text.length);
     fs.writeFileSync(train, flipped);
-    fs.utimesSync(train, later, later);
+    const later2 = new Date(Date.now() + 9000);
+    fs.utimesSync(train, later2, later2);
     assert.deepEqual(await states(), ['train:changed', 'validation:unchanged']);
     assert.equal(fs.readFileSync(path.join(r.dir!, 'train.jsonl'), 'utf8'), snapshot, 'the snapshot is what was imported');
 
