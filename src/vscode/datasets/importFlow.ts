@@ -35,7 +35,7 @@ function siblings(train: string): { validation?: string; test?: string } {
 function columnItems(names: readonly string[] | undefined, sample: readonly string[], header: boolean, preferred?: string | number): Pick<string | number>[] {
   const cells = header && names ? names : sample;
   return cells.map((c, i) => {
-    const value: string | number = header && names ? c || String(i) : i;
+    const value: string | number = header && names ? c || i : i;
     const detected = preferred !== undefined && (preferred === value || preferred === i - cells.length);
     const text = header && names ? c || `column ${i}` : `column ${i}`;
     return { label: text, value, description: [detected ? 'detected' : '', header ? '' : `e.g. ${c.slice(0, 60)}`].filter(Boolean).join(' · ') || undefined };
@@ -53,8 +53,10 @@ async function chooseMapping(guess: DatasetGuess, task: Task, header: boolean): 
     return { tokens, tags };
   }
   const sameLayout = header === (guess.options?.header ?? true);
-  if (task !== 'sequence_classification' || (guess.confident && guess.task === task && sameLayout) || !guess.sample?.length) return guess.mapping;
-  const items = (preferred?: string | number): Pick<string | number>[] => columnItems(guess.columns, guess.sample ?? [], header, sameLayout ? preferred : undefined);
+  // Column names: a CSV/TSV's first row (when the user says it is a header), or the JSONL keys.
+  const names = guess.format === 'csv' || guess.format === 'tsv' ? guess.sample : guess.columns;
+  if (task !== 'sequence_classification' || (guess.confident && guess.task === task && sameLayout) || !names?.length) return guess.mapping;
+  const items = (preferred?: string | number): Pick<string | number>[] => columnItems(names, guess.sample ?? [], header, sameLayout ? preferred : undefined);
   const text = await pick(items(guess.mapping.text), 'Which column holds the text?');
   if (text === undefined) return undefined;
   const pair = await pick<string | number | null>([{ label: '(none: single text)', value: null }, ...items(guess.mapping.textPair)], 'Second text of a pair (optional)');
