@@ -103,14 +103,12 @@ function readNormalizer(json: Record<string, unknown>): NormalizerOptions {
 }
 
 export class WordPieceTokenizer {
-  private readonly idToTokenMap: string[] = [];
   private readonly noText: Set<string>;
 
   private constructor(
     private readonly tokenizer: PreTrainedTokenizer,
     readonly normalizer: NormalizerOptions,
   ) {
-    for (const [token, id] of tokenizer.get_vocab()) this.idToTokenMap[id] = token;
     this.noText = new Set([tokenizer.sep_token, tokenizer.pad_token, tokenizer.bos_token, tokenizer.eos_token].filter((t): t is string => !!t));
     this.noText.add('[CLS]').add('[SEP]').add('[PAD]');
   }
@@ -152,7 +150,8 @@ export class WordPieceTokenizer {
   }
 
   idToToken(id: number): string {
-    return this.idToTokenMap[id] ?? this.tokenizer.unk_token ?? '[UNK]';
+    // The tokenizer's own id → token array: get_vocab() would build a 30k-entry Map per load.
+    return this.tokenizer._tokenizer.id_to_token(id) ?? this.tokenizer.unk_token ?? '[UNK]';
   }
 
   /** Token count of text alone, without special tokens. */
