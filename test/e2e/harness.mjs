@@ -370,9 +370,15 @@ export async function selectEditorLine(page, line, { timeoutMs = 45_000 } = {}) 
   }, { timeoutMs, intervalMs: 500 });
 }
 
-/** Picks the quick-pick row whose text contains `text` (a quick pick a command opened). */
-export async function pickQuickItem(page, text, { timeoutMs = 30_000 } = {}) {
-  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: text }).first();
+/**
+ * Picks the quick-pick row whose text contains `text` (a quick pick a command opened); with
+ * `exact: true`, the row whose label is exactly `text` (descriptions may repeat a label's word).
+ */
+export async function pickQuickItem(page, text, { timeoutMs = 30_000, exact = false } = {}) {
+  const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+  const row = (exact
+    ? rows.filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`) }) })
+    : rows.filter({ hasText: text })).first();
   await row.waitFor({ state: 'visible', timeout: timeoutMs });
   try {
     await row.click({ timeout: 5_000 });

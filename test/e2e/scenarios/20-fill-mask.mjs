@@ -30,6 +30,8 @@ export const scenario = {
     if (count < 3) throw new Error(`only ${count} completions: ${texts.join(' | ')}`);
     if (!texts.slice(0, 3).every((r) => /\d+\.\d%/.test(r))) throw new Error(`completions without a probability: ${texts.slice(0, 3).join(' | ')}`);
     h.log(`fill-mask: ${texts.slice(0, 3).join(' | ')}`);
+    // The progress notification closes a moment after the quick pick opens: picture without it.
+    await page.locator('.notifications-toasts .notification-toast', { hasText: 'filling the mask' }).first().waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
     await h.screenshot(page, 'fill-mask', { readme: true });
 
     // Choose the first completion: [MASK] is replaced by it in the editor.

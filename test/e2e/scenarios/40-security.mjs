@@ -21,7 +21,8 @@ async function expectLiteral(frame, h, where) {
 }
 
 export const scenario = {
-  // Its own window: in a shared session a second import's notification did not show (under investigation).
+  // Its own window: a fresh workspace, where the import gets its plain id (a second import of the
+  // same file keeps the first snapshot and gets a free id such as "payloads-2"; see 10-import-dataset).
   isolated: true,
   name: 'security: CSP of dashboard and dataset statistics, payloads shown as text, malformed messages rejected',
   timeoutMs: 240_000,
