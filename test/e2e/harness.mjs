@@ -333,7 +333,13 @@ export async function runCommand(page, title, { timeoutMs = 60_000 } = {}) {
     }
     for (let i = 0; i < index; i++) await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
-    return true;
+    // Taken: the palette closed, or the command's own quick input replaced it. Not taken (the list
+    // was re-filtering under the key): still the palette with our text, so try again.
+    return waitFor(`the palette to take "${title}"`, async () => !(await input.isVisible()) || (await input.inputValue()) !== `>${title}`, { timeoutMs: 3000, intervalMs: 100 })
+      .then(() => true, async () => {
+        await page.keyboard.press('Escape');
+        return false;
+      });
   }, { timeoutMs, intervalMs: 1000 });
 }
 

@@ -20,9 +20,8 @@ export const scenario = {
     const selected = await selectLine(page, h, 'notes.md', line);
     if (selected !== before[line - 1].length) throw new Error(`selected ${selected} characters, line ${line} has ${before[line - 1].length}`);
     await h.runCommand(page, 'BERT Studio: Fill Mask at Selection');
-    await chooseModelIfAsked(page, h, model);
     const title = page.locator('.quick-input-widget .quick-input-title', { hasText: /Fill \[MASK\] — \d+ completions/ }).first();
-    await title.waitFor({ timeout: 120_000 });
+    await chooseModelIfAsked(page, h, model, title);
     const count = Number((await title.innerText()).match(/— (\d+) completions/)[1]);
     const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
     await h.waitFor('the completion rows', async () => (await rows.count()) >= Math.min(count, 3), { timeoutMs: 10_000 });

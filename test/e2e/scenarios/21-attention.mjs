@@ -20,8 +20,7 @@ export const scenario = {
     const selected = await selectLine(page, h, 'data/payloads/dev.tsv', line);
     if (selected !== lines[line - 1].length) throw new Error(`selected ${selected} characters, line ${line} has ${lines[line - 1].length}`);
     await h.runCommand(page, 'BERT Studio: Show Attention for Selection');
-    await chooseModelIfAsked(page, h, model);
-    await page.locator('.part.editor .tab', { hasText: /^\s*Attention/ }).first().waitFor({ timeout: 120_000 });
+    await chooseModelIfAsked(page, h, model, page.locator('.part.editor .tab', { hasText: /^\s*Attention/ }));
     const frame = await h.webviewFrameWith(page, '.grid .cell canvas', { timeoutMs: 120_000 });
     const meta = await h.waitFor('the grid summary', async () => (await frame.locator('body').innerText()).match(/(\d+) tokens · (\d+) layers × (\d+) heads/), { timeoutMs: 30_000 });
     const [tokens, layers, heads] = meta.slice(1).map(Number);

@@ -9,9 +9,8 @@ export const scenario = {
     const model = await modelFolder(dirs.workspace, 'ner');
     await selectLine(page, h, 'notes.md', 8);
     await h.runCommand(page, 'BERT Studio: Annotate Entities');
-    await chooseModelIfAsked(page, h, model);
     const status = page.locator('.part.statusbar', { hasText: /BERT Studio: \d+ entities/ }).first();
-    await status.waitFor({ timeout: 120_000 });
+    await chooseModelIfAsked(page, h, model, status);
     h.log(`status bar: ${(await status.innerText()).match(/BERT Studio: \d+ entities[^\n]*/)?.[0]}`);
     await h.screenshot(page, 'entities', { readme: true });
   },
