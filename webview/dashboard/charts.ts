@@ -2,7 +2,8 @@
 // the chart is built (and the charts are rebuilt when the theme changes).
 
 import uPlot from 'uplot';
-import { cssVar, el, formatNumber } from './dom';
+import { el } from '../shared/dom';
+import { cssVar, formatNumber } from './dom';
 import type { Line } from './seriesStore';
 
 export interface ChartSeries {

@@ -1,12 +1,6 @@
-// Small DOM helpers. Text always goes in through textContent: run names, labels, examples and
-// log lines come from datasets and logs, and are never parsed as HTML.
-
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (className) e.className = className;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
+// Small DOM helpers of the dashboard (`el` is the shared one, ../shared/dom). Text always goes in
+// through textContent: run names, labels, examples and log lines come from datasets and logs, and
+// are never parsed as HTML.
 
 /** A custom element (vscode-elements) as a plain element with its properties. */
 export function custom<T extends object>(tag: string, className?: string): HTMLElement & T {

@@ -1,7 +1,8 @@
 // The non-chart parts of the dashboard: run summary, last evaluation (table, confusion matrix,
 // misclassified examples) and the log tail. Dataset text only ever goes in as textContent.
 
-import { clear, el, formatDuration, formatNumber } from './dom';
+import { el } from '../shared/dom';
+import { clear, formatDuration, formatNumber } from './dom';
 import type { EvalReport, ExampleItem, LogLine, RunSummary } from './protocol';
 
 export function renderSummary(root: HTMLElement, summary: RunSummary | undefined): void {

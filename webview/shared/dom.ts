@@ -1,4 +1,4 @@
-// DOM helpers shared by the inference webviews (attention, fill-mask).
+// DOM helpers shared by the webviews (dashboard, attention, fill-mask).
 
 /** A new element with an optional class and text. */
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
