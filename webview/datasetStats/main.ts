@@ -44,10 +44,10 @@ function fmt(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-function bars(title: string, counts: Readonly<Record<string, number>>): HTMLElement {
+function bars(title: string, counts: Readonly<Record<string, number>>, byKey = false): HTMLElement {
   const box = el('div');
   box.append(el('h3', title));
-  const entries = Object.entries(counts).sort((a, b) => b[1] - a[1]).slice(0, 40);
+  const entries = Object.entries(counts).sort(byKey ? (a, b) => Number(a[0]) - Number(b[0]) : (a, b) => b[1] - a[1]).slice(0, 40);
   const max = Math.max(1, ...entries.map(([, v]) => v));
   const sum = entries.reduce((s, [, v]) => s + v, 0) || 1;
   for (const [k, v] of entries) {
@@ -136,7 +136,8 @@ function render(): void {
       const card = el('div', undefined, 'card');
       card.append(el('h3', `${s.split} — ${fmt(s.rows)} examples`));
       card.append(histogram(stats, s));
-      if (s.labels) card.append(bars('Labels', s.labels));
+      if (s.labels) card.append(bars(s.labelsPerExample ? 'Labels (examples with each label)' : 'Labels', s.labels));
+      if (s.labelsPerExample) card.append(bars('Labels per example', s.labelsPerExample, true));
       if (s.entities) card.append(bars('Entities', s.entities));
       cards.append(card);
     }

@@ -23,11 +23,13 @@ bert-studio dataset list                      imported datasets
   --tokens N --tags N CoNLL token and tag columns (default 0 and -1, the last)
   --no-header --quoting on|off --text-mode sentences|documents|wikitext --tag-scheme iob2|iob1
   --labels a,b,c      the label set (others are reported)
+  --multi-label       a set of labels per example (JSONL label lists: detected); CSV/TSV cells
+  --label-delimiter D   hold labels separated by D (default "|"; implies --multi-label)
   --id ID --name N --replace --workspace DIR
   --model DIR --max-seq-length N --tokenizer transformers|wordpiece   (stats)
   --json              machine-readable output; progress goes to stderr`;
 
-const BOOLEANS = ['json', 'no-header', 'replace', 'progress-json', 'help'];
+const BOOLEANS = ['json', 'no-header', 'replace', 'progress-json', 'help', 'multi-label'];
 
 function column(v: string | undefined): string | number | undefined {
   if (v === undefined) return undefined;
@@ -64,6 +66,9 @@ async function buildRequest(args: ParsedArgs): Promise<{ request: DatasetRequest
   };
   const split = flag(args, 'split');
   const labels = flag(args, 'labels');
+  const labelDelimiter = flag(args, 'label-delimiter');
+  if (labelDelimiter === '') throw new UsageError('--label-delimiter needs a separator such as "|".');
+  const multiLabel = task === 'sequence_classification' && (args.flags.has('multi-label') || labelDelimiter !== undefined || (guess.multiLabel === true && format === guess.format));
   const request: DatasetRequest = {
     task,
     format,
@@ -71,6 +76,7 @@ async function buildRequest(args: ParsedArgs): Promise<{ request: DatasetRequest
     options,
     files: { train: path.resolve(train), validation: flag(args, 'validation') && path.resolve(flag(args, 'validation') as string), test: flag(args, 'test') && path.resolve(flag(args, 'test') as string) },
     ...(labels ? { labels: labels.split(',') } : {}),
+    ...(multiLabel ? { multiLabel, ...(labelDelimiter ? { labelDelimiter } : {}) } : {}),
     ...(split ? { seededSplit: { validationFraction: Number(split), seed: Number(flag(args, 'seed') ?? 42) } } : {}),
   };
   return { request, guessed: guess.reason };

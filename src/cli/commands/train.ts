@@ -17,7 +17,8 @@ export const TRAIN_USAGE = `bert-studio train --task TASK --train FILE [--valida
   --epochs N  --max-steps N  --batch-size N  --lr X  --max-seq-length N  --eval-steps N
   --max-train-samples N  --max-eval-samples N  --seed N  --device auto|cpu|cuda
   --multi-label     sequence classification with a set of labels per example (JSON lists, or
-                    strings split on --label-delimiter, e.g. "|"); threshold: --set threshold=0.5
+                    strings split on --label-delimiter, e.g. "|"); threshold: --set threshold=0.5.
+                    A multi-label --dataset snapshot (manifest multi_label) needs no flag
   --set key=value   any other training field, by its Trainer-style name (repeatable via commas)
   --name NAME  --workspace DIR  --python PATH  --no-export  --detach  --json
 bert-studio train --resume RUN_ID   continue a stopped or interrupted run from its last checkpoint`;
@@ -42,6 +43,8 @@ interface DatasetSplits {
   validation?: string;
   task?: Task;
   labels?: string[];
+  /** The snapshot's manifest says multi_label: no --multi-label needed. */
+  multiLabel?: boolean;
 }
 
 /** Reads an imported dataset's manifest for its split files (see DESIGN.md, dataset snapshot). */
@@ -49,7 +52,7 @@ function datasetSplits(datasetsDir: string, id: string): DatasetSplits {
   const dir = path.join(datasetsDir, id);
   const manifestPath = path.join(dir, 'manifest.json');
   if (!fs.existsSync(manifestPath)) throw new UsageError(`No dataset "${id}" in ${datasetsDir}: import it first with "bert-studio dataset import".`);
-  const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as { task?: Task; labels?: string[]; splits?: Record<string, { file?: string } | string> };
+  const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as { task?: Task; labels?: string[]; multi_label?: boolean; splits?: Record<string, { file?: string } | string> };
   const file = (name: string): string | undefined => {
     const s = manifest.splits?.[name];
     const f = typeof s === 'string' ? s : s?.file;
@@ -57,7 +60,7 @@ function datasetSplits(datasetsDir: string, id: string): DatasetSplits {
   };
   const train = file('train');
   if (!train) throw new UsageError(`Dataset "${id}" has no train split.`);
-  return { train, validation: file('validation') ?? file('dev'), task: manifest.task, labels: manifest.labels };
+  return { train, validation: file('validation') ?? file('dev'), task: manifest.task, labels: manifest.labels, multiLabel: manifest.multi_label === true };
 }
 
 function describeEval(ev: EvalEvent): string {
@@ -121,7 +124,7 @@ export async function runTrainCommand(argv: string[], io: CliIo): Promise<number
       datasetId: dataset,
       labels: splits.labels,
       export: !args.flags.has('no-export'),
-      multiLabel: args.flags.has('multi-label'),
+      multiLabel: args.flags.has('multi-label') || splits.multiLabel === true,
     });
     const data = spec.data as Record<string, unknown>;
     const delimiter = flag(args, 'label-delimiter');

@@ -1,7 +1,7 @@
 // CSV and TSV. Without quoting (GLUE's TSVs hold bare `"`), fields are found by scanning bytes
 // for the delimiter; with quoting, RFC 4180 fields may span lines (bounded by maxLineBytes).
 
-import { keepClassification, type FieldSpans } from './classification';
+import { keepClassification, splitLabelCell, type FieldSpans } from './classification';
 import { hashBytes53, type SplitContext } from './context';
 import { charColumn, FatalFileError, type LineReader } from './lineReader';
 import type { ClassificationRecord, ColumnMapping } from './types';
@@ -87,6 +87,8 @@ export async function readDelimited(reader: LineReader, ctx: SplitContext, mappi
   let labelCol = -1;
   const starts = new Int32Array(MAX_COLUMNS + 2);
   let pending: { text: string; line: number } | undefined;
+  const multi = ctx.shared.request.multiLabel === true;
+  const labelDelimiter = ctx.shared.request.labelDelimiter ?? '|';
 
   const resolve = (cols: number, line: number): void => {
     width = cols;
@@ -122,7 +124,9 @@ export async function readDelimited(reader: LineReader, ctx: SplitContext, mappi
     }
     const span = (i: number): [number, number] => [fieldStarts[i] + 1, fieldStarts[i] + 1 + fields[i].length];
     const spans: FieldSpans = { text: span(textCol), textPair: pairCol >= 0 ? span(pairCol) : undefined, label: labelCol >= 0 ? span(labelCol) : undefined };
-    return keepClassification(ctx, line, fields[textCol], pairCol >= 0 ? fields[pairCol] : undefined, labelCol >= 0 ? fields[labelCol] : undefined, spans, true);
+    // Multi-label: the cell is a delimiter-separated set (blank: no label applies).
+    const label = labelCol < 0 ? undefined : multi ? splitLabelCell(fields[labelCol], labelDelimiter, span(labelCol)[0]) : fields[labelCol];
+    return keepClassification(ctx, line, fields[textCol], pairCol >= 0 ? fields[pairCol] : undefined, label, spans, true);
   };
 
   const labels = ctx.shared.labels;
@@ -221,7 +225,7 @@ export async function readDelimited(reader: LineReader, ctx: SplitContext, mappi
       if (buf[i] === delimByte && n < MAX_COLUMNS) starts[n++] = i + 1;
     }
     starts[n] = e + 1;
-    if (n === width && width > 0) {
+    if (n === width && width > 0 && !multi) {
       const r = fastRow(buf, s, line);
       if (r !== SLOW) return r;
     }

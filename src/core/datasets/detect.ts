@@ -19,6 +19,8 @@ export interface DatasetGuess {
   readonly textMode?: TextMode;
   /** CSV/TSV: whether the first line is a header and whether `"` quotes fields, as detected. */
   readonly options?: Pick<FormatOptions, 'header' | 'quoting'>;
+  /** JSONL classification whose first label is a list: a set of labels per example. */
+  readonly multiLabel?: boolean;
   /** True when the guess needs no question (e.g. SST-2's sentence/label). */
   readonly confident: boolean;
   readonly reason: string;
@@ -192,8 +194,10 @@ export async function guessDataset(file: string): Promise<DatasetGuess> {
   }
   if (ext === '.jsonl' || ext === '.ndjson' || (ext === '.json' && trimmed.startsWith('{'))) {
     let keys: string[] = [];
+    let first: Record<string, unknown> = {};
     try {
-      keys = Object.keys(JSON.parse(firstLine) as object);
+      first = JSON.parse(firstLine) as Record<string, unknown>;
+      keys = Object.keys(first);
     } catch {
       // An unparsable first line: validation will say where.
     }
@@ -206,7 +210,16 @@ export async function guessDataset(file: string): Promise<DatasetGuess> {
     }
     if (has('sentences')) return { format: 'jsonl', task: 'mlm', mapping: {}, columns: keys, confident: false, reason: 'a sentences field (pretraining)' };
     const { mapping, confident } = classificationMapping(keys);
-    return { format: 'jsonl', task: 'sequence_classification', mapping, columns: keys, confident, reason: confident ? 'text and label fields' : 'no obvious text/label fields' };
+    const multiLabel = mapping.label !== undefined && Array.isArray(first[String(mapping.label)]);
+    return {
+      format: 'jsonl',
+      task: 'sequence_classification',
+      mapping,
+      columns: keys,
+      ...(multiLabel ? { multiLabel } : {}),
+      confident,
+      reason: confident ? `text and ${multiLabel ? 'label-list (multi-label)' : 'label'} fields` : 'no obvious text/label fields',
+    };
   }
   const conll = conllTagColumn(lines.slice(0, 200));
   if (conll || ext === '.conll' || ext === '.iob' || ext === '.bio') {

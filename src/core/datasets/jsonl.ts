@@ -1,6 +1,6 @@
 // JSON Lines: one object per line; the mapping names the fields for the task.
 
-import { keepClassification } from './classification';
+import { keepClassification, reportListLabel, splitLabelCell, type LabelItem } from './classification';
 import type { SplitContext } from './context';
 import { deleteLineFix, replaceFix } from './diagnostics';
 import { entityType, iob2Violation, isValidTag } from './conll';
@@ -37,9 +37,41 @@ function answerStartSpans(text: string): AnswerPosition[] {
   return out;
 }
 
+/** Where the value of `"key":` starts in a line (0-based), or -1. */
+function valueStart(text: string, key: string): number {
+  const m = new RegExp(`${JSON.stringify(key).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*:\\s*`).exec(text);
+  return m ? m.index + m[0].length : -1;
+}
+
+/** A JSON list label's items with their columns on the line (found in order after the key). */
+function listItems(text: string, key: string, values: readonly unknown[]): LabelItem[] {
+  let at = Math.max(0, valueStart(text, key));
+  const found: { value: string; s: number; e: number }[] = [];
+  for (const v of values) {
+    const value = asText(v) ?? '';
+    const lit = JSON.stringify(v);
+    const i = lit === undefined ? -1 : text.indexOf(lit, at);
+    if (i < 0) found.push({ value, s: -1, e: -1 });
+    else {
+      found.push({ value, s: i, e: i + lit.length });
+      at = i + lit.length;
+    }
+  }
+  return found.map((f, k) => {
+    if (f.s < 0) return { value: f.value, column: 1, endColumn: 1 };
+    const next = found[k + 1];
+    const prev = found[k - 1];
+    const quoted = text[f.s] === '"' ? 1 : 0;
+    const cut: [number, number] | undefined = next ? (next.s >= 0 ? [f.s + 1, next.s + 1] : undefined) : prev ? (prev.e >= 0 ? [prev.e + 1, f.e + 1] : undefined) : [f.s + 1, f.e + 1];
+    return { value: f.value, column: f.s + 1 + quoted, endColumn: f.e + 1 - quoted, cut };
+  });
+}
+
 export async function readJsonl(reader: LineReader, ctx: SplitContext, mapping: ColumnMapping, scheme: TagScheme): Promise<void> {
   const bag = ctx.bag;
   let docs = 0;
+  const multi = ctx.shared.request.multiLabel === true;
+  const delimiter = ctx.shared.request.labelDelimiter;
   await reader.run((buf, s, e, line): void | Promise<void> => {
     let blank = true;
     for (let i = s; i < e; i++) if (buf[i] !== 32 && buf[i] !== 9) {
@@ -73,8 +105,23 @@ export async function readJsonl(reader: LineReader, ctx: SplitContext, mapping: 
         const pair = mapping.textPair !== undefined ? asText(field(obj, mapping.textPair)) : undefined;
         if (mapping.textPair !== undefined && pair === undefined) return shape(`No text pair field "${String(mapping.textPair)}".`);
         const rawLabel = mapping.label !== undefined ? field(obj, mapping.label) : undefined;
+        const spans = { text: [1, text.length + 1] as const };
+        if (Array.isArray(rawLabel)) {
+          const key = String(mapping.label);
+          if (!multi) {
+            const vs = valueStart(text, key);
+            return reportListLabel(ctx, line, vs + 1 || 1, vs >= 0 ? vs + JSON.stringify(rawLabel).length + 1 : text.length + 1, rawLabel);
+          }
+          return keepClassification(ctx, line, t, pair, listItems(text, key, rawLabel), spans, true);
+        }
         const label = asText(rawLabel);
-        return keepClassification(ctx, line, t, pair, label, { text: [1, text.length + 1] }, true);
+        if (multi && label !== undefined) {
+          // A string label in a multi-label import: one label, or several split on the delimiter.
+          const vs = valueStart(text, String(mapping.label));
+          const col = vs >= 0 && text[vs] === '"' ? vs + 2 : 1;
+          return keepClassification(ctx, line, t, pair, delimiter ? splitLabelCell(label, delimiter, col) : label.trim() ? [{ value: label.trim(), column: col, endColumn: col + label.length }] : [], spans, true);
+        }
+        return keepClassification(ctx, line, t, pair, label, spans, true);
       }
       case 'token_classification': {
         const tokens = field(obj, mapping.tokens ?? 'tokens');

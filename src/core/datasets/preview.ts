@@ -32,7 +32,7 @@ export function previewCells(task: Task, r: CanonicalRecord): string[] {
   switch (task) {
     case 'sequence_classification': {
       const c = r as ClassificationRecord;
-      return [line, cut(c.text), cut(c.text_pair ?? ''), c.label ?? ''];
+      return [line, cut(c.text), cut(c.text_pair ?? ''), (Array.isArray(c.label) ? c.label.join(' | ') : c.label) ?? ''];
     }
     case 'token_classification': {
       const t = r as TokenRecord;

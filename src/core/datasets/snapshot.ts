@@ -63,6 +63,10 @@ export interface DatasetManifest {
   /** Label set (classification) or tag set (NER), in id order. */
   readonly labels?: string[];
   readonly label_map?: Record<string, number>;
+  /** Sequence classification with a set of labels per example: every record's label is a list. */
+  readonly multi_label?: boolean;
+  /** The separator the source's CSV/TSV label cells used (the snapshot itself holds lists). */
+  readonly label_delimiter?: string;
   readonly splits: Partial<Record<SplitName, ManifestSplit>>;
   readonly seeded_split?: DatasetRequest['seededSplit'];
   /** Per source file: what was read and what was wrong. */
@@ -215,6 +219,8 @@ export async function importDataset(request: DatasetRequest, datasetsDir: string
     const byCode: Partial<Record<ProblemCode, number>> = {};
     for (const f of report.files) for (const [k, v] of Object.entries(f.problems)) byCode[k as ProblemCode] = (byCode[k as ProblemCode] ?? 0) + (v ?? 0);
     const labels = report.labels && report.labels.length ? report.labels : undefined;
+    const multiLabel = request.multiLabel === true && request.task === 'sequence_classification';
+    const labelDelimiter = multiLabel && request.format !== 'jsonl' ? (request.labelDelimiter ?? '|') : multiLabel ? request.labelDelimiter : undefined;
     const manifest: DatasetManifest = {
       version: MANIFEST_VERSION,
       id,
@@ -226,6 +232,7 @@ export async function importDataset(request: DatasetRequest, datasetsDir: string
       options: request.options ?? {},
       sources,
       ...(labels ? { labels, label_map: Object.fromEntries(labels.map((l, i) => [l, i])) } : {}),
+      ...(multiLabel ? { multi_label: true, ...(labelDelimiter ? { label_delimiter: labelDelimiter } : {}) } : {}),
       splits,
       ...(request.seededSplit && !request.files.validation ? { seeded_split: request.seededSplit } : {}),
       counts: Object.fromEntries(report.files.map((f) => [f.split, f.counts])),
@@ -266,6 +273,7 @@ export function requestFromManifest(m: DatasetManifest): DatasetRequest {
     options: m.options,
     files: { train: file('train') ?? '', validation: file('validation'), test: file('test') },
     seededSplit: m.seeded_split,
+    ...(m.multi_label ? { multiLabel: true, ...(m.label_delimiter ? { labelDelimiter: m.label_delimiter } : {}) } : {}),
   };
 }
 
@@ -317,6 +325,36 @@ export async function snapshotPaths(datasetsDir: string, id: string): Promise<Pa
     if (s) out[split] = path.join(dir, s.file);
   }
   return out;
+}
+
+/** What a training run on a snapshot takes from its manifest: split files, labels, multi-label. */
+export interface SnapshotRunInputs {
+  readonly task: Task;
+  readonly train: string;
+  readonly validation?: string;
+  readonly labels?: string[];
+  /** From the manifest's multi_label: the run needs no separate question or flag. */
+  readonly multiLabel: boolean;
+  readonly trainCount?: number;
+}
+
+/** Reads a snapshot's manifest synchronously-shaped data into run inputs (absolute paths). */
+export function runInputsFromManifest(dir: string, m: DatasetManifest): SnapshotRunInputs {
+  const train = m.splits.train;
+  const val = m.splits.validation;
+  return {
+    task: m.task,
+    train: path.resolve(dir, train?.file ?? 'train.jsonl'),
+    ...(val ? { validation: path.resolve(dir, val.file) } : {}),
+    ...(m.labels ? { labels: m.labels } : {}),
+    multiLabel: m.multi_label === true && m.task === 'sequence_classification',
+    ...(train ? { trainCount: train.count } : {}),
+  };
+}
+
+export async function snapshotRunInputs(datasetsDir: string, id: string): Promise<SnapshotRunInputs> {
+  const dir = datasetDir(datasetsDir, id);
+  return runInputsFromManifest(dir, await readManifest(dir));
 }
 
 export async function removeDataset(datasetsDir: string, id: string): Promise<void> {

@@ -33,7 +33,10 @@ export interface TokenLengthStats {
 export interface SplitStatistics {
   readonly split: SplitName;
   readonly rows: number;
+  /** Classification: examples per label (multi-label: per individual label, so they sum past rows). */
   readonly labels?: Record<string, number>;
+  /** Multi-label: examples by how many labels they have ("0", "1", "2", …). */
+  readonly labelsPerExample?: Record<string, number>;
   readonly entities?: Record<string, number>;
   readonly tokens: TokenLengthStats;
   readonly answers?: number;
@@ -62,6 +65,7 @@ export class SplitAccumulator {
   private max = 0;
   private truncated = 0;
   private labels: Record<string, number> | undefined;
+  private labelsPerExample: Record<string, number> | undefined;
   private entities: Record<string, number> | undefined;
   private answers = 0;
   private answersLost = 0;
@@ -81,7 +85,13 @@ export class SplitAccumulator {
       case 'sequence_classification': {
         const r = record as ClassificationRecord;
         n = this.counter.count(r.text, r.text_pair);
-        if (r.label !== undefined) (this.labels ??= {})[r.label] = (this.labels[r.label] ?? 0) + 1;
+        if (Array.isArray(r.label)) {
+          // Multi-label: frequency per individual label, and how many labels each example has.
+          const labels = (this.labels ??= {});
+          for (const l of r.label) labels[l] = (labels[l] ?? 0) + 1;
+          const per = (this.labelsPerExample ??= {});
+          per[r.label.length] = (per[r.label.length] ?? 0) + 1;
+        } else if (r.label !== undefined) (this.labels ??= {})[r.label] = (this.labels[r.label] ?? 0) + 1;
         break;
       }
       case 'token_classification': {
@@ -148,6 +158,7 @@ export class SplitAccumulator {
       split: this.split,
       rows: this.rows,
       ...(this.labels ? { labels: this.labels } : {}),
+      ...(this.labelsPerExample ? { labelsPerExample: this.labelsPerExample } : {}),
       ...(this.entities ? { entities: this.entities } : {}),
       tokens: {
         count: this.rows,

@@ -19,8 +19,8 @@ export interface SourceRef {
 export interface ClassificationRecord {
   readonly text: string;
   readonly text_pair?: string;
-  /** Absent only in an unlabelled test split. */
-  readonly label?: string;
+  /** Absent only in an unlabelled test split; a list of labels (possibly empty) when multi-label. */
+  readonly label?: string | string[];
   readonly source: SourceRef;
 }
 export interface TokenRecord {
@@ -96,6 +96,13 @@ export interface DatasetRequest {
   readonly options?: FormatOptions;
   /** Known labels (classification) or tags (NER); others are reported. */
   readonly labels?: readonly string[];
+  /**
+   * Sequence classification with a set of labels per example: a JSONL label is a list of strings,
+   * a CSV/TSV label cell holds labels separated by `labelDelimiter`.
+   */
+  readonly multiLabel?: boolean;
+  /** CSV/TSV multi-label cells: what separates the labels (default "|"). */
+  readonly labelDelimiter?: string;
   /** Without a validation file: carve one out of train with this seeded split. */
   readonly seededSplit?: { readonly validationFraction: number; readonly testFraction?: number; readonly seed: number };
 }
@@ -145,6 +152,9 @@ export const PROBLEM_CODES = [
   'label.missing',
   'label.unknown',
   'label.tooMany',
+  'label.emptyItem',
+  'label.duplicate',
+  'label.list',
   'tag.invalid',
   'tag.iobStart',
   'tag.unknown',
@@ -189,6 +199,8 @@ export interface SplitCounts {
   /** Label (classification) or tag (NER) distribution; entity types for NER. */
   labels?: Record<string, number>;
   entities?: Record<string, number>;
+  /** Multi-label: examples by how many labels they have ("0", "1", "2", …). */
+  labelsPerExample?: Record<string, number>;
 }
 
 export interface FileReport {

@@ -4,7 +4,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { columnIndex, parseQuoted } from '../../core/datasets/delimited';
 import { guessDataset, splitsFromNames, type DatasetGuess } from '../../core/datasets/detect';
+import { readHead } from '../../core/datasets/lineReader';
 import type { ColumnMapping, DatasetRequest, FormatOptions, TextMode } from '../../core/datasets/types';
 import { TASKS, type Task } from '../../core/runs/protocol';
 
@@ -79,6 +81,43 @@ async function chooseHeader(guess: DatasetGuess): Promise<boolean | undefined> {
   return pick(detected ? items : items.reverse(), 'Does the first line name the columns?');
 }
 
+const LABEL_SEPARATORS = ['|', ';', ','] as const;
+
+/** Separators that occur inside the label cells of a CSV/TSV's first rows (candidates for multi-label). */
+async function separatorsInLabels(file: string, guess: DatasetGuess, header: boolean, label: string | number | undefined): Promise<string[]> {
+  if ((guess.format !== 'csv' && guess.format !== 'tsv') || label === undefined) return [];
+  const delimiter = guess.format === 'csv' ? ',' : '\t';
+  const lines = (await readHead(file)).toString('utf8').split(/\r?\n/).slice(0, 500);
+  lines.pop(); // possibly cut short
+  const names = header ? parseQuoted(lines[0] ?? '', delimiter).fields.map((f) => f.trim()) : undefined;
+  const found = new Set<string>();
+  for (const line of lines.slice(header ? 1 : 0)) {
+    const fields = parseQuoted(line, delimiter).fields;
+    const cell = fields[columnIndex(label, names, fields.length)];
+    if (cell) for (const sep of LABEL_SEPARATORS) if (cell.includes(sep)) found.add(sep);
+  }
+  return LABEL_SEPARATORS.filter((s) => found.has(s));
+}
+
+/**
+ * One label per example or a set of them. A JSONL whose first label is a list is multi-label
+ * without a question; a CSV/TSV is asked only when its label cells hold a separator, and the user
+ * picks which one splits them.
+ */
+async function chooseMultiLabel(file: string, guess: DatasetGuess, header: boolean, mapping: ColumnMapping): Promise<{ multiLabel?: boolean; labelDelimiter?: string } | undefined> {
+  if (guess.format === 'jsonl') return guess.multiLabel ? { multiLabel: true } : {};
+  const seps = await separatorsInLabels(file, guess, header, mapping.label);
+  if (!seps.length) return {};
+  const items: Pick<string | null>[] = [
+    ...seps.map((sep) => ({ label: `A set of labels per example, separated by "${sep}"`, value: sep, description: 'multi-label' })),
+    ...(seps.includes('|') ? [] : [{ label: 'A set of labels per example, separated by "|"', value: '|', description: 'multi-label' }]),
+    { label: 'One label per example', value: null, description: `"${seps[0]}" is part of the label` },
+  ];
+  const sep = await pick(items, 'Labels per example', `The label column contains "${seps.join('", "')}"`);
+  if (sep === undefined) return undefined;
+  return sep === null ? {} : { multiLabel: true, labelDelimiter: sep };
+}
+
 /** Asks what is not obvious; undefined when the user cancels. */
 export async function buildImportRequest(files: readonly string[]): Promise<DatasetRequest | undefined> {
   const named = splitsFromNames(files);
@@ -97,6 +136,8 @@ export async function buildImportRequest(files: readonly string[]): Promise<Data
   if (header === undefined) return undefined;
   const mapping = await chooseMapping(guess, task, header);
   if (!mapping) return undefined;
+  const multi = task === 'sequence_classification' ? await chooseMultiLabel(train, guess, header, mapping) : {};
+  if (!multi) return undefined;
   let textMode: TextMode | undefined = guess.textMode;
   if (guess.format === 'text') {
     const modes = (
@@ -134,5 +175,5 @@ export async function buildImportRequest(files: readonly string[]): Promise<Data
     } else if (choice === 'split') seededSplit = { validationFraction: 0.1, seed: 42 };
   }
   const options: FormatOptions = { ...guess.options, ...(guess.options ? { header } : {}), ...(textMode ? { textMode } : {}) };
-  return { task, format: guess.format, mapping, files: files_, options, ...(seededSplit ? { seededSplit } : {}) };
+  return { task, format: guess.format, mapping, files: files_, options, ...multi, ...(seededSplit ? { seededSplit } : {}) };
 }

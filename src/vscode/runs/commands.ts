@@ -18,6 +18,8 @@ interface DatasetChoice {
   validation?: string;
   trainCount?: number;
   labels?: string[];
+  /** The manifest's multi_label (sequence classification with a set of labels per example). */
+  multiLabel?: boolean;
 }
 
 /** Imported dataset snapshots, read from their manifests (DESIGN.md, dataset snapshot). */
@@ -35,6 +37,7 @@ function listDatasets(datasetsDir: string): DatasetChoice[] {
       const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
         task?: Task;
         labels?: string[];
+        multi_label?: boolean;
         splits?: Record<string, { file?: string; count?: number } | string>;
       };
       const split = (name: string): { file?: string; count?: number } => {
@@ -43,7 +46,7 @@ function listDatasets(datasetsDir: string): DatasetChoice[] {
       };
       const train = split('train').file ?? 'train.jsonl';
       const val = split('validation').file ?? split('dev').file;
-      out.push({ id, task: m.task, train: path.resolve(dir, train), validation: val ? path.resolve(dir, val) : undefined, trainCount: split('train').count, labels: m.labels });
+      out.push({ id, task: m.task, train: path.resolve(dir, train), validation: val ? path.resolve(dir, val) : undefined, trainCount: split('train').count, labels: m.labels, multiLabel: m.multi_label === true && m.task === 'sequence_classification' });
     } catch {
       // Not a dataset folder (or a half-written one): skip.
     }
@@ -187,7 +190,7 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
       }
       const candidates = datasets.filter((d) => !d.task || d.task === task);
       const dataPick = await vscode.window.showQuickPick(
-        [...candidates.map((d) => ({ label: d.id, description: `${d.task ?? ''} ${d.trainCount ? `· ${d.trainCount} examples` : ''}`, dataset: d })), { label: '$(file) Data file…', description: 'train on a file directly (TSV, CoNLL, SQuAD JSON, text)', dataset: undefined }],
+        [...candidates.map((d) => ({ label: d.id, description: `${d.task ?? ''}${d.multiLabel ? ' (multi-label)' : ''} ${d.trainCount ? `· ${d.trainCount} examples` : ''}`, dataset: d })), { label: '$(file) Data file…', description: 'train on a file directly (TSV, CoNLL, SQuAD JSON, text)', dataset: undefined }],
         { title: 'New Training Run (3/4): dataset snapshot' },
       );
       if (!dataPick) return;
@@ -223,6 +226,8 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
         name: `${task}-${dataset.id}`,
         datasetId: dataPick.dataset ? dataset.id : undefined,
         labels: dataset.labels,
+        // The snapshot's manifest says whether each example has a set of labels: no question.
+        multiLabel: dataset.multiLabel,
       });
       const python = await pythonFor(ctx);
       const problems = await checkBeforeLaunch(spec, python.path, dataset.trainCount);
