@@ -6,6 +6,8 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Writable } from 'node:stream';
+import { main } from '../../../src/cli/main';
 import { guessDataset } from '../../../src/core/datasets/detect';
 import { importDataset, readManifest, snapshotRunInputs, type ImportResult } from '../../../src/core/datasets/snapshot';
 import { snapshotStatistics } from '../../../src/core/datasets/stats';
@@ -275,5 +277,29 @@ describe('datasets: multi-label classification (entity types of CoNLL-2003 sente
     assert.deepEqual(out.labels, expectedLabels);
     assert.deepEqual(out.n, [train.length, dev.length]);
     assert.deepEqual(out.first, train.slice(0, 50).map((e) => e.types));
+  });
+
+  it('CLI: dataset import --label-delimiter writes a multi-label snapshot; train --dataset needs no --multi-label', async () => {
+    const ws = path.join(dir, 'ws');
+    fs.mkdirSync(ws);
+    let stdout = '';
+    let stderr = '';
+    const io = {
+      stdout: new Writable({ write: (c, _e, cb) => ((stdout += String(c)), cb()) }),
+      stderr: new Writable({ write: (c, _e, cb) => ((stderr += String(c)), cb()) }),
+    };
+    const code = await main(['dataset', 'import', path.join(dir, 'train.tsv'), '--validation', path.join(dir, 'dev.tsv'), '--label-delimiter', '|', '--id', 'cli-ml', '--workspace', ws, '--json'], io);
+    assert.equal(code, 0, stderr);
+    const m = await readManifest(path.join(ws, '.bert-studio', 'datasets', 'cli-ml'));
+    assert.equal(m.multi_label, true);
+    assert.equal(m.label_delimiter, '|');
+    assert.deepEqual(m.labels, expectedLabels);
+    // A worker that exits at once (`true`): only the spec the CLI writes matters here.
+    const t = await main(['train', '--dataset', 'cli-ml', '--workspace', ws, '--python', '/bin/true', '--set', 'eval_steps=50', '--detach', '--json'], io);
+    assert.equal(t, 0, stderr);
+    const run = JSON.parse(stdout.trim().split('\n').pop() as string) as { dir: string };
+    const spec = JSON.parse(fs.readFileSync(path.join(run.dir, 'spec.json'), 'utf8')) as { data: Record<string, unknown>; training: Record<string, unknown> };
+    assert.equal(spec.data.multi_label, true);
+    assert.equal(spec.training.metric_for_best_model, 'micro_f1');
   });
 });
