@@ -548,13 +548,29 @@ export async function explorerReveal(page, relPath, { button = 'left' } = {}) {
   }
 }
 
-/** Types a path into VS Code's simple file dialog (the browser's open dialog) and presses its button. */
+/**
+ * Types a path into VS Code's simple file dialog (the browser's open dialog) and presses its button.
+ * The dialog fills its box with its starting folder once that folder is listed: typing before then
+ * gets overwritten and the button accepts the starting folder. So it waits for the listing first,
+ * and presses the button only while the box still holds our path (read twice, 200 ms apart).
+ */
 export async function answerFileDialog(page, path, button, { done, timeoutMs = 60_000 } = {}) {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+  let listed = false;
   await waitFor(`the file dialog to accept ${path}`, async () => {
     if (done && (await done())) return true;
-    const input = page.locator('.quick-input-widget .quick-input-box input');
     if (!(await input.isVisible())) return false;
-    if ((await input.inputValue()) !== path) await input.fill(path);
+    // Still listing its starting folder: not yet a list and a folder path ending in "/".
+    listed ||= (await rows.count()) > 0 && (await input.inputValue()).endsWith('/');
+    if (!listed) return false;
+    await input.fill(path);
+    const held = await waitFor('the path to stay in the box', async () => {
+      if ((await input.inputValue()) !== path) return 'changed';
+      await sleep(200);
+      return (await input.inputValue()) === path ? 'held' : 'changed';
+    }, { timeoutMs: 5000 });
+    if (held !== 'held') return false;
     await page.locator('.quick-input-widget .monaco-button', { hasText: button }).first().click({ timeout: 5000 });
     if (!done) return true;
     return waitFor('dialog closed', done, { timeoutMs: 5000 }).catch(() => false);

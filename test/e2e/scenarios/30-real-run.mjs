@@ -48,7 +48,7 @@ export const scenario = {
     await h.waitForNotification(page, /Imported "sst2"/, { timeoutMs: 60_000 });
     await h.clearNotifications(page);
 
-    // 2. The wizard: task, a local model folder, the dataset snapshot, 5 epochs, batch 4, CPU. Its
+    // 2. The wizard: task, a local model folder, the dataset snapshot, 20 epochs, batch 4, CPU. Its
     // steps are found by what they ask (Trainer field names), not by their "(n/m)" numbering.
     const step = (what) => title(page, new RegExp(`^New Training Run \\(\\d/\\d\\): ${what}`));
     await h.openBertStudio(page);
@@ -61,7 +61,7 @@ export const scenario = {
     await step('dataset');
     await h.pickQuickItem(page, 'sst2');
     await step('num_train_epochs');
-    await answer(page, '5'); // 3000 steps: still running when the user stops it, even on a fast machine
+    await answer(page, '20'); // 12000 steps: still running at the second Stop, even on an idle machine (13 steps/s)
     await step('learning_rate');
     await answer(page);
     await step('per_device_train_batch_size');
