@@ -163,7 +163,7 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
       const datasets = listDatasets(layout.datasetsDir);
       const taskPick = await vscode.window.showQuickPick(
         TASKS.map((t) => ({ label: t, description: datasets.filter((d) => d.task === t).length ? `${datasets.filter((d) => d.task === t).length} dataset(s)` : '' })),
-        { title: 'New Training Run (1/4): task' },
+        { title: 'New Training Run (1/5): task' },
       );
       if (!taskPick) return;
       const task = taskPick.label as Task;
@@ -175,7 +175,7 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
           { label: '$(folder) Local folder…', description: 'a Hugging Face model folder' },
           { label: '$(cloud) Hub id…', description: 'e.g. bert-base-uncased (downloaded by the worker)' },
         ],
-        { title: 'New Training Run (2/4): base model' },
+        { title: 'New Training Run (2/5): base model' },
       );
       if (!modelPick) return;
       let model = modelPick.label;
@@ -191,7 +191,7 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
       const candidates = datasets.filter((d) => !d.task || d.task === task);
       const dataPick = await vscode.window.showQuickPick(
         [...candidates.map((d) => ({ label: d.id, description: `${d.task ?? ''}${d.multiLabel ? ' (multi-label)' : ''} ${d.trainCount ? `· ${d.trainCount} examples` : ''}`, dataset: d })), { label: '$(file) Data file…', description: 'train on a file directly (TSV, CoNLL, SQuAD JSON, text)', dataset: undefined }],
-        { title: 'New Training Run (3/4): dataset snapshot' },
+        { title: 'New Training Run (3/5): dataset snapshot' },
       );
       if (!dataPick) return;
       let dataset = dataPick.dataset;
