@@ -59,6 +59,8 @@ export interface SureFill {
   top1: number;
   token: string;
   probability: number;
+  /** The id of the word that was masked. */
+  expected: number;
 }
 
 /**
@@ -75,7 +77,7 @@ export function ensureFillMaskModel(): { dir: string; fills: SureFill[] } | unde
   const dir = path.join(os.tmpdir(), `bert-studio-fill-mask-${hash}`);
   if (!fs.existsSync(path.join(dir, 'fills.json'))) {
     const tmp = `${dir}.${process.pid}`;
-    execFileSync(py, [SCRIPT, '--fill-mask', modelDir, tmp], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
+    execFileSync(py, [SCRIPT, '--fill-mask', modelDir, tmp, dataDir()], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(tmp, dir);
   }
