@@ -63,24 +63,8 @@ export function keepClassification(
   deletable: boolean,
 ): void | Promise<void> {
   const bag = ctx.bag;
-  if (typeof label === 'object') return keepMultiLabel(ctx, line, text, textPair, label, spans, deletable);
-  if (isBlank(text)) {
-    bag.add('error', 'text.empty', line, spans.text[0], 'Empty text: an example needs text to classify. Fill it in or remove the row.', {
-      endColumn: spans.text[1],
-      fix: deletable ? deleteLineFix(line, 'Remove this row') : undefined,
-    });
-    ctx.skip();
-    return;
-  }
-  if (textPair !== undefined && isBlank(textPair)) {
-    const sp = spans.textPair ?? spans.text;
-    bag.add('error', 'text.empty', line, sp[0], 'Empty second text of a text pair. Fill it in or remove the row.', {
-      endColumn: sp[1],
-      fix: deletable ? deleteLineFix(line, 'Remove this row') : undefined,
-    });
-    ctx.skip();
-    return;
-  }
+  if (!textsOk(ctx, line, text, textPair, spans, deletable)) return;
+  if (typeof label === 'object') return keepMultiLabel(ctx, line, text, textPair, label, deletable);
   if (label !== undefined) {
     const sp = spans.label ?? spans.text;
     if (isBlank(label)) {
@@ -122,9 +106,10 @@ function textsOk(ctx: SplitContext, line: number, text: string, textPair: string
 }
 
 /**
- * A multi-label example: its label set may be empty (no label applies). An empty item ("A||B")
- * or a label listed twice is reported with a fix that drops it, and the example is kept without
- * it, as the trainer would read it; each label is checked against train like a single label.
+ * A multi-label example whose texts passed `textsOk`: its label set may be empty (no label
+ * applies). An empty item ("A||B") or a label listed twice is reported with a fix that drops it,
+ * and the example is kept without it, as the trainer would read it; each label is checked against
+ * train like a single label.
  */
 function keepMultiLabel(
   ctx: SplitContext,
@@ -132,10 +117,8 @@ function keepMultiLabel(
   text: string,
   textPair: string | undefined,
   items: readonly LabelItem[],
-  spans: FieldSpans,
   deletable: boolean,
 ): void | Promise<void> {
-  if (!textsOk(ctx, line, text, textPair, spans, deletable)) return;
   const bag = ctx.bag;
   const set: string[] = [];
   for (const it of items) {
