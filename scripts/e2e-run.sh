@@ -4,7 +4,7 @@
 #      folder outside the repository),
 #   2. the .vsix (scripts/package.mjs --if-stale) and a development build for the test suite,
 #   3. test/e2e/run.mjs: the extension test suite in the extension host, then the UI scenarios.
-# Ends with exactly one line "e2e: N passed, N failed"; exits non-zero if anything failed.
+# Ends with exactly one line "e2e: N passed, N failed, N skipped"; exits non-zero if anything failed.
 # Env: BERT_STUDIO_E2E_CACHE (cache folder), BERT_STUDIO_VSIX (use this .vsix), E2E_SCENARIOS
 # (regex over scenario file names), UPDATE_SCREENSHOTS=1 (refresh media/screenshots), E2E_KEEP=1.
 set -uo pipefail
@@ -26,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-fail() { echo "e2e: $1"; echo "e2e: 0 passed, 1 failed"; exit 1; }
+fail() { echo "e2e: $1"; echo "e2e: 0 passed, 1 failed, 0 skipped"; exit 1; }
 
 bash scripts/e2e-setup.sh || fail "setup failed"
 # shellcheck disable=SC1091

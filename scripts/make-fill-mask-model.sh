@@ -3,7 +3,7 @@
 # no MLM head: a fresh one is added, its decoder tied to the word embeddings) on WikiText-2 valid,
 # evaluated on WikiText-2 test (held out). Reproducible: fixed seed, fixed data, CPU-sized.
 #
-#   scripts/make-fill-mask-model.sh [OUT_DIR]        # default: .cache/fill-mask-model
+#   scripts/make-fill-mask-model.sh [OUT_DIR]        # default: ~/.cache/bert-studio/fill-mask-model
 #   STEPS=300 BATCH=32 LR=3e-4 scripts/make-fill-mask-model.sh /tmp/fm   # longer, better
 #
 # OUT_DIR is a run folder (spec.json, events.jsonl, checkpoints/); OUT_DIR/model is the Hugging Face
@@ -11,7 +11,7 @@
 # held-out masked-token top-1 accuracy and perplexity recorded in bench/pretrain.md.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-OUT="${1:-$ROOT/.cache/fill-mask-model}"
+OUT="${1:-${BERT_STUDIO_CACHE:-$HOME/.cache/bert-studio}/fill-mask-model}"
 DATA="${BERT_STUDIO_DATA:-$ROOT/../shared/data}"
 PY="${PYTHON:-$ROOT/.venv/bin/python}"
 STEPS="${STEPS:-240}"      # 240 x 16 x 128 tokens: ~10 minutes of training on 2 CPU cores

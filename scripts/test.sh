@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test suite: TypeScript checks, mocha (unit + integration), pytest (trainer) and the
 # end-to-end suites in a real VS Code. Installs what it needs first. The last line it prints is
-# "N passed, N failed" summed over all suites; the exit code is non-zero if anything failed.
+# "N passed, N failed, N skipped" summed over all suites; the exit code is non-zero if anything
+# failed. Under CI (CI=true) a test whose set-up is missing fails rather than skips
+# (test/unit/needSetup.ts, trainer/tests/conftest.py need_setup).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -10,9 +12,10 @@ logs=${BERT_STUDIO_TEST_LOGS:-$root/test-results}
 mkdir -p "$logs"
 passed=0
 failed=0
+skipped=0
 started=$(date +%s)
 
-add() { passed=$((passed + ${1:-0})); failed=$((failed + ${2:-0})); }
+add() { passed=$((passed + ${1:-0})); failed=$((failed + ${2:-0})); skipped=$((skipped + ${3:-0})); }
 section() { echo; echo "=================== $1 ($(($(date +%s) - started)) s)"; }
 
 section "setup"
@@ -26,15 +29,19 @@ for step in typecheck lint build compile-tests; do
   else add 0 1; echo "FAIL $step"; tail -40 "$logs/$step.log"; fi
 done
 
-section "fill-mask model (continued MLM of the shipped MiniLM; built once, kept in .cache)"
+section "fill-mask model (continued MLM of the shipped MiniLM; built once per machine, outside the clone)"
 # The fill-mask tests and E2E pictures use a real pretrained masked LM; no shipped package has an MLM
-# head, so it is trained here once (a few minutes on 2 cores) into a temp folder and moved in place.
-fm="$root/.cache/fill-mask-model"
-if [ ! -f "$fm/model/model.safetensors" ] || [ ! -f "$fm/onnx/model.onnx" ]; then
-  rm -rf "$fm" "$fm.partial"; mkdir -p "$root/.cache"
+# head, so it is trained here once (minutes on 2 cores) into a temp folder and moved in place. It is
+# kept in the bert-studio cache (BERT_STUDIO_CACHE, default ~/.cache/bert-studio), so a fresh clone on
+# the same machine reuses it; a change to the build script builds it again. No time limit applies.
+cache=${BERT_STUDIO_CACHE:-$HOME/.cache/bert-studio}
+fm="$cache/fill-mask-model"
+recipe=$(sha256sum scripts/make-fill-mask-model.sh | cut -d' ' -f1)
+if [ ! -f "$fm/model/model.safetensors" ] || [ ! -f "$fm/onnx/model.onnx" ] || [ "$(cat "$fm/.recipe" 2>/dev/null)" != "$recipe" ]; then
+  rm -rf "$fm" "$fm.partial"; mkdir -p "$cache"
   if bash scripts/make-fill-mask-model.sh "$fm.partial" >"$logs/fill-mask-model.log" 2>&1 \
     && [ -f "$fm.partial/model/model.safetensors" ]; then
-    mv "$fm.partial" "$fm"; add 1 0; echo "ok   fill-mask model built"
+    echo "$recipe" > "$fm.partial/.recipe"; mv "$fm.partial" "$fm"; add 1 0; echo "ok   fill-mask model built"
   else
     add 0 1; echo "FAIL fill-mask model"; tail -40 "$logs/fill-mask-model.log"; rm -rf "$fm.partial"
   fi
@@ -42,12 +49,18 @@ else
   echo "kept $fm"
 fi
 
+section "test fixtures (tiny exported models; built once, cached in the temp folder)"
+# Built here, with no time limit, so that no mocha hook waits on a model build under its timeout.
+if node out/test/unit/inference/fixtures.js >"$logs/fixtures.log" 2>&1; then add 1 0; cat "$logs/fixtures.log"
+else add 0 1; echo "FAIL test fixtures"; tail -40 "$logs/fixtures.log"; fi
+
 section "mocha"
-npx mocha --reporter spec 2>&1 | tee "$logs/mocha.log"
+npx mocha --reporter spec "out/test/unit/**/*.test.js" "out/test/integration/**/*.test.js" 2>&1 | tee "$logs/mocha.log"
 mp=$(grep -Eo '^ +[0-9]+ passing' "$logs/mocha.log" | grep -Eo '[0-9]+' | tail -1)
 mf=$(grep -Eo '^ +[0-9]+ failing' "$logs/mocha.log" | grep -Eo '[0-9]+' | tail -1)
+ms=$(grep -Eo '^ +[0-9]+ pending' "$logs/mocha.log" | grep -Eo '[0-9]+' | tail -1)
 [ -z "$mp$mf" ] && mf=1  # mocha crashed before reporting
-add "${mp:-0}" "${mf:-0}"
+add "${mp:-0}" "${mf:-0}" "${ms:-0}"
 
 section "pytest (trainer)"
 .venv/bin/python -m pytest trainer/tests -q -p no:cacheprovider 2>&1 | tee "$logs/pytest.log"
@@ -56,20 +69,24 @@ summary=$(grep -E '[0-9]+ (passed|failed|errors?)(,.*)? in [0-9.]+s' "$logs/pyte
 pp=$(echo "$summary" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+')
 pf=$(echo "$summary" | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+')
 pe=$(echo "$summary" | grep -Eo '[0-9]+ errors?' | grep -Eo '[0-9]+')
+ps=$(echo "$summary" | grep -Eo '[0-9]+ skipped' | grep -Eo '[0-9]+')
 [ -z "$summary" ] && pf=1
-add "${pp:-0}" "$(( ${pf:-0} + ${pe:-0} ))"
+add "${pp:-0}" "$(( ${pf:-0} + ${pe:-0} ))" "${ps:-0}"
 
 section "end-to-end (code-server)"
 if [ -f scripts/e2e-run.sh ] && [ "${BERT_STUDIO_SKIP_E2E:-0}" != "1" ]; then
   bash scripts/e2e-run.sh 2>&1 | tee "$logs/e2e.log"
   line=$(grep -E '^e2e: [0-9]+ passed, [0-9]+ failed' "$logs/e2e.log" | tail -1)
   if [ -n "$line" ]; then
-    add "$(echo "$line" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+')" "$(echo "$line" | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+')"
+    es=$(echo "$line" | grep -Eo '[0-9]+ skipped' | grep -Eo '[0-9]+')
+    add "$(echo "$line" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+')" "$(echo "$line" | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+')" "${es:-0}"
   else add 0 1; fi
+elif [ "${CI:-}" = "true" ]; then
+  echo "FAIL: the end-to-end suite cannot be skipped under CI"; add 0 1
 else
-  echo "skipped"
+  echo "skipped (BERT_STUDIO_SKIP_E2E=1)"
 fi
 
 section "done in $(($(date +%s) - started)) s"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -1,6 +1,6 @@
 // Runs both end-to-end parts: (a) the extension test suite in the real extension host, (b) the UI
 // scenarios against the installed .vsix. Writes test-results/e2e/results.json and ends with the
-// line "e2e: N passed, N failed" (pending scenarios are listed above it, not counted).
+// line "e2e: N passed, N failed, N skipped" (pending scenarios are listed above it and counted as skipped).
 //   node test/e2e/run.mjs [--suite-only | --ui-only]
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -71,5 +71,5 @@ if (complete) {
 const pending = all.filter((r) => r.status === 'pending');
 if (pending.length) console.log(`\npending (${pending.length}): ${pending.map((r) => r.name).join('; ')}`);
 console.log(`e2e finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-console.log(`e2e: ${count('passed')} passed, ${count('failed')} failed`);
+console.log(`e2e: ${count('passed')} passed, ${count('failed')} failed, ${pending.length} skipped`);
 process.exit(count('failed') ? 1 : 0);

@@ -18,6 +18,21 @@ torch.set_num_threads(int(os.environ["BERT_STUDIO_NUM_THREADS"]))
 REPO = Path(__file__).resolve().parents[2]
 
 
+def setup_required() -> bool:
+    """Under CI (CI=true, or BERT_STUDIO_REQUIRE_SETUP=1) a missing set-up fails instead of skipping."""
+    flags = (os.environ.get("BERT_STUDIO_REQUIRE_SETUP"), os.environ.get("CI"))
+    return any(v and v != "0" and v.lower() != "false" for v in flags)
+
+
+def need_setup(ok: object, what: str) -> None:
+    """Skips the test unless `ok` (fails under CI); mirrors test/unit/needSetup.ts."""
+    if ok:
+        return
+    if setup_required():
+        pytest.fail(f"Set-up missing under CI: {what}")
+    pytest.skip(f"set-up missing: {what}")
+
+
 def data_dir() -> Path:
     return Path(os.environ.get("BERT_STUDIO_DATA", REPO.parent / "shared" / "data"))
 
@@ -25,8 +40,7 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def data() -> Path:
     d = data_dir()
-    if not d.is_dir():
-        pytest.skip(f"shared data not found at {d} (set BERT_STUDIO_DATA)")
+    need_setup(d.is_dir(), f"shared data at {d} (set BERT_STUDIO_DATA)")
     return d
 
 

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { guessDataset, guessHeader, guessQuoting } from '../../../src/core/datasets/detect';
 import { validateDataset } from '../../../src/core/datasets/validate';
 import { DATA, sourceCount, tmpDir } from './helpers';
+import { needSetup } from '../needSetup';
 
 describe('datasets: format guesses', () => {
   let dir: string;
@@ -18,7 +19,7 @@ describe('datasets: format guesses', () => {
   };
 
   it('GLUE TSVs with bare " are read with quoting off', async function () {
-    if (!fs.existsSync(DATA)) this.skip();
+    needSetup(this, fs.existsSync(DATA), `shared data at ${DATA}`);
     for (const set of ['sst2', 'rte', 'mrpc']) {
       const g = await guessDataset(path.join(DATA, set, 'train.tsv'));
       assert.deepEqual(g.options, { header: true, quoting: false }, set);
@@ -57,7 +58,7 @@ describe('datasets: format guesses', () => {
   });
 
   it('CoNLL: the last column is the tag by convention; a tag column elsewhere is found and asked', async function () {
-    if (!fs.existsSync(DATA)) this.skip();
+    needSetup(this, fs.existsSync(DATA), `shared data at ${DATA}`);
     const g = await guessDataset(path.join(DATA, 'conll2003', 'valid.txt'));
     assert.equal(g.format, 'conll');
     assert.equal(g.confident, true);

@@ -17,6 +17,7 @@ import { validateDataset } from '../../../src/core/datasets/validate';
 import { splitLabels } from '../../../src/core/runs/launch';
 import { buildSpec, preflight } from '../../../src/core/runs/spec';
 import { DATA, REPO, tmpDir } from './helpers';
+import { needSetup } from '../needSetup';
 
 interface Example {
   readonly text: string;
@@ -97,7 +98,7 @@ describe('datasets: multi-label classification (entity types of CoNLL-2003 sente
 
   before(function () {
     const conll = path.join(DATA, 'conll2003', 'train.txt');
-    if (!fs.existsSync(conll)) this.skip();
+    needSetup(this, fs.existsSync(conll), `shared CoNLL-2003 at ${conll}`);
     const all = conllExamples(conll);
     train = all.slice(0, N_TRAIN);
     dev = all.slice(N_TRAIN, N_TRAIN + N_DEV);
@@ -251,12 +252,12 @@ describe('datasets: multi-label classification (entity types of CoNLL-2003 sente
     assert.equal(spec.training.metric_for_best_model, 'micro_f1');
     const [trainLabels, validationLabels] = await Promise.all([splitLabels(spec.data.train, spec.task), splitLabels(spec.data.validation, spec.task)]);
     assert.deepEqual([...(trainLabels ?? [])].sort(), expectedLabels);
-    assert.deepEqual(preflight({ spec, pythonPath: process.execPath, trainCount: inputs.trainCount, trainLabels, validationLabels }), []);
+    assert.deepEqual(preflight({ spec, pythonPath: process.execPath, trainLabels, validationLabels }), []);
     // The manifest itself says it, for the wizard's own reader too.
     assert.equal((await readManifest(path.join(datasets, 'ml-tsv'))).multi_label, true);
 
     const python = path.join(REPO, '.venv', 'bin', 'python');
-    if (!fs.existsSync(python)) this.skip();
+    needSetup(this, fs.existsSync(python), 'the venv Python (scripts/setup.sh)');
     const specFile = path.join(dir, 'spec.json');
     fs.writeFileSync(specFile, JSON.stringify(spec));
     // The worker's own spec validation and example loading (no training): labels and sets as written.

@@ -7,6 +7,7 @@ import { importDataset, listDatasets, snapshotPaths } from '../../../src/core/da
 import type { DatasetRequest } from '../../../src/core/datasets/types';
 import { validateDataset } from '../../../src/core/datasets/validate';
 import { DATA, sourceCount, sourceLabelCounts, sourceProseCount, tmpDir } from './helpers';
+import { needSetup } from '../needSetup';
 
 async function requestFor(train: string, validation?: string, test?: string): Promise<DatasetRequest> {
   const g = await guessDataset(train);
@@ -33,7 +34,7 @@ describe('datasets: shared data sets', function () {
   this.timeout(60_000);
   let datasets: string;
   before(function () {
-    if (!fs.existsSync(DATA)) this.skip();
+    needSetup(this, fs.existsSync(DATA), `shared data at ${DATA}`);
     datasets = tmpDir();
   });
   after(() => datasets && fs.rmSync(datasets, { recursive: true, force: true }));

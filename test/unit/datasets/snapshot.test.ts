@@ -10,6 +10,7 @@ import { importDataset, sourceStates } from '../../../src/core/datasets/snapshot
 import type { DatasetRequest, ValidationReport } from '../../../src/core/datasets/types';
 import { validateDataset } from '../../../src/core/datasets/validate';
 import { DATA, tmpDir } from './helpers';
+import { needSetup } from '../needSetup';
 
 describe('datasets: snapshots and their sources', function () {
   this.timeout(30_000);
@@ -18,7 +19,7 @@ describe('datasets: snapshots and their sources', function () {
   let dev: string;
   let request: DatasetRequest;
   before(function () {
-    if (!fs.existsSync(DATA)) this.skip();
+    needSetup(this, fs.existsSync(DATA), `shared data at ${DATA}`);
     dir = tmpDir();
     // Copies of RTE dev (the shared files are read-only): 200 rows to train on, the rest as dev.
     const lines = fs.readFileSync(path.join(DATA, 'rte', 'dev.tsv'), 'utf8').split('\n').filter(Boolean);

@@ -9,6 +9,7 @@ import { statisticsInChildProcess } from '../../../src/core/datasets/statsProces
 import { loadTokenCounter, runTokenizers, tokenizerFolder, whitespaceCounter, WordPieceCounter } from '../../../src/core/datasets/tokenCount';
 import { runDatasetCommand } from '../../../src/cli/commands/dataset';
 import { DATA, REPO, sourceCount, sourceProseCount, tmpDir } from './helpers';
+import { needSetup } from '../needSetup';
 
 /** The default model folder: $BERT_STUDIO_DEFAULT_MODEL, else asked from the venv's Python. */
 function defaultModel(): string | undefined {
@@ -65,7 +66,7 @@ describe('datasets: statistics', function () {
   });
 
   it("the model's tokenizer and the pure-TS WordPiece count SST-2 dev alike", async function () {
-    if (!model || !fs.existsSync(DATA)) this.skip();
+    needSetup(this, model && fs.existsSync(DATA), 'the default model (venv) and shared data');
     const hf = await loadTokenCounter(model);
     assert.equal(hf.kind, 'transformers');
     const wp = WordPieceCounter.fromFolder(model)!;
@@ -78,7 +79,7 @@ describe('datasets: statistics', function () {
   });
 
   it('snapshot statistics for CoNLL (entities) and SQuAD (answers lost), and a pager over the snapshot', async function () {
-    if (!fs.existsSync(DATA)) this.skip();
+    needSetup(this, fs.existsSync(DATA), `shared data at ${DATA}`);
     const ds = path.join(ws, '.bert-studio', 'datasets');
     const conll = await importDataset({ task: 'token_classification', format: 'conll', mapping: {}, files: { train: path.join(DATA, 'conll2003', 'valid.txt') } }, ds, { id: 'conll' });
     const counter = model ? WordPieceCounter.fromFolder(model)! : whitespaceCounter;
@@ -107,7 +108,7 @@ describe('datasets: statistics', function () {
 
   it('runs in a child process through the CLI bundle, and cancels', async function () {
     const cli = path.join(REPO, 'dist', 'cli.js');
-    if (!fs.existsSync(cli) || !fs.existsSync(DATA)) this.skip();
+    needSetup(this, fs.existsSync(cli) && fs.existsSync(DATA), 'the built CLI (npm run build) and shared data');
     const ds = path.join(ws, '.bert-studio', 'datasets');
     const r = await importDataset({ task: 'sequence_classification', format: 'tsv', mapping: { text: 'sentence', label: 'label' }, files: { train: path.join(DATA, 'sst2', 'dev.tsv') } }, ds, { id: 'sst2dev' });
     let progressed = 0;
@@ -122,7 +123,7 @@ describe('datasets: statistics', function () {
 
   it("statistics with a chosen run's tokenizer: a run folder resolves to its model or newest checkpoint", async function () {
     const cli = path.join(REPO, 'dist', 'cli.js');
-    if (!model || !fs.existsSync(cli) || !fs.existsSync(DATA)) this.skip();
+    needSetup(this, model && fs.existsSync(cli) && fs.existsSync(DATA), 'the default model, the built CLI and shared data');
     const runs = path.join(ws, 'runs');
     const copyTokenizer = (to: string): void => {
       fs.mkdirSync(to, { recursive: true });
@@ -154,7 +155,7 @@ describe('datasets: statistics', function () {
   });
 
   it('CLI: validate --json, import, list', async function () {
-    if (!fs.existsSync(DATA)) this.skip();
+    needSetup(this, fs.existsSync(DATA), `shared data at ${DATA}`);
     const out = new Sink();
     const err = new Sink();
     const io = { stdout: out as unknown as NodeJS.WritableStream, stderr: err as unknown as NodeJS.WritableStream };

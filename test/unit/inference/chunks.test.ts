@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { MAX_CHUNK_CHARS, textChunks } from '../../../src/core/inference/chunks';
 import { InferenceEngine } from '../../../src/core/inference/engine';
 import { dataDir, ensureFixtures } from './fixtures';
+import { needSetup } from '../needSetup';
 
 /** A \r\n document from SST-2 dev sentences: short paragraphs, a long one, emoji and CJK. */
 function documentFromData(): { doc: string; paragraphs: string[] } | undefined {
@@ -23,7 +24,7 @@ function documentFromData(): { doc: string; paragraphs: string[] } | undefined {
 describe('document chunks for annotations (offsets into the document)', () => {
   it('splits at blank lines, long paragraphs into lines, and every chunk slices the document at its offset', function () {
     const d = documentFromData();
-    if (!d) this.skip();
+    needSetup(this, d, 'shared data');
     assert.ok(d.paragraphs[3].length > MAX_CHUNK_CHARS);
     const chunks = textChunks(d.doc);
     const longLines = d.paragraphs[3].split('\r\n');
@@ -36,7 +37,7 @@ describe('document chunks for annotations (offsets into the document)', () => {
 
   it('a selection: offsets are the selection start plus the offset within it', function () {
     const d = documentFromData();
-    if (!d) this.skip();
+    needSetup(this, d, 'shared data');
     const start = d.doc.indexOf('Zürich');
     const selection = d.doc.slice(start, d.doc.indexOf(d.paragraphs[3]) + 40);
     const chunks = textChunks(selection, start);
@@ -49,7 +50,7 @@ describe('document chunks for annotations (offsets into the document)', () => {
     this.timeout(300_000);
     const d = documentFromData();
     const fx = d && ensureFixtures();
-    if (!d || !fx) this.skip();
+    needSetup(this, d && fx, 'shared data and inference fixtures');
     const engine = new InferenceEngine({ idleMs: 60_000 });
     try {
       let seen = 0;

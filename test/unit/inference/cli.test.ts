@@ -4,6 +4,7 @@ import { PassThrough } from 'node:stream';
 import { runFillMaskCommand, runPredictCommand } from '../../../src/cli/commands/infer';
 import type { CliIo } from '../../../src/cli/io';
 import { ensureFixtures } from './fixtures';
+import { needSetup } from '../needSetup';
 
 function capture(): { io: CliIo; out: () => string } {
   const stdout = new PassThrough();
@@ -18,7 +19,7 @@ describe('bert-studio predict / fill-mask', function () {
   let dir = '';
   before(function () {
     const fx = ensureFixtures();
-    if (!fx) this.skip();
+    needSetup(this, fx, 'inference fixtures (the venv Python and shared SST-2)');
     dir = fx.dir;
   });
 

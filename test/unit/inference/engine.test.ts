@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { InferenceEngine } from '../../../src/core/inference/engine';
 import { aggregateEntities } from '../../../src/core/inference/postprocess';
 import { ensureFillMaskModel, ensureFixtures, type Reference } from './fixtures';
+import { needSetup } from '../needSetup';
 
 describe('inference engine against PyTorch (tiny exported models)', function () {
   this.timeout(300_000);
@@ -14,7 +15,7 @@ describe('inference engine against PyTorch (tiny exported models)', function () 
 
   before(function () {
     fx = ensureFixtures();
-    if (!fx) this.skip();
+    needSetup(this, fx, 'inference fixtures (the venv Python and shared SST-2)');
   });
   after(() => engine.dispose());
 
@@ -122,7 +123,7 @@ describe('inference engine against PyTorch (tiny exported models)', function () 
 
   it('fill-mask: on held-out WikiText-2 masks where the trained fill-mask model is sure (PyTorch p > 0.5), our top-1 is PyTorch\'s and mostly the masked word', async function () {
     const fm = ensureFillMaskModel();
-    if (!fm) this.skip(); // no .cache/fill-mask-model/model (scripts/test.sh builds it)
+    needSetup(this, fm, 'the fill-mask model (scripts/test.sh builds it into the bert-studio cache)');
     // fills.json holds only the masks where PyTorch's top-1 has p > 0.5: a model that learned
     // nothing has none, and a sure model should be right on most of them.
     assert.ok(fm.fills.length >= 10, `only ${fm.fills.length} sure masks in held-out WikiText-2 sentences`);
@@ -144,7 +145,7 @@ describe('inference engine cold path (pre-optimised graphs, load timings, bad fi
 
   before(function () {
     fx = ensureFixtures();
-    if (!fx) this.skip();
+    needSetup(this, fx, 'inference fixtures (the venv Python and shared SST-2)');
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-studio-cold-'));
   });
   after(() => tmp && fs.rmSync(tmp, { recursive: true, force: true }));

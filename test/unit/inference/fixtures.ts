@@ -35,6 +35,16 @@ export function python(): string | undefined {
   return candidates.find((p): p is string => !!p && fs.existsSync(p));
 }
 
+/** Where slow-to-build test models live: outside the clone, built once per machine (BERT_STUDIO_CACHE). */
+export function cacheRoot(): string {
+  return process.env.BERT_STUDIO_CACHE ?? path.join(os.homedir(), '.cache', 'bert-studio');
+}
+
+/** The fill-mask default model's run folder (scripts/test.sh builds it; model/ and onnx/ inside). */
+export function fillMaskModelFolder(): string {
+  return path.join(cacheRoot(), 'fill-mask-model');
+}
+
 export function dataDir(): string {
   return process.env.BERT_STUDIO_DATA ?? path.resolve(REPO, '../shared/data');
 }
@@ -47,7 +57,7 @@ export function ensureFixtures(): { dir: string; reference: Reference } | undefi
   const dir = path.join(os.tmpdir(), `bert-studio-inference-fixtures-${hash}`);
   if (!fs.existsSync(path.join(dir, 'reference.json'))) {
     const tmp = `${dir}.${process.pid}`;
-    execFileSync(py, [SCRIPT, tmp, dataDir()], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
+    execFileSync(py, [SCRIPT, tmp, dataDir()], { stdio: ['ignore', 'ignore', 'pipe'] });
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(tmp, dir);
   }
@@ -64,12 +74,12 @@ export interface SureFill {
 }
 
 /**
- * The colleague-trained fill-mask model (.cache/fill-mask-model/model), exported and with PyTorch's
+ * The fill-mask default model (scripts/make-fill-mask-model.sh, in the bert-studio cache), exported and with PyTorch's
  * top-1 per sentence; cached by the weights' size and time. Undefined when there is none.
  */
 export function ensureFillMaskModel(): { dir: string; fills: SureFill[] } | undefined {
   const py = python();
-  const modelDir = path.join(REPO, '.cache/fill-mask-model/model');
+  const modelDir = path.join(fillMaskModelFolder(), 'model');
   const weights = path.join(modelDir, 'model.safetensors');
   if (!py || !fs.existsSync(weights)) return undefined;
   const st = fs.statSync(weights);
@@ -77,9 +87,17 @@ export function ensureFillMaskModel(): { dir: string; fills: SureFill[] } | unde
   const dir = path.join(os.tmpdir(), `bert-studio-fill-mask-${hash}`);
   if (!fs.existsSync(path.join(dir, 'fills.json'))) {
     const tmp = `${dir}.${process.pid}`;
-    execFileSync(py, [SCRIPT, '--fill-mask', modelDir, tmp, dataDir()], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
+    execFileSync(py, [SCRIPT, '--fill-mask', modelDir, tmp, dataDir()], { stdio: ['ignore', 'ignore', 'pipe'] });
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(tmp, dir);
   }
   return { dir, fills: JSON.parse(fs.readFileSync(path.join(dir, 'fills.json'), 'utf8')) as SureFill[] };
+}
+
+// `node out/test/unit/inference/fixtures.js`: builds the fixtures before mocha runs (scripts/test.sh),
+// so no test waits on a model build under its own timeout.
+if (require.main === module) {
+  const fx = ensureFixtures();
+  const fm = ensureFillMaskModel();
+  process.stdout.write(`inference fixtures: ${fx?.dir ?? 'none (no venv Python or shared data)'}\nfill-mask fixtures: ${fm?.dir ?? 'none (no fill-mask model)'}\n`);
 }

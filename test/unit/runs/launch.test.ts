@@ -9,6 +9,7 @@ import { workerEnv } from '../../../src/core/python/workerEnv';
 import { checkTrainingChanges, defaultModelFolder, modelMaxPositions, splitLabels, TRAINING_FIELDS, trainingFieldNames } from '../../../src/core/runs/launch';
 import { buildSpec, preflight } from '../../../src/core/runs/spec';
 import { DATA, tmpDir } from '../datasets/helpers';
+import { needSetup } from '../needSetup';
 
 const root = packageRoot(__dirname);
 
@@ -45,7 +46,7 @@ describe('pre-launch inputs from real data', function () {
   this.timeout(120_000);
   let datasets: string;
   before(function () {
-    if (!fs.existsSync(DATA)) this.skip();
+    needSetup(this, fs.existsSync(DATA), `shared data at ${DATA}`);
     datasets = tmpDir();
   });
   after(() => datasets && fs.rmSync(datasets, { recursive: true, force: true }));
@@ -86,7 +87,7 @@ describe('pre-launch inputs from real data', function () {
 
   it("finds the default model's maximum length through the worker and flags a longer max_seq_length", async function () {
     const python = venvPython(path.join(root, '.venv'));
-    if (!fs.existsSync(python)) this.skip();
+    needSetup(this, fs.existsSync(python), 'the venv Python (scripts/setup.sh)');
     const folder = await defaultModelFolder(python, workerEnv(root));
     assert.ok(folder, 'default-model printed an existing folder');
     const max = modelMaxPositions(folder);
