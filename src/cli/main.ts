@@ -1,9 +1,14 @@
 // bert-studio: the command line over src/core, the same code the extension runs.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { runDatasetCommand } from './commands/dataset';
 import { runFillMaskCommand, runPredictCommand } from './commands/infer';
 import { RUNS_USAGE, runRunsCommand } from './commands/runs';
 import { TRAIN_USAGE, runTrainCommand } from './commands/train';
-import { UsageError, type CliIo } from './io';
+import { closestLabel } from '../core/datasets/labels';
+import { RunFolderError } from '../core/runs/store';
+import { ProblemsError, UsageError, type CliIo } from './io';
 
 const USAGE = `Usage: bert-studio <command> [options]
 
@@ -28,30 +33,93 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   predict: runPredictCommand,
 };
 
+/** Where unexpected errors' stack traces go (the user sees one line that names this file). */
+export function cliLogFile(): string {
+  return process.env.BERT_STUDIO_CLI_LOG ?? path.join(os.tmpdir(), 'bert-studio-cli.log');
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the disk',
+  ENOENT: 'no such file or folder',
+  EISDIR: 'is a folder, not a file',
+  ENOTDIR: 'a path component is not a folder',
+  EMFILE: 'too many open files',
+};
+
+/** A one-line description of an error the user can act on, or undefined for a bug. */
+function knownError(err: unknown): { message: string; field?: string } | undefined {
+  if (err instanceof RunFolderError) return { message: err.message, field: err.folder };
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string' && ERRNO_TEXT[e.code]) {
+    const where = e.path ?? '';
+    const fix = e.code === 'ENOSPC' ? 'free some space and try again' : e.code === 'ENOENT' ? 'check the path' : 'check the permissions of that path, or work in another folder (--workspace DIR)';
+    return { message: `cannot ${e.syscall ?? 'access'} ${where}: ${ERRNO_TEXT[e.code]}; ${fix}.`, field: where || undefined };
+  }
+  return undefined;
+}
+
+/** Appends an unexpected error's stack to the log; the path, or undefined when even that fails. */
+function logError(argv: readonly string[], err: unknown): string | undefined {
+  const file = cliLogFile();
+  try {
+    fs.appendFileSync(file, `${new Date().toISOString()} bert-studio ${argv.join(' ')}\n${(err as Error)?.stack ?? String(err)}\n\n`);
+    return file;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [command, ...rest] = argv;
+  const json = rest.includes('--json');
+  /** Fatal errors: a JSON object on stdout with --json, else `error: …` lines on stderr. */
+  const fail = (code: number, problems: readonly { field?: string; message: string }[]): number => {
+    for (const p of problems) {
+      if (json) io.stdout.write(JSON.stringify({ type: 'error', ...(p.field ? { field: p.field } : {}), message: p.message }) + '\n');
+      else io.stderr.write(`error: ${p.field && !p.message.includes(p.field) ? `${p.field}: ` : ''}${p.message}\n`);
+    }
+    return code;
+  };
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     io.stdout.write(USAGE);
-    return command ? 0 : 1;
+    return command ? 0 : 2;
   }
   const run = COMMANDS[command];
   if (!run) {
-    io.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
-    return 1;
+    const hint = closestLabel(command, Object.keys(COMMANDS));
+    if (json) return fail(2, [{ field: 'command', message: `unknown command "${command}"${hint ? `; did you mean ${hint}?` : ''} (commands: ${Object.keys(COMMANDS).join(', ')})` }]);
+    io.stderr.write(`error: unknown command "${command}"${hint ? `; did you mean ${hint}?` : ''}\n\n${USAGE}`);
+    return 2;
   }
   try {
     return await run(rest, io);
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr.write(`error: ${err.message}\n`);
-      return 2;
-    }
-    io.stderr.write(`error: ${(err as Error).stack ?? String(err)}\n`);
-    return 1;
+    if (err instanceof ProblemsError) return fail(2, err.problems);
+    if (err instanceof UsageError) return fail(2, [{ field: err.field, message: err.message }]);
+    const known = knownError(err);
+    if (known) return fail(1, [known]);
+    const log = logError(argv, err);
+    return fail(1, [{ message: `unexpected ${(err as Error)?.name ?? 'error'}: ${(err as Error)?.message ?? String(err)}${log ? ` (details in ${log}; please report it)` : ''}` }]);
   }
 }
 
 if (require.main === module) {
+  // `bert-studio runs | head -1`: a reader that went away is not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+  // Whatever escapes (a timer, a stream): one line for the user, the stack in the log.
+  process.on('uncaughtException', (err) => {
+    const log = logError(process.argv.slice(2), err);
+    process.stderr.write(`error: unexpected ${err.name}: ${err.message}${log ? ` (details in ${log}; please report it)` : ''}\n`);
+    process.exit(1);
+  });
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -1,13 +1,14 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { findDefaultModel } from '../../core/datasets/tokenCount';
 import { packageRoot, studioLayout } from '../../core/paths';
 import { workerEnv } from '../../core/python/workerEnv';
-import { TASKS, type EvalEvent, type RunEvent, type StepEvent, type Task } from '../../core/runs/protocol';
-import { buildSpec, preflight } from '../../core/runs/spec';
-import { RunStore, type RunSpec } from '../../core/runs/store';
+import { createRun } from '../../core/runs/create';
+import { defaultModelFolder } from '../../core/runs/launch';
+import { TASKS, type EvalEvent, type RunEvent, type StepEvent } from '../../core/runs/protocol';
+import { RunStore } from '../../core/runs/store';
 import { JsonlTail } from '../../core/runs/tail';
 import { launchWorker, stopWorker } from '../../core/runs/worker';
-import { ProgressBar, UsageError, flag, parseArgs, type CliIo } from '../io';
+import { ProblemsError, ProgressBar, UsageError, flag, parseArgs, type CliIo, type ParsedArgs } from '../io';
 import { cliPython } from '../python';
 
 export const TRAIN_USAGE = `bert-studio train --task TASK --train FILE [--validation FILE] [options]
@@ -15,22 +16,52 @@ export const TRAIN_USAGE = `bert-studio train --task TASK --train FILE [--valida
   --model           a local Hugging Face folder, a hub id, or "default" (MiniLM-L6, shipped)
   --dataset ID      train on an imported dataset snapshot instead of --train/--validation
   --epochs N  --max-steps N  --batch-size N  --lr X  --max-seq-length N  --eval-steps N
-  --max-train-samples N  --max-eval-samples N  --seed N  --device auto|cpu|cuda
+  --save-steps N  --logging-steps N  --seed N  --device auto|cpu|cuda|cuda:N
+  --max-train-samples N  --max-eval-samples N   use only the first N examples (documents for mlm)
   --multi-label     sequence classification with a set of labels per example (JSON lists, or
                     strings split on --label-delimiter, e.g. "|"); threshold: --set threshold=0.5.
                     A multi-label --dataset snapshot (manifest multi_label) needs no flag
-  --set key=value   any other training field, by its Trainer-style name (repeatable via commas)
+  --set key=value   any other training field, by its Trainer-style name (commas or repeated --set)
   --name NAME  --workspace DIR  --python PATH  --no-export  --detach  --json
-bert-studio train --resume RUN_ID   continue a stopped or interrupted run from its last checkpoint`;
+bert-studio train --resume RUN_ID   continue a stopped or interrupted run from its last checkpoint
+Every value is checked before the worker starts; a refused run leaves no run folder (exit code 2).
+Environment: BERT_STUDIO_NUM_THREADS=N sets the worker's CPU threads (default: from the cores that
+are free); BERT_STUDIO_PYTHON picks the Python when --python is not given.`;
 
-function numberFlag(args: ReturnType<typeof parseArgs>, name: string): number | undefined {
-  const v = flag(args, name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new UsageError(`--${name} expects a number, got "${v}"`);
-  return n;
-}
+const BOOLEANS = ['no-export', 'detach', 'multi-label'];
+/** Flags that map to training fields, with the field each sets. */
+const TRAINING_FLAGS: Readonly<Record<string, string>> = {
+  epochs: 'num_train_epochs',
+  'max-steps': 'max_steps',
+  'batch-size': 'per_device_train_batch_size',
+  lr: 'learning_rate',
+  'max-seq-length': 'max_seq_length',
+  'eval-steps': 'eval_steps',
+  'save-steps': 'save_steps',
+  'logging-steps': 'logging_steps',
+  seed: 'seed',
+};
+const VALUE_FLAGS = [
+  'task', 'model', 'dataset', 'train', 'validation', 'device', 'max-train-samples', 'max-eval-samples', 'label-delimiter', 'set', 'name', 'workspace', 'python', 'resume',
+  ...Object.keys(TRAINING_FLAGS),
+];
+/** The flag that sets a spec field, to name it in errors. */
+const FLAG_OF: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(Object.entries(TRAINING_FLAGS).map(([f, field]) => [`training.${field}`, `--${f}`])),
+  task: '--task',
+  dataset: '--dataset',
+  device: '--device',
+  'model.name_or_path': '--model',
+  'data.train': '--train',
+  'data.validation': '--validation',
+  'data.max_train_samples': '--max-train-samples',
+  'data.max_eval_samples': '--max-eval-samples',
+  'data.label_delimiter': '--label-delimiter',
+  'data.multi_label': '--multi-label',
+  python: '--python',
+};
 
+/** A flag's text as the spec value it stands for: numbers, booleans, null, else the text (checked later). */
 function parseValue(v: string): unknown {
   if (v === 'true' || v === 'false') return v === 'true';
   if (v === 'null') return null;
@@ -38,29 +69,19 @@ function parseValue(v: string): unknown {
   return v.trim() !== '' && Number.isFinite(n) ? n : v;
 }
 
-interface DatasetSplits {
-  train: string;
-  validation?: string;
-  task?: Task;
-  labels?: string[];
-  /** The snapshot's manifest says multi_label: no --multi-label needed. */
-  multiLabel?: boolean;
-}
-
-/** Reads an imported dataset's manifest for its split files (see DESIGN.md, dataset snapshot). */
-function datasetSplits(datasetsDir: string, id: string): DatasetSplits {
-  const dir = path.join(datasetsDir, id);
-  const manifestPath = path.join(dir, 'manifest.json');
-  if (!fs.existsSync(manifestPath)) throw new UsageError(`No dataset "${id}" in ${datasetsDir}: import it first with "bert-studio dataset import".`);
-  const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as { task?: Task; labels?: string[]; multi_label?: boolean; splits?: Record<string, { file?: string } | string> };
-  const file = (name: string): string | undefined => {
-    const s = manifest.splits?.[name];
-    const f = typeof s === 'string' ? s : s?.file;
-    return f ? path.resolve(dir, f) : fs.existsSync(path.join(dir, `${name}.jsonl`)) ? path.join(dir, `${name}.jsonl`) : undefined;
-  };
-  const train = file('train');
-  if (!train) throw new UsageError(`Dataset "${id}" has no train split.`);
-  return { train, validation: file('validation') ?? file('dev'), task: manifest.task, labels: manifest.labels, multiLabel: manifest.multi_label === true };
+/** Training fields from the flags and --set (repeatable, comma-separated). */
+function trainingFromFlags(args: ParsedArgs): Record<string, unknown> {
+  const training: Record<string, unknown> = {};
+  for (const [f, key] of Object.entries(TRAINING_FLAGS)) {
+    const v = flag(args, f);
+    if (v !== undefined) training[key] = parseValue(v);
+  }
+  for (const kv of (args.all.get('set') ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--set expects key=value (e.g. --set warmup_ratio=0.1), got "${kv}"`, '--set');
+    training[kv.slice(0, eq).trim()] = parseValue(kv.slice(eq + 1).trim());
+  }
+  return training;
 }
 
 function describeEval(ev: EvalEvent): string {
@@ -71,11 +92,12 @@ function describeEval(ev: EvalEvent): string {
 }
 
 export async function runTrainCommand(argv: string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv, ['json', 'no-export', 'detach', 'help', 'multi-label']);
+  const args = parseArgs(argv, BOOLEANS, VALUE_FLAGS);
   if (args.flags.has('help')) {
     io.stdout.write(TRAIN_USAGE + '\n');
     return 0;
   }
+  if (args.positional.length) throw new UsageError(`train takes no positional arguments, got "${args.positional[0]}"; give data with --train FILE or --dataset ID.`, args.positional[0]);
   const json = args.flags.has('json');
   const workspace = path.resolve(flag(args, 'workspace') ?? process.cwd());
   const layout = studioLayout(workspace);
@@ -84,65 +106,38 @@ export async function runTrainCommand(argv: string[], io: CliIo): Promise<number
   const resumeId = flag(args, 'resume');
 
   let runDir: string;
-  let spec: RunSpec;
   if (resumeId) {
-    runDir = store.runDir(resumeId);
+    const others = [...args.flags.keys()].filter((k) => !['resume', 'workspace', 'python', 'json', 'detach'].includes(k));
+    if (others.length) throw new UsageError(`--resume continues a run with its own spec; drop --${others[0]} (Duplicate the run to change it).`, `--${others[0]}`);
+    if (!/^[A-Za-z0-9._-]+$/.test(resumeId) || resumeId === '.' || resumeId === '..') throw new UsageError(`--resume: "${resumeId}" is not a run id; "bert-studio runs" lists them.`, '--resume');
     const info = store.get(resumeId);
-    if (!info.spec) throw new UsageError(`No run "${resumeId}" in ${layout.runsDir}.`);
-    if (info.state === 'running' || info.state === 'starting') throw new UsageError(`Run "${resumeId}" is still running (pid ${info.status?.pid}).`);
-    spec = info.spec;
+    if (!info.spec) throw new UsageError(`--resume: no run "${resumeId}" in ${layout.runsDir}; "bert-studio runs" lists them.`, '--resume');
+    if (info.state === 'running' || info.state === 'starting' || info.state === 'stopping') throw new UsageError(`--resume: run "${resumeId}" is still ${info.state} (pid ${info.status?.pid}); stop it first ("bert-studio runs stop ${resumeId}").`, '--resume');
+    runDir = info.dir;
   } else {
-    const dataset = flag(args, 'dataset');
-    const splits: DatasetSplits = dataset
-      ? datasetSplits(layout.datasetsDir, dataset)
-      : { train: flag(args, 'train') ?? '', validation: flag(args, 'validation') };
-    if (!splits.train) throw new UsageError(`--train FILE or --dataset ID is required.\n${TRAIN_USAGE}`);
-    const task = (flag(args, 'task') ?? splits.task) as Task | undefined;
-    if (!task || !TASKS.includes(task)) throw new UsageError(`--task must be one of ${TASKS.join(', ')}${task ? `, not "${task}"` : ''}.`);
-    const training: Record<string, unknown> = {};
-    const map: [string, string][] = [
-      ['epochs', 'num_train_epochs'], ['max-steps', 'max_steps'], ['batch-size', 'per_device_train_batch_size'], ['lr', 'learning_rate'],
-      ['max-seq-length', 'max_seq_length'], ['eval-steps', 'eval_steps'], ['save-steps', 'save_steps'], ['seed', 'seed'], ['logging-steps', 'logging_steps'],
-    ];
-    for (const [f, key] of map) {
-      const v = numberFlag(args, f);
-      if (v !== undefined) training[key] = v;
-    }
-    for (const kv of (flag(args, 'set') ?? '').split(',').filter(Boolean)) {
-      const eq = kv.indexOf('=');
-      if (eq <= 0) throw new UsageError(`--set expects key=value, got "${kv}"`);
-      training[kv.slice(0, eq).trim()] = parseValue(kv.slice(eq + 1).trim());
-    }
-    spec = buildSpec({
-      task,
-      model: flag(args, 'model') ?? 'default',
-      train: path.resolve(splits.train),
-      validation: splits.validation ? path.resolve(splits.validation) : undefined,
-      device: flag(args, 'device') ?? 'auto',
-      training,
-      name: flag(args, 'name'),
-      datasetId: dataset,
-      labels: splits.labels,
-      export: !args.flags.has('no-export'),
-      multiLabel: args.flags.has('multi-label') || splits.multiLabel === true,
-    });
-    const data = spec.data as Record<string, unknown>;
-    const delimiter = flag(args, 'label-delimiter');
-    if (delimiter !== undefined) data.label_delimiter = delimiter;
-    const mts = numberFlag(args, 'max-train-samples');
-    const mes = numberFlag(args, 'max-eval-samples');
-    if (mts !== undefined) data.max_train_samples = mts;
-    if (mes !== undefined) data.max_eval_samples = mes;
-    const problems = preflight({ spec, pythonPath: python, trainCount: mts });
-    if (problems.length) {
-      for (const p of problems) io.stderr.write(`error: ${p.field}: ${p.message}\n`);
-      return 2;
-    }
-    fs.mkdirSync(layout.runsDir, { recursive: true });
-    const id = store.newId(flag(args, 'name') ?? `${task}-${path.basename(splits.train).replace(/\.[^.]+$/, '')}`);
-    runDir = store.runDir(id);
-    fs.mkdirSync(runDir);
-    fs.writeFileSync(path.join(runDir, 'spec.json'), JSON.stringify(spec, null, 2) + '\n');
+    const created = await createRun(
+      store,
+      {
+        request: {
+          task: flag(args, 'task'),
+          model: flag(args, 'model'),
+          dataset: flag(args, 'dataset'),
+          train: flag(args, 'train'),
+          validation: flag(args, 'validation'),
+          training: trainingFromFlags(args),
+          maxTrainSamples: flag(args, 'max-train-samples') === undefined ? undefined : parseValue(flag(args, 'max-train-samples') as string),
+          maxEvalSamples: flag(args, 'max-eval-samples') === undefined ? undefined : parseValue(flag(args, 'max-eval-samples') as string),
+          multiLabel: args.flags.has('multi-label'),
+          labelDelimiter: flag(args, 'label-delimiter'),
+          device: flag(args, 'device'),
+          name: flag(args, 'name'),
+          export: !args.flags.has('no-export'),
+        },
+      },
+      { datasetsDir: layout.datasetsDir, python, cwd: process.cwd(), defaultModel: async () => findDefaultModel([workspace, packageRoot()]) ?? (await defaultModelFolder(python, workerEnv(packageRoot()))) },
+    );
+    if (!created.run) throw new ProblemsError(created.problems.map((p) => (FLAG_OF[p.field] ? { field: p.field.includes('.') ? `${FLAG_OF[p.field]} (${p.field})` : FLAG_OF[p.field], message: p.message } : p)));
+    runDir = created.run.dir;
   }
 
   const detach = args.flags.has('detach');
@@ -163,7 +158,7 @@ export async function runTrainCommand(argv: string[], io: CliIo): Promise<number
       if (json) io.stdout.write(JSON.stringify(ev) + '\n');
       if (ev.type === 'step') {
         lastStep = ev;
-        if (!json) bar.update(ev.step, ev.max_steps, `loss ${ev.loss.toFixed(4)}${ev.samples_per_second ? ` · ${ev.samples_per_second.toFixed(1)} samples/s` : ''}`);
+        if (!json) bar.update(ev.step, ev.max_steps ?? undefined, `loss ${ev.loss.toFixed(4)}${ev.samples_per_second ? ` · ${ev.samples_per_second.toFixed(1)} samples/s` : ''}`);
       } else if (ev.type === 'eval') {
         lastEval = ev;
         if (!json) {

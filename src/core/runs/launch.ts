@@ -7,38 +7,62 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import type { Task } from './protocol';
-import type { PreflightProblem } from './spec';
+import { closestLabel } from '../datasets/labels';
+import { defaultTraining, type PreflightProblem } from './spec';
 
-type Kind = 'int' | 'positiveInt' | 'number' | 'bool' | 'bf16' | 'metric' | 'patience';
+/** The shortest max_seq_length worth training with ([CLS], [SEP] and a few tokens). */
+export const MIN_SEQ_LENGTH = 8;
 
-/** Every training field the worker accepts, Hugging Face Trainer's names; `tasks` limits task-specific ones. */
-export const TRAINING_FIELDS: Readonly<Record<string, { readonly kind: Kind; readonly tasks?: readonly Task[] }>> = {
-  num_train_epochs: { kind: 'number' },
-  max_steps: { kind: 'int' },
-  per_device_train_batch_size: { kind: 'positiveInt' },
-  per_device_eval_batch_size: { kind: 'positiveInt' },
-  learning_rate: { kind: 'number' },
-  weight_decay: { kind: 'number' },
-  warmup_ratio: { kind: 'number' },
-  gradient_accumulation_steps: { kind: 'positiveInt' },
-  max_grad_norm: { kind: 'number' },
-  max_seq_length: { kind: 'positiveInt' },
-  eval_steps: { kind: 'positiveInt' },
-  save_steps: { kind: 'positiveInt' },
-  save_total_limit: { kind: 'positiveInt' },
-  logging_steps: { kind: 'positiveInt' },
-  seed: { kind: 'int' },
+type Kind = 'int' | 'count' | 'number' | 'bool' | 'bf16' | 'metric' | 'patience';
+
+/**
+ * A training field's type and range. `min`/`max` bound numbers (`above`/`below` exclusively);
+ * `example` is offered in the fix when the default would not do (e.g. for a field that defaults to null).
+ */
+export interface FieldRule {
+  readonly kind: Kind;
+  readonly tasks?: readonly Task[];
+  readonly min?: number;
+  readonly max?: number;
+  readonly above?: number;
+  readonly below?: number;
+  /** max_steps: -1 means "use num_train_epochs". */
+  readonly orMinusOne?: boolean;
+  readonly what?: string;
+}
+
+/**
+ * Every training field the worker accepts, Hugging Face Trainer's names, with its type and range
+ * (the worker's spec.py checks the same ranges); `tasks` limits task-specific ones. The defaults
+ * are trainer/bert_studio_trainer/defaults.json.
+ */
+export const TRAINING_FIELDS: Readonly<Record<string, FieldRule>> = {
+  num_train_epochs: { kind: 'number', above: 0, what: 'passes over the training data' },
+  max_steps: { kind: 'int', min: 1, orMinusOne: true, what: 'optimizer steps; -1 trains for num_train_epochs' },
+  per_device_train_batch_size: { kind: 'count' },
+  per_device_eval_batch_size: { kind: 'count' },
+  learning_rate: { kind: 'number', above: 0, max: 1, what: 'the peak learning rate, e.g. 5e-5' },
+  weight_decay: { kind: 'number', min: 0 },
+  warmup_ratio: { kind: 'number', min: 0, max: 1, what: 'the share of steps spent warming up' },
+  gradient_accumulation_steps: { kind: 'count' },
+  max_grad_norm: { kind: 'number', min: 0 },
+  max_seq_length: { kind: 'int', min: MIN_SEQ_LENGTH, what: 'tokens per example' },
+  eval_steps: { kind: 'count' },
+  save_steps: { kind: 'count' },
+  save_total_limit: { kind: 'count' },
+  logging_steps: { kind: 'count' },
+  seed: { kind: 'int', min: 0, max: 2 ** 32 - 1 },
   metric_for_best_model: { kind: 'metric' },
   early_stopping_patience: { kind: 'patience' },
   bf16: { kind: 'bf16' },
   torch_compile: { kind: 'bool' },
   group_by_length: { kind: 'bool' },
-  threshold: { kind: 'number', tasks: ['sequence_classification'] },
-  doc_stride: { kind: 'positiveInt', tasks: ['question_answering'] },
-  max_answer_length: { kind: 'positiveInt', tasks: ['question_answering'] },
-  n_best_size: { kind: 'positiveInt', tasks: ['question_answering'] },
-  mlm_probability: { kind: 'number', tasks: ['mlm', 'mlm_nsp'] },
-  short_seq_prob: { kind: 'number', tasks: ['mlm', 'mlm_nsp'] },
+  threshold: { kind: 'number', above: 0, below: 1, tasks: ['sequence_classification'], what: 'the sigmoid probability from which a label is predicted' },
+  doc_stride: { kind: 'count', tasks: ['question_answering'] },
+  max_answer_length: { kind: 'count', tasks: ['question_answering'] },
+  n_best_size: { kind: 'count', tasks: ['question_answering'] },
+  mlm_probability: { kind: 'number', above: 0, below: 1, tasks: ['mlm', 'mlm_nsp'], what: 'the share of tokens masked' },
+  short_seq_prob: { kind: 'number', min: 0, max: 1, tasks: ['mlm', 'mlm_nsp'] },
   whole_word_masking: { kind: 'bool', tasks: ['mlm', 'mlm_nsp'] },
   nsp: { kind: 'bool', tasks: ['mlm_nsp'] },
 };
@@ -66,42 +90,72 @@ export function trainingFieldNames(task: Task): string[] {
     .map(([name]) => name);
 }
 
-function kindProblem(kind: Kind, v: unknown): string | undefined {
+/** The known name a typo most likely meant: an alias, a close spelling, or a name containing it. */
+export function closestName(name: string, known: readonly string[], aliases: Readonly<Record<string, string>> = {}): string | undefined {
+  const n = name.toLowerCase().replace(/-/g, '_');
+  return aliases[n] ?? closestLabel(n, known) ?? (n.length >= 3 ? known.find((k) => k.includes(n) || n.includes(k)) : undefined);
+}
+
+function rangeText(r: FieldRule): string {
+  const parts: string[] = [];
+  if (r.above !== undefined) parts.push(`over ${r.above}`);
+  if (r.min !== undefined) parts.push(`at least ${r.min}`);
+  if (r.below !== undefined) parts.push(`under ${r.below}`);
+  if (r.max !== undefined) parts.push(`at most ${r.max}`);
+  return parts.join(' and ');
+}
+
+/** What a value must be, when it is not; undefined when it fits the rule. */
+function ruleProblem(r: FieldRule, v: unknown): string | undefined {
   const isNum = typeof v === 'number' && Number.isFinite(v);
-  switch (kind) {
+  const inRange = (x: number): boolean =>
+    (r.above === undefined || x > r.above) && (r.min === undefined || x >= r.min) && (r.below === undefined || x < r.below) && (r.max === undefined || x <= r.max);
+  switch (r.kind) {
     case 'int':
-      return isNum && Number.isInteger(v) ? undefined : 'an integer';
-    case 'positiveInt':
-      return isNum && Number.isInteger(v) && (v as number) > 0 ? undefined : 'a positive integer';
+      if (r.orMinusOne && v === -1) return undefined;
+      return isNum && Number.isInteger(v) && inRange(v as number) ? undefined : `an integer${rangeText(r) ? ` ${rangeText(r)}` : ''}${r.orMinusOne ? ', or -1' : ''}`;
+    case 'count':
+      return isNum && Number.isInteger(v) && (v as number) >= 1 ? undefined : 'a whole number of at least 1';
     case 'number':
-      return isNum && (v as number) >= 0 ? undefined : 'a non-negative number';
+      return isNum && inRange(v as number) ? undefined : `a number${rangeText(r) ? ` ${rangeText(r)}` : ''}`;
     case 'bool':
       return typeof v === 'boolean' ? undefined : 'true or false';
     case 'bf16':
       return v === 'auto' || typeof v === 'boolean' ? undefined : '"auto", true or false';
     case 'metric':
-      return typeof v === 'string' && v !== '' ? undefined : 'a metric name';
+      return v === null || (typeof v === 'string' && v !== '') ? undefined : 'a metric name, or null for the task\'s default';
     case 'patience':
-      return v === null || (isNum && Number.isInteger(v) && (v as number) > 0) ? undefined : 'a positive integer or null';
+      return v === null || (isNum && Number.isInteger(v) && (v as number) > 0) ? undefined : 'a whole number of at least 1, or null (never stop early)';
   }
 }
 
-/** Checks edits to `training` (New Training Run, Duplicate with Changes): names and types. */
+/**
+ * Checks training fields by name, type and range (New Training Run, Duplicate with Changes, the
+ * CLI's flags and --set, and every spec before launch). Each problem names the field and the fix.
+ */
 export function checkTrainingChanges(task: Task, changes: Readonly<Record<string, unknown>>): PreflightProblem[] {
   const problems: PreflightProblem[] = [];
+  const names = trainingFieldNames(task);
+  const defaults = defaultTraining(task);
   for (const [name, value] of Object.entries(changes)) {
     const field = TRAINING_FIELDS[name];
     if (!field) {
-      const hint = ALIASES[name] ?? trainingFieldNames(task).find((n) => n.includes(name) || name.includes(n));
-      problems.push({ field: `training.${name}`, message: `Unknown training field "${name}"${hint ? `; did you mean ${hint}?` : ''} (Trainer-style names: ${trainingFieldNames(task).join(', ')}).` });
+      const hint = closestName(name, names, ALIASES);
+      problems.push({ field: `training.${name}`, message: `Unknown training field "${name}"${hint ? `; did you mean ${hint}?` : ''} Use one of the Trainer-style names: ${names.join(', ')}.` });
       continue;
     }
     if (field.tasks && !field.tasks.includes(task)) {
-      problems.push({ field: `training.${name}`, message: `${name} applies to ${field.tasks.join(', ')}, not ${task}.` });
+      problems.push({ field: `training.${name}`, message: `${name} applies to ${field.tasks.join(', ')}, not ${task}: remove it.` });
       continue;
     }
-    const want = kindProblem(field.kind, value);
-    if (want) problems.push({ field: `training.${name}`, message: `${name} must be ${want}, not ${JSON.stringify(value)}.` });
+    const want = ruleProblem(field, value);
+    if (want) {
+      const fallback = defaults[name];
+      problems.push({
+        field: `training.${name}`,
+        message: `${name} must be ${want}${field.what ? ` (${field.what})` : ''}, not ${JSON.stringify(value) ?? String(value)}${fallback !== undefined && fallback !== null ? `; the default is ${JSON.stringify(fallback)}` : ''}.`,
+      });
+    }
   }
   return problems;
 }
@@ -139,13 +193,21 @@ export async function splitLabels(file: string | undefined, task: Task): Promise
   return labels;
 }
 
-/** `max_position_embeddings` from a model folder's config.json; undefined when unknown (e.g. a hub id). */
+/** Model types whose position ids start after the padding id (pad_token_id + 1 positions unused). */
+const OFFSET_POSITIONS = new Set(['roberta', 'xlm-roberta', 'camembert']);
+
+/**
+ * The longest input a model folder's config.json allows: `max_position_embeddings`, less the
+ * RoBERTa-style offset (pad_token_id + 1, i.e. 514 - 2 = 512); undefined when unknown (e.g. a hub id).
+ */
 export function modelMaxPositions(folder: string | undefined): number | undefined {
   if (!folder) return undefined;
   try {
-    const config = JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8')) as { max_position_embeddings?: unknown };
+    const config = JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8')) as { max_position_embeddings?: unknown; model_type?: unknown; pad_token_id?: unknown };
     const n = config.max_position_embeddings;
-    return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0) return undefined;
+    const offset = typeof config.model_type === 'string' && OFFSET_POSITIONS.has(config.model_type) ? (typeof config.pad_token_id === 'number' ? config.pad_token_id + 1 : 2) : 0;
+    return n - offset;
   } catch {
     return undefined;
   }

@@ -1,5 +1,7 @@
 import type { RunSpec } from './store';
-import type { Task } from './protocol';
+import { TASKS, type Task } from './protocol';
+import { checkTrainingChanges } from './launch';
+import DEFAULTS from '../../../trainer/bert_studio_trainer/defaults.json';
 
 /**
  * Metrics each task's evaluation computes (mirrors the trainer's tasks/*.py). Sequence
@@ -20,42 +22,13 @@ function metricsOf(spec: RunSpec): readonly string[] {
   return spec.task === 'sequence_classification' && spec.data.multi_label === true ? MULTI_LABEL_METRICS : TASK_METRICS[spec.task];
 }
 
-/** Per-task defaults, in Trainer's names; why each value is what it is sits beside it. */
+/**
+ * Per-task defaults, in Trainer's names: trainer/bert_studio_trainer/defaults.json (common values,
+ * then the task's overrides), the one file the worker's spec.py reads too. Bundled by esbuild.
+ */
 export function defaultTraining(task: Task): Record<string, unknown> {
-  const common = {
-    num_train_epochs: 1,
-    max_steps: -1,
-    per_device_train_batch_size: 32,
-    per_device_eval_batch_size: 64,
-    learning_rate: 5e-5, // BERT paper's fine-tuning range is 2e-5..5e-5; small models like the top end
-    weight_decay: 0.01,
-    warmup_ratio: 0.06, // RoBERTa's fine-tuning warmup share
-    gradient_accumulation_steps: 1,
-    max_grad_norm: 1.0,
-    max_seq_length: 128,
-    eval_steps: 200,
-    save_steps: 200,
-    logging_steps: 10,
-    seed: 42,
-    early_stopping_patience: null,
-    bf16: 'auto', // bf16 autocast on CUDA when supported; fp32 on CPU
-    torch_compile: false,
-    group_by_length: true,
-  };
-  switch (task) {
-    case 'sequence_classification':
-      return { ...common, metric_for_best_model: 'accuracy' };
-    case 'token_classification':
-      return { ...common, metric_for_best_model: 'f1' };
-    case 'question_answering':
-      // SQuAD's usual settings: 384-token windows with a 128-token stride, answers up to 30 tokens.
-      return { ...common, max_seq_length: 384, doc_stride: 128, max_answer_length: 30, n_best_size: 20, per_device_train_batch_size: 16, metric_for_best_model: 'f1' };
-    case 'mlm':
-    case 'mlm_nsp':
-      // BERT's pretraining recipe: 15% of tokens, 10% of sequences shorter than the maximum.
-      // The best model is chosen by held-out perplexity, the task's own default (lower is better).
-      return { ...common, learning_rate: 1e-4, warmup_ratio: 0.01, mlm_probability: 0.15, short_seq_prob: 0.1, whole_word_masking: false };
-  }
+  const d = DEFAULTS as unknown as { common: Record<string, unknown>; tasks: Record<Task, Record<string, unknown>> };
+  return { ...d.common, ...d.tasks[task] };
 }
 
 export interface SpecInputs {
@@ -71,6 +44,11 @@ export interface SpecInputs {
   readonly export?: boolean;
   /** Sequence classification with a set of labels per example (data.multi_label; best model by micro_f1). */
   readonly multiLabel?: boolean;
+  /** data.label_delimiter: splits multi-label strings of a raw CSV/TSV file. */
+  readonly labelDelimiter?: string;
+  /** data.max_train_samples / max_eval_samples (documents for pretraining). */
+  readonly maxTrainSamples?: unknown;
+  readonly maxEvalSamples?: unknown;
 }
 
 export function buildSpec(inputs: SpecInputs): RunSpec {
@@ -81,7 +59,15 @@ export function buildSpec(inputs: SpecInputs): RunSpec {
     name: inputs.name,
     dataset_id: inputs.datasetId,
     model: { name_or_path: inputs.model, trust_pickle: false },
-    data: { train: inputs.train, ...(inputs.validation ? { validation: inputs.validation } : {}), ...(inputs.labels ? { labels: [...inputs.labels] } : {}), ...(multiLabel ? { multi_label: true } : {}) },
+    data: {
+      train: inputs.train,
+      ...(inputs.validation ? { validation: inputs.validation } : {}),
+      ...(inputs.labels ? { labels: [...inputs.labels] } : {}),
+      ...(multiLabel ? { multi_label: true } : {}),
+      ...(inputs.labelDelimiter !== undefined ? { label_delimiter: inputs.labelDelimiter } : {}),
+      ...(inputs.maxTrainSamples !== undefined ? { max_train_samples: inputs.maxTrainSamples } : {}),
+      ...(inputs.maxEvalSamples !== undefined ? { max_eval_samples: inputs.maxEvalSamples } : {}),
+    },
     training: { ...defaultTraining(inputs.task), ...(multiLabel ? { metric_for_best_model: 'micro_f1' } : {}), ...(inputs.training ?? {}) },
     device: inputs.device ?? 'auto',
     export: { onnx: inputs.export ?? true, quantize: inputs.export ?? true },
@@ -90,11 +76,9 @@ export function buildSpec(inputs: SpecInputs): RunSpec {
 
 export interface PreflightInputs {
   readonly spec: RunSpec;
-  /** Examples in the training split (for the number of optimizer steps). */
-  readonly trainCount?: number;
   readonly trainLabels?: ReadonlySet<string>;
   readonly validationLabels?: ReadonlySet<string>;
-  /** The model's max_position_embeddings, when known. */
+  /** The model's maximum input length (config.json's positions, less any offset), when known. */
   readonly modelMaxLength?: number;
   readonly pythonPath?: string;
 }
@@ -108,31 +92,71 @@ function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
-/** Catches what would waste a run before it starts. Every problem names the field and the fix. */
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const positiveIntOrNull = (v: unknown): boolean => v === undefined || v === null || (typeof v === 'number' && Number.isInteger(v) && v > 0);
+
+/**
+ * Everything about a spec that can be known before any Python starts: the fields' names, types and
+ * ranges, the metric, doc_stride against max_seq_length, the model's length, labels validation
+ * has and train lacks, the device and Python. Every problem names the field and the fix. The
+ * files themselves are checked by `create.ts` (`checkRunSpec`).
+ */
 export function preflight(p: PreflightInputs): PreflightProblem[] {
   const problems: PreflightProblem[] = [];
-  const t = p.spec.training;
-  if (!/^(auto|cpu|cuda(:\d+)?)$/.test(p.spec.device)) problems.push({ field: 'device', message: `Unknown device "${p.spec.device}"; use auto, cpu, cuda or cuda:N (bertStudio.defaultDevice).` });
-  if (!p.pythonPath) problems.push({ field: 'python', message: 'No Python environment: run "BERT Studio: Set Up Training Environment" or set bertStudio.pythonPath.' });
-  const metric = t.metric_for_best_model;
-  const metrics = metricsOf(p.spec);
-  if (typeof metric === 'string' && !metrics.includes(metric)) {
-    problems.push({ field: 'training.metric_for_best_model', message: `The ${p.spec.task} task${metrics === MULTI_LABEL_METRICS ? ' (multi-label)' : ''} does not compute "${metric}"; use one of ${metrics.join(', ')}.` });
+  const spec = p.spec as Partial<RunSpec>;
+  if (typeof spec.task !== 'string' || !(TASKS as readonly string[]).includes(spec.task)) {
+    return [{ field: 'task', message: `Unknown task ${JSON.stringify(spec.task)}; use one of ${TASKS.join(', ')}.` }];
   }
-  const batch = (num(t.per_device_train_batch_size) ?? 1) * (num(t.gradient_accumulation_steps) ?? 1);
-  const maxSteps = num(t.max_steps) ?? -1;
-  const totalSteps = maxSteps > 0 ? maxSteps : p.trainCount !== undefined ? Math.ceil(p.trainCount / batch) * (num(t.num_train_epochs) ?? 1) : undefined;
-  const evalSteps = num(t.eval_steps);
-  if (totalSteps !== undefined && evalSteps !== undefined && p.spec.data.validation && evalSteps > totalSteps) {
-    problems.push({ field: 'training.eval_steps', message: `Evaluation every ${evalSteps} steps never happens during a ${totalSteps}-step run; set eval_steps to at most ${totalSteps}.` });
+  const task = spec.task;
+  if (!isObject(spec.model) || typeof spec.model.name_or_path !== 'string' || !spec.model.name_or_path) {
+    problems.push({ field: 'model.name_or_path', message: 'No model: give a local Hugging Face folder, a hub id, or "default" (the shipped MiniLM).' });
+  }
+  const data = spec.data as unknown;
+  if (!isObject(data) || typeof data.train !== 'string' || !data.train) {
+    problems.push({ field: 'data.train', message: 'No training data: give a dataset snapshot or a training file.' });
+  } else {
+    for (const k of ['max_train_samples', 'max_eval_samples']) {
+      if (!positiveIntOrNull(data[k])) problems.push({ field: `data.${k}`, message: `${k} must be a whole number of at least 1 (or left out for all), not ${JSON.stringify(data[k])}.` });
+    }
+    if (data.multi_label !== undefined && typeof data.multi_label !== 'boolean') problems.push({ field: 'data.multi_label', message: 'multi_label must be true or false.' });
+    if (data.multi_label === true && task !== 'sequence_classification') problems.push({ field: 'data.multi_label', message: `multi_label is only for sequence_classification, not ${task}: remove it.` });
+    if (data.label_delimiter !== undefined && data.label_delimiter !== null) {
+      if (typeof data.label_delimiter !== 'string' || !data.label_delimiter) problems.push({ field: 'data.label_delimiter', message: 'label_delimiter must be a separator such as "|" or ",".' });
+      else if (data.multi_label !== true) problems.push({ field: 'data.label_delimiter', message: 'label_delimiter splits multi-label cells: add --multi-label (data.multi_label: true) or remove the delimiter.' });
+    }
+    if (data.labels !== undefined && (!Array.isArray(data.labels) || !data.labels.length || !data.labels.every((l) => typeof l === 'string'))) {
+      problems.push({ field: 'data.labels', message: 'labels must be a non-empty list of label names.' });
+    }
+  }
+  if (typeof spec.device !== 'string' || !/^(auto|cpu|cuda(:\d+)?)$/.test(spec.device)) problems.push({ field: 'device', message: `Unknown device ${JSON.stringify(spec.device)}; use auto, cpu, cuda or cuda:N (bertStudio.defaultDevice).` });
+  if (!p.pythonPath) problems.push({ field: 'python', message: 'No Python environment: run "BERT Studio: Set Up Training Environment" or set bertStudio.pythonPath.' });
+  const t = spec.training as unknown;
+  if (!isObject(t)) {
+    problems.push({ field: 'training', message: `training must be an object of Trainer-style fields, e.g. {"num_train_epochs": 1}, not ${JSON.stringify(t)}.` });
+    return problems;
+  }
+  problems.push(...checkTrainingChanges(task, t));
+  const bad = new Set(problems.map((x) => x.field));
+  const metric = t.metric_for_best_model;
+  const metrics = metricsOf(spec as RunSpec);
+  if (typeof metric === 'string' && metric && !metrics.includes(metric)) {
+    problems.push({ field: 'training.metric_for_best_model', message: `The ${task} task${metrics === MULTI_LABEL_METRICS ? ' (multi-label)' : ''} does not compute "${metric}"; use one of ${metrics.join(', ')}.` });
+  }
+  const seq = bad.has('training.max_seq_length') ? undefined : num(t.max_seq_length);
+  const stride = bad.has('training.doc_stride') ? undefined : num(t.doc_stride);
+  if (task === 'question_answering' && seq !== undefined && stride !== undefined && stride >= seq) {
+    problems.push({ field: 'training.doc_stride', message: `doc_stride ${stride} must be smaller than max_seq_length ${seq} (windows overlap by doc_stride tokens); use e.g. doc_stride=${Math.max(1, Math.floor(seq / 4))}.` });
+  }
+  const fromScratch = isObject(spec.model) && spec.model.from_scratch !== undefined && spec.model.from_scratch !== null;
+  if (seq !== undefined && p.modelMaxLength !== undefined && !fromScratch && seq > p.modelMaxLength) {
+    problems.push({ field: 'training.max_seq_length', message: `max_seq_length ${seq} is over the model's maximum of ${p.modelMaxLength} positions; use at most ${p.modelMaxLength}.` });
   }
   if (p.trainLabels && p.validationLabels) {
     const missing = [...p.validationLabels].filter((l) => !p.trainLabels?.has(l));
     if (missing.length) problems.push({ field: 'data.validation', message: `Labels in the validation split never seen in training: ${missing.slice(0, 10).join(', ')}. Add training examples for them or remove them from validation.` });
-  }
-  const seq = num(t.max_seq_length);
-  if (seq !== undefined && p.modelMaxLength !== undefined && seq > p.modelMaxLength) {
-    problems.push({ field: 'training.max_seq_length', message: `max_seq_length ${seq} is over the model's maximum of ${p.modelMaxLength} positions; use at most ${p.modelMaxLength}.` });
   }
   return problems;
 }

@@ -4,54 +4,18 @@ import * as vscode from 'vscode';
 import { packageRoot } from '../../core/paths';
 import { workerEnv } from '../../core/python/workerEnv';
 import { TASKS, type Task } from '../../core/runs/protocol';
-import { checkTrainingChanges, defaultModelFolder, modelMaxPositions, splitLabels, trainingFieldNames } from '../../core/runs/launch';
-import { buildSpec, defaultTraining, parseChanges, preflight, type PreflightProblem } from '../../core/runs/spec';
-import { isFinishing, type RunSpec, type RunStore } from '../../core/runs/store';
+import { listDatasets, runInputsFromManifest, type SnapshotRunInputs } from '../../core/datasets/snapshot';
+import { createRun, type CreatedRun, type RunEnvironment } from '../../core/runs/create';
+import { checkTrainingChanges, defaultModelFolder, trainingFieldNames } from '../../core/runs/launch';
+import { defaultTraining, parseChanges, type PreflightProblem } from '../../core/runs/spec';
+import { isFinishing, RunFolderError, type RunStore } from '../../core/runs/store';
 import { launchWorker, stopWorker, waitUntilStarted } from '../../core/runs/worker';
 import { requireTrust, type Ctx } from '../ctx';
 import { pythonFor } from '../environment/register';
 
-interface DatasetChoice {
-  id: string;
-  task?: Task;
-  train: string;
-  validation?: string;
-  trainCount?: number;
-  labels?: string[];
-  /** The manifest's multi_label (sequence classification with a set of labels per example). */
-  multiLabel?: boolean;
-}
-
-/** Imported dataset snapshots, read from their manifests (DESIGN.md, dataset snapshot). */
-function listDatasets(datasetsDir: string): DatasetChoice[] {
-  let ids: string[] = [];
-  try {
-    ids = fs.readdirSync(datasetsDir);
-  } catch {
-    return [];
-  }
-  const out: DatasetChoice[] = [];
-  for (const id of ids) {
-    try {
-      const dir = path.join(datasetsDir, id);
-      const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
-        task?: Task;
-        labels?: string[];
-        multi_label?: boolean;
-        splits?: Record<string, { file?: string; count?: number } | string>;
-      };
-      const split = (name: string): { file?: string; count?: number } => {
-        const s = m.splits?.[name];
-        return typeof s === 'string' ? { file: s } : (s ?? {});
-      };
-      const train = split('train').file ?? 'train.jsonl';
-      const val = split('validation').file ?? split('dev').file;
-      out.push({ id, task: m.task, train: path.resolve(dir, train), validation: val ? path.resolve(dir, val) : undefined, trainCount: split('train').count, labels: m.labels, multiLabel: m.multi_label === true && m.task === 'sequence_classification' });
-    } catch {
-      // Not a dataset folder (or a half-written one): skip.
-    }
-  }
-  return out;
+/** Imported dataset snapshots with what a run takes from each manifest (read once, in core). */
+async function snapshotChoices(datasetsDir: string): Promise<(SnapshotRunInputs & { id: string })[]> {
+  return (await listDatasets(datasetsDir)).map((d) => ({ id: d.id, ...runInputsFromManifest(d.dir, d.manifest) }));
 }
 
 /** A run id from a command argument: a string, or a tree item with `runId`/`id`. */
@@ -77,12 +41,14 @@ async function pickRun(store: RunStore, arg: unknown, filter: (state: string) =>
   return pick?.label;
 }
 
-/** Everything the pre-launch check looks at: split labels, the model's maximum length, Python. */
-async function checkBeforeLaunch(spec: RunSpec, python: string | undefined, trainCount: number | undefined): Promise<PreflightProblem[]> {
-  const model = spec.model.name_or_path;
-  const folder = model === 'default' ? (python ? await defaultModelFolder(python, workerEnv(packageRoot())) : undefined) : fs.existsSync(model) ? model : undefined;
-  const [trainLabels, validationLabels] = await Promise.all([splitLabels(spec.data.train, spec.task), splitLabels(spec.data.validation, spec.task)]);
-  return preflight({ spec, trainCount, trainLabels, validationLabels, modelMaxLength: modelMaxPositions(folder), pythonPath: python });
+/** What the pre-launch checks need from the editor: the datasets folder, Python, the default model. */
+function runEnvironment(datasetsDir: string, python: string | undefined): RunEnvironment {
+  return { datasetsDir, python, defaultModel: async () => (python ? defaultModelFolder(python, workerEnv(packageRoot())) : undefined) };
+}
+
+/** Refused runs: every problem with its field and fix, in one modal; no run folder was made. */
+function showProblems(problems: readonly PreflightProblem[]): void {
+  void vscode.window.showErrorMessage(`BERT Studio: the run was not started:\n${problems.map((p) => `${p.field}: ${p.message}`).join('\n')}`, { modal: true });
 }
 
 /** Asks for `key=value` edits of training fields; undefined when cancelled. */
@@ -101,13 +67,26 @@ async function askTrainingChanges(task: Task, title: string, prompt: string, req
   return text === undefined ? undefined : parseChanges(text);
 }
 
-async function askNumber(title: string, value: unknown): Promise<number | undefined> {
+/** Asks for one numeric training field, checked as the run will be (type and range). */
+async function askNumber(task: Task, field: string, value: unknown): Promise<number | undefined> {
   const v = await vscode.window.showInputBox({
-    title,
+    title: `New Training Run (4/5): ${field}`,
     value: String(value),
-    validateInput: (s) => (s.trim() !== '' && Number.isFinite(Number(s)) ? undefined : 'Enter a number'),
+    validateInput: (s) => (s.trim() !== '' && Number.isFinite(Number(s)) ? checkTrainingChanges(task, { [field]: Number(s) })[0]?.message : 'Enter a number'),
   });
   return v === undefined ? undefined : Number(v);
+}
+
+/** createRun, with its problems (or a folder that cannot be made) shown; the new run, or undefined. */
+async function createRunOrSay(store: RunStore, source: Parameters<typeof createRun>[1], env: RunEnvironment): Promise<CreatedRun | undefined> {
+  try {
+    const created = await createRun(store, source, env);
+    if (!created.run) showProblems(created.problems);
+    return created.run;
+  } catch (err) {
+    void vscode.window.showErrorMessage(`BERT Studio: ${err instanceof RunFolderError ? err.message : `cannot create the run: ${(err as Error).message}`}`);
+    return undefined;
+  }
 }
 
 export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined, refresh: () => void): void {
@@ -160,7 +139,7 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
       const s = needStore();
       const layout = ctx.layout();
       if (!s || !layout) return;
-      const datasets = listDatasets(layout.datasetsDir);
+      const datasets = await snapshotChoices(layout.datasetsDir);
       const taskPick = await vscode.window.showQuickPick(
         TASKS.map((t) => ({ label: t, description: datasets.filter((d) => d.task === t).length ? `${datasets.filter((d) => d.task === t).length} dataset(s)` : '' })),
         { title: 'New Training Run (1/5): task' },
@@ -194,19 +173,19 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
         { title: 'New Training Run (3/5): dataset snapshot' },
       );
       if (!dataPick) return;
-      let dataset = dataPick.dataset;
-      if (!dataset) {
+      let trainFile: string | undefined;
+      if (!dataPick.dataset) {
         const uri = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Train on this file' });
         if (!uri?.[0]) return;
-        dataset = { id: path.basename(uri[0].fsPath), train: uri[0].fsPath };
+        trainFile = uri[0].fsPath;
       }
       // Trainer's names throughout, so a run's spec reads like a Trainer configuration.
       const defaults = defaultTraining(task);
-      const epochs = await askNumber('New Training Run (4/5): num_train_epochs', defaults.num_train_epochs);
+      const epochs = await askNumber(task, 'num_train_epochs', defaults.num_train_epochs);
       if (epochs === undefined) return;
-      const lr = await askNumber('New Training Run (4/5): learning_rate', defaults.learning_rate);
+      const lr = await askNumber(task, 'learning_rate', defaults.learning_rate);
       if (lr === undefined) return;
-      const batch = await askNumber('New Training Run (4/5): per_device_train_batch_size', defaults.per_device_train_batch_size);
+      const batch = await askNumber(task, 'per_device_train_batch_size', defaults.per_device_train_batch_size);
       if (batch === undefined) return;
       const more = await askTrainingChanges(task, 'New Training Run (4/5): other training fields', `Trainer-style names, defaults for ${task}: ${trainingFieldNames(task).filter((n) => !['num_train_epochs', 'learning_rate', 'per_device_train_batch_size'].includes(n)).map((n) => `${n}=${JSON.stringify(defaults[n] ?? null)}`).join(', ')}`, false);
       if (more === undefined) return;
@@ -216,32 +195,21 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
         { title: 'New Training Run (5/5): device' },
       );
       if (!devicePick) return;
-      const spec = buildSpec({
-        task,
-        model,
-        train: dataset.train,
-        validation: dataset.validation,
-        device: devicePick.label,
-        training: { num_train_epochs: epochs, learning_rate: lr, per_device_train_batch_size: batch, ...more },
-        name: `${task}-${dataset.id}`,
-        datasetId: dataPick.dataset ? dataset.id : undefined,
-        labels: dataset.labels,
-        // The snapshot's manifest says whether each example has a set of labels: no question.
-        multiLabel: dataset.multiLabel,
-      });
       const python = await pythonFor(ctx);
-      const problems = await checkBeforeLaunch(spec, python.path, dataset.trainCount);
-      if (problems.length) {
-        const msg = problems.map((p) => `${p.field}: ${p.message}`).join('\n');
-        const go = await vscode.window.showWarningMessage(`BERT Studio: this run would waste time:\n${msg}`, { modal: true }, 'Start Anyway');
-        if (go !== 'Start Anyway' || !python.path) return;
-      }
-      const id = s.newId(spec.name ?? task);
-      const dir = s.runDir(id);
-      fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(spec, null, 2) + '\n');
+      // The same checks and the same folder-making as `bert-studio train` (core/runs/create.ts).
+      const created = await createRunOrSay(s, {
+        request: {
+          task,
+          model,
+          dataset: dataPick.dataset?.id,
+          train: trainFile,
+          device: devicePick.label,
+          training: { num_train_epochs: epochs, learning_rate: lr, per_device_train_batch_size: batch, ...more },
+        },
+      }, runEnvironment(layout.datasetsDir, python.path));
+      if (!created) return;
       await ctx.extension.globalState.update('bertStudio.recentModels', [model, ...recent.filter((m) => m !== model)].slice(0, 8));
-      if (await start(dir, false)) void vscode.commands.executeCommand('bertStudio.openDashboard', id);
+      if (await start(created.dir, false)) void vscode.commands.executeCommand('bertStudio.openDashboard', created.id);
     }),
 
     vscode.commands.registerCommand('bertStudio.stopRun', async (arg: unknown) => {
@@ -298,17 +266,9 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
       const spec = { ...source, name: `${source.name ?? source.task} (copy)`, training: { ...source.training, ...parsed } };
       const python = await pythonFor(ctx);
       const layout = ctx.layout();
-      const trainCount = layout && source.dataset_id ? listDatasets(layout.datasetsDir).find((d) => d.id === source.dataset_id)?.trainCount : undefined;
-      const problems = await checkBeforeLaunch(spec, python.path, trainCount);
-      if (problems.length) {
-        void vscode.window.showErrorMessage(`BERT Studio: ${problems.map((p) => `${p.field}: ${p.message}`).join(' ')}`);
-        return;
-      }
-      const newId = s.newId(spec.name);
-      const dir = s.runDir(newId);
-      fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(spec, null, 2) + '\n');
-      if (await start(dir, false)) void vscode.commands.executeCommand('bertStudio.openDashboard', newId);
+      if (!layout) return;
+      const created = await createRunOrSay(s, { spec }, runEnvironment(layout.datasetsDir, python.path));
+      if (created && (await start(created.dir, false))) void vscode.commands.executeCommand('bertStudio.openDashboard', created.id);
     }),
 
     vscode.commands.registerCommand('bertStudio.refreshRuns', () => refresh()),
