@@ -98,7 +98,18 @@ export function defaultRunId(runs: readonly RunInfo[]): string | undefined {
   return best?.id;
 }
 
-/** Reads the runs folder. Everything here is read-only: the worker owns a run's files. */
+/** A run folder that cannot be made (read-only workspace, full disk); the message names the folder and the fix. */
+export class RunFolderError extends Error {
+  constructor(
+    message: string,
+    readonly folder: string,
+  ) {
+    super(message);
+    this.name = 'RunFolderError';
+  }
+}
+
+/** Reads the runs folder; `create` makes a new run's folder. The worker owns a run's other files. */
 export class RunStore {
   constructor(readonly runsDir: string) {}
 
@@ -158,5 +169,43 @@ export class RunStore {
     let id = `${stamp}-${slug}`;
     for (let i = 2; fs.existsSync(path.join(this.runsDir, id)); i++) id = `${stamp}-${slug}-${i}`;
     return id;
+  }
+
+  /**
+   * The one place a run folder is made: a new id from `name`, the folder, and spec.json (written
+   * to a temporary name, then renamed). Only `createRun` (create.ts) calls it, after every
+   * pre-launch check passed. A folder that cannot be made gives a RunFolderError naming it.
+   */
+  create(name: string, spec: RunSpec): { id: string; dir: string } {
+    const where = path.relative(path.dirname(path.dirname(this.runsDir)), this.runsDir) || this.runsDir;
+    const fail = (err: unknown, folder: string): never => {
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'EROFS' ? 'read-only file system' : e.code === 'ENOSPC' ? 'no space left on the disk' : e.code === 'ENOTDIR' ? 'a file is in the way' : (e.message ?? String(err));
+      throw new RunFolderError(`cannot create ${where} in ${folder}: ${why}; make that folder writable or work in another folder (CLI: --workspace DIR).`, folder);
+    };
+    try {
+      fs.mkdirSync(this.runsDir, { recursive: true });
+    } catch (err) {
+      fail(err, path.dirname(path.dirname(this.runsDir)));
+    }
+    for (let attempt = 0; ; attempt++) {
+      const id = this.newId(name);
+      const dir = this.runDir(id);
+      try {
+        fs.mkdirSync(dir);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 100) continue; // another process took the id
+        fail(err, this.runsDir);
+      }
+      try {
+        const tmp = path.join(dir, '.spec.json.tmp');
+        fs.writeFileSync(tmp, JSON.stringify(spec, null, 2) + '\n');
+        fs.renameSync(tmp, path.join(dir, 'spec.json'));
+      } catch (err) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        fail(err, dir);
+      }
+      return { id, dir };
+    }
   }
 }
