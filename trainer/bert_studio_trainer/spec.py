@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import re
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,44 +22,38 @@ class SpecError(ValueError):
         self.field = field
 
 
+MIN_SEQ_LENGTH = 8  # [CLS] and [SEP] (twice for pairs) leave room for a few tokens
+
 TASKS = ("sequence_classification", "token_classification", "question_answering", "mlm", "mlm_nsp")
 _PRETRAIN = ("mlm", "mlm_nsp")
 
-# Common training fields, Trainer's names and the host's defaults (src/core/runs/spec.ts).
-TRAINING_DEFAULTS: dict[str, Any] = {
-    "num_train_epochs": 1.0,
-    "max_steps": -1,  # > 0 overrides num_train_epochs, as in HF Trainer
-    "per_device_train_batch_size": 32,
-    "per_device_eval_batch_size": 64,
-    "learning_rate": 5e-5,
-    "weight_decay": 0.01,
-    "warmup_ratio": 0.06,
-    "gradient_accumulation_steps": 1,
-    "max_grad_norm": 1.0,
-    "max_seq_length": 128,
-    "eval_steps": 200,
-    "save_steps": 200,
-    "save_total_limit": 2,  # checkpoints kept; the newest is enough to resume, one more guards a bad disk
-    "logging_steps": 10,
-    "seed": 42,
-    "metric_for_best_model": None,  # None: the task's default metric
-    "early_stopping_patience": None,  # evaluations without improvement before stopping; None: never
-    "bf16": "auto",
-    "torch_compile": False,
-    "group_by_length": True,
-}
+DEFAULTS_FILE = "defaults.json"
 
-# Task-specific training fields with their defaults.
-TASK_TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
-    # Multi-label only (data.multi_label): a label is predicted when its sigmoid reaches this.
-    "sequence_classification": {"threshold": 0.5},
-    "token_classification": {},
-    # SQuAD's usual settings: answers up to 30 tokens, 128-token overlap between windows.
-    "question_answering": {"doc_stride": 128, "max_answer_length": 30, "n_best_size": 20},
-    # BERT's recipe: 15% of tokens masked, 10% of sequences shorter than the maximum.
-    "mlm": {"mlm_probability": 0.15, "short_seq_prob": 0.1, "whole_word_masking": False},
-    "mlm_nsp": {"mlm_probability": 0.15, "short_seq_prob": 0.1, "whole_word_masking": False, "nsp": True},
-}
+
+def _load_defaults() -> dict[str, Any]:
+    """defaults.json, the one source of training defaults (the host bundles the same file)."""
+    text = resources.files(__package__).joinpath(DEFAULTS_FILE).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+_DEFAULTS = _load_defaults()
+# Common training fields, Trainer's names. max_steps > 0 overrides num_train_epochs (as in HF
+# Trainer); metric_for_best_model null means the task's default metric; early_stopping_patience
+# null means never stop early; save_total_limit: the newest checkpoint resumes, one more guards a
+# bad disk.
+TRAINING_DEFAULTS: dict[str, Any] = dict(_DEFAULTS["common"])
+# Per task: task-only fields (threshold, doc_stride, mlm_probability...) and overrides of common
+# ones (QA's 384-token windows, pretraining's learning rate, each task's best-model metric).
+TASK_TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {t: dict(_DEFAULTS["tasks"][t]) for t in TASKS}
+# A multi-label classifier is chosen by micro-F1 unless the spec says otherwise (as the host's
+# buildSpec does, src/core/runs/spec.ts).
+MULTI_LABEL_DEFAULTS: dict[str, Any] = {"metric_for_best_model": "micro_f1"}
+
+
+def task_defaults(task: str, multi_label: bool = False) -> dict[str, Any]:
+    """Every training field the task accepts, with its default."""
+    return {**TRAINING_DEFAULTS, **TASK_TRAINING_DEFAULTS[task], **(MULTI_LABEL_DEFAULTS if multi_label else {})}
+
 
 _INT_FIELDS = {"max_steps", "per_device_train_batch_size", "per_device_eval_batch_size",
                "gradient_accumulation_steps", "max_seq_length", "eval_steps", "save_steps",
@@ -65,9 +62,26 @@ _INT_FIELDS = {"max_steps", "per_device_train_batch_size", "per_device_eval_batc
 _FLOAT_FIELDS = {"num_train_epochs", "learning_rate", "weight_decay", "warmup_ratio", "max_grad_norm",
                  "mlm_probability", "short_seq_prob", "threshold"}
 _BOOL_FIELDS = {"torch_compile", "group_by_length", "whole_word_masking", "nsp"}
-_POSITIVE = {"per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps",
-             "max_seq_length", "eval_steps", "save_steps", "save_total_limit", "logging_steps",
-             "doc_stride", "max_answer_length", "n_best_size", "early_stopping_patience"}
+# The same ranges as the host's pre-launch check: field -> (low, low included, high, high included).
+_RANGES: dict[str, tuple[float | None, bool, float | None, bool]] = {
+    "num_train_epochs": (0, False, None, False),
+    "learning_rate": (0, False, None, False),
+    "weight_decay": (0, True, None, False),
+    "warmup_ratio": (0, True, 1, True),
+    "max_grad_norm": (0, False, None, False),
+    "mlm_probability": (0, False, 1, False),
+    "short_seq_prob": (0, True, 1, True),
+    "threshold": (0, False, 1, False),
+    "max_seq_length": (MIN_SEQ_LENGTH, True, None, False),
+    "seed": (0, True, 2**32 - 1, True),  # numpy's seed range
+    **{name: (1, True, None, False) for name in (
+        "per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps",
+        "eval_steps", "save_steps", "save_total_limit", "logging_steps", "doc_stride",
+        "max_answer_length", "n_best_size", "early_stopping_patience")},
+}
+# Model types whose position ids start after the padding index: two positions fewer are usable.
+_POSITION_OFFSET_TYPES = {"roberta": 2, "xlm-roberta": 2, "camembert": 2, "xlm-roberta-xl": 2}
+MAX_SPEC_BYTES = 16 * 1024 * 1024
 
 _TOP_FIELDS = {"version", "task", "model", "data", "training", "device", "export", "name", "dataset_id"}
 _MODEL_FIELDS = {"name_or_path", "from_scratch", "trust_pickle"}
@@ -123,50 +137,110 @@ def _check_unknown(obj: dict[str, Any], known: set[str], prefix: str) -> None:
 
 
 def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:
-    value = raw.get(name) or {}
+    if name not in raw:
+        return {}
+    value = raw[name]
     if not isinstance(value, dict):
-        raise SpecError(f"{name} must be an object.", name)
+        shown = "null" if value is None else json.dumps(value)[:40]
+        raise SpecError(f"{name} must be an object ({{...}}), not {shown}; write {{}} for the defaults or remove it.", name)
     return value
 
 
-def _coerce(name: str, value: Any) -> Any:
+def _range_text(low: float | None, low_in: bool, high: float | None, high_in: bool) -> str:
+    if high is None:
+        return f"at least {low:g}" if low_in else f"greater than {low:g}"
+    if low_in and high_in:
+        return f"between {low:g} and {high:g}"
+    if not low_in and not high_in:
+        return f"strictly between {low:g} and {high:g}"
+    return f"greater than {low:g} and at most {high:g}" if high_in else f"at least {low:g} and below {high:g}"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    try:
+        return json.dumps(value)[:60]
+    except (TypeError, ValueError):
+        return repr(value)[:60]
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    """One training field, type and range checked. Errors say the rule and a value that works."""
     where = f"training.{name}"
+    fix = f"the default is {_shown(default)}" if default is not None else "remove it for the default"
     if value is None:
         if name in ("metric_for_best_model", "early_stopping_patience"):
             return None
-        raise SpecError(f"{where} must not be null.", where)
+        raise SpecError(f"{where} must not be null; {fix}.", where)
     if name in _BOOL_FIELDS:
         if not isinstance(value, bool):
-            raise SpecError(f"{where} must be true or false, not {value!r}.", where)
+            raise SpecError(f"{where} must be true or false, not {_shown(value)}.", where)
         return value
-    if name in _INT_FIELDS:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
-            raise SpecError(f"{where} must be an integer, not {value!r}.", where)
-        if name in _POSITIVE and value <= 0:
-            raise SpecError(f"{where} must be positive, not {value!r}.", where)
-        return int(value)
-    if name in _FLOAT_FIELDS:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise SpecError(f"{where} must be a non-negative number, not {value!r}.", where)
-        return float(value)
     if name == "bf16":
-        if value not in ("auto", True, False):
-            raise SpecError(f'training.bf16 must be "auto", true or false, not {value!r}.', where)
+        if value not in ("auto", True, False) or isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise SpecError(f'{where} must be "auto", true or false, not {_shown(value)}.', where)
         return value
-    if name == "metric_for_best_model" and not isinstance(value, str):
-        raise SpecError(f"{where} must be a metric name.", where)
-    return value
+    if name == "metric_for_best_model":
+        if not isinstance(value, str) or not value:
+            raise SpecError(f"{where} must be a metric name such as {_shown(default)}, or null for the task's default.", where)
+        return value
+    if name not in _INT_FIELDS and name not in _FLOAT_FIELDS:
+        return value
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or not math.isfinite(value):
+        kind = "an integer" if name in _INT_FIELDS else "a number"
+        raise SpecError(f"{where} must be {kind}, not {_shown(value)}; {fix}.", where)
+    if name in _INT_FIELDS and int(value) != value:
+        raise SpecError(f"{where} must be a whole number, not {_shown(value)}; {fix}.", where)
+    if name == "max_steps":
+        if value != -1 and value < 1:
+            raise SpecError(f"{where} must be a positive number of steps, or -1 to train for "
+                            f"training.num_train_epochs epochs; not {_shown(value)}.", where)
+    elif name in _RANGES:
+        low, low_in, high, high_in = _RANGES[name]
+        ok = (value >= low if low_in else value > low) if low is not None else True
+        if high is not None:
+            ok = ok and (value <= high if high_in else value < high)
+        if not ok:
+            raise SpecError(f"{where} must be {_range_text(low, low_in, high, high_in)}, not {_shown(value)}; {fix}.",
+                            where)
+    return int(value) if name in _INT_FIELDS else float(value)
 
 
-def _data_path(value: Any, where: str, base: Path | None) -> Path:
+def _data_path(value: Any, where: str, base: Path | None, folder_ok: bool = False) -> Path:
     if not isinstance(value, str) or not value:
-        raise SpecError(f"{where} must be a path.", where)
+        raise SpecError(f"{where} must be the path of a data file.", where)
     path = Path(value).expanduser()
     if not path.is_absolute() and base is not None:
         path = base / path
     if not path.exists():
-        raise SpecError(f"{where}: no such file or folder: {value}", where)
+        raise SpecError(f"{where}: no such file or folder: {value}; check the path (relative paths are read from "
+                        "the run folder).", where)
+    if path.is_dir():
+        if not folder_ok:
+            raise SpecError(f"{where}: {value} is a folder; give the data file inside it (.jsonl, .tsv, .txt...).", where)
+    elif not path.is_file():
+        raise SpecError(f"{where}: {value} is not a regular file (a device, pipe or socket); give a data file.", where)
+    elif not os.access(path, os.R_OK):
+        raise SpecError(f"{where}: {value} cannot be read (permission denied); make it readable (chmod u+r).", where)
     return path
+
+
+def _max_positions(model: ModelRef) -> tuple[int, str] | None:
+    """(usable positions, where that comes from) of a local model folder; None when unknown."""
+    if not model.is_local or model.from_scratch is not None:
+        return None
+    try:
+        config = json.loads((Path(model.path) / "config.json").read_text(encoding="utf-8"))
+        positions = config["max_position_embeddings"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if isinstance(positions, bool) or not isinstance(positions, int):
+        return None
+    offset = _POSITION_OFFSET_TYPES.get(str(config.get("model_type", "")), 0)
+    note = f"max_position_embeddings {positions}" + (f" minus {offset} for {config['model_type']}" if offset else "")
+    return positions - offset, note
 
 
 def _parse_model(m: dict[str, Any], task: str) -> ModelRef:
@@ -196,10 +270,11 @@ def _parse_model(m: dict[str, Any], task: str) -> ModelRef:
     return ModelRef(name, path, is_local, trust, scratch)
 
 
-def _parse_data(d: dict[str, Any], base: Path | None) -> DataSpec:
+def _parse_data(d: dict[str, Any], base: Path | None, task: str = "") -> DataSpec:
     _check_unknown(d, _DATA_FIELDS, "data.")
-    train = _data_path(d.get("train"), "data.train", base)
-    val = _data_path(d["validation"], "data.validation", base) if d.get("validation") else None
+    folder_ok = task in _PRETRAIN  # a pretraining corpus may be a folder of .txt/.jsonl files
+    train = _data_path(d.get("train"), "data.train", base, folder_ok)
+    val = _data_path(d["validation"], "data.validation", base, folder_ok) if d.get("validation") else None
     labels = d.get("labels")
     if labels is not None and (not isinstance(labels, list) or not all(isinstance(x, str) for x in labels) or not labels):
         raise SpecError("data.labels must be a non-empty list of strings.", "data.labels")
@@ -232,24 +307,32 @@ def _parse_data(d: dict[str, Any], base: Path | None) -> DataSpec:
 def parse_spec(raw: dict[str, Any], base_dir: Path | None = None) -> Spec:
     """Validate a spec dict and fill defaults. Raises SpecError naming the field."""
     if not isinstance(raw, dict):
-        raise SpecError("The spec must be a JSON object.")
+        raise SpecError("The spec must be a JSON object ({...}).")
     _check_unknown(raw, _TOP_FIELDS, "")
-    if raw.get("version", 1) != 1:
-        raise SpecError(f"Unsupported spec version {raw.get('version')!r}; this worker reads version 1.", "version")
+    version = raw.get("version", 1)
+    if version != 1 or isinstance(version, bool):
+        raise SpecError(f"Unsupported spec version {_shown(version)}; this worker reads version 1.", "version")
     task = raw.get("task")
     if task not in TASKS:
-        raise SpecError(f"Unknown task {task!r}; use one of {', '.join(TASKS)}.", "task")
+        raise SpecError(f"Unknown task {_shown(task)}; use one of {', '.join(TASKS)}.", "task")
+    for name in ("name", "dataset_id"):
+        if raw.get(name) is not None and not isinstance(raw[name], str):
+            raise SpecError(f"{name} must be a string, not {_shown(raw[name])}.", name)
+    for name in ("model", "data"):
+        if name not in raw:
+            raise SpecError(f"{name} is required: the spec has no {name} object.", name)
     model = _parse_model(_section(raw, "model"), task)
-    data = _parse_data(_section(raw, "data"), base_dir)
+    data = _parse_data(_section(raw, "data"), base_dir, task)
     if data.multi_label and task != "sequence_classification":
         raise SpecError("data.multi_label is only for the sequence_classification task.", "data.multi_label")
     tr = _section(raw, "training")
-    allowed = {**TRAINING_DEFAULTS, **TASK_TRAINING_DEFAULTS[task]}
+    allowed = task_defaults(task, data.multi_label)
     _check_unknown(tr, set(allowed), "training.")
-    training = {k: _coerce(k, tr.get(k, v)) for k, v in allowed.items()}
+    training = {k: _coerce(k, tr.get(k, v), v) for k, v in allowed.items()}
+    _check_training(task, model, training)
     device = raw.get("device", "auto")
     if not isinstance(device, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
-        raise SpecError(f"Unknown device {device!r}; use auto, cpu or cuda.", "device")
+        raise SpecError(f"Unknown device {_shown(device)}; use auto, cpu, cuda or cuda:N.", "device")
     ex = _section(raw, "export")
     _check_unknown(ex, _EXPORT_FIELDS, "export.")
     for k in _EXPORT_FIELDS:
@@ -258,11 +341,33 @@ def parse_spec(raw: dict[str, Any], base_dir: Path | None = None) -> Spec:
     return Spec(task, model, data, training, device, ex.get("onnx", True), ex.get("quantize", True), raw)
 
 
+def _check_training(task: str, model: ModelRef, training: dict[str, Any]) -> None:
+    """Rules between fields, and between the fields and the model."""
+    seq = training["max_seq_length"]
+    limit = _max_positions(model)
+    if limit is not None and seq > limit[0]:
+        raise SpecError(f"training.max_seq_length {seq} is more than the {limit[0]} positions {model.name_or_path} has "
+                        f"({limit[1]}); set it to at most {limit[0]}.", "training.max_seq_length")
+    stride = training.get("doc_stride")
+    if stride is not None and stride >= seq:
+        raise SpecError(f"training.doc_stride {stride} must be smaller than training.max_seq_length {seq} (windows "
+                        f"overlap by doc_stride tokens); use about a third of it, e.g. {max(1, seq // 3)}.",
+                        "training.doc_stride")
+
+
 def load_spec(path: Path) -> Spec:
     try:
+        if path.stat().st_size > MAX_SPEC_BYTES:
+            raise SpecError(f"{path} is over {MAX_SPEC_BYTES >> 20} MiB; a spec.json is a few lines of settings.")
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
-        raise SpecError(f"No spec.json in {path.parent}.", None) from e
+        raise SpecError(f"No spec.json in {path.parent}; the host writes it when it creates a run.", None) from e
+    except IsADirectoryError as e:
+        raise SpecError(f"{path} is a folder; spec.json must be a file.", None) from e
+    except UnicodeDecodeError as e:
+        raise SpecError(f"{path} is not UTF-8 text (byte {e.start}); save it as UTF-8.", None) from e
     except json.JSONDecodeError as e:
-        raise SpecError(f"spec.json is not valid JSON: {e}", None) from e
+        raise SpecError(f"{path}:{e.lineno}: not valid JSON ({e.msg} at column {e.colno}); fix the JSON.", None) from e
+    except OSError as e:
+        raise SpecError(f"{path} cannot be read ({e.strerror}).", None) from e
     return parse_spec(raw, path.parent)

@@ -16,63 +16,106 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from .engine.control import StopControl
+# Nothing here imports torch: __main__ installs the stop handling before anything heavy loads.
+from .engine.checkpoint import latest_complete_step
+from .engine.control import StopControl, StopRequested
 from .engine.events import EventLog
-from .engine.runtime import setup_runtime, shutdown
 from .spec import Spec, SpecError, load_spec
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_SPEC = 0, 1, 2
+WORKER_LOG = "worker.log"  # the host sends the worker's stdout and stderr here (src/core/runs/worker.ts)
 
 
 def setup_logging() -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+
+def _quiet_transformers() -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # progress bars are noise in the host's output channel
 
 
-def train(run_dir: Path | str, resume: bool = False, stop_after_steps: int | None = None) -> int:
+def log_traceback(run_dir: Path) -> None:
+    """The current exception's traceback, into the run's worker.log only: never onto the user's
+    terminal (when the host started the worker, its stderr is that same file)."""
+    try:
+        with (run_dir / WORKER_LOG).open("a", encoding="utf-8") as f:
+            f.write(traceback.format_exc())
+    except OSError:
+        pass
+
+
+def train(run_dir: Path | str, resume: bool = False, stop_after_steps: int | None = None,
+          control: StopControl | None = None) -> int:
     run_dir = Path(run_dir).resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
     setup_logging()
+    control = control or StopControl(run_dir, stop_after_steps)
+    control.stop_after_steps = stop_after_steps
+    control.install()  # usually done already by __main__, before this module was imported
     is_main = int(os.environ.get("RANK", "0")) == 0
-    events = EventLog(run_dir, enabled=is_main)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        events = EventLog(run_dir, enabled=is_main)
+    except OSError as e:
+        control.uninstall()
+        logging.getLogger("bert_studio_trainer").error(
+            "Cannot write to the run folder %s (%s); check that it exists and is writable.", run_dir, e.strerror)
+        return EXIT_FAILED
     events.state("starting", "resuming" if resume else "")
     runtime = None
     try:
+        control.arm()  # a stop from here until the first step ends the run at once, as `stopped`
         spec = load_spec(run_dir / "spec.json")
+        control.check_starting()
+        from .engine.runtime import setup_runtime, shutdown  # imports torch
+
+        _quiet_transformers()
         runtime = setup_runtime(spec.device, spec.t("bf16"))
+        events.log("info", runtime.threads_note)
+        control.check_starting()
         from .engine.loop import Trainer  # after validation: imports torch-heavy modules
 
-        control = StopControl(run_dir, stop_after_steps)
         trainer = Trainer(spec, run_dir, runtime, events, control, resume=resume)
-        control.install()  # before loading: a SIGTERM while tokenizing still stops at the first step
-        try:
-            trainer.prepare()
-            final = trainer.run()
-            if final == "completed":
-                # Training is done: a stop asked for now (SIGTERM included, still caught here)
-                # lets the export finish rather than leave a completed run looking interrupted.
-                if is_main:
-                    _export(spec, run_dir, events)
-                events.state("completed", f"step {trainer.state.step}")
-        finally:
-            control.uninstall()
+        trainer.prepare()
+        final = trainer.run()
+        if final == "completed":
+            # Training is done: a stop asked for now (SIGTERM included, still caught here)
+            # lets the export finish rather than leave a completed run looking interrupted.
+            if is_main:
+                _export(spec, run_dir, events)
+            events.state("completed", f"step {trainer.state.step}")
+        return EXIT_OK
+    except StopRequested:
+        _stopped_while_starting(run_dir, events)
         return EXIT_OK
     except SpecError as e:
         events.error(str(e), e.field)
         events.state("failed", str(e))
         return EXIT_BAD_SPEC
     except Exception as e:  # noqa: BLE001 - the worker reports every failure as an event
-        traceback.print_exc(file=sys.stderr)
-        events.error(f"{type(e).__name__}: {e}")
+        log_traceback(run_dir)
+        events.error(f"{type(e).__name__}: {e} (the traceback is in {WORKER_LOG})")
         events.state("failed", str(e))
         return EXIT_FAILED
     finally:
+        control.uninstall()
         if runtime is not None:
             shutdown(runtime)
         events.close()
+
+
+def _stopped_while_starting(run_dir: Path, events: EventLog) -> None:
+    """A stop before the first step: nothing new to save; status.json keeps pointing at the newest
+    checkpoint (a resumed run), so the run shows where a later --resume continues from."""
+    saved = latest_complete_step(run_dir)
+    if saved is not None:
+        step, rel, best = saved
+        events.set_status(step=step, last_checkpoint=rel, best_metric=best)
+        events.state("stopped", f"stopped while starting; resume continues from {rel}")
+    else:
+        events.state("stopped", "stopped while starting, before the first step; nothing was trained yet")
 
 
 def main(spec: dict[str, Any] | Spec, run_dir: Path | str, resume: bool = False) -> int:
@@ -96,7 +139,7 @@ def _export(spec: Spec, run_dir: Path, events: EventLog) -> None:
     try:
         result = export_onnx(run_dir / "model", run_dir / "onnx", spec.task, quantize=spec.export_quantize)
     except Exception as e:  # noqa: BLE001 - the trained model in model/ stays usable
-        traceback.print_exc(file=sys.stderr)
-        events.log("error", f"ONNX export failed: {type(e).__name__}: {e}")
+        log_traceback(run_dir)
+        events.log("error", f"ONNX export failed: {type(e).__name__}: {e} (the traceback is in {WORKER_LOG})")
         return
     events.emit("export", path="onnx/model.onnx", **result)

@@ -1,6 +1,9 @@
 """Checkpoints: checkpoints/step-N/ with weights (safetensors), optimizer, scheduler, every rank's
 RNG state and the data position. Written into a temporary folder, marked COMPLETE, then renamed:
-a folder without the marker is never resumed from."""
+a folder without the marker is never resumed from.
+
+torch is imported where it is used: train.py reads the checkpoint index (latest_complete_step) when a
+stop comes during start-up, possibly while torch itself is still being imported."""
 
 from __future__ import annotations
 
@@ -12,11 +15,10 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import torch
-from safetensors.torch import load_file
+if TYPE_CHECKING:
+    import torch
 
 COMPLETE = "COMPLETE"
 
@@ -33,6 +35,9 @@ class TrainState:
 
 
 def rng_state() -> dict[str, Any]:
+    import numpy as np
+    import torch
+
     py = random.getstate()
     np_state = np.random.get_state()
     state: dict[str, Any] = {
@@ -47,6 +52,9 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
+    import numpy as np
+    import torch
+
     random.setstate((state["python_version"], tuple(state["python_state"].tolist()), state["python_gauss"]))
     np.random.set_state(("MT19937", state["numpy_keys"].numpy().astype(np.uint32), state["numpy_pos"],
                          state["numpy_has_gauss"], state["numpy_gauss"]))
@@ -104,6 +112,8 @@ def _discard_on_failure(tmp: Path) -> Iterator[None]:
 
 
 def save_rank_rng(tmp: Path, rank: int) -> None:
+    import torch
+
     with _discard_on_failure(tmp):
         torch.save(rng_state(), tmp / f"rng-rank{rank}.pt")
 
@@ -113,6 +123,8 @@ def finish_checkpoint(
     optimizer: torch.optim.Optimizer, scheduler: Any, state: TrainState, keep: int,
 ) -> Path:
     """Rank 0: write everything but the other ranks' RNG, mark COMPLETE, rename, rotate."""
+    import torch
+
     with _discard_on_failure(tmp):
         model.save_pretrained(tmp, safe_serialization=True)
         if tokenizer is not None:
@@ -148,6 +160,18 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return done[-1] if done else None
 
 
+def latest_complete_step(run_dir: Path) -> tuple[int, str, dict[str, Any] | None] | None:
+    """(step, path relative to the run folder, best metric) of the newest complete checkpoint."""
+    ckpt = latest_checkpoint(run_dir)
+    if ckpt is None:
+        return None
+    try:
+        best = json.loads((ckpt / "trainer_state.json").read_text(encoding="utf-8")).get("best")
+    except (OSError, ValueError, AttributeError):
+        best = None
+    return int(ckpt.name[5:]), str(ckpt.relative_to(run_dir)), best
+
+
 def clean_partial(run_dir: Path) -> None:
     """Remove temp folders a killed run left behind."""
     root = checkpoints_dir(run_dir)
@@ -159,6 +183,9 @@ def clean_partial(run_dir: Path) -> None:
 def load_checkpoint(
     path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, rank: int
 ) -> TrainState:
+    import torch
+    from safetensors.torch import load_file
+
     weights = load_file(str(path / "model.safetensors"))
     missing, unexpected = model.load_state_dict(weights, strict=False)
     if unexpected:

@@ -14,7 +14,7 @@ from transformers import set_seed
 
 from ..spec import Spec, SpecError
 from ..tasks import build_task
-from ..tasks.base import Batch, EvalResult, Feature, Task
+from ..tasks.base import Batch, EvalResult, Feature, Task, collapsed_class
 from .checkpoint import (
     TrainState,
     clean_partial,
@@ -50,24 +50,28 @@ class Trainer:
     def prepare(self) -> None:
         """Read and tokenize data, build the model and optimizer; data errors are SpecErrors."""
         spec, task = self.spec, self.task
-        train = task.load_examples(spec.data.train, "train")
+        train = self._load(spec.data.train, "train")
         if spec.data.max_train_samples:
             train = train[: spec.data.max_train_samples]
         if not train:
-            raise SpecError(f"No training examples in {spec.data.train}.", "data.train")
+            raise SpecError(f"No training examples in {spec.data.train}; give a file with at least one example.",
+                            "data.train")
         task.fit_labels(train)
         self.eval_examples: list[Any] = []
         if spec.data.validation:
-            self.eval_examples = task.load_examples(spec.data.validation, "validation")
+            self.eval_examples = self._load(spec.data.validation, "validation")
             if spec.data.max_eval_samples:
                 self.eval_examples = self.eval_examples[: spec.data.max_eval_samples]
+        self.control.check_starting()
         self.tokenizer = task.build_tokenizer(spec.model)
         set_seed(spec.t("seed"))
         self.raw_model = task.build_model(spec.model).to(self.rt.device)
         self.raw_model.train()
+        self.control.check_starting()
         t0 = time.perf_counter()
         self.features = task.build_train_features(train, self.tokenizer)
         self.eval_features = task.build_eval_features(self.eval_examples, self.tokenizer) if self.eval_examples else []
+        self.control.check_starting()
         self.events.log("info", f"{len(train)} training examples -> {len(self.features)} features, "
                         f"{len(self.eval_examples)} eval examples, tokenized in {time.perf_counter() - t0:.1f}s")
         self.lengths = [len(f["input_ids"]) for f in self.features]
@@ -92,6 +96,15 @@ class Trainer:
             ids = [self.rt.device.index] if self.rt.device.type == "cuda" else None
             self.model = DDP(self.model, device_ids=ids)
 
+    def _load(self, path: Path, split: str) -> list[Any]:
+        """The task's examples of one split; a reader's error on the file names the spec field."""
+        try:
+            return self.task.load_examples(path, split)
+        except SpecError as e:
+            if e.field == "data":
+                raise SpecError(str(e), f"data.{split}") from e
+            raise
+
     def _resume(self) -> None:
         clean_partial(self.run_dir)
         ckpt = latest_checkpoint(self.run_dir)
@@ -110,6 +123,8 @@ class Trainer:
     def run(self) -> str:
         """Train to the end, an early stop or a stop request. Returns the final state."""
         spec, st = self.spec, self.state
+        self.control.check_starting()
+        self.control.training_started()  # from here a stop checkpoints at the end of the step
         self.events.set_status(max_steps=self.max_steps, step=st.step)
         self.events.state("running", f"{spec.task} on {self.rt.device}, {self.max_steps} steps")
         bs, accum = spec.t("per_device_train_batch_size"), spec.t("gradient_accumulation_steps")
@@ -230,6 +245,9 @@ class Trainer:
             self.events.emit("eval", step=st.step, metrics=result.metrics, **result.tables)
             shown = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
             self.events.log("info", f"eval step {st.step}: {shown} ({time.perf_counter() - t0:.1f}s)")
+            collapsed = collapsed_class(result.pred_counts, result.gold_counts)
+            if collapsed is not None:
+                self.events.log("warning", self._collapse_message(*collapsed))
             if value is not None and self.task.is_better(self.metric, value, st.best["value"] if st.best else None):
                 st.best = {"name": self.metric, "value": value, "step": st.step}
                 st.evals_without_improvement = 0
@@ -241,6 +259,13 @@ class Trainer:
             stop = patience is not None and st.evals_without_improvement >= patience
         self.rt.barrier()
         return self.rt.any_true(stop)
+
+    def _collapse_message(self, label: str, pred_share: float, gold_share: float) -> str:
+        lr = self.spec.t("learning_rate")
+        return (f"eval step {self.state.step}: {pred_share:.1%} of the predictions are {label!r}, which is only "
+                f"{gold_share:.0%} of the validation data: the model has collapsed to one class. Raise "
+                f"training.learning_rate (now {lr:g}; try {lr * 4:g}), train longer (num_train_epochs or max_steps), "
+                "or check that the labels are right.")
 
     # ---- checkpoints and outputs -------------------------------------------------------------
     def _checkpoint(self) -> None:

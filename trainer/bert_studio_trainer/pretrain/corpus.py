@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..data.readers import iter_jsonl
+from ..data.readers import iter_jsonl, iter_lines
 
 
 @dataclass
@@ -50,12 +50,17 @@ def read_corpus(path: Path) -> list[Document]:
         return [d for f in files for d in read_corpus(f)]
     if path.suffix == ".jsonl":
         return _read_jsonl(path)
-    return parse_text(path.read_text(encoding="utf-8-sig"), path)
+    # Streamed: a line over the reader's limit, a binary file or a non-UTF-8 byte stops at its line.
+    return parse_lines([line for _, line in iter_lines(path)], path)
 
 
 def parse_text(text: str, path: Path | str = "<text>") -> list[Document]:
     """Documents of a plain-text corpus (the shape is detected, see the module docstring)."""
-    lines = text.splitlines()
+    return parse_lines(text.splitlines(), path)
+
+
+def parse_lines(lines: list[str], path: Path | str = "<text>") -> list[Document]:
+    """Documents of a plain-text corpus given as its lines."""
     if any(_WIKI_TITLE.match(x) for x in lines[:200]):
         return _read_wikitext(path, lines)
     if _multi_sentence_lines(lines):

@@ -45,6 +45,33 @@ class EvalResult:
     metrics: dict[str, float]
     # Extra fields of the eval event: per_class, per_entity, confusion_matrix, misclassified.
     tables: dict[str, Any] = field(default_factory=dict)
+    # How often each class was predicted and is gold (words for token classification), for tasks
+    # with one class per prediction; the engine warns when predictions collapse to one class.
+    pred_counts: dict[str, int] = field(default_factory=dict)
+    gold_counts: dict[str, int] = field(default_factory=dict)
+
+
+# A collapse: at least this share of predictions in one class...
+COLLAPSE_PRED_SHARE = 0.99
+# ...that is at most this share of the gold labels (the model ignores >= 10% of the data's classes).
+COLLAPSE_GOLD_SHARE = 0.9
+
+
+def collapsed_class(pred_counts: dict[str, int], gold_counts: dict[str, int]) -> tuple[str, float, float] | None:
+    """(class, its share of predictions, its share of gold) when predictions collapsed to one class.
+
+    A model that predicts the majority class (everything `O` in NER) for nearly every input, while
+    the validation data has a real share of other classes, has learnt nothing yet: usually a
+    learning rate too low, too few steps, or labels that do not match the inputs.
+    """
+    total_pred, total_gold = sum(pred_counts.values()), sum(gold_counts.values())
+    if not total_pred or not total_gold:
+        return None
+    label, count = max(pred_counts.items(), key=lambda kv: kv[1])
+    pred_share, gold_share = count / total_pred, gold_counts.get(label, 0) / total_gold
+    if pred_share >= COLLAPSE_PRED_SHARE and gold_share <= COLLAPSE_GOLD_SHARE:
+        return label, pred_share, gold_share
+    return None
 
 
 class Task(ABC):

@@ -39,10 +39,6 @@ class ClassificationTask(Task):
             self.metric_names = ("micro_f1", "macro_f1", "subset_accuracy", "accuracy", "loss")
             self.default_metric = "micro_f1"
 
-    def validate_spec(self, spec: Spec) -> None:
-        if not 0.0 < spec.t("threshold") < 1.0:
-            raise SpecError(f"training.threshold must be between 0 and 1, not {spec.t('threshold')!r}.", "training.threshold")
-
     def load_examples(self, path: Path, split: str) -> list[dict[str, Any]]:
         if path.suffix == ".jsonl":
             records = read_jsonl(path)
@@ -130,7 +126,9 @@ class ClassificationTask(Task):
         metrics["loss"] = loss_sum / max(n, 1)
         wrong = np.nonzero(pred != gold)[0][:MAX_MISCLASSIFIED]
         tables["misclassified"] = [_example_row(examples[features[i]["example"]], self.labels[gold[i]], self.labels[pred[i]]) for i in wrong]
-        return EvalResult(metrics, tables)
+        counts = np.array(tables["confusion_matrix"]["matrix"])
+        return EvalResult(metrics, tables, pred_counts=dict(zip(self.labels, counts.sum(axis=0).tolist(), strict=True)),
+                          gold_counts=dict(zip(self.labels, counts.sum(axis=1).tolist(), strict=True)))
 
     def _evaluate_multi_label(self, examples: Sequence[dict[str, Any]], features: Sequence[Feature],
                               run_batches: RunBatches) -> EvalResult:

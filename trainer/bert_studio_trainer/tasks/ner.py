@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -97,5 +98,6 @@ class TokenClassificationTask(Task):
              "pred": " ".join(pred[i]), "source": examples[features[i]["example"]].get("source")}
             for i in wrong
         ]
-        return EvalResult(metrics, {"per_entity": per_entity, "misclassified": misclassified})
+        return EvalResult(metrics, {"per_entity": per_entity, "misclassified": misclassified},
+                          pred_counts=Counter(t for p in pred for t in p), gold_counts=Counter(t for g in gold for t in g))
 
