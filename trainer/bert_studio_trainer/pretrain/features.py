@@ -10,16 +10,21 @@ import numpy as np
 from .corpus import Document
 from .masking import MaskingConfig, mask_sequence
 from .nsp import build_pairs, encode_pair, pack_blocks
+from .segment import tokenize_marking_words
 
 Feature = dict[str, Any]
 
 
-def tokenize_documents(docs: Sequence[Document], tokenizer: Any) -> list[list[list[int]]]:
+def tokenize_documents(docs: Sequence[Document], tokenizer: Any, words: bool = False) -> list[list[list[int]]]:
     """Every sentence to word-piece ids (no special tokens), in one batched call: fast tokenizers
-    parallelize over a batch, and one call per sentence would dominate small runs."""
+    parallelize over a batch, and one call per sentence would dominate small runs. words=True (whole-word
+    masking) also marks the tokens of CJK words, once, with the tokenized corpus (segment.py)."""
     flat = [s for d in docs for s in d.sentences]
-    ids = tokenizer(flat, add_special_tokens=False, return_attention_mask=False,
-                    return_token_type_ids=False, verbose=False)["input_ids"] if flat else []
+    if words:
+        ids = tokenize_marking_words(flat, tokenizer)
+    else:
+        ids = tokenizer(flat, add_special_tokens=False, return_attention_mask=False,
+                        return_token_type_ids=False, verbose=False)["input_ids"] if flat else []
     out, pos = [], 0
     for d in docs:
         out.append(ids[pos:pos + len(d.sentences)])

@@ -5,6 +5,10 @@ The number chosen per sequence is `n * p` rounded stochastically (floor, +1 with
 the fraction), so the rate is exactly p in expectation at every length; the original rounds,
 which biases short sequences. Everything draws from the numpy Generator it is given: the same
 seed gives the same masks.
+
+Whole-word masking chooses words, not tokens, until the budget is met: a WordPiece word is a piece
+and its `##` pieces; a CJK word is the run of tokens marked by the segmenter (segment.py), so mixed
+text gets both. Sequences without CJK marks are grouped, and masked, exactly as before marks existed.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from .segment import word_continuations
 
 IGNORE = -100  # label of positions that are not predicted (PyTorch's cross-entropy default)
 # What happened to each position; the inspector shows these names.
@@ -47,14 +53,14 @@ class MaskingConfig:
                    whole_word=whole_word, continuation=cont)
 
 
-def _units(ids: np.ndarray, candidates: np.ndarray, cfg: MaskingConfig) -> list[np.ndarray]:
-    """Groups of positions chosen together: single tokens, or whole words (a piece and its ##s)."""
-    if not cfg.whole_word or cfg.continuation is None:
-        return [candidates[i:i + 1] for i in range(len(candidates))]
+def _units(ids: np.ndarray, candidates: np.ndarray, cfg: MaskingConfig, cjk: np.ndarray) -> list[np.ndarray]:
+    """Groups of positions chosen together: whole words (a piece and its ##s; a segmenter's CJK word,
+    whose continuing tokens `cjk` marks)."""
     units: list[list[int]] = []
     prev = -2
+    pieces = cfg.continuation if cfg.continuation is not None else np.zeros(int(ids.max(initial=0)) + 1, dtype=bool)
     for pos in candidates.tolist():
-        if units and pos == prev + 1 and cfg.continuation[ids[pos]]:
+        if units and pos == prev + 1 and (pieces[ids[pos]] or cjk[pos]):
             units[-1].append(pos)
         else:
             units.append([pos])
@@ -62,13 +68,24 @@ def _units(ids: np.ndarray, candidates: np.ndarray, cfg: MaskingConfig) -> list[
     return [np.array(u) for u in units]
 
 
+def _candidates(ids: np.ndarray, cfg: MaskingConfig) -> np.ndarray:
+    return np.nonzero(~np.isin(ids, np.fromiter(cfg.special_ids, dtype=np.int64)))[0]
+
+
+def word_units(input_ids: Sequence[int] | np.ndarray, cfg: MaskingConfig) -> list[np.ndarray]:
+    """The words whole-word masking chooses from: positions of each word's tokens, in order, every
+    non-special position in exactly one. Pass the id list (a numpy array drops the CJK marks)."""
+    ids = np.asarray(input_ids, dtype=np.int64)
+    return _units(ids, _candidates(ids, cfg), cfg, word_continuations(input_ids))
+
+
 def mask_sequence(
     input_ids: Sequence[int] | np.ndarray, cfg: MaskingConfig, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Corrupt one sequence. Returns (corrupted ids, labels with IGNORE where not chosen, branch)."""
+    """Corrupt one sequence. Returns (corrupted ids, labels with IGNORE where not chosen, branch).
+    For whole-word masking pass the id list as built (it carries the CJK word marks, segment.py)."""
     ids = np.asarray(input_ids, dtype=np.int64)
-    special = np.isin(ids, np.fromiter(cfg.special_ids, dtype=np.int64))
-    candidates = np.nonzero(~special)[0]
+    candidates = _candidates(ids, cfg)
     branch = np.zeros(len(ids), dtype=np.int8)
     labels = np.full(len(ids), IGNORE, dtype=np.int64)
     exact = len(candidates) * cfg.mlm_probability
@@ -76,7 +93,7 @@ def mask_sequence(
     if k == 0:
         return ids.copy(), labels, branch
     if cfg.whole_word:
-        units = _units(ids, candidates, cfg)
+        units = _units(ids, candidates, cfg, word_continuations(input_ids))
         chosen_list: list[np.ndarray] = []
         count = 0
         for u in rng.permutation(len(units)).tolist():

@@ -100,7 +100,8 @@ class _PretrainingTask(Task):
         self.pad_id = tokenizer.pad_token_id or 0
         self.masking = self._masking(tokenizer)
         try:
-            return build_sequences(tokenize_documents(examples, tokenizer), tokenizer, self.uses_nsp,
+            return build_sequences(tokenize_documents(examples, tokenizer, self.spec.t("whole_word_masking")),
+                                   tokenizer, self.uses_nsp,
                                    self.spec.t("max_seq_length"), self.spec.t("short_seq_prob"), self.spec.t("seed"))
         except ValueError as e:  # e.g. data.max_train_samples left one document
             raise SpecError(f"data.train: {e}", "data.train") from e
@@ -108,7 +109,8 @@ class _PretrainingTask(Task):
     def build_eval_features(self, examples: Sequence[Document], tokenizer: Any) -> list[Feature]:
         seed = self.spec.t("seed") + EVAL_MASK_SEED_OFFSET
         try:
-            feats = build_sequences(tokenize_documents(examples, tokenizer), tokenizer, self.uses_nsp,
+            feats = build_sequences(tokenize_documents(examples, tokenizer, self.spec.t("whole_word_masking")),
+                                    tokenizer, self.uses_nsp,
                                     self.spec.t("max_seq_length"), 0.0, seed)
         except ValueError as e:  # e.g. data.max_eval_samples left one document: no NotNext partner
             raise SpecError(f"data.validation: {e}", "data.validation") from e
