@@ -151,7 +151,7 @@ async function statsCommand(args: ParsedArgs, io: CliIo, ws: string): Promise<nu
 
 export async function runDatasetCommand(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
-  const args = parseArgs(rest, BOOLEANS);
+  const args = parseArgs(rest, BOOLEANS, ['validation', 'test', 'task', 'format', 'text', 'text-pair', 'label', 'tokens', 'tags', 'quoting', 'text-mode', 'tag-scheme', 'labels', 'label-delimiter', 'split', 'seed', 'id', 'name', 'workspace', 'model', 'max-seq-length', 'tokenizer', 'snapshot', 'dataset']);
   if (!sub || sub === '--help' || args.flags.has('help')) {
     io.stdout.write(`${DATASET_USAGE}\n`);
     return sub ? 0 : 2;

@@ -37,7 +37,7 @@ async function withEngine<T>(p: ParsedArgs, fn: (engine: InferenceEngine) => Pro
 const pct = (p: number): string => `${(p * 100).toFixed(1)}%`;
 
 export async function runFillMaskCommand(args: string[], io: CliIo): Promise<number> {
-  const p = parseArgs(args, BOOLEANS);
+  const p = parseArgs(args, BOOLEANS, ['model', 'top-k', 'workspace']);
   if (p.flags.has('help')) {
     io.stdout.write(`${INFER_USAGE}\n`);
     return 0;
@@ -63,7 +63,7 @@ export async function runFillMaskCommand(args: string[], io: CliIo): Promise<num
 }
 
 export async function runPredictCommand(args: string[], io: CliIo): Promise<number> {
-  const p = parseArgs(args, BOOLEANS);
+  const p = parseArgs(args, BOOLEANS, ['model', 'question', 'workspace']);
   if (p.flags.has('help')) {
     io.stdout.write(`${INFER_USAGE}\n`);
     return 0;

@@ -26,7 +26,7 @@ function summary(store: RunStore, info: RunInfo): Record<string, unknown> {
 }
 
 export async function runRunsCommand(argv: string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv, ['json']);
+  const args = parseArgs(argv, ['json'], ['workspace']);
   const json = args.flags.has('json');
   const store = new RunStore(studioLayout(path.resolve(flag(args, 'workspace') ?? process.cwd())).runsDir);
   const [sub = 'list', id] = args.positional;
