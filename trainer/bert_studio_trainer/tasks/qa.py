@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,9 +17,36 @@ from ..data.readers import check_fields, read_jsonl, read_squad
 from ..models import from_pretrained_kwargs
 from ..spec import ModelRef, SpecError
 from .base import Batch, EvalResult, Feature, RunBatches, Task
-from .squad_metrics import exact_match_score, squad_evaluate
+from .cmrc_metrics import choose_qa_metric, qa_evaluate, qa_exact_match
 
 MAX_MISCLASSIFIED = 50
+# Scripts written without spaces between words (Han, kana, Thai, Lao, Myanmar, Khmer): answers
+# there stay character-exact. Mirrors NO_SPACE in src/core/inference/postprocess.ts.
+_NO_SPACE = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u2e80-\u2fdf\u3005\u3007\u3021-\u3029"
+                       "\u3038-\u303b\u3040-\u30ff\u3190-\u319f\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
+                       "\uf900-\ufaff\uff66-\uff9f\U0001b000-\U0001b16f\U00020000-\U0003134f]")
+
+
+def _word_char(c: str) -> bool:
+    return (c.isalpha() or c.isdecimal() or unicodedata.category(c).startswith("M")) and not _NO_SPACE.match(c)
+
+
+def whole_word_span(context: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) widened to the whole words it cuts, as BERT's SQuAD code answers with the
+    original words its tokens cover: a span ending at a word piece ("Sergey Br", "RA" of "RARS")
+    takes the rest of the word. Only letters, decimal digits and marks extend a span (not "½"), so punctuation next
+    to a word ("Denver,", "Smith's") stays out, and text in scripts without spaces (Chinese,
+    Japanese, Thai) stays character-exact. Same rule as wholeWordSpan in
+    src/core/inference/postprocess.ts."""
+    if start >= end:
+        return start, end
+    if _word_char(context[start]):
+        while start > 0 and _word_char(context[start - 1]):
+            start -= 1
+    if _word_char(context[end - 1]):
+        while end < len(context) and _word_char(context[end]):
+            end += 1
+    return start, end
 
 
 class QuestionAnsweringTask(Task):
@@ -98,8 +127,9 @@ class QuestionAnsweringTask(Task):
                     best[f["example"]] = (score, text)
         preds = {r["id"]: best.get(i, (0.0, ""))[1] for i, r in enumerate(examples)}
         gold = {r["id"]: [a["text"] for a in r["answers"]] or [""] for r in examples}
-        metrics = squad_evaluate(preds, gold)
-        wrong = [r for r in examples if not any(exact_match_score(preds[r["id"]], g) for g in gold[r["id"]])]
+        metric = choose_qa_metric(r["context"] for r in examples)  # CMRC's character F1 for Chinese
+        metrics = qa_evaluate(preds, gold, metric)
+        wrong = [r for r in examples if not any(qa_exact_match(metric)(preds[r["id"]], g) for g in gold[r["id"]])]
         misclassified = [{"text": r["question"], "gold": gold[r["id"]][0], "pred": preds[r["id"]], "source": r.get("source")}
                          for r in wrong[:MAX_MISCLASSIFIED]]
         return EvalResult(metrics, {"misclassified": misclassified})
@@ -107,11 +137,12 @@ class QuestionAnsweringTask(Task):
 
 def best_span(start_logits: np.ndarray, end_logits: np.ndarray, offsets: Sequence[Any], context: str,
               n_best: int, max_answer_length: int) -> tuple[float, str]:
-    """The highest start+end score over the n best starts and ends forming a valid context span."""
+    """The highest start+end score over the n best starts and ends forming a valid context span,
+    as whole words (whole_word_span)."""
     length = len(offsets)
     start_idx = np.argsort(start_logits[:length])[::-1][:n_best]
     end_idx = np.argsort(end_logits[:length])[::-1][:n_best]
-    best_score, best_text = -np.inf, ""
+    best_score, best_span_ = -np.inf, None
     for s in start_idx:
         if offsets[s] is None:
             continue
@@ -120,5 +151,8 @@ def best_span(start_logits: np.ndarray, end_logits: np.ndarray, offsets: Sequenc
                 continue
             score = float(start_logits[s] + end_logits[e])
             if score > best_score:
-                best_score, best_text = score, context[offsets[s][0]:offsets[e][1]]
-    return float(best_score), best_text
+                best_score, best_span_ = score, (offsets[s][0], offsets[e][1])
+    if best_span_ is None:
+        return float(best_score), ""
+    a, b = whole_word_span(context, *best_span_)
+    return float(best_score), context[a:b]
