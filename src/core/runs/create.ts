@@ -194,8 +194,9 @@ export async function planRun(req: RunRequest, env: RunEnvironment): Promise<Run
   }
   const taskName = req.task ?? snapshot?.task;
   let task: Task | undefined;
-  if (taskName === undefined && !problems.some((p) => p.field === 'dataset')) problems.push({ field: 'task', message: `no task: choose one of ${TASKS.join(', ')} (--task).` });
-  else if (!(TASKS as readonly string[]).includes(taskName)) problems.push({ field: 'task', message: `unknown task "${taskName}"; use one of ${TASKS.join(', ')}.` });
+  if (taskName === undefined) {
+    if (!problems.some((p) => p.field === 'dataset')) problems.push({ field: 'task', message: `no task: choose one of ${TASKS.join(', ')} (--task).` });
+  } else if (!(TASKS as readonly string[]).includes(taskName)) problems.push({ field: 'task', message: `unknown task "${taskName}"; use one of ${TASKS.join(', ')}.` });
   else task = taskName as Task;
   if (task && snapshot && snapshot.task !== task) {
     problems.push({ field: 'task', message: `the dataset "${req.dataset}" was imported for ${snapshot.task}, not ${task}; leave --task out or import the data again for ${task}.` });

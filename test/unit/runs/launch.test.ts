@@ -6,39 +6,74 @@ import { importDataset } from '../../../src/core/datasets/snapshot';
 import { packageRoot } from '../../../src/core/paths';
 import { venvPython } from '../../../src/core/python/interpreter';
 import { workerEnv } from '../../../src/core/python/workerEnv';
-import { checkTrainingChanges, defaultModelFolder, modelMaxPositions, splitLabels, TRAINING_FIELDS, trainingFieldNames } from '../../../src/core/runs/launch';
+import { checkTrainingChanges, defaultModelFolder, modelMaxPositions, splitLabels, trainingFieldNames } from '../../../src/core/runs/launch';
 import { buildSpec, preflight } from '../../../src/core/runs/spec';
 import { DATA, tmpDir } from '../datasets/helpers';
 import { needSetup } from '../needSetup';
 
 const root = packageRoot(__dirname);
 
-/** The keys of a `NAME: dict[...] = { ... }` literal in trainer/bert_studio_trainer/spec.py. */
-function pythonDictKeys(source: string, name: string): string[] {
-  const start = source.indexOf(`${name}: dict`);
-  assert.ok(start >= 0, `${name} not found in spec.py`);
-  const body = source.slice(source.indexOf('{', start), source.indexOf('\n}', start));
-  return [...body.matchAll(/"([a-z_0-9]+)":/g)].map((m) => m[1] as string);
-}
-
 describe('training fields (Trainer-style names)', () => {
-  it("are exactly the trainer's, common and per task", () => {
-    const py = fs.readFileSync(path.join(root, 'trainer', 'bert_studio_trainer', 'spec.py'), 'utf8');
-    const common = pythonDictKeys(py, 'TRAINING_DEFAULTS');
-    const perTaskBlock = pythonDictKeys(py, 'TASK_TRAINING_DEFAULTS').filter((k) => !(k in { sequence_classification: 1, token_classification: 1, question_answering: 1, mlm: 1, mlm_nsp: 1 }));
-    assert.deepEqual(Object.keys(TRAINING_FIELDS).filter((k) => !TRAINING_FIELDS[k]?.tasks).sort(), [...common].sort());
-    assert.deepEqual(Object.keys(TRAINING_FIELDS).filter((k) => TRAINING_FIELDS[k]?.tasks).sort(), [...new Set(perTaskBlock)].sort());
+  it('are limited to their tasks', () => {
     assert.ok(trainingFieldNames('question_answering').includes('doc_stride'));
     assert.ok(!trainingFieldNames('mlm').includes('doc_stride'));
+    assert.ok(trainingFieldNames('mlm_nsp').includes('nsp') && !trainingFieldNames('mlm').includes('nsp'));
   });
 
   it('name the field and the fix for unknown names, wrong tasks and wrong types', () => {
     assert.deepEqual(checkTrainingChanges('sequence_classification', { learning_rate: 3e-5, num_train_epochs: 2, bf16: false, early_stopping_patience: null, metric_for_best_model: 'f1' }), []);
-    const problems = checkTrainingChanges('sequence_classification', { lr: 3e-5, doc_stride: 64, per_device_train_batch_size: 0, torch_compile: 'yes' });
-    assert.deepEqual(problems.map((p) => p.field), ['training.lr', 'training.doc_stride', 'training.per_device_train_batch_size', 'training.torch_compile']);
+    const problems = checkTrainingChanges('sequence_classification', { lr: 3e-5, doc_stride: 64, per_device_train_batch_size: 0, torch_compile: 'yes', learnin_rate: 1e-5 });
+    assert.deepEqual(problems.map((p) => p.field), ['training.lr', 'training.doc_stride', 'training.per_device_train_batch_size', 'training.torch_compile', 'training.learnin_rate']);
     assert.match(problems[0]?.message ?? '', /did you mean learning_rate\?/);
     assert.match(problems[1]?.message ?? '', /question_answering, not sequence_classification/);
-    assert.match(problems[2]?.message ?? '', /positive integer/);
+    assert.match(problems[2]?.message ?? '', /at least 1, not 0; the default is 32/);
+    assert.match(problems[4]?.message ?? '', /did you mean learning_rate\?/, 'a misspelling finds its field');
+  });
+
+  it('check the range of every numeric field, with the default as the fix', () => {
+    const bad: [string, unknown, RegExp][] = [
+      ['num_train_epochs', 0, /over 0/],
+      ['num_train_epochs', -1, /over 0/],
+      ['max_steps', 0, /at least 1, or -1/],
+      ['max_steps', 2.5, /an integer/],
+      ['per_device_train_batch_size', 0, /at least 1/],
+      ['per_device_eval_batch_size', 1.5, /whole number/],
+      ['learning_rate', 0, /over 0/],
+      ['learning_rate', -3e-5, /over 0/],
+      ['learning_rate', 'fast', /number/],
+      ['learning_rate', 5, /at most 1/],
+      ['warmup_ratio', 5, /at most 1/],
+      ['warmup_ratio', -0.1, /at least 0/],
+      ['weight_decay', -0.01, /at least 0/],
+      ['max_grad_norm', -1, /at least 0/],
+      ['max_seq_length', 0, /at least 8/],
+      ['max_seq_length', 4, /at least 8/],
+      ['eval_steps', 0, /at least 1/],
+      ['save_steps', -5, /at least 1/],
+      ['logging_steps', 0, /at least 1/],
+      ['save_total_limit', 0, /at least 1/],
+      ['gradient_accumulation_steps', 0, /at least 1/],
+      ['seed', -1, /at least 0/],
+      ['seed', 2 ** 33, /at most/],
+      ['early_stopping_patience', 0, /or null/],
+      ['bf16', 'yes', /"auto", true or false/],
+      ['group_by_length', 1, /true or false/],
+      ['threshold', 1, /under 1/],
+      ['threshold', 0, /over 0/],
+      ['metric_for_best_model', 42, /metric name/],
+    ];
+    for (const [name, value, want] of bad) {
+      const problems = checkTrainingChanges('sequence_classification', { [name]: value });
+      assert.equal(problems.length, 1, `${name}=${JSON.stringify(value)} is refused`);
+      assert.equal(problems[0]?.field, `training.${name}`);
+      assert.match(problems[0]?.message ?? '', want, `${name}=${JSON.stringify(value)}: ${problems[0]?.message}`);
+      assert.match(problems[0]?.message ?? '', new RegExp(`^${name} must be`));
+    }
+    const qa: [string, unknown][] = [['doc_stride', 0], ['max_answer_length', 0], ['n_best_size', -1]];
+    for (const [name, value] of qa) assert.equal(checkTrainingChanges('question_answering', { [name]: value }).length, 1, name);
+    const mlm: [string, unknown][] = [['mlm_probability', 0], ['mlm_probability', 1], ['short_seq_prob', 1.5], ['whole_word_masking', 'no']];
+    for (const [name, value] of mlm) assert.equal(checkTrainingChanges('mlm', { [name]: value }).length, 1, name);
+    assert.deepEqual(checkTrainingChanges('mlm', { mlm_probability: 0.15, short_seq_prob: 0, max_steps: -1, seed: 0, warmup_ratio: 1, max_seq_length: 8 }), []);
   });
 });
 
