@@ -229,7 +229,7 @@ export class DashboardSession {
       task: r.spec?.task ?? '',
       state: r.state,
       step: r.status?.step,
-      maxSteps: r.status?.max_steps,
+      maxSteps: r.status?.max_steps ?? undefined,
     }));
     const key = JSON.stringify(runs);
     if (key === this.lastRuns) return;

@@ -1,103 +1,200 @@
-// Host side of the worker's run-folder protocol. Mirrors DESIGN.md ("events.jsonl and
-// status.json") and the trainer's writer in trainer/bert_studio_trainer/ (events and status).
+// The run folder's contract between the host and the worker, typed once and checked on receipt:
+// every line of events.jsonl, status.json (both written by the worker), launch.json (written by
+// the host when it starts a worker) and spec.json (written by the host, read by both).
+//
+// Python mirror: trainer/bert_studio_trainer/engine/events.py (one TypedDict per event kind and
+// for status.json). Change both together; test/unit/runs/contract.test.ts makes the real Python
+// writer emit every kind and checks that these guards accept it (and refuse mutated records).
+// Also described in DESIGN.md ("events.jsonl and status.json").
+
+import { arrayOf, bool, check, count, int, isRecord, nullable, num, object, oneOf, optional, recordOf, str, tagged, unknownValue, type Checked, type Infer } from '../../shared/guard';
 
 export const TASKS = ['sequence_classification', 'token_classification', 'question_answering', 'mlm', 'mlm_nsp'] as const;
 export type Task = (typeof TASKS)[number];
 
-export type RunState = 'starting' | 'running' | 'stopping' | 'stopped' | 'completed' | 'failed';
-/** What the host shows: the worker's state, or `interrupted` when it died without saying so. */
+export const RUN_STATES = ['starting', 'running', 'stopping', 'stopped', 'completed', 'failed'] as const;
+export type RunState = (typeof RUN_STATES)[number];
+/**
+ * What the host shows: the worker's state, `interrupted` when it died without saying so, `failed`
+ * also for a worker that died before it wrote anything, `pending` for a run folder no worker was
+ * ever started for.
+ */
 export type DisplayState = RunState | 'interrupted' | 'pending';
 
-interface EventBase {
-  readonly ts: number;
-}
-export interface StatusEvent extends EventBase {
-  readonly type: 'status';
-  readonly state: RunState;
-  readonly message?: string;
-}
-export interface StepEvent extends EventBase {
-  readonly type: 'step';
-  readonly step: number;
-  readonly max_steps?: number;
-  readonly epoch?: number;
-  readonly loss: number;
-  readonly mlm_loss?: number;
-  readonly nsp_loss?: number;
-  readonly learning_rate?: number;
-  readonly grad_norm?: number;
-  readonly samples_per_second?: number;
-  readonly tokens_per_second?: number;
-  readonly memory_mb?: number;
-}
-export interface ClassReport {
-  readonly precision: number;
-  readonly recall: number;
-  readonly f1: number;
-  readonly support: number;
-}
-export interface Misclassified {
-  readonly text: string;
-  readonly gold: string;
-  readonly pred: string;
-  readonly source?: { readonly file: string; readonly line: number };
-}
-export interface EvalEvent extends EventBase {
-  readonly type: 'eval';
-  readonly step: number;
-  readonly metrics: Readonly<Record<string, number>>;
-  readonly per_class?: Readonly<Record<string, ClassReport>>;
-  readonly per_entity?: Readonly<Record<string, ClassReport>>;
-  readonly confusion_matrix?: { readonly labels: readonly string[]; readonly matrix: readonly (readonly number[])[] };
-  readonly misclassified?: readonly Misclassified[];
-}
-export interface CheckpointEvent extends EventBase {
-  readonly type: 'checkpoint';
-  readonly step: number;
-  readonly path: string;
-}
-export interface ExportEvent extends EventBase {
-  readonly type: 'export';
-  readonly path?: string;
-  readonly max_abs_diff?: number;
-}
-export interface LogEvent extends EventBase {
-  readonly type: 'log';
-  readonly level?: string;
-  readonly message: string;
-}
-export interface ErrorEvent extends EventBase {
-  readonly type: 'error';
-  readonly message: string;
-  readonly field?: string;
-}
+/** A finite number, or null where the worker had NaN/Infinity or no value (JSON has neither). */
+const maybeNum = optional(nullable(num()));
+const ts = num(0);
+const state = oneOf(...RUN_STATES);
+
+export const CLASS_REPORT = object({ precision: num(), recall: num(), f1: num(), support: num(0) });
+export type ClassReport = Infer<typeof CLASS_REPORT>;
+
+export const SOURCE_REF = object({ file: str(), line: int(1) });
+export const MISCLASSIFIED = object({ text: str(), gold: str(), pred: str(), source: optional(nullable(SOURCE_REF)) });
+export type Misclassified = Infer<typeof MISCLASSIFIED>;
+
+const METRICS = recordOf(nullable(num()), 1000);
+
+export const STATUS_EVENT = object({ type: oneOf('status'), ts, state, message: optional(str()) });
+export const STEP_EVENT = object({
+  type: oneOf('step'),
+  ts,
+  step: count,
+  loss: num(),
+  max_steps: optional(count),
+  epoch: optional(num(0)),
+  mlm_loss: maybeNum,
+  nsp_loss: maybeNum,
+  learning_rate: maybeNum,
+  grad_norm: maybeNum,
+  samples_per_second: maybeNum,
+  tokens_per_second: maybeNum,
+  memory_mb: maybeNum,
+});
+export const EVAL_EVENT = object({
+  type: oneOf('eval'),
+  ts,
+  step: count,
+  metrics: METRICS,
+  per_class: optional(recordOf(CLASS_REPORT)),
+  per_entity: optional(recordOf(CLASS_REPORT)),
+  confusion_matrix: optional(object({ labels: arrayOf(str()), matrix: arrayOf(arrayOf(num(0))) })),
+  misclassified: optional(arrayOf(MISCLASSIFIED)),
+});
+export const CHECKPOINT_EVENT = object({ type: oneOf('checkpoint'), ts, step: count, path: str() });
+export const EXPORT_EVENT = object({
+  type: oneOf('export'),
+  ts,
+  path: optional(str()),
+  files: optional(arrayOf(str())),
+  max_abs_diff: maybeNum,
+  attention_max_abs_diff: maybeNum,
+  quantized_max_abs_diff: maybeNum,
+  cpu_max_abs_diff: maybeNum,
+  tied_weights: optional(unknownValue),
+});
+export const LOG_EVENT = object({ type: oneOf('log'), ts, level: optional(oneOf('debug', 'info', 'warning', 'error')), message: str() });
+export const ERROR_EVENT = object({ type: oneOf('error'), ts, message: str(), field: optional(str()) });
+
+const EVENT_GUARDS = {
+  status: STATUS_EVENT,
+  step: STEP_EVENT,
+  eval: EVAL_EVENT,
+  checkpoint: CHECKPOINT_EVENT,
+  export: EXPORT_EVENT,
+  log: LOG_EVENT,
+  error: ERROR_EVENT,
+} as const;
+/** Every event kind the worker writes (events.py EVENT_TYPES). */
+export const EVENT_TYPES = Object.keys(EVENT_GUARDS) as (keyof typeof EVENT_GUARDS)[];
+export const RUN_EVENT = tagged(EVENT_GUARDS);
+
+export type StatusEvent = Infer<typeof STATUS_EVENT>;
+export type StepEvent = Infer<typeof STEP_EVENT>;
+/** An evaluation; metrics the worker could not compute (NaN, written as null) are left out. */
+export type EvalEvent = Omit<Infer<typeof EVAL_EVENT>, 'metrics'> & { readonly metrics: Readonly<Record<string, number>> };
+export type CheckpointEvent = Infer<typeof CHECKPOINT_EVENT>;
+export type ExportEvent = Infer<typeof EXPORT_EVENT>;
+export type LogEvent = Infer<typeof LOG_EVENT>;
+export type ErrorEvent = Infer<typeof ERROR_EVENT>;
 export type RunEvent = StatusEvent | StepEvent | EvalEvent | CheckpointEvent | ExportEvent | LogEvent | ErrorEvent;
 
-export interface RunStatus {
-  readonly state: RunState;
-  readonly pid?: number;
-  readonly step?: number;
-  readonly max_steps?: number;
-  readonly best_metric?: { readonly name: string; readonly value: number; readonly step: number } | null;
-  readonly last_checkpoint?: string | null;
-  readonly started?: number;
-  readonly updated?: number;
-}
+/**
+ * status.json, replaced atomically by the worker. `pid_start` is the worker's start time as Linux
+ * counts it (field 22 of /proc/<pid>/stat, clock ticks since boot): with `pid`, it names the
+ * process, so a recycled pid is never taken for the worker.
+ */
+export const RUN_STATUS = object({
+  state,
+  pid: optional(int(1)),
+  pid_start: optional(nullable(count)),
+  step: optional(count),
+  max_steps: optional(nullable(int())),
+  best_metric: optional(nullable(object({ name: str(), value: num(), step: count }))),
+  last_checkpoint: optional(nullable(str())),
+  started: optional(ts),
+  updated: optional(ts),
+});
+export type RunStatus = Infer<typeof RUN_STATUS>;
 
-const EVENT_TYPES = new Set(['status', 'step', 'eval', 'checkpoint', 'export', 'log', 'error']);
+/** launch.json, written by the host when it starts a worker, before the worker writes anything. */
+export const LAUNCH_RECORD = object({ pid: int(1), pid_start: nullable(count), launched_at: ts, resume: optional(bool) });
+export type LaunchRecord = Infer<typeof LAUNCH_RECORD>;
 
-/** Parses one events.jsonl line; undefined for anything that is not a well-formed event. */
-export function parseEvent(line: string): RunEvent | undefined {
+/** spec.json: the fields the host reads. The worker checks every field (trainer/.../spec.py). */
+export const RUN_SPEC = object({
+  version: int(1),
+  task: oneOf(...TASKS),
+  model: object({ name_or_path: str(), from_scratch: optional(unknownValue), trust_pickle: optional(bool) }),
+  data: object({ train: str(), validation: optional(nullable(str())) }),
+  training: recordOf(unknownValue),
+  device: str(),
+  export: optional(object({ onnx: optional(bool), quantize: optional(bool) })),
+  /** Host-side description, ignored by the worker. */
+  name: optional(str()),
+  dataset_id: optional(str()),
+});
+export type RunSpec = Omit<Infer<typeof RUN_SPEC>, 'data' | 'training'> & {
+  readonly data: { readonly train: string; readonly validation?: string; readonly [k: string]: unknown };
+  readonly training: Readonly<Record<string, unknown>>;
+};
+
+/** Checks one events.jsonl line: the event, or why it was refused. */
+export function checkEvent(line: string): Checked<RunEvent> {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch {
+    return { ok: false, reason: 'not JSON' };
+  }
+  const checked = check(RUN_EVENT, value);
+  if (!checked.ok || checked.value.type !== 'eval') return checked as Checked<RunEvent>;
+  const metrics = Object.fromEntries(Object.entries(checked.value.metrics).filter((e): e is [string, number] => e[1] !== null));
+  return { ok: true, value: { ...checked.value, metrics } };
+}
+
+/** Parses one events.jsonl line; undefined for anything that is not a well-formed event. */
+export function parseEvent(line: string): RunEvent | undefined {
+  const c = checkEvent(line);
+  return c.ok ? c.value : undefined;
+}
+
+// ---- reporting refused records ---------------------------------------------------------------
+type InvalidListener = (file: string, reason: string) => void;
+const listeners = new Set<InvalidListener>();
+const reported = new Set<string>();
+
+/**
+ * Subscribes to records refused on receipt (the extension logs them in its output channel).
+ * Each file and reason is reported once: status.json is read every few seconds.
+ */
+export function onInvalidRecord(listener: InvalidListener): { dispose(): void } {
+  listeners.add(listener);
+  return { dispose: () => listeners.delete(listener) };
+}
+
+export function reportInvalid(file: string, reason: string): void {
+  const key = `${file}\0${reason}`;
+  if (reported.has(key)) return;
+  if (reported.size > 1000) reported.clear();
+  reported.add(key);
+  for (const l of listeners) l(file, reason);
+}
+
+/** A parsed JSON file checked against its contract; undefined (reported) when missing or invalid. */
+export function checkRecord<T>(file: string, text: string | undefined, g: { problem: (v: unknown, at?: string) => string | undefined }): T | undefined {
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    reportInvalid(file, `not JSON (${(err as Error).message})`);
     return undefined;
   }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const rec = value as Record<string, unknown>;
-  if (typeof rec.type !== 'string' || !EVENT_TYPES.has(rec.type)) return undefined;
-  if (rec.type === 'step' && (typeof rec.step !== 'number' || typeof rec.loss !== 'number')) return undefined;
-  if (rec.type === 'eval' && (typeof rec.step !== 'number' || typeof rec.metrics !== 'object' || rec.metrics === null)) return undefined;
-  return value as RunEvent;
+  const reason = isRecord(value) ? g.problem(value) : 'expected a JSON object';
+  if (reason !== undefined) {
+    reportInvalid(file, reason);
+    return undefined;
+  }
+  return value as T;
 }

@@ -1,19 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseEvent, type DisplayState, type RunEvent, type RunStatus, type Task } from './protocol';
+import { RUN_SPEC, RUN_STATUS, checkRecord, parseEvent, type DisplayState, type LaunchRecord, type RunEvent, type RunSpec, type RunStatus } from './protocol';
+import { isRunId, RUN_ID_PATTERN } from '../../shared/runId';
+import { readLaunch, recordedWorker, verifyWorker, type WorkerRef } from './workerProcess';
 
-export interface RunSpec {
-  readonly version: number;
-  readonly task: Task;
-  readonly model: { readonly name_or_path: string; readonly from_scratch?: unknown; readonly trust_pickle?: boolean };
-  readonly data: { readonly train: string; readonly validation?: string; readonly [k: string]: unknown };
-  readonly training: Readonly<Record<string, unknown>>;
-  readonly device: string;
-  readonly export?: { readonly onnx?: boolean; readonly quantize?: boolean };
-  /** Host-side description, ignored by the worker. */
-  readonly name?: string;
-  readonly dataset_id?: string;
-}
+export type { RunSpec };
+export { isRunId, RUN_ID_PATTERN };
 
 export interface RunInfo {
   readonly id: string;
@@ -25,15 +17,15 @@ export interface RunInfo {
   readonly hasOnnx: boolean;
 }
 
-function readJson<T>(file: string): T | undefined {
+function readText(file: string): string | undefined {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+    return fs.readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
 }
 
-/** True when a process with this pid exists (signal 0 probes without touching it). */
+/** True when a process with this pid exists (signal 0 probes without touching it). Says nothing of whose it is. */
 export function pidAlive(pid: number | undefined): boolean {
   if (!pid || pid <= 0) return false;
   try {
@@ -46,11 +38,35 @@ export function pidAlive(pid: number | undefined): boolean {
 
 const LIVE_STATES = new Set(['starting', 'running', 'stopping']);
 
-/** The host's view of a run folder: its worker's word, corrected when the worker is gone. */
-export function displayState(status: RunStatus | undefined, alive: (pid: number | undefined) => boolean = pidAlive): DisplayState {
+/** Whether the recorded worker is alive and is this run's worker (command line and start time). */
+export type WorkerAlive = (ref: WorkerRef) => boolean;
+
+/**
+ * The host's view of a run folder: its worker's word, corrected when the worker is gone.
+ * - No status.json and no launch.json: `pending` (nothing was started).
+ * - The host launched a worker that has not reported yet: `starting` while it lives; once it is
+ *   gone without a status, `failed` (it died before starting), or `stopped` when a stop was asked.
+ * - A live state whose worker is gone: `interrupted`; when it was still starting with nothing
+ *   trained (no step, no checkpoint, not a resume), `failed`, or `stopped` when a stop was asked.
+ */
+export function displayState(status: RunStatus | undefined, alive: WorkerAlive, launch?: LaunchRecord, stopRequested = false): DisplayState {
+  const worker = recordedWorker(status, launch);
+  const neverStarted: DisplayState = stopRequested ? 'stopped' : 'failed';
+  if (worker?.fromLaunch) {
+    if (alive(worker)) return 'starting';
+    if (!status) return neverStarted;
+  }
   if (!status) return 'pending';
-  if (LIVE_STATES.has(status.state) && !alive(status.pid)) return 'interrupted';
-  return status.state;
+  if (!LIVE_STATES.has(status.state)) return status.state;
+  const ref = worker && !worker.fromLaunch ? worker : status.pid ? { pid: status.pid, start: status.pid_start } : undefined;
+  if (ref && alive(ref)) return status.state;
+  // A resume that died while starting still has the checkpoints it was resuming from.
+  return status.state === 'starting' && !status.step && !status.last_checkpoint && !launch?.resume ? neverStarted : 'interrupted';
+}
+
+/** `displayState` for a run folder, with the worker checked through /proc. */
+export function runState(runDir: string, status: RunStatus | undefined, launch: LaunchRecord | undefined = readLaunch(runDir)): DisplayState {
+  return displayState(status, (ref) => verifyWorker(runDir, ref).ok, launch, fs.existsSync(path.join(runDir, 'stop')));
 }
 
 /**
@@ -59,6 +75,20 @@ export function displayState(status: RunStatus | undefined, alive: (pid: number 
  */
 export function isFinishing(status: RunStatus | undefined): boolean {
   return !!status && LIVE_STATES.has(status.state) && typeof status.max_steps === 'number' && status.max_steps > 0 && (status.step ?? 0) >= status.max_steps;
+}
+
+export class InvalidRunIdError extends Error {
+  constructor(readonly id: unknown) {
+    const shown = typeof id === 'string' ? JSON.stringify(id.length > 60 ? `${id.slice(0, 60)}…` : id) : typeof id;
+    super(`Invalid run id ${shown}: a run id is a folder name in the runs folder (letters, digits, '.', '_', '-'; no '/' and not starting with '.'), as \`bert-studio runs\` lists them.`);
+    this.name = 'InvalidRunIdError';
+  }
+}
+
+/** The id itself when it is a valid run id; else throws InvalidRunIdError with the fix. */
+export function checkRunId(id: unknown): string {
+  if (!isRunId(id)) throw new InvalidRunIdError(id);
+  return id;
 }
 
 const LIVE_DISPLAY = new Set<DisplayState>(['starting', 'running', 'stopping']);
@@ -109,20 +139,32 @@ export class RunFolderError extends Error {
   }
 }
 
+/** status.json, checked against its contract (an invalid one is reported and ignored). */
+export function readStatus(runDir: string): RunStatus | undefined {
+  const file = path.join(runDir, 'status.json');
+  return checkRecord<RunStatus>(file, readText(file), RUN_STATUS);
+}
+
+/** spec.json, checked for the fields the host reads (the worker checks all of them). */
+export function readSpec(runDir: string): RunSpec | undefined {
+  const file = path.join(runDir, 'spec.json');
+  return checkRecord<RunSpec>(file, readText(file), RUN_SPEC);
+}
+
 /** Reads the runs folder; `create` makes a new run's folder. The worker owns a run's other files. */
 export class RunStore {
   constructor(readonly runsDir: string) {}
 
+  /** The folder of run `id`; throws InvalidRunIdError for anything that is not a run id. */
   runDir(id: string): string {
-    if (!/^[A-Za-z0-9._-]+$/.test(id) || id === '.' || id === '..') throw new Error(`Invalid run id: ${id}`);
-    return path.join(this.runsDir, id);
+    return path.join(this.runsDir, checkRunId(id));
   }
 
   ids(): string[] {
     try {
       return fs
         .readdirSync(this.runsDir, { withFileTypes: true })
-        .filter((d) => d.isDirectory() && fs.existsSync(path.join(this.runsDir, d.name, 'spec.json')))
+        .filter((d) => d.isDirectory() && isRunId(d.name) && fs.existsSync(path.join(this.runsDir, d.name, 'spec.json')))
         .map((d) => d.name)
         .sort()
         .reverse();
@@ -133,13 +175,13 @@ export class RunStore {
 
   get(id: string): RunInfo {
     const dir = this.runDir(id);
-    const status = readJson<RunStatus>(path.join(dir, 'status.json'));
+    const status = readStatus(dir);
     return {
       id,
       dir,
-      spec: readJson<RunSpec>(path.join(dir, 'spec.json')),
+      spec: readSpec(dir),
       status,
-      state: displayState(status),
+      state: runState(dir, status),
       hasModel: fs.existsSync(path.join(dir, 'model', 'config.json')),
       hasOnnx: fs.existsSync(path.join(dir, 'onnx', 'model.onnx')),
     };

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { pidAlive } from './store';
+import { readStatus } from './store';
+import { readLaunch, recordedWorker, verifyWorker, writeLaunch, type WorkerRef } from './workerProcess';
 
 export interface LaunchOptions {
   readonly python: string;
@@ -15,6 +16,8 @@ export interface LaunchOptions {
 
 export interface LaunchedWorker {
   readonly pid: number;
+  /** Its start time (/proc/<pid>/stat field 22), as launch.json records it; undefined without /proc. */
+  readonly start?: number | null;
   /** Resolves with the exit code once the worker ends (only while this process is alive). */
   readonly exited: Promise<number | null>;
 }
@@ -27,7 +30,9 @@ export const WORKER_LOG = 'worker.log';
  * keeps running (and logging) when the window that started it reloads.
  */
 export function launchWorker(options: LaunchOptions): LaunchedWorker {
-  const args = ['-m', 'bert_studio_trainer', 'train', '--run-dir', options.runDir];
+  // Absolute: the process check compares this argument with the run folder.
+  const runDir = path.resolve(options.runDir);
+  const args = ['-m', 'bert_studio_trainer', 'train', '--run-dir', runDir];
   if (options.resume) args.push('--resume');
   const log = fs.openSync(path.join(options.runDir, WORKER_LOG), 'a');
   try {
@@ -45,31 +50,59 @@ export function launchWorker(options: LaunchOptions): LaunchedWorker {
     });
     if (options.detached ?? true) child.unref();
     if (child.pid === undefined) throw new Error(`Could not start ${options.python}`);
-    return { pid: child.pid, exited };
+    // Before the worker writes anything: lets the host tell a worker still starting from one that died.
+    const launch = writeLaunch(runDir, child.pid, options.resume ?? false);
+    return { pid: child.pid, start: launch.pid_start, exited };
   } finally {
     fs.closeSync(log);
   }
 }
 
+export type StopResult = 'stopped' | 'killed' | 'not-running' | 'not-ours';
+
+/**
+ * The worker the run folder records (launch.json, status.json); with `pid`, only that process
+ * (e.g. the child the caller launched), still with its recorded start time.
+ */
+export function workerOf(runDir: string, pid?: number): WorkerRef | undefined {
+  const launch = readLaunch(runDir);
+  const status = readStatus(runDir);
+  if (pid === undefined) return recordedWorker(status, launch);
+  if (launch?.pid === pid) return { pid, start: launch.pid_start };
+  if (status?.pid === pid) return { pid, start: status.pid_start };
+  return { pid, start: undefined };
+}
+
 /**
  * Graceful stop: the stop file and SIGTERM both ask the worker to checkpoint and exit; after the
- * grace period it is killed. Resolves with how it ended.
+ * grace period it is killed. No signal goes to a process that is not this run's worker (command
+ * line and start time, `verifyWorker`), checked again before each signal. Resolves with how it
+ * ended: `not-ours` when the recorded pid is alive but is some other process (nothing signalled).
+ * `worker`: the process to stop (a pid is looked up in the run's records); default: the recorded one.
  */
-export async function stopWorker(runDir: string, pid: number | undefined, graceMs = 30_000, pollMs = 200): Promise<'stopped' | 'killed' | 'not-running'> {
+export async function stopWorker(runDir: string, worker?: number | WorkerRef, graceMs = 30_000, pollMs = 200, onRefused?: (reason: string) => void): Promise<StopResult> {
   fs.writeFileSync(path.join(runDir, 'stop'), `${Date.now()}\n`);
-  if (!pidAlive(pid)) return 'not-running';
+  const ref = typeof worker === 'number' ? workerOf(runDir, worker) : (worker ?? workerOf(runDir));
+  const ours = (): ReturnType<typeof verifyWorker> => verifyWorker(runDir, ref);
+  const first = ours();
+  if (!first.ok) {
+    onRefused?.(first.reason);
+    return first.gone ? 'not-running' : 'not-ours';
+  }
+  const pid = (ref as WorkerRef).pid;
   try {
-    process.kill(pid as number, 'SIGTERM');
+    process.kill(pid, 'SIGTERM');
   } catch {
     return 'not-running';
   }
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
-    if (!pidAlive(pid)) return 'stopped';
+    if (!ours().ok) return 'stopped';
     await new Promise((r) => setTimeout(r, pollMs));
   }
+  if (!ours().ok) return 'stopped';
   try {
-    process.kill(pid as number, 'SIGKILL');
+    process.kill(pid, 'SIGKILL');
   } catch {
     // Gone between the check and the kill.
   }
@@ -92,7 +125,7 @@ export async function waitUntilStarted(runDir: string, worker: LaunchedWorker, s
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   for (;;) {
     if (signal.aborted) {
-      await stopWorker(runDir, worker.pid, options.graceMs ?? 5000);
+      await stopWorker(runDir, { pid: worker.pid, start: worker.start }, options.graceMs ?? 5000, options.pollMs ?? 100);
       return { kind: 'cancelled' };
     }
     // An exit is checked before status.json: a worker that wrote `failed` and quit has not started.

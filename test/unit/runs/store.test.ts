@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { JsonlTail } from '../../../src/core/runs/tail';
-import { RunStore, displayState, isFinishing, pidAlive } from '../../../src/core/runs/store';
+import { InvalidRunIdError, RunStore, checkRunId, displayState, isFinishing, pidAlive } from '../../../src/core/runs/store';
 import type { RunEvent } from '../../../src/core/runs/protocol';
 
 function tmp(): string {
@@ -93,8 +93,9 @@ describe('RunStore', () => {
     fs.writeFileSync(path.join(store.runDir(id), 'status.json'), JSON.stringify({ state: 'running', pid, step: 3 }));
     assert.equal(pidAlive(pid), false);
     assert.equal(store.get(id).state, 'interrupted');
+    // A live pid is not enough: this test process is not the run's worker (stop.test.ts has live workers).
     fs.writeFileSync(path.join(store.runDir(id), 'status.json'), JSON.stringify({ state: 'running', pid: process.pid, step: 3 }));
-    assert.equal(store.get(id).state, 'running');
+    assert.equal(store.get(id).state, 'interrupted');
     assert.deepEqual(store.ids(), [id]);
   });
 
@@ -110,9 +111,20 @@ describe('RunStore', () => {
     assert.equal(isFinishing({ state: 'starting', step: 0 }), false);
   });
 
-  it('refuses run ids that would escape the runs folder', () => {
+  it('refuses run ids that would escape the runs folder, saying what a run id is', () => {
     const store = new RunStore(tmp());
-    assert.throws(() => store.runDir('../x'));
-    assert.throws(() => store.runDir('..'));
+    for (const bad of ['../x', '..', '.', '.hidden', 'a/b', 'a\\b', '', 'x'.repeat(201), 'a\0b']) {
+      assert.throws(() => store.runDir(bad), (err: Error) => err instanceof InvalidRunIdError && /Invalid run id .*a run id is a folder name in the runs folder/.test(err.message), bad);
+    }
+    assert.equal(checkRunId('20260102-030405-sst-2-demo'), '20260102-030405-sst-2-demo');
+  });
+
+  it('lists only folders whose names are run ids', () => {
+    const runs = tmp();
+    for (const name of ['.hidden', 'ok-run']) {
+      fs.mkdirSync(path.join(runs, name));
+      fs.writeFileSync(path.join(runs, name, 'spec.json'), '{}');
+    }
+    assert.deepEqual(new RunStore(runs).ids(), ['ok-run']);
   });
 });

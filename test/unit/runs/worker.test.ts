@@ -5,12 +5,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pidAlive } from '../../../src/core/runs/store';
 import { waitUntilStarted, type LaunchedWorker } from '../../../src/core/runs/worker';
+import { processStartTime } from '../../../src/core/runs/workerProcess';
 
-/** A real process standing in for the worker's start-up: `script` runs in Node with the run dir as argv[1]. */
+/**
+ * A real process standing in for the worker's start-up: `script` runs in Node with the run dir as
+ * argv[1]; its command line names bert_studio_trainer and the run dir, as the worker's does, so the
+ * stop's process check accepts it.
+ */
 function launch(runDir: string, script: string): LaunchedWorker {
-  const child = spawn(process.execPath, ['-e', script, runDir], { stdio: 'ignore' });
+  const child = spawn(process.execPath, ['-e', script, runDir, 'bert_studio_trainer'], { stdio: 'ignore' });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { pid: child.pid as number, exited };
+  return { pid: child.pid as number, start: processStartTime(child.pid as number), exited };
 }
 
 const FAST = { pollMs: 20, graceMs: 2000, timeoutMs: 10_000 };

@@ -1,16 +1,141 @@
-"""events.jsonl (append-only, flushed per line), status.json (atomic replace) and stderr logs."""
+"""events.jsonl (append-only, flushed per line), status.json (atomic replace) and stderr logs.
 
-from __future__ import annotations
+The run folder's contract with the host, typed here once per event kind and for status.json.
+TypeScript mirror: src/core/runs/protocol.ts (the host checks every record against it on receipt
+and drops what does not match). Change both together; test/unit/runs/contract.test.ts makes this
+writer emit every kind and checks the host accepts them, and trainer/tests/test_events_contract.py
+checks the writer's side.
+"""
 
+# No `from __future__ import annotations`: TypedDict reads NotRequired from evaluated annotations.
 import json
 import logging
 import math
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
+
+from typing_extensions import NotRequired, TypedDict, Unpack
 
 log = logging.getLogger("bert_studio_trainer")
+
+RunState = Literal["starting", "running", "stopping", "stopped", "completed", "failed"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+# ---- event kinds: every line is {"type": kind, "ts": unix seconds, **fields} ----------------------
+class StatusFields(TypedDict):
+    state: RunState
+    message: NotRequired[str]
+
+
+class StepFields(TypedDict):
+    step: int
+    loss: float
+    max_steps: NotRequired[int]
+    epoch: NotRequired[float]
+    mlm_loss: NotRequired[float | None]
+    nsp_loss: NotRequired[float | None]
+    learning_rate: NotRequired[float | None]
+    grad_norm: NotRequired[float | None]
+    samples_per_second: NotRequired[float | None]
+    tokens_per_second: NotRequired[float | None]
+    memory_mb: NotRequired[float | None]
+
+
+class ClassReport(TypedDict):
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+class SourceRef(TypedDict):
+    file: str
+    line: int
+
+
+class Misclassified(TypedDict):
+    text: str
+    gold: str
+    pred: str
+    source: NotRequired[SourceRef | None]
+
+
+class ConfusionMatrix(TypedDict):
+    labels: list[str]
+    matrix: list[list[int]]
+
+
+class EvalFields(TypedDict):
+    step: int
+    metrics: dict[str, float | None]
+    per_class: NotRequired[dict[str, ClassReport]]
+    per_entity: NotRequired[dict[str, ClassReport]]
+    confusion_matrix: NotRequired[ConfusionMatrix]
+    misclassified: NotRequired[list[Misclassified]]
+
+
+class CheckpointFields(TypedDict):
+    step: int
+    path: str  # relative to the run folder
+
+
+class ExportFields(TypedDict):
+    path: NotRequired[str]
+    files: NotRequired[list[str]]
+    max_abs_diff: NotRequired[float | None]
+    attention_max_abs_diff: NotRequired[float | None]
+    quantized_max_abs_diff: NotRequired[float | None]
+    cpu_max_abs_diff: NotRequired[float | None]
+    tied_weights: NotRequired[Any]
+
+
+class LogFields(TypedDict):
+    level: LogLevel
+    message: str
+
+
+class ErrorFields(TypedDict):
+    message: str
+    field: NotRequired[str]
+
+
+EventType = Literal["status", "step", "eval", "checkpoint", "export", "log", "error"]
+EVENT_FIELDS: dict[str, type] = {
+    "status": StatusFields, "step": StepFields, "eval": EvalFields, "checkpoint": CheckpointFields,
+    "export": ExportFields, "log": LogFields, "error": ErrorFields,
+}
+EVENT_TYPES: tuple[str, ...] = tuple(EVENT_FIELDS)
+
+
+class RunStatus(TypedDict):
+    """status.json. `pid_start` (field 22 of /proc/self/stat: start time in clock ticks since boot)
+    with `pid` names this process, so the host never takes a recycled pid for the worker."""
+    state: RunState
+    pid: int
+    pid_start: int | None
+    step: int
+    max_steps: int | None
+    best_metric: dict[str, Any] | None  # {name, value, step}
+    last_checkpoint: str | None
+    started: float
+    updated: float
+
+
+def process_start_time(pid: int | str = "self") -> int | None:
+    """Field 22 of /proc/<pid>/stat (the process's start time, clock ticks since boot); None without /proc."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may hold spaces: count from after it.
+    fields = text[text.rindex(")") + 2:].split()
+    try:
+        return int(fields[22 - 3])
+    except (IndexError, ValueError):
+        return None
 
 
 def _clean(value: Any) -> Any:
@@ -37,19 +162,46 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def check_fields(type_: str, fields: dict[str, Any]) -> None:
+    """A programming error, caught where it is made: an unknown kind or a missing required field."""
+    spec = EVENT_FIELDS.get(type_)
+    if spec is None:
+        raise ValueError(f"unknown event type {type_!r}; add it to EVENT_FIELDS here and to src/core/runs/protocol.ts")
+    missing = [k for k in spec.__required_keys__ if k not in fields]  # type: ignore[attr-defined]
+    if missing:
+        raise ValueError(f"{type_} event without {', '.join(sorted(missing))}")
+
+
 class EventLog:
     """Writes the run folder's events and status. A disabled log (DDP ranks > 0) writes nothing."""
 
     def __init__(self, run_dir: Path, enabled: bool = True) -> None:
         self.run_dir = run_dir
         self.enabled = enabled
-        self.status: dict[str, Any] = {
-            "state": "starting", "pid": os.getpid(), "step": 0, "max_steps": None, "best_metric": None,
-            "last_checkpoint": None, "started": time.time(), "updated": time.time(),
+        now = time.time()
+        self.status: RunStatus = {
+            "state": "starting", "pid": os.getpid(), "pid_start": process_start_time(), "step": 0,
+            "max_steps": None, "best_metric": None, "last_checkpoint": None, "started": now, "updated": now,
         }
         self._file = (run_dir / "events.jsonl").open("a", encoding="utf-8") if enabled else None
 
+    @overload
+    def emit(self, type_: Literal["status"], **fields: Unpack[StatusFields]) -> None: ...
+    @overload
+    def emit(self, type_: Literal["step"], **fields: Unpack[StepFields]) -> None: ...
+    @overload
+    def emit(self, type_: Literal["eval"], **fields: Unpack[EvalFields]) -> None: ...
+    @overload
+    def emit(self, type_: Literal["checkpoint"], **fields: Unpack[CheckpointFields]) -> None: ...
+    @overload
+    def emit(self, type_: Literal["export"], **fields: Unpack[ExportFields]) -> None: ...
+    @overload
+    def emit(self, type_: Literal["log"], **fields: Unpack[LogFields]) -> None: ...
+    @overload
+    def emit(self, type_: Literal["error"], **fields: Unpack[ErrorFields]) -> None: ...
+
     def emit(self, type_: str, **fields: Any) -> None:
+        check_fields(type_, fields)
         if self._file is None:
             return
         line = json.dumps(_clean({"type": type_, "ts": time.time(), **fields}), ensure_ascii=False)
@@ -57,22 +209,28 @@ class EventLog:
         self._file.flush()
 
     def set_status(self, **fields: Any) -> None:
-        self.status.update(fields)
+        unknown = set(fields) - set(RunStatus.__annotations__)
+        if unknown:
+            raise ValueError(f"status.json has no field {', '.join(sorted(unknown))}")
+        self.status.update(fields)  # type: ignore[typeddict-item]
         self.status["updated"] = time.time()
         if self.enabled:
             atomic_write_text(self.run_dir / "status.json", json.dumps(_clean(self.status)))
 
-    def state(self, state: str, message: str = "") -> None:
+    def state(self, state: RunState, message: str = "") -> None:
         self.emit("status", state=state, message=message)
         self.set_status(state=state)
         log.info("%s%s", state, f": {message}" if message else "")
 
-    def log(self, level: str, message: str) -> None:
+    def log(self, level: LogLevel, message: str) -> None:
         self.emit("log", level=level, message=message)
         getattr(log, level if level in ("debug", "info", "warning", "error") else "info")(message)
 
     def error(self, message: str, field: str | None = None) -> None:
-        self.emit("error", message=message, **({"field": field} if field else {}))
+        if field:
+            self.emit("error", message=message, field=field)
+        else:
+            self.emit("error", message=message)
         log.error("%s%s", f"[{field}] " if field else "", message)
 
     def close(self) -> None:
