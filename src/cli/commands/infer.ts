@@ -1,5 +1,7 @@
 // bert-studio fill-mask / predict: the extension's inference engine from the command line.
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { InferenceEngine } from '../../core/inference/engine';
 import type { Precision } from '../../core/inference/types';
@@ -13,6 +15,53 @@ bert-studio predict --model RUN_OR_DIR [--question Q] [--int8] [--json] "text"..
   or the answer to --question in each text (question answering).`;
 
 const BOOLEANS = ['json', 'int8', 'help'];
+
+/**
+ * onnxruntime-node reads /proc/self/cmdline when it starts and matches it with a recursive regex
+ * that overflows the stack on a command line over about 32 KB (signal 11, nothing printed): about
+ * 300 texts of 100 characters. A command line longer than this is run again in a child process
+ * that reads its arguments from a private temporary file (ARGS_FILE_ENV) instead.
+ */
+export const COMMAND_LINE_LIMIT = 16 * 1024;
+const ARGS_FILE_ENV = 'BERT_STUDIO_ARGS_FILE';
+/** Texts per engine call in predict: results are printed as each group is done. */
+const PREDICT_GROUP = 64;
+
+/** The arguments of this command: `args`, or those the parent process left in ARGS_FILE_ENV. */
+function ownArgs(args: string[]): string[] {
+  const file = process.env[ARGS_FILE_ENV];
+  if (!file || args.length > 0) return args;
+  delete process.env[ARGS_FILE_ENV];
+  return JSON.parse(readFileSync(file, 'utf8')) as string[];
+}
+
+/**
+ * When `args` came from this process's own command line and that line is over COMMAND_LINE_LIMIT,
+ * runs `command` again in a child with a short command line and returns its exit code; else
+ * undefined (run here).
+ */
+async function rerunWithShortCommandLine(command: string, args: readonly string[], io: CliIo): Promise<number | undefined> {
+  const argv = process.argv;
+  const fromCommandLine = args.length > 0 && argv.length >= args.length + 2 && args.every((a, i) => a === argv[argv.length - args.length + i]);
+  if (!fromCommandLine || Buffer.byteLength(argv.join('\0')) <= COMMAND_LINE_LIMIT) return undefined;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bert-studio-args-'));
+  const file = path.join(dir, 'args.json');
+  writeFileSync(file, JSON.stringify(args), { mode: 0o600 });
+  try {
+    const child = spawn(process.execPath, [...process.execArgv, argv[1], command], {
+      env: { ...process.env, [ARGS_FILE_ENV]: file },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.pipe(io.stdout, { end: false });
+    child.stderr.pipe(io.stderr, { end: false });
+    return await new Promise<number>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1)));
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** A run id (in <workspace>/.bert-studio/runs) or a path. */
 export function resolveModelArg(value: string | undefined, workspace: string): string {
@@ -36,7 +85,10 @@ async function withEngine<T>(p: ParsedArgs, fn: (engine: InferenceEngine) => Pro
 
 const pct = (p: number): string => `${(p * 100).toFixed(1)}%`;
 
-export async function runFillMaskCommand(args: string[], io: CliIo): Promise<number> {
+export async function runFillMaskCommand(given: string[], io: CliIo): Promise<number> {
+  const args = ownArgs(given);
+  const rerun = await rerunWithShortCommandLine('fill-mask', args, io);
+  if (rerun !== undefined) return rerun;
   const p = parseArgs(args, BOOLEANS, ['model', 'top-k', 'workspace']);
   if (p.flags.has('help')) {
     io.stdout.write(`${INFER_USAGE}\n`);
@@ -62,7 +114,10 @@ export async function runFillMaskCommand(args: string[], io: CliIo): Promise<num
   return 0;
 }
 
-export async function runPredictCommand(args: string[], io: CliIo): Promise<number> {
+export async function runPredictCommand(given: string[], io: CliIo): Promise<number> {
+  const args = ownArgs(given);
+  const rerun = await rerunWithShortCommandLine('predict', args, io);
+  if (rerun !== undefined) return rerun;
   const p = parseArgs(args, BOOLEANS, ['model', 'question', 'workspace']);
   if (p.flags.has('help')) {
     io.stdout.write(`${INFER_USAGE}\n`);
@@ -79,12 +134,19 @@ export async function runPredictCommand(args: string[], io: CliIo): Promise<numb
     const info = await engine.info(model);
     switch (info.task) {
       case 'sequence-classification': {
-        const labels = await engine.classify(model, texts);
-        // A multi-label model gives every label over its threshold (c.labels) rather than one winner.
-        labels.forEach((c, i) => write(
-          { text: texts[i], label: c.label, probability: c.probability, probabilities: c.probabilities, ...(c.labels ? { labels: c.labels } : {}) },
-          c.labels ? `${c.labels.join(',') || '(none)'}\t${texts[i]}` : `${c.label}\t${c.probability.toFixed(4)}\t${texts[i]}`,
-        ));
+        // In groups, each printed when it is done: the first lines come at once, whatever the count.
+        for (let g = 0; g < texts.length; g += PREDICT_GROUP) {
+          const group = texts.slice(g, g + PREDICT_GROUP);
+          const labels = await engine.classify(model, group);
+          // A multi-label model gives every label over its threshold (c.labels) rather than one winner.
+          labels.forEach((c, i) => write(
+            { text: group[i], label: c.label, probability: c.probability, probabilities: c.probabilities, ...(c.labels ? { labels: c.labels } : {}), ...(c.truncated ? { truncated: true } : {}) },
+            c.labels ? `${c.labels.join(',') || '(none)'}\t${group[i]}` : `${c.label}\t${c.probability.toFixed(4)}\t${group[i]}`,
+          ));
+          labels.forEach((c, i) => {
+            if (c.truncated) io.stderr.write(`note: text ${g + i + 1} is longer than the ${info.maxLength} tokens this model reads${info.trainedMaxLength ? ` (it was trained to ${info.trainedMaxLength})` : ''}: only its first ${info.maxLength} tokens were classified.\n`);
+          });
+        }
         return;
       }
       case 'token-classification':

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { readModelConfig, resolveModelFolder, detectTask, type ModelConfig, type ModelFolder } from './folder';
-import { aggregateEntities, bestSpan, sigmoid, softmax, toClassification, topK, type TokenPrediction } from './postprocess';
+import { aggregateEntities, bestSpan, sigmoid, softmax, toClassification, topK, wholeWordSpan, type TokenPrediction } from './postprocess';
 import { floatData, int64Batch, loadOrt, openSession, type OpenedSession, type OrtTensor } from './runtime';
 import { readTokenizerFiles, WordPieceTokenizer, type Encoded } from './tokenizer';
 import type {
@@ -35,6 +35,31 @@ export interface EngineOptions {
 }
 
 type Graph = 'main' | 'attentions';
+
+/** Padded tokens (rows x longest row) per onnxruntime call: bounds memory whatever the number of texts. */
+export const MAX_BATCH_TOKENS = 8192;
+/** Rows per onnxruntime call at most. */
+const MAX_BATCH_ROWS = 32;
+
+/**
+ * Consecutive groups of `lengths` whose padded size (rows x longest) stays within `maxTokens` and
+ * `maxRows` (a row longer than maxTokens alone). Returns [start, end) index pairs.
+ */
+export function tokenBatches(lengths: readonly number[], maxTokens = MAX_BATCH_TOKENS, maxRows = MAX_BATCH_ROWS): [number, number][] {
+  const out: [number, number][] = [];
+  let start = 0;
+  let longest = 0;
+  for (let i = 0; i < lengths.length; i++) {
+    const wider = Math.max(longest, lengths[i]);
+    if (i > start && (wider * (i - start + 1) > maxTokens || i - start >= maxRows)) {
+      out.push([start, i]);
+      start = i;
+      longest = lengths[i];
+    } else longest = wider;
+  }
+  if (start < lengths.length) out.push([start, lengths.length]);
+  return out;
+}
 
 class LoadedModel {
   readonly sessions = new Map<Graph, Promise<OpenedSession>>();
@@ -85,6 +110,8 @@ export class InferenceEngine {
       precision: m.precision,
       hasAttentions: hasFile(m.folder.onnxDir, 'model_attentions.onnx'),
       graphFile: m.main.file,
+      maxLength: m.config.maxLength,
+      ...(m.config.trainedMaxLength !== undefined ? { trainedMaxLength: m.config.trainedMaxLength } : {}),
     }));
   }
 
@@ -116,37 +143,51 @@ export class InferenceEngine {
     });
   }
 
-  /** One label per text (sequence classification); a multi-label model also gives every label over its threshold. */
+  /**
+   * One label per text (sequence classification); a multi-label model also gives every label over
+   * its threshold. Texts run in batches of at most MAX_BATCH_TOKENS padded tokens; a text over the
+   * model's length is classified on its first tokens and marked `truncated`.
+   */
   async classify(folder: string, texts: readonly string[], opts: RequestOptions = {}): Promise<Classification[]> {
     return this.use(folder, opts, async (m) => {
       this.expectTask(m, 'sequence-classification');
       const results: Classification[] = [];
-      for (let b = 0; b < texts.length; b += 16) {
-        const encs = texts.slice(b, b + 16).map((t) => m.tokenizer.encode(t, undefined, m.config.maxLength));
-        const [logits] = await this.run(m, 'main', encs, opts.signal, ['logits']);
+      const encoded = texts.map((t) => encodeWithin(m, t));
+      for (const [a, b] of tokenBatches(encoded.map((e) => e.enc.ids.length))) {
+        const [logits] = await this.run(m, 'main', encoded.slice(a, b).map((e) => e.enc), opts.signal, ['logits']);
         const n = logits.dims[1];
         const data = floatData(logits);
         const threshold = m.config.multiLabelThreshold;
         const probs = threshold === undefined ? softmax : sigmoid;
-        encs.forEach((_, i) => results.push(toClassification(probs(data, i * n, n), m.config.labels, threshold)));
+        for (let i = a; i < b; i++) {
+          const c = toClassification(probs(data, (i - a) * n, n), m.config.labels, threshold);
+          results.push(encoded[i].truncated ? { ...c, truncated: true } : c);
+        }
       }
       return results;
     });
   }
 
-  /** Entities with character offsets into `text` (token classification). */
+  /**
+   * Entities with character offsets into `text` (token classification). A text over the model's
+   * length runs in consecutive windows that start at word boundaries, batched.
+   */
   async tokenClassify(folder: string, text: string, opts: RequestOptions = {}): Promise<EntitySpan[]> {
     return this.use(folder, opts, async (m) => {
       this.expectTask(m, 'token-classification');
-      const enc = m.tokenizer.encode(text, undefined, m.config.maxLength);
-      const [logits] = await this.run(m, 'main', [enc], opts.signal, ['logits']);
-      const n = logits.dims[2];
-      const data = floatData(logits);
-      const preds: TokenPrediction[] = enc.tokens.map((token, i) => {
-        const p = softmax(data, i * n, n);
-        const best = topK(p, 1)[0];
-        return { span: enc.spans[i], continuation: token.startsWith('##'), label: m.config.labels[best] ?? `LABEL_${best}`, probability: p[best] };
-      });
+      const windows = tokenWindows(encodeAll(m, text), m.config.maxLength);
+      const preds: TokenPrediction[] = [];
+      for (const [a, b] of tokenBatches(windows.map((w) => w.ids.length))) {
+        const [logits] = await this.run(m, 'main', windows.slice(a, b), opts.signal, ['logits']);
+        const [, seq, n] = logits.dims;
+        const data = floatData(logits);
+        windows.slice(a, b).forEach((w, row) => w.tokens.forEach((token, i) => {
+          if (!w.spans[i]) return; // [CLS], [SEP]
+          const p = softmax(data, (row * seq + i) * n, n);
+          const best = topK(p, 1)[0];
+          preds.push({ span: w.spans[i], continuation: token.startsWith('##'), label: m.config.labels[best] ?? `LABEL_${best}`, probability: p[best] });
+        }));
+      }
       return aggregateEntities(text, preds);
     });
   }
@@ -165,8 +206,8 @@ export class InferenceEngine {
         const a = enc.spans[span.start];
         const b = enc.spans[span.end];
         if (!a || !b || (best && best.score >= span.score)) continue;
-        const s = window.offset + a[0];
-        const e = window.offset + b[1];
+        // Whole words, as BERT's SQuAD code answers: a span that ends inside a word ("Sergey Br") takes the word.
+        const [s, e] = wholeWordSpan(context, window.offset + a[0], window.offset + b[1]);
         best = { text: context.slice(s, e), start: s, end: e, score: span.score };
       }
       return best;
@@ -330,6 +371,93 @@ function keyOf(folder: string): string {
 
 function hasFile(dir: string, file: string): boolean {
   return existsSync(path.join(dir, file));
+}
+
+/** The tokenizer's closing token ([SEP]): the last of an empty text's encoding. */
+function closingToken(m: LoadedModel): Encoded {
+  const e = m.tokenizer.encode('');
+  const i = e.ids.length - 1;
+  return { ids: [e.ids[i]], typeIds: [0], tokens: [e.tokens[i]], spans: [null], segments: [null] };
+}
+
+/** Whether the tokenizer cut `enc`: transformers.js truncates after [SEP] was added, so a cut encoding ends in text. */
+function wasCut(enc: Encoded): boolean {
+  return enc.segments[enc.segments.length - 1] !== null;
+}
+
+/**
+ * `text` encoded within the model's length, ending in [SEP] as in training; `truncated` when
+ * tokens were left out.
+ */
+function encodeWithin(m: LoadedModel, text: string): { enc: Encoded; truncated: boolean } {
+  const enc = m.tokenizer.encode(text, undefined, m.config.maxLength);
+  if (!wasCut(enc)) return { enc, truncated: false };
+  const sep = closingToken(m);
+  const close = <T>(xs: readonly T[], last: T): T[] => [...xs.slice(0, -1), last];
+  return { enc: { ids: close(enc.ids, sep.ids[0]), typeIds: close(enc.typeIds, 0), tokens: close(enc.tokens, sep.tokens[0]), spans: close(enc.spans, null), segments: close(enc.segments, null) }, truncated: true };
+}
+
+/** Characters of text handed to the tokenizer at once by encodeAll (it tokenizes all it is given). */
+const ENCODE_CHARS = 8192;
+
+/**
+ * The whole of `text` as one encoding ([CLS] tokens… [SEP]), however long: the tokenizer stops at
+ * the model's length, so the text is encoded piece by piece, each piece starting at a word the
+ * previous one left out (BERT splits words at spaces and punctuation, so the tokens are the same).
+ */
+function encodeAll(m: LoadedModel, text: string): Encoded {
+  const out: Encoded = { ids: [], typeIds: [], tokens: [], spans: [], segments: [] };
+  let offset = 0;
+  for (;;) {
+    const piece = text.slice(offset, offset + ENCODE_CHARS);
+    const enc = m.tokenizer.encode(piece, undefined, m.config.maxLength);
+    const complete = !wasCut(enc) && offset + piece.length >= text.length;
+    if (out.ids.length === 0) {
+      out.ids.push(enc.ids[0]); out.typeIds.push(enc.typeIds[0]); out.tokens.push(enc.tokens[0]); out.spans.push(null); out.segments.push(null);
+    }
+    let end = wasCut(enc) ? enc.ids.length : enc.ids.length - 1; // the text tokens, [SEP] left out
+    if (!complete) {
+      let k = end - 1; // leave out the last word: the cut may have split it
+      while (k > 1 && enc.tokens[k].startsWith('##')) k--;
+      if (k > 1) end = k;
+    }
+    for (let i = 1; i < end; i++) {
+      const span = enc.spans[i];
+      out.ids.push(enc.ids[i]); out.typeIds.push(enc.typeIds[i]); out.tokens.push(enc.tokens[i]);
+      out.spans.push(span ? [span[0] + offset, span[1] + offset] : null); out.segments.push(enc.segments[i]);
+    }
+    const lastSpan = enc.spans.slice(1, end).reverse().find((sp) => sp !== null);
+    if (complete || !lastSpan || lastSpan[1] === 0) break;
+    offset += lastSpan[1];
+  }
+  const sep = closingToken(m);
+  out.ids.push(sep.ids[0]); out.typeIds.push(0); out.tokens.push(sep.tokens[0]); out.spans.push(null); out.segments.push(null);
+  return out;
+}
+
+/**
+ * A single-text encoding cut into encodings of at most `maxLength` tokens ([CLS] first and [SEP]
+ * last in each): consecutive pieces of its text tokens, each starting at a word (never at a "##"
+ * continuation unless a word is longer than a window). One piece when it fits.
+ */
+export function tokenWindows(enc: Encoded, maxLength: number): Encoded[] {
+  if (enc.ids.length <= maxLength) return [enc];
+  const first = 1;
+  const last = enc.ids.length - 1; // [SEP]
+  const room = Math.max(1, maxLength - 2);
+  const windows: Encoded[] = [];
+  for (let a = first; a < last;) {
+    let b = Math.min(last, a + room);
+    if (b < last) {
+      let w = b;
+      while (w > a + 1 && enc.tokens[w].startsWith('##')) w--;
+      if (w > a + 1) b = w;
+    }
+    const pick = <T>(xs: readonly T[]): T[] => [xs[0], ...xs.slice(a, b), xs[last]];
+    windows.push({ ids: pick(enc.ids), typeIds: pick(enc.typeIds), tokens: pick(enc.tokens), spans: pick(enc.spans), segments: pick(enc.segments) });
+    a = b;
+  }
+  return windows;
 }
 
 /** The context whole when it fits beside the question, else overlapping windows on word boundaries. */

@@ -35,7 +35,17 @@ export function resolveModelFolder(folder: string): ModelFolder {
 export interface ModelConfig {
   readonly architecture: string;
   readonly labels: readonly string[];
+  /**
+   * Tokens per sequence the engine feeds the model: 512 or max_position_embeddings if smaller. A
+   * model pretrained from scratch has only the positions it was trained on (the trainer sets
+   * max_position_embeddings to its max_seq_length), so this is never past what it learnt.
+   */
   readonly maxLength: number;
+  /**
+   * config.json `bert_studio_trained_max_length`: the max_seq_length of the run that trained (or
+   * fine-tuned) the model. Informative for a fine-tuned model, whose longer positions were pretrained.
+   */
+  readonly trainedMaxLength?: number;
   readonly vocabSize: number;
   /**
    * Set for a multi-label classifier (config problem_type "multi_label_classification", as the
@@ -56,10 +66,13 @@ export function readModelConfig(metaDir: string): ModelConfig {
   }
   for (let i = 0; i < labels.length; i++) labels[i] ??= `LABEL_${i}`;
   const maxPos = typeof c.max_position_embeddings === 'number' ? c.max_position_embeddings : 512;
+  const trained = c.bert_studio_trained_max_length;
+  const trainedMaxLength = typeof trained === 'number' && Number.isInteger(trained) && trained >= 8 ? trained : undefined;
   return {
     architecture: arch,
     labels,
     maxLength: Math.min(512, maxPos),
+    ...(trainedMaxLength !== undefined ? { trainedMaxLength } : {}),
     vocabSize: typeof c.vocab_size === 'number' ? c.vocab_size : 0,
     ...(c.problem_type === 'multi_label_classification' ? { multiLabelThreshold: typeof c.multi_label_threshold === 'number' ? c.multi_label_threshold : 0.5 } : {}),
   };

@@ -120,3 +120,46 @@ export function bestSpan(
   }
   return best;
 }
+
+/**
+ * Scripts written without spaces between words (Han, kana, Thai, Lao, Myanmar, Khmer): an answer
+ * there stays character-exact. Mirrors trainer/bert_studio_trainer/tasks/qa.py `_NO_SPACE`.
+ */
+const NO_SPACE =
+  /[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u2e80-\u2fdf\u3005\u3007\u3021-\u3029\u3038-\u303b\u3040-\u30ff\u3190-\u319f\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\u{1b000}-\u{1b16f}\u{20000}-\u{3134f}]/u;
+const WORD = /[\p{L}\p{Nd}\p{M}]/u;
+
+function isWordChar(c: string | undefined): boolean {
+  return c !== undefined && WORD.test(c) && !NO_SPACE.test(c);
+}
+
+/** The code point that ends at UTF-16 index `i` (a surrogate pair whole). */
+function charBefore(text: string, i: number): string | undefined {
+  if (i <= 0) return undefined;
+  const low = text.charCodeAt(i - 1);
+  return low >= 0xdc00 && low <= 0xdfff && i >= 2 ? text.slice(i - 2, i) : text[i - 1];
+}
+
+function charAt(text: string, i: number): string | undefined {
+  if (i >= text.length) return undefined;
+  return String.fromCodePoint(text.codePointAt(i) ?? 0);
+}
+
+/**
+ * [start, end) widened to the whole words it cuts, as BERT's SQuAD code answers with the original
+ * words its tokens cover: a span ending at a word piece ("Sergey Br", "RA" of "RARS") takes the rest
+ * of the word. Only letters, decimal digits and marks extend a span (not "½"), so punctuation next to a word
+ * ("Denver,", "Smith's") stays out, and text in scripts without spaces stays character-exact.
+ * The same rule as trainer/bert_studio_trainer/tasks/qa.py `whole_word_span` (UTF-16 offsets here).
+ */
+export function wholeWordSpan(text: string, start: number, end: number): [number, number] {
+  if (start >= end) return [start, end];
+  if (isWordChar(charAt(text, start))) {
+    for (let c = charBefore(text, start); isWordChar(c); c = charBefore(text, start)) start -= (c as string).length;
+  }
+  const lastChar = charBefore(text, end);
+  if (isWordChar(lastChar)) {
+    for (let c = charAt(text, end); isWordChar(c); c = charAt(text, end)) end += (c as string).length;
+  }
+  return [start, end];
+}

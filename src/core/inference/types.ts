@@ -33,6 +33,8 @@ export interface Classification {
   readonly probabilities: readonly { readonly label: string; readonly probability: number }[];
   /** Multi-label models only: every label whose probability reaches the model's threshold, in id order. */
   readonly labels?: readonly string[];
+  /** Set when the text had more tokens than the model reads (ModelInfo.maxLength): only its start was classified. */
+  readonly truncated?: true;
 }
 
 export interface EntitySpan {
@@ -73,6 +75,10 @@ export interface ModelInfo {
   readonly hasAttentions: boolean;
   /** The graph the main session was created from (model_cpu.onnx, model.onnx, ...). */
   readonly graphFile: string;
+  /** Tokens per sequence the engine feeds this model (special tokens included); longer texts are windowed or truncated. */
+  readonly maxLength: number;
+  /** The max_seq_length the model was trained at (config `bert_studio_trained_max_length`), when recorded. */
+  readonly trainedMaxLength?: number;
 }
 
 /** Where a model's cold load went, in ms (the benchmark reports them; the log shows them). */
