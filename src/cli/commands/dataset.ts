@@ -1,8 +1,8 @@
 // bert-studio dataset import|validate|stats|list: the same core code the extension runs.
 
 import * as path from 'node:path';
-import { guessDataset } from '../../core/datasets/detect';
-import { importDataset, listDatasets, readManifest } from '../../core/datasets/snapshot';
+import { guessDataset, labelPrefixedAdvice } from '../../core/datasets/detect';
+import { checkDatasetId, datasetDir, importDataset, InvalidDatasetIdError, listDatasets, readManifest } from '../../core/datasets/snapshot';
 import { snapshotStatistics, StatisticsBuilder, type DatasetStatistics } from '../../core/datasets/stats';
 import { findDefaultModel, loadTokenCounter, tokenizerFolder, type CounterKind } from '../../core/datasets/tokenCount';
 import { FORMATS, type ColumnMapping, type DatasetRequest, type Format, type FormatOptions, type ProgressInfo, type TagScheme, type TextMode, type ValidationReport } from '../../core/datasets/types';
@@ -26,10 +26,24 @@ bert-studio dataset list                      imported datasets
   --multi-label       a set of labels per example (JSONL label lists: detected); CSV/TSV cells
   --label-delimiter D   hold labels separated by D (default "|"; implies --multi-label)
   --id ID --name N --replace --workspace DIR
+  --skip-bad-rows     import even when rows have errors, leaving those rows out (else: exit 1, nothing written)
   --model DIR --max-seq-length N --tokenizer transformers|wordpiece   (stats)
   --json              machine-readable output; progress goes to stderr`;
 
-const BOOLEANS = ['json', 'no-header', 'replace', 'progress-json', 'help', 'multi-label'];
+const BOOLEANS = ['json', 'no-header', 'replace', 'progress-json', 'help', 'multi-label', 'skip-bad-rows'];
+
+/** A dataset id from a flag, checked against the ids the store creates (no paths). */
+function datasetIdFlag(args: ParsedArgs, name: 'dataset' | 'id'): string | undefined {
+  const id = flag(args, name);
+  if (id === undefined) return undefined;
+  try {
+    checkDatasetId(id);
+  } catch (err) {
+    if (err instanceof InvalidDatasetIdError) throw new UsageError(`--${name}: ${err.message}`);
+    throw err;
+  }
+  return id;
+}
 
 function column(v: string | undefined): string | number | undefined {
   if (v === undefined) return undefined;
@@ -51,9 +65,13 @@ async function buildRequest(args: ParsedArgs): Promise<{ request: DatasetRequest
     tokens: column(flag(args, 'tokens')),
     tags: column(flag(args, 'tags')),
   };
+  // `LABEL text` lines (TREC): one answer whichever way classification is asked for.
+  if (guess.labelPrefixed && task === 'sequence_classification' && format !== 'jsonl') {
+    throw new UsageError(`${path.basename(train)} line ${guess.labelPrefixed.line}: ${labelPrefixedAdvice(guess.labelPrefixed, train)}`);
+  }
   const explicit = Object.values(given).some((v) => v !== undefined);
   const mapping: ColumnMapping = explicit ? { ...(format === guess.format && task === guess.task ? guess.mapping : {}), ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } : guess.mapping;
-  if (task === 'sequence_classification' && mapping.text === undefined) {
+  if (task === 'sequence_classification' && mapping.text === undefined && (format === 'csv' || format === 'tsv' || format === 'jsonl')) {
     throw new UsageError(`cannot tell which column holds the text${guess.columns ? ` (columns: ${guess.columns.join(', ')})` : ''}: pass --text and --label.`);
   }
   const quoting = flag(args, 'quoting');
@@ -125,7 +143,8 @@ async function statsCommand(args: ParsedArgs, io: CliIo, ws: string): Promise<nu
         })();
   const opts = { counter, maxSeqLength, onProgress };
   let stats: DatasetStatistics;
-  const snapshot = flag(args, 'snapshot') ?? (flag(args, 'dataset') ? path.join(studioLayout(ws).datasetsDir, flag(args, 'dataset') as string) : undefined);
+  const id = datasetIdFlag(args, 'dataset');
+  const snapshot = flag(args, 'snapshot') ?? (id !== undefined ? datasetDir(studioLayout(ws).datasetsDir, id) : undefined);
   if (snapshot) {
     stats = await snapshotStatistics(snapshot, await readManifest(snapshot), opts);
   } else {
@@ -173,17 +192,20 @@ export async function runDatasetCommand(argv: string[], io: CliIo): Promise<numb
       const { request, guessed } = await buildRequest(args);
       if (!json) io.stderr.write(`${request.format}, ${request.task} (${guessed})\n`);
       const p = progress(io, json);
+      const skipBadRows = args.flags.has('skip-bad-rows');
       const result = await importDataset(request, studioLayout(ws).datasetsDir, {
-        id: flag(args, 'id'),
+        id: datasetIdFlag(args, 'id'),
         name: flag(args, 'name'),
         replace: args.flags.has('replace'),
+        skipBadRows,
         onProgress: p.onProgress,
       });
       p.done();
-      if (json) io.stdout.write(`${JSON.stringify({ ok: result.ok, reason: result.reason, id: result.id, dir: result.dir, manifest: result.manifest, report: result.report })}\n`);
+      if (json) io.stdout.write(`${JSON.stringify({ ok: result.ok, reason: result.reason, id: result.id, dir: result.dir, skipped: result.skipped, manifest: result.manifest, report: result.report })}\n`);
       else {
         printReport(io, result.report);
-        io.stdout.write(result.ok ? `imported as "${result.id}" in ${result.dir}\n` : `not imported: ${result.reason}\n`);
+        const skipped = result.skipped ? `; ${result.skipped} row${result.skipped === 1 ? '' : 's'} with errors skipped (--skip-bad-rows)` : '';
+        io.stdout.write(result.ok ? `imported as "${result.id}" in ${result.dir}${skipped}\n` : `not imported: ${result.reason}\n`);
       }
       return result.ok ? 0 : 1;
     }

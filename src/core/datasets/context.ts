@@ -52,6 +52,9 @@ export function hashBytes53(buf: Uint8Array, a0: number, a1: number, b0 = 0, b1 
 export class SharedState {
   /** Examples of dev/test by hash → where they are; train rows are looked up here. */
   readonly heldOut = new Map<number, { file: string; line: number }>();
+  /** Question answering: paragraphs (contexts) of dev/test by hash, so train can be checked for shared paragraphs. */
+  readonly heldOutContexts = new Map<number, { file: string; line: number }>();
+  readonly contextsReported = new Set<number>();
   readonly labels: LabelTracker;
   readonly tags: LabelTracker;
   readonly splitCounts: Partial<Record<SplitName, SplitCounts>> = {};
@@ -65,9 +68,12 @@ export class SharedState {
 }
 
 const MAX_HELD_OUT = 2_000_000;
+const TWO_53 = 2 ** 53;
 
 export class SplitContext {
   readonly counts: SplitCounts = { examples: 0, skipped: 0 };
+  /** Line of the first kept example (0: none yet). */
+  firstExampleLine = 0;
   readonly task: Task;
   readonly isTrain: boolean;
   readonly fileName: string;
@@ -88,8 +94,29 @@ export class SplitContext {
    * Keeps a record. `key` identifies the example for the cross-split duplicate check (undefined:
    * not checked); `deletable` says whether the example is one line that a quick fix may delete.
    */
-  keep(record: CanonicalRecord, key: string | undefined, line: number, deletable: boolean): void | Promise<void> {
-    return this.keepHashed(record, key === undefined || !this.wantsHash() ? undefined : hash53(key), line, deletable);
+  keep(record: CanonicalRecord, key: string | undefined, line: number, deletable: boolean, group?: string): void | Promise<void> {
+    return this.keepHashed(record, key === undefined || !this.wantsHash() ? undefined : hash53(key), line, deletable, group);
+  }
+
+  /**
+   * Question answering: a train paragraph that a dev/test file also holds is reported once (its
+   * questions differ, so the example check misses it, but the model would have read the passage).
+   */
+  checkContext(context: string, line: number, column: number): void {
+    const sh = this.shared;
+    if (!this.isTrain) {
+      if (sh.heldOutContexts.size < MAX_HELD_OUT) {
+        const h = hash53(context);
+        if (!sh.heldOutContexts.has(h)) sh.heldOutContexts.set(h, { file: this.file, line });
+      }
+      return;
+    }
+    if (sh.heldOutContexts.size === 0) return;
+    const h = hash53(context);
+    const other = sh.heldOutContexts.get(h);
+    if (!other || sh.contextsReported.has(h)) return;
+    sh.contextsReported.add(h);
+    this.bag.add('warning', 'qa.sharedContext', line, column, `This paragraph is also in ${path.basename(other.file)} line ${other.line}: questions on one paragraph in both splits inflate EM/F1, since the model has read the passage. Keep each paragraph in one split (move its questions to train or to ${path.basename(other.file)}).`);
   }
 
   /** Whether a duplicate check would do anything: held-out splits fill the table, train reads it. */
@@ -103,8 +130,9 @@ export class SplitContext {
   }
 
   /** `record` may be a factory, called only when the record is written. */
-  keepHashed(record: CanonicalRecord | (() => CanonicalRecord), h: number | undefined, line: number, deletable: boolean): void | Promise<void> {
+  keepHashed(record: CanonicalRecord | (() => CanonicalRecord), h: number | undefined, line: number, deletable: boolean, group?: string): void | Promise<void> {
     this.counts.examples++;
+    if (!this.firstExampleLine) this.firstExampleLine = line;
     if (h !== undefined) {
       if (!this.isTrain) {
         if (this.shared.heldOut.size < MAX_HELD_OUT && !this.shared.heldOut.has(h)) this.shared.heldOut.set(h, { file: this.file, line });
@@ -120,7 +148,8 @@ export class SplitContext {
     const rnd = this.shared.random;
     if (rnd && this.isTrain) {
       const s = this.shared.request.seededSplit;
-      const r = rnd();
+      // Examples of one group (a QA paragraph) go to the same split: a draw seeded by the group.
+      const r = group !== undefined ? hash53(group, s?.seed ?? 0) / TWO_53 : rnd();
       if (s && r < s.validationFraction) split = 'validation';
       else if (s?.testFraction && r < s.validationFraction + s.testFraction && !this.shared.request.files.test) split = 'test';
     }

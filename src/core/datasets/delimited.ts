@@ -100,7 +100,13 @@ export async function readDelimited(reader: LineReader, ctx: SplitContext, mappi
     if (mapping.textPair !== undefined && pairCol < 0) missing.push(`text pair column "${String(mapping.textPair)}"`);
     if (mapping.label !== undefined && labelCol < 0 && ctx.split !== 'test') missing.push(`label column "${String(mapping.label)}"`);
     if (missing.length) {
-      const have = header ? `The header has: ${header.map((h) => JSON.stringify(h)).join(', ')}.` : `Rows have ${width} columns.`;
+      const sep = opts.delimiter === '\t' ? 'tab' : 'comma';
+      const have =
+        width === 1
+          ? `Line ${line} has no ${sep}, so it is one column: is this file ${opts.delimiter === '\t' ? 'comma-separated (--format csv)' : 'tab-separated (--format tsv)'}, JSON Lines, or plain text?`
+          : header
+            ? `The header has: ${header.map((h) => JSON.stringify(h)).join(', ')}.`
+            : `Rows have ${width} columns.`;
       bag.add('error', 'header.missingColumn', line, 1, `No ${missing.join(' and ')} in this file. ${have} Change the column mapping to match.`);
       throw new FatalFileError('missing column');
     }
@@ -165,7 +171,7 @@ export async function readDelimited(reader: LineReader, ctx: SplitContext, mappi
       if (isBlankBytes(buf, ls, le)) return SLOW;
       label = labelText(buf, ls, le);
       let c0 = 0;
-      if (labels.needsPositions(ctx.isTrain)) c0 = charColumn(buf, s, ls, reader.enc);
+      if (labels.needsPositions(ctx.isTrain, label)) c0 = charColumn(buf, s, ls, reader.enc);
       if (!labels.see(label, ctx.isTrain, bag, line, c0, c0 + label.length)) {
         ctx.skip();
         return undefined;

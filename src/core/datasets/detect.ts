@@ -3,7 +3,7 @@
 // always take an explicit request.
 
 import * as path from 'node:path';
-import { nodeEncoding, readHead, sniffEncoding } from './lineReader';
+import { nodeEncoding, readHead, sniffEncoding, type SniffResult } from './lineReader';
 import { parseQuoted } from './delimited';
 import { detectTextMode } from './text';
 import type { ColumnMapping, Format, FormatOptions, SplitSources, Task, TextMode } from './types';
@@ -21,6 +21,8 @@ export interface DatasetGuess {
   readonly options?: Pick<FormatOptions, 'header' | 'quoting'>;
   /** JSONL classification whose first label is a list: a set of labels per example. */
   readonly multiLabel?: boolean;
+  /** Plain text whose lines are `LABEL text` (e.g. TREC's `DESC:manner How …`): see labelPrefixedAdvice. */
+  readonly labelPrefixed?: LabelPrefixed;
   /** True when the guess needs no question (e.g. SST-2's sentence/label). */
   readonly confident: boolean;
   readonly reason: string;
@@ -154,14 +156,87 @@ export function classificationMapping(columns: readonly string[]): { mapping: Co
   return { mapping: { text, textPair: pair, label }, confident: text !== undefined && label !== undefined };
 }
 
-export async function guessDataset(file: string): Promise<DatasetGuess> {
+/** The decoded first 64 KiB of a file, split into lines (a line cut by the sample's end dropped). */
+export async function sampleLines(file: string): Promise<{ text: string; lines: string[]; sniff: SniffResult }> {
   const head = await readHead(file);
   const sniff = sniffEncoding(head);
   let text = head.toString(nodeEncoding(sniff.encoding));
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  // Drop a line cut off by the sample's end.
-  const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
+  const lines = text.split(/\r\n|\n|\r/);
   if (head.length >= 64 * 1024) lines.pop();
+  return { text, lines, sniff };
+}
+
+/** Where a `LABEL text` line layout was seen: the first such line and its label. */
+export interface LabelPrefixed {
+  readonly line: number;
+  readonly label: string;
+  readonly example: string;
+  /** TREC-style `COARSE:fine` labels. */
+  readonly fine: boolean;
+}
+
+const PREFIX_LABEL = /^(__label__\S+|[A-Za-z][\w-]*:[\w-]+)[ \t]+\S/;
+const UPPER_LABEL = /^([A-Z][A-Z0-9_-]*|[-+]?\d+)[ \t]+\S/;
+
+/**
+ * Lines that are a label, a space, then the text: `DESC:manner How did …` (TREC), `__label__pos
+ * great film` (fastText), or a small set of upper-case or numeric first words (`POS great film`).
+ */
+export function labelPrefixedLines(lines: readonly string[]): LabelPrefixed | undefined {
+  const rows = lines.map((l, i) => ({ l, i })).filter((r) => r.l.trim());
+  if (rows.length < 3 || rows.some((r) => r.l.includes('\t'))) return undefined;
+  const found = (re: RegExp): LabelPrefixed => {
+    const r = rows[0];
+    const label = re.exec(r.l)?.[1] ?? '';
+    return { line: r.i + 1, label, example: r.l.length > 70 ? `${r.l.slice(0, 67)}…` : r.l, fine: /^[A-Za-z][\w-]*:/.test(label) && !label.startsWith('__label__') };
+  };
+  if (rows.filter((r) => PREFIX_LABEL.test(r.l)).length >= 0.9 * rows.length && PREFIX_LABEL.test(rows[0].l)) return found(PREFIX_LABEL);
+  const firsts = rows.map((r) => UPPER_LABEL.exec(r.l)?.[1]);
+  if (firsts.every((f) => f !== undefined)) {
+    const distinct = new Set(firsts);
+    if (distinct.size >= 2 && distinct.size <= Math.min(50, rows.length / 3)) return found(UPPER_LABEL);
+  }
+  return undefined;
+}
+
+/** What to do with a label-prefixed file: the same words wherever it is met (validate, import, a wrong --format). */
+export function labelPrefixedAdvice(lp: LabelPrefixed, file: string): string {
+  const base = path.basename(file);
+  const stem = base.replace(/\.[^.]*$/, '') || base;
+  return (
+    `Each line is a label, a space, then the text (line ${lp.line}: "${lp.example}", label "${lp.label}"), a classification layout BERT Studio does not read directly. ` +
+    `Convert it to a TSV with a header: (printf 'label\\ttext\\n'; sed -E 's/^([^ ]+) /\\1\\t/' "${base}") > "${stem}.tsv", ` +
+    `then: bert-studio dataset import "${stem}.tsv" --task sequence_classification --text text --label label.` +
+    (lp.fine ? ` For the coarse class only ("${lp.label.split(':')[0]}" of "${lp.label}"), use sed -E 's/^([^: ]+)[^ ]* /\\1\\t/' instead.` : '')
+  );
+}
+
+/**
+ * What a file's content looks like, whatever its name says: a SQuAD document, JSON Lines, CoNLL
+ * token lines, label-prefixed lines, TSV or CSV rows; undefined for free text (or too little to tell).
+ */
+export function sniffLayout(text: string, lines: readonly string[]): Format | 'label-prefixed' | undefined {
+  const rows = lines.filter((l) => l.trim());
+  if (rows.length === 0) return undefined;
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('{') && /"data"\s*:/.test(trimmed.slice(0, 4096)) && /"paragraphs"|"qas"/.test(trimmed) && !/^\{.*\}\s*$/.test(rows[0])) return 'squad';
+  // Broken JSON lines still start with `{`.
+  if (rows.filter((l) => /^\s*\{/.test(l)).length >= 0.9 * rows.length && rows.some((l) => /^\s*\{.*\}\s*$/.test(l))) return 'jsonl';
+  if (rows.length >= 2 && conllTagColumn(lines.slice(0, 200))) return 'conll';
+  if (labelPrefixedLines(lines.slice(0, 200))) return 'label-prefixed';
+  const consistent = (delimiter: ',' | '\t'): boolean => {
+    if (rows.filter((l) => l.includes(delimiter)).length < 0.9 * rows.length) return false;
+    const w = rowWidths(lines.slice(0, 200), delimiter, guessQuoting(lines.slice(0, 200), delimiter));
+    return w.length > 0 && w[0] > 1 && w.filter((x) => x === w[0]).length >= 0.8 * w.length;
+  };
+  if (consistent('\t')) return 'tsv';
+  if (consistent(',')) return 'csv';
+  return undefined;
+}
+
+export async function guessDataset(file: string): Promise<DatasetGuess> {
+  const { text, lines } = await sampleLines(file);
   const ext = path.extname(file).toLowerCase();
   const firstLine = lines.find((l) => l.trim()) ?? '';
 
@@ -229,6 +304,10 @@ export async function guessDataset(file: string): Promise<DatasetGuess> {
     return { format: 'conll', task: 'token_classification', mapping: { tokens: 0, tags }, columns: sample.map((_, i) => String(i)), sample, confident: conll?.last ?? false, reason: `token-per-line with tags in ${where}` };
   }
   const textMode = detectTextMode(lines.slice(0, 2000).join('\n'));
+  const labelPrefixed = labelPrefixedLines(lines.slice(0, 200));
+  if (labelPrefixed) {
+    return { format: 'text', task: 'mlm', mapping: {}, textMode, labelPrefixed, confident: false, reason: `plain text whose lines start with a label ("${labelPrefixed.label}"): classification data, see the warning` };
+  }
   return { format: 'text', task: 'mlm', mapping: {}, textMode, confident: false, reason: `plain text (${textMode})` };
 }
 

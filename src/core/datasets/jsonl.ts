@@ -20,6 +20,11 @@ function asText(v: unknown): string | undefined {
   return undefined;
 }
 
+/** "an object", "null", "a list"…: a JSON value's kind, for messages. */
+function jsonKind(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : typeof v === 'boolean' ? 'a boolean' : `a ${typeof v}`;
+}
+
 /** The column of a JSON.parse error, from its message ("… at position 12"). */
 function syntaxColumn(err: unknown): number {
   const m = /position (\d+)/.exec(String((err as Error).message));
@@ -98,10 +103,17 @@ export async function readJsonl(reader: LineReader, ctx: SplitContext, mapping: 
       bag.add('error', 'json.shape', line, 1, `${what} Change the field mapping if it has another name.`);
       ctx.skip();
     };
+    /** A field that is there but of the wrong JSON type. */
+    const wrongType = (name: string | number, value: unknown, want: string): void => {
+      const col = valueStart(text, String(name));
+      bag.add('error', 'json.shape', line, col + 1 || 1, `Field "${String(name)}" is ${jsonKind(value)}, not ${want}. Write it as ${want} (e.g. ${want === 'a string' ? '"some text"' : '"positive"'}), or remove the line.`, { fix: deleteLineFix(line) });
+      ctx.skip();
+    };
     switch (ctx.task) {
       case 'sequence_classification': {
-        const t = asText(field(obj, mapping.text ?? 'text'));
-        if (t === undefined) return shape(`No text field "${String(mapping.text ?? 'text')}" (a string).`);
+        const rawText = field(obj, mapping.text ?? 'text');
+        const t = asText(rawText);
+        if (t === undefined) return rawText === undefined ? shape(`No text field "${String(mapping.text ?? 'text')}" (a string).`) : wrongType(mapping.text ?? 'text', rawText, 'a string');
         const pair = mapping.textPair !== undefined ? asText(field(obj, mapping.textPair)) : undefined;
         if (mapping.textPair !== undefined && pair === undefined) return shape(`No text pair field "${String(mapping.textPair)}".`);
         const rawLabel = mapping.label !== undefined ? field(obj, mapping.label) : undefined;
@@ -115,6 +127,7 @@ export async function readJsonl(reader: LineReader, ctx: SplitContext, mapping: 
           return keepClassification(ctx, line, t, pair, listItems(text, key, rawLabel), spans, true);
         }
         const label = asText(rawLabel);
+        if (label === undefined && rawLabel !== undefined && rawLabel !== null) return wrongType(mapping.label ?? 'label', rawLabel, 'a string or number');
         if (multi && label !== undefined) {
           // A string label in a multi-label import: one label, or several split on the delimiter.
           const vs = valueStart(text, String(mapping.label));
@@ -195,7 +208,8 @@ export async function readJsonl(reader: LineReader, ctx: SplitContext, mapping: 
           return;
         }
         ctx.counts.answers = (ctx.counts.answers ?? 0) + answers.length;
-        return ctx.keep(rec, `${question}\u0000${context}`, line, true);
+        ctx.checkContext(context, line, 1);
+        return ctx.keep(rec, `${question}\u0000${context}`, line, true, context);
       }
       default: {
         const sentences = field(obj, 'sentences');

@@ -48,6 +48,8 @@ export class LabelTracker {
   /** Counts in train (the label set), or the explicit set. */
   readonly train = new Map<string, number>();
   private readonly pending = new Map<string, Pending>();
+  /** Where each train label was first seen, for the near-duplicate check. */
+  private readonly firstSeen = new Map<string, { bag: DiagnosticBag; line: number; column: number; endColumn: number }>();
   private overflowReported = false;
 
   constructor(
@@ -56,9 +58,9 @@ export class LabelTracker {
     private readonly noun: string,
   ) {}
 
-  /** Whether `see` may use the columns it is given (else any numbers do). */
-  needsPositions(isTrain: boolean): boolean {
-    return !isTrain || this.explicit !== undefined || this.train.size >= MAX_DISTINCT_LABELS;
+  /** Whether `see` may use the columns it is given (else any numbers do): always for a label train has not had yet. */
+  needsPositions(isTrain: boolean, label?: string): boolean {
+    return !isTrain || this.explicit !== undefined || this.train.size >= MAX_DISTINCT_LABELS || (label !== undefined && !this.train.has(label));
   }
 
   /** Checks one label occurrence; returns false when it should make the example unusable. */
@@ -74,7 +76,10 @@ export class LabelTracker {
     if (isTrain) {
       const n = this.train.get(label);
       if (n !== undefined) this.train.set(label, n + 1);
-      else if (this.train.size < MAX_DISTINCT_LABELS) this.train.set(label, 1);
+      else if (this.train.size < MAX_DISTINCT_LABELS) {
+        this.train.set(label, 1);
+        this.firstSeen.set(label, { bag, line, column, endColumn });
+      }
       else if (!this.overflowReported) {
         this.overflowReported = true;
         bag.add('error', 'label.tooMany', line, column, `More than ${MAX_DISTINCT_LABELS} distinct ${this.noun}s: this column looks like free text, not a ${this.noun}. Check the column mapping.`, { endColumn });
@@ -92,9 +97,43 @@ export class LabelTracker {
     return true;
   }
 
-  /** After train: dev/test labels that train never had. */
+  /**
+   * After train: a rare train label that is a spelling variant of a common one (`Positive ` or
+   * `postive` beside `positive`, `B-PERS` beside `B-PER`) would train as a class of its own. Reported
+   * at the rare one's first line. Tags are compared only with tags of the same prefix (B- with B-).
+   */
+  private nearDuplicates(): void {
+    if (this.explicit || this.train.size > 200) return;
+    const labels = [...this.train.entries()].sort((a, b) => b[1] - a[1]);
+    for (let j = 1; j < labels.length; j++) {
+      const [rare, n] = labels[j];
+      for (let i = 0; i < j; i++) {
+        const [common, m] = labels[i];
+        if (this.noun === 'tag' && rare.slice(0, 2) !== common.slice(0, 2)) continue;
+        const caseOnly = rare.trim().toLowerCase() === common.trim().toLowerCase();
+        const shortest = Math.min(rare.trim().length, common.trim().length);
+        const typo = !caseOnly && shortest >= 4 && n * 3 <= m && distance(rare.toLowerCase(), common.toLowerCase(), 2) <= (shortest >= 6 ? 2 : 1);
+        if (!caseOnly && !typo) continue;
+        const at = this.firstSeen.get(rare);
+        if (!at) break;
+        const fixable = at.endColumn > at.column;
+        at.bag.add(
+          'warning',
+          'label.nearDuplicate',
+          at.line,
+          at.column,
+          `${this.noun === 'tag' ? 'Tag' : 'Label'} ${JSON.stringify(rare)} (${n}×) looks like ${caseOnly ? 'the same' : 'a misspelling of'} ${JSON.stringify(common)} (${m}×)${caseOnly ? ', differing only in case or spaces' : ''}: they would train as two different ${this.noun === 'tag' ? 'tags' : 'classes'}. Change it to ${JSON.stringify(common)}${this.noun === 'label' ? ', or pass the label set (--labels) so that other values are reported' : ''}.`,
+          { endColumn: at.endColumn, fix: fixable ? replaceFix(`Change to ${JSON.stringify(common)}`, at.line, at.column, at.endColumn, common) : undefined },
+        );
+        break;
+      }
+    }
+  }
+
+  /** After train: dev/test labels that train never had, and near-duplicate train labels. */
   finish(): void {
     if (this.explicit) return;
+    this.nearDuplicates();
     for (const [label, p] of this.pending) {
       if (this.train.has(label)) continue;
       for (const pos of p.positions) this.reportUnknown(label, this.train.keys(), p.bag, pos.line, pos.column, pos.endColumn, 'the training split');

@@ -4,8 +4,8 @@
 // they were. A run trains on the snapshot, never on the source, and the manifest's sha256 tells
 // when a source changed since.
 
-import { randomBytes } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { constants as fsConstants, createWriteStream, type WriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { hashFile } from './lineReader';
@@ -80,6 +80,11 @@ export interface ImportOptions extends RunOptions {
   readonly name?: string;
   /** Replace a dataset with the same id (default: pick a free id). */
   readonly replace?: boolean;
+  /**
+   * Rows with errors are left out of the snapshot and counted (default true). False: any error
+   * refuses the import, and nothing is written (the CLI without --skip-bad-rows).
+   */
+  readonly skipBadRows?: boolean;
 }
 
 export interface ImportResult {
@@ -90,6 +95,8 @@ export interface ImportResult {
   readonly dir?: string;
   readonly manifest?: DatasetManifest;
   readonly report: ValidationReport;
+  /** Examples left out because of their errors, over all files. */
+  readonly skipped: number;
 }
 
 export function slugify(s: string): string {
@@ -186,7 +193,7 @@ class SplitWriters {
 export async function importDataset(request: DatasetRequest, datasetsDir: string, opts: ImportOptions = {}): Promise<ImportResult> {
   await fs.mkdir(datasetsDir, { recursive: true });
   let id = opts.id ?? defaultDatasetId(request.files.train);
-  if (!DATASET_ID_PATTERN.test(id)) throw new Error(`Invalid dataset id "${id}": use letters, digits, ".", "_" and "-".`);
+  checkDatasetId(id);
   if (!opts.replace && !opts.id) {
     const base = id;
     for (let n = 2; await exists(path.join(datasetsDir, id)); n++) id = `${base}-${n}`;
@@ -199,9 +206,16 @@ export async function importDataset(request: DatasetRequest, datasetsDir: string
     await writers.close();
     const fatal = report.files.find((f) => f.fatal);
     const trainCount = report.splits.train?.examples ?? 0;
-    if (fatal || trainCount === 0) {
+    const skipped = report.files.reduce((n, f) => n + f.counts.skipped, 0);
+    const refused = opts.skipBadRows === false && report.errors > 0;
+    if (fatal || trainCount === 0 || refused) {
       await fs.rm(tmp, { recursive: true, force: true });
-      return { ok: false, reason: fatal ? `${path.basename(fatal.file)}: ${fatal.diagnostics.find((d) => d.severity === 'error')?.message ?? fatal.fatal}` : 'The training split has no usable examples.', report };
+      const reason = fatal
+        ? `${path.basename(fatal.file)}: ${fatal.diagnostics.find((d) => d.severity === 'error')?.message ?? fatal.fatal}`
+        : trainCount === 0
+          ? 'The training split has no usable examples.'
+          : `${report.errors} error${report.errors === 1 ? '' : 's'}${skipped ? ` (${skipped} row${skipped === 1 ? '' : 's'} would be left out)` : ''}. Fix them, or import with --skip-bad-rows to leave the bad rows out.`;
+      return { ok: false, reason, report, skipped };
     }
     const sources: ManifestSource[] = [];
     for (const f of report.files) {
@@ -254,7 +268,7 @@ export async function importDataset(request: DatasetRequest, datasetsDir: string
     } else {
       await fs.rename(tmp, dir);
     }
-    return { ok: true, id, dir, manifest, report };
+    return { ok: true, id, dir, manifest, report, skipped };
   } catch (err) {
     writers.destroy();
     await fs.rm(tmp, { recursive: true, force: true });
@@ -310,8 +324,20 @@ export async function listDatasets(datasetsDir: string): Promise<DatasetEntry[]>
   return out.sort((a, b) => (a.manifest.created < b.manifest.created ? 1 : -1));
 }
 
+/** An id the store would create; anything else (`../x`, `a/b`, an absolute path) is refused. */
+export class InvalidDatasetIdError extends Error {
+  constructor(readonly id: string) {
+    super(`Invalid dataset id ${JSON.stringify(id)}: an id is 1–100 letters, digits, ".", "_" or "-", starting with a letter or digit (see "dataset list"). It names a folder under .bert-studio/datasets; paths are not accepted.`);
+    this.name = 'InvalidDatasetIdError';
+  }
+}
+
+export function checkDatasetId(id: string): void {
+  if (!DATASET_ID_PATTERN.test(id) || id === '.' || id === '..') throw new InvalidDatasetIdError(id);
+}
+
 export function datasetDir(datasetsDir: string, id: string): string {
-  if (!DATASET_ID_PATTERN.test(id)) throw new Error(`Invalid dataset id: ${id}`);
+  checkDatasetId(id);
   return path.join(datasetsDir, id);
 }
 
@@ -365,38 +391,127 @@ export async function removeDataset(datasetsDir: string, id: string): Promise<vo
   await fs.rm(trash, { recursive: true, force: true });
 }
 
-export type SourceState = 'unchanged' | 'changed' | 'missing';
+/** `unchecked`: not read, because it is outside the workspace, not a regular file, or too large to hash. */
+export type SourceState = 'unchanged' | 'changed' | 'missing' | 'unchecked';
+
+/** Sources larger than this are compared by size and mtime only, never hashed (a refresh stays cheap). */
+export const MAX_SOURCE_HASH_BYTES = 4 * 1024 ** 3;
 
 /** sha256 of files already hashed, by path, size and mtime: a touched source is hashed once, not on every refresh. */
 const hashes = new Map<string, string>();
 const MAX_HASHES = 256;
 
+export interface SourceCheckOptions {
+  /** The workspace folder: only sources inside it (after resolving links) are looked at. */
+  readonly workspace: string | undefined;
+  readonly signal?: AbortSignal;
+  readonly maxBytes?: number;
+  /** For tests. */
+  readonly hash?: (file: string, signal?: AbortSignal, maxBytes?: number) => Promise<{ sha256: string }>;
+}
+
+function inside(root: string, p: string): boolean {
+  const rel = path.relative(root, p);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
 /**
- * Compares each source with the manifest: size and mtime first, sha256 only when they differ
- * (once per size and mtime). `hash` is for tests.
+ * sha256 of a regular file of at most `maxBytes`: opened without blocking (a FIFO swapped in after
+ * the check cannot hang it), checked on the open handle, and read only up to its size.
  */
-export async function sourceStates(
-  m: DatasetManifest,
-  signal?: AbortSignal,
-  hash: (file: string, signal?: AbortSignal) => Promise<{ sha256: string }> = hashFile,
-): Promise<{ source: ManifestSource; state: SourceState }[]> {
-  const out: { source: ManifestSource; state: SourceState }[] = [];
-  for (const source of m.sources) {
-    let st;
+export async function hashRegularFile(file: string, signal?: AbortSignal, maxBytes = MAX_SOURCE_HASH_BYTES): Promise<{ sha256: string; bytes: number }> {
+  const c = fsConstants as { O_RDONLY: number; O_NONBLOCK?: number; O_NOFOLLOW?: number };
+  const fh = await fs.open(file, c.O_RDONLY | (c.O_NONBLOCK ?? 0));
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new Error(`${file}: not a regular file`);
+    if (st.size > maxBytes) throw new Error(`${file}: larger than ${maxBytes} bytes`);
+    const hash = createHash('sha256');
+    const chunk = Buffer.allocUnsafe(1024 * 1024);
+    let bytes = 0;
+    while (bytes < st.size) {
+      if (signal?.aborted) throw new AbortError();
+      const { bytesRead } = await fh.read(chunk, 0, Math.min(chunk.length, st.size - bytes), null);
+      if (!bytesRead) break;
+      bytes += bytesRead;
+      hash.update(chunk.subarray(0, bytesRead));
+    }
+    return { sha256: hash.digest('hex'), bytes };
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Compares each source with the manifest. A manifest is a file anyone can edit, so a source is
+ * only looked at when it is a regular file inside the workspace (links resolved); others are
+ * `unchecked`, with the reason. Size and mtime first; a different size is `changed`; sha256 only
+ * when the size matches but the mtime does not (once per size and mtime, up to `maxBytes`).
+ */
+export async function sourceStates(m: DatasetManifest, opts: SourceCheckOptions): Promise<{ source: ManifestSource; state: SourceState; reason?: string }[]> {
+  const out: { source: ManifestSource; state: SourceState; reason?: string }[] = [];
+  const maxBytes = opts.maxBytes ?? MAX_SOURCE_HASH_BYTES;
+  const hash = opts.hash ?? hashRegularFile;
+  let root: string | undefined;
+  try {
+    root = opts.workspace ? await fs.realpath(opts.workspace) : undefined;
+  } catch {
+    root = undefined;
+  }
+  for (const source of Array.isArray(m.sources) ? m.sources : []) {
+    const unchecked = (reason: string): void => void out.push({ source, state: 'unchecked', reason });
+    if (typeof source?.path !== 'string' || !path.isAbsolute(source.path)) {
+      unchecked('the manifest gives no absolute path');
+      continue;
+    }
+    if (!root) {
+      unchecked('no workspace folder is open');
+      continue;
+    }
+    let real: string;
     try {
-      st = await fs.stat(source.path);
+      real = await fs.realpath(source.path);
     } catch {
       out.push({ source, state: 'missing' });
       continue;
     }
-    if (st.size === source.bytes && st.mtimeMs === source.mtimeMs) {
+    if (!inside(root, real)) {
+      unchecked('outside the workspace, so not compared');
+      continue;
+    }
+    let st;
+    try {
+      st = await fs.stat(real);
+    } catch {
+      out.push({ source, state: 'missing' });
+      continue;
+    }
+    if (!st.isFile()) {
+      unchecked('not a regular file');
+      continue;
+    }
+    if (st.size !== source.bytes) {
+      out.push({ source, state: 'changed' });
+      continue;
+    }
+    if (st.mtimeMs === source.mtimeMs) {
       out.push({ source, state: 'unchanged' });
       continue;
     }
-    const key = `${source.path}\0${st.size}\0${st.mtimeMs}`;
+    if (st.size > maxBytes) {
+      unchecked(`larger than ${Math.round(maxBytes / 1024 ** 3)} GiB, so not hashed`);
+      continue;
+    }
+    const key = `${real}\0${st.size}\0${st.mtimeMs}`;
     let sha256 = hashes.get(key);
     if (sha256 === undefined) {
-      sha256 = (await hash(source.path, signal)).sha256;
+      try {
+        sha256 = (await hash(real, opts.signal, maxBytes)).sha256;
+      } catch (err) {
+        if ((err as Error).name === 'AbortError') throw err;
+        unchecked((err as Error).message);
+        continue;
+      }
       if (hashes.size >= MAX_HASHES) hashes.delete(hashes.keys().next().value as string);
       hashes.set(key, sha256);
     }

@@ -3,7 +3,7 @@
 // one paragraph at a time; each question becomes one record.
 
 import type { SplitContext } from './context';
-import { FatalFileError, sniffEncoding } from './lineReader';
+import { FatalFileError, foreignEncodingMessage, sniffEncoding } from './lineReader';
 import { JsonSyntaxError, parseJsonStream, positionsOf, type JsonObject, type JsonValue } from './jsonStream';
 import { checkQa, type AnswerPosition } from './qa';
 import type { FileFacts, ProgressInfo, QaAnswer } from './types';
@@ -30,6 +30,7 @@ export async function readSquad(ctx: SplitContext, opts: { signal?: AbortSignal;
       ctx.skip();
       return;
     }
+    ctx.checkContext(p.context, line, column);
     for (const qa of p.qas) {
       const qpos = isObject(qa) ? positionsOf.get(qa) : undefined;
       const ql = qpos?.start.line ?? line;
@@ -65,7 +66,7 @@ export async function readSquad(ctx: SplitContext, opts: { signal?: AbortSignal;
         continue;
       }
       answers += list.length;
-      await ctx.keep(rec, `${rec.question}\u0000${rec.context}`, ql, false);
+      await ctx.keep(rec, `${rec.question}\u0000${rec.context}`, ql, false, p.context);
     }
   };
 
@@ -92,7 +93,12 @@ export async function readSquad(ctx: SplitContext, opts: { signal?: AbortSignal;
         signal: opts.signal,
         onProgress: opts.onProgress,
         onFirstChunk: (chunk) => {
-          binary = sniffEncoding(chunk).binary;
+          const sniff = sniffEncoding(chunk);
+          if (sniff.foreign) {
+            bag.add('error', sniff.foreign === 'gb18030' ? 'encoding.gb18030' : 'encoding.utf16', 1, 1, foreignEncodingMessage(sniff.foreign, sniff.bom, ctx.file));
+            throw new FatalFileError(`${sniff.foreign} file`);
+          }
+          binary = sniff.binary;
           if (binary) throw new FatalFileError('binary file');
         },
       },

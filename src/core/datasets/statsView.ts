@@ -43,7 +43,7 @@ export function datasetSummary(d: DatasetEntry, states?: readonly { source: { sp
   const sources: SourceInfo[] = m.sources.map((s) => ({
     split: s.split,
     name: path.basename(s.path),
-    state: states?.find((x) => x.source.split === s.split)?.state ?? 'unknown',
+    state: ((st) => (st === undefined || st === 'unchecked' ? 'unknown' : st))(states?.find((x) => x.source.split === s.split)?.state),
   }));
   return {
     id: d.id,

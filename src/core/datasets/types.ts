@@ -143,7 +143,12 @@ export const PROBLEM_CODES = [
   'file.unreadable',
   'encoding.latin1',
   'encoding.invalidUtf8',
+  'encoding.utf16',
+  'encoding.gb18030',
   'newline.mixed',
+  'newline.cr',
+  'text.nul',
+  'format.mismatch',
   'line.tooLong',
   'row.columnCount',
   'row.unterminatedQuote',
@@ -155,6 +160,7 @@ export const PROBLEM_CODES = [
   'label.emptyItem',
   'label.duplicate',
   'label.list',
+  'label.nearDuplicate',
   'tag.invalid',
   'tag.iobStart',
   'tag.unknown',
@@ -169,12 +175,14 @@ export const PROBLEM_CODES = [
   'question.empty',
   'document.tooLong',
   'example.duplicate',
+  'qa.sharedContext',
+  'nsp.fewDocuments',
   'split.empty',
 ] as const;
 export type ProblemCode = (typeof PROBLEM_CODES)[number];
 
 export type Encoding = 'utf-8' | 'utf-8-bom' | 'latin-1';
-export type Newline = 'lf' | 'crlf' | 'mixed' | 'none';
+export type Newline = 'lf' | 'crlf' | 'cr' | 'mixed' | 'none';
 
 export interface FileFacts {
   readonly bytes: number;

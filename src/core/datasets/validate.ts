@@ -8,13 +8,64 @@ import { readConll } from './conll';
 import { readDelimited } from './delimited';
 import { DiagnosticBag } from './diagnostics';
 import { readJsonl } from './jsonl';
-import { DEFAULT_MAX_LINE_BYTES, FatalFileError, LineReader, readHead } from './lineReader';
+import { labelPrefixedAdvice, labelPrefixedLines, sampleLines, sniffLayout } from './detect';
+import { DEFAULT_MAX_LINE_BYTES, FatalFileError, LineReader } from './lineReader';
 import { readSquad } from './squad';
 import { detectTextMode, readText } from './text';
-import { AbortError, type DatasetRequest, type FileReport, type RunOptions, type SplitName, type ValidationReport } from './types';
+import { AbortError, type DatasetRequest, type FileReport, type Format, type RunOptions, type SplitName, type Task, type ValidationReport } from './types';
 
 const ORDER: SplitName[] = ['validation', 'test', 'train'];
 const REPORT_ORDER: SplitName[] = ['train', 'validation', 'test'];
+
+/** The tasks each format can hold (JSONL holds any). */
+const FORMAT_TASKS: Record<Format, readonly Task[]> = {
+  csv: ['sequence_classification'],
+  tsv: ['sequence_classification'],
+  jsonl: ['sequence_classification', 'token_classification', 'question_answering', 'mlm', 'mlm_nsp'],
+  conll: ['token_classification'],
+  squad: ['question_answering'],
+  text: ['mlm', 'mlm_nsp'],
+};
+const FORMAT_NAMES: Record<Format | 'label-prefixed', string> = {
+  csv: 'CSV (comma-separated rows)',
+  tsv: 'TSV (tab-separated rows)',
+  jsonl: 'JSON Lines (one JSON object per line)',
+  conll: 'CoNLL (one token and its tag per line)',
+  squad: 'a SQuAD JSON document',
+  text: 'plain text',
+  'label-prefixed': 'label-prefixed lines',
+};
+
+/**
+ * Before reading: the format must hold the task, and the content must look like the format
+ * (`--format tsv` on a JSONL file, `--format conll` on a CSV). Throws FatalFileError after
+ * reporting; a plain-text corpus that looks like something else only gets a warning.
+ */
+async function checkLayout(ctx: SplitContext, request: DatasetRequest): Promise<void> {
+  const { bag, file } = ctx;
+  const { text, lines, sniff } = await sampleLines(file);
+  if (sniff.binary || sniff.foreign) return;
+  const seen = sniffLayout(text, lines);
+  const at = lines.findIndex((l) => l.trim()) + 1 || 1;
+  const lp = seen === 'label-prefixed' ? labelPrefixedLines(lines.slice(0, 200)) : undefined;
+  const { format, task } = request;
+  if (!FORMAT_TASKS[format].includes(task)) {
+    const fits = (Object.keys(FORMAT_TASKS) as Format[]).filter((f) => FORMAT_TASKS[f].includes(task) && f !== 'jsonl');
+    bag.add('error', 'format.mismatch', at, 1, `Format ${format} (${FORMAT_NAMES[format]}) cannot hold ${task} examples. ${lp ? labelPrefixedAdvice(lp, file) : `Use --format ${[...fits, 'jsonl'].join(' or ')}, or another task.`}`);
+    throw new FatalFileError('format does not hold the task');
+  }
+  if (!seen || seen === format) return;
+  const snippet = (lines[at - 1] ?? '').slice(0, 60);
+  if (format === 'text') {
+    if (seen === 'csv' || seen === 'tsv') return;
+    bag.add('warning', 'format.mismatch', at, 1, `This plain-text corpus looks like ${FORMAT_NAMES[seen]}: as ${task} text, its ${seen === 'label-prefixed' ? 'labels' : 'markup'} would be trained on as words. ${lp ? labelPrefixedAdvice(lp, file) : `Import it with --format ${seen} and its own task instead.`}`);
+    return;
+  }
+  // A TSV whose text holds commas, or a CSV cell holding a tab, is still what it says.
+  if ((format === 'tsv' && seen === 'csv' && lines.some((l) => l.includes('\t'))) || (format === 'csv' && seen === 'tsv' && lines.some((l) => l.includes(',')))) return;
+  bag.add('error', 'format.mismatch', at, 1, `The format is ${format}, but this file looks like ${FORMAT_NAMES[seen]} (line ${at}: ${JSON.stringify(snippet)}). ${lp ? labelPrefixedAdvice(lp, file) : `Use --format ${seen}, or leave --format out to detect it.`}`);
+  throw new FatalFileError('format does not match the file');
+}
 
 async function readOne(ctx: SplitContext, request: DatasetRequest, opts: RunOptions): Promise<FileReport> {
   const { bag, file, split } = ctx;
@@ -26,6 +77,7 @@ async function readOne(ctx: SplitContext, request: DatasetRequest, opts: RunOpti
       bag.add('error', 'file.empty', 1, 1, 'The file is empty. Pick the file that holds the data, or remove this split.');
       throw new FatalFileError('empty file');
     }
+    await checkLayout(ctx, request);
     const o = request.options ?? {};
     const scheme = o.tagScheme ?? 'iob2';
     if (request.format === 'squad') {
@@ -48,7 +100,7 @@ async function readOne(ctx: SplitContext, request: DatasetRequest, opts: RunOpti
           await readJsonl(reader, ctx, request.mapping, scheme);
           break;
         case 'text': {
-          const mode = o.textMode ?? detectTextMode((await readHead(file)).toString('utf8'));
+          const mode = o.textMode ?? detectTextMode((await sampleLines(file)).text);
           await readText(reader, ctx, mode);
           break;
         }
@@ -56,7 +108,19 @@ async function readOne(ctx: SplitContext, request: DatasetRequest, opts: RunOpti
       report.facts = reader.facts;
     }
     if (ctx.counts.examples === 0 && !report.fatal) {
-      bag.add('error', 'split.empty', 1, 1, `No usable examples in this file${ctx.counts.skipped ? ` (${ctx.counts.skipped} skipped because of the errors above)` : ''}. Check the format and the column mapping.`);
+      const headerOnly = (request.format === 'csv' || request.format === 'tsv') && (o.header ?? true) && !ctx.counts.skipped && (report.facts?.lines ?? 0) <= 2;
+      bag.add(
+        'error',
+        'split.empty',
+        1,
+        1,
+        headerOnly
+          ? 'The file holds only its header row (line 1), no examples. Add rows below the header, or pick the file that holds the data.'
+          : `No usable examples in this file${ctx.counts.skipped ? ` (${ctx.counts.skipped} skipped because of the errors above)` : ''}. Check the format and the column mapping.`,
+      );
+    } else if (request.task === 'mlm_nsp' && (ctx.counts.documents ?? 0) < 2) {
+      bag.add('error', 'nsp.fewDocuments', ctx.firstExampleLine || 1, 1, `Next-sentence prediction needs at least two documents (a random "next sentence" comes from another document), and this file has ${ctx.counts.documents ?? 0}. Separate documents with a blank line (one sentence per line inside a document), or train with the mlm task.`);
+      throw new FatalFileError('too few documents for next-sentence prediction');
     }
   } catch (err) {
     if (err instanceof FatalFileError) report.fatal = err.message;

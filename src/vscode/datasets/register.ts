@@ -108,6 +108,8 @@ export function registerDatasets(ctx: Ctx): void {
         let last = 0;
         try {
           return await importDataset(req, dir, {
+            // The Problems view lists every bad row; the message below says how many were left out.
+            skipBadRows: true,
             signal: ac.signal,
             onProgress: (p) => {
               const pct = (100 * p.bytesDone) / Math.max(1, p.bytesTotal);
@@ -132,7 +134,8 @@ export function registerDatasets(ctx: Ctx): void {
     }
     ctx.log.info(`imported dataset ${result.id}: ${summary(result.report)}`);
     const actions = result.report.errors || result.report.warnings ? ['Show Statistics', 'Show Problems'] : ['Show Statistics'];
-    const choice = await vscode.window.showInformationMessage(`Imported "${result.id}": ${summary(result.report)}.`, ...actions);
+    const skipped = result.skipped ? ` ${result.skipped} row${result.skipped === 1 ? '' : 's'} with errors left out.` : '';
+    const choice = await vscode.window.showInformationMessage(`Imported "${result.id}": ${summary(result.report)}.${skipped}`, ...actions);
     if (choice === 'Show Problems') await vscode.commands.executeCommand('workbench.actions.view.problems');
     else if (choice === 'Show Statistics' && result.id) await vscode.commands.executeCommand('bertStudio.showDatasetStatistics', result.id);
   };

@@ -107,7 +107,7 @@ export class DatasetStatsPanel {
   }
 
   private async state(): Promise<ViewState> {
-    const states = await sourceStates(this.entry.manifest).catch(() => undefined);
+    const states = await sourceStates(this.entry.manifest, { workspace: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath }).catch(() => undefined);
     const model = this.tokenizerModel();
     return { dataset: { ...datasetSummary(this.entry, states), id: this.entry.id }, stats: this.stats, status: this.status, message: this.message, tokenizer: model ? modelName(model) : undefined };
   }

@@ -12,11 +12,15 @@ export type DatasetNode =
 export class DatasetsTree implements vscode.TreeDataProvider<DatasetNode> {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
-  private states = new Map<string, { split: string; path: string; state: SourceState }[]>();
+  private states = new Map<string, { split: string; path: string; state: SourceState; reason?: string }[]>();
   private entries: DatasetEntry[] = [];
   readonly stats = new Map<string, DatasetStatistics>();
 
-  constructor(private readonly datasetsDir: () => string | undefined) {}
+  constructor(
+    private readonly datasetsDir: () => string | undefined,
+    /** Only sources inside it are read (a manifest is user-editable). */
+    private readonly workspace: () => string | undefined = () => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+  ) {}
 
   refresh(): void {
     this.changed.fire();
@@ -32,9 +36,9 @@ export class DatasetsTree implements vscode.TreeDataProvider<DatasetNode> {
       this.entries = dir ? await listDatasets(dir) : [];
       const out: DatasetNode[] = [];
       for (const entry of this.entries) {
-        const states = await sourceStates(entry.manifest).catch(() => []);
-        this.states.set(entry.id, states.map((s) => ({ split: s.source.split, path: s.source.path, state: s.state })));
-        out.push({ kind: 'dataset', entry, changed: states.some((s) => s.state !== 'unchanged') });
+        const states = await sourceStates(entry.manifest, { workspace: this.workspace() }).catch(() => []);
+        this.states.set(entry.id, states.map((s) => ({ split: s.source.split, path: String(s.source.path), state: s.state, reason: s.reason })));
+        out.push({ kind: 'dataset', entry, changed: states.some((s) => s.state === 'changed' || s.state === 'missing') });
       }
       return out;
     }
@@ -48,14 +52,14 @@ export class DatasetsTree implements vscode.TreeDataProvider<DatasetNode> {
       kids.push({ kind: 'detail', label: split, description: `${s.count.toLocaleString('en-US')}${labels ? ` — ${labels}` : ''}`, icon: 'list-flat', file: path.join(node.entry.dir, s.file) });
     }
     for (const s of this.states.get(node.entry.id) ?? []) {
-      const bad = s.state !== 'unchanged';
+      const bad = s.state === 'changed' || s.state === 'missing';
       kids.push({
         kind: 'detail',
         label: path.basename(s.path),
-        description: `${s.split} source${s.state === 'changed' ? ' — changed since import' : s.state === 'missing' ? ' — missing' : ''}`,
-        tooltip: `${s.path}${bad ? '\nThe snapshot still holds the data as imported; import again to use the new version.' : ''}`,
+        description: `${s.split} source${s.state === 'changed' ? ' — changed since import' : s.state === 'missing' ? ' — missing' : s.state === 'unchecked' ? ' — not checked' : ''}`,
+        tooltip: `${s.path}${bad ? '\nThe snapshot still holds the data as imported; import again to use the new version.' : s.reason ? `\nNot checked: ${s.reason}.` : ''}`,
         icon: bad ? 'warning' : 'file',
-        file: s.state === 'missing' ? undefined : s.path,
+        file: s.state === 'unchanged' || s.state === 'changed' ? s.path : undefined,
         warn: bad,
       });
     }

@@ -41,7 +41,7 @@ describe('datasets: snapshots and their sources', function () {
       hashed++;
       return hashFile(f);
     };
-    const states = async (): Promise<string[]> => (await sourceStates(m, undefined, counting)).map((s) => `${s.source.split}:${s.state}`);
+    const states = async (): Promise<string[]> => (await sourceStates(m, { workspace: dir, hash: counting })).map((s) => `${s.source.split}:${s.state}`);
     assert.deepEqual(await states(), ['train:unchanged', 'validation:unchanged']);
 
     // Touched but the same bytes: still unchanged (sha256 decides when size or mtime differ).
