@@ -147,18 +147,18 @@ def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def _range_text(low: float | None, low_in: bool, high: float | None, high_in: bool) -> str:
+    lo, hi = _shown(low), _shown(high)
     if high is None:
-        return f"at least {low:g}" if low_in else f"greater than {low:g}"
+        return f"at least {lo}" if low_in else f"greater than {lo}"
     if low_in and high_in:
-        return f"between {low:g} and {high:g}"
+        return f"between {lo} and {hi}"
     if not low_in and not high_in:
-        return f"strictly between {low:g} and {high:g}"
-    return f"greater than {low:g} and at most {high:g}" if high_in else f"at least {low:g} and below {high:g}"
+        return f"strictly between {lo} and {hi}"
+    return f"greater than {lo} and at most {hi}" if high_in else f"at least {lo} and below {hi}"
 
 
 def _shown(value: Any) -> str:
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
+    """A value as it is written in spec.json (NaN and Infinity too)."""
     try:
         return json.dumps(value)[:60]
     except (TypeError, ValueError):
@@ -168,7 +168,7 @@ def _shown(value: Any) -> str:
 def _coerce(name: str, value: Any, default: Any) -> Any:
     """One training field, type and range checked. Errors say the rule and a value that works."""
     where = f"training.{name}"
-    fix = f"the default is {_shown(default)}" if default is not None else "remove it for the default"
+    fix = f"the default is {_shown(default)}" if default is not None else "remove it (or null) for the default"
     if value is None:
         if name in ("metric_for_best_model", "early_stopping_patience"):
             return None
@@ -346,8 +346,9 @@ def _check_training(task: str, model: ModelRef, training: dict[str, Any]) -> Non
     seq = training["max_seq_length"]
     limit = _max_positions(model)
     if limit is not None and seq > limit[0]:
-        raise SpecError(f"training.max_seq_length {seq} is more than the {limit[0]} positions {model.name_or_path} has "
-                        f"({limit[1]}); set it to at most {limit[0]}.", "training.max_seq_length")
+        raise SpecError(f"training.max_seq_length must be at most {limit[0]}, the positions of the model "
+                        f"{model.name_or_path!r} ({limit[1]}), not {seq}; set it to {limit[0]} or less.",
+                        "training.max_seq_length")
     stride = training.get("doc_stride")
     if stride is not None and stride >= seq:
         raise SpecError(f"training.doc_stride {stride} must be smaller than training.max_seq_length {seq} (windows "

@@ -116,9 +116,10 @@ def test_incomplete_checkpoints_are_ignored(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_early_stopping_keeps_best_and_exports(tmp_path: Path, data: Path) -> None:
-    # learning_rate 0: the metric never improves after the first evaluation, so patience 1 stops at step 2.
+    # learning_rate 1e-30 (0 is refused): the metric never improves after the first evaluation, so patience 1
+    # stops at step 2.
     spec = make_spec("sequence_classification", data / "sst2" / "train.tsv", data / "sst2" / "dev.tsv",
-                     max_steps=20, per_device_train_batch_size=8, max_seq_length=32, learning_rate=0.0,
+                     max_steps=20, per_device_train_batch_size=8, max_seq_length=32, learning_rate=1e-30,
                      eval_steps=1, save_steps=100, logging_steps=1, early_stopping_patience=1)
     spec["data"].update(max_train_samples=64, max_eval_samples=32)
     spec["export"] = {"onnx": True, "quantize": False}
