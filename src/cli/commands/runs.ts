@@ -1,12 +1,21 @@
 import * as path from 'node:path';
 import { studioLayout } from '../../core/paths';
-import { RunStore, type RunInfo } from '../../core/runs/store';
+import { onInvalidRecord } from '../../core/runs/protocol';
+import { RunStore, isRunId, isFinishing, type RunInfo } from '../../core/runs/store';
 import { stopWorker } from '../../core/runs/worker';
 import { UsageError, flag, parseArgs, type CliIo } from '../io';
 
 export const RUNS_USAGE = `bert-studio runs [list] [--json]      runs in this workspace, newest first
 bert-studio runs show RUN_ID [--json]  spec, status and last evaluation of one run
-bert-studio runs stop RUN_ID           checkpoint and stop a running worker`;
+bert-studio runs stop RUN_ID           checkpoint and stop a running (or starting) worker`;
+
+/** What `runs stop` printed for each outcome. */
+const STOP_TEXT: Record<string, string> = {
+  stopped: 'stopped (resume with: bert-studio train --resume ID)',
+  killed: 'did not stop within the grace period and was killed; resume continues from its last checkpoint',
+  'not-running': 'no worker is running for this run; nothing was signalled',
+  'not-ours': 'its recorded pid could not be confirmed as this run\'s worker, so nothing was signalled; the stop file asks the worker to stop at its next step',
+};
 
 function summary(store: RunStore, info: RunInfo): Record<string, unknown> {
   const evals = store.events(info.id).filter((e) => e.type === 'eval');
@@ -41,18 +50,38 @@ export async function runRunsCommand(argv: string[], io: CliIo): Promise<number>
       }
     return 0;
   }
+  if (sub !== 'show' && sub !== 'stop') throw new UsageError(`Unknown runs subcommand "${sub}".\n${RUNS_USAGE}`);
   if (!id) throw new UsageError(`runs ${sub} needs a RUN_ID.\n${RUNS_USAGE}`);
-  const info = store.get(id);
-  if (!info.spec) throw new UsageError(`No run "${id}" in ${store.runsDir}.`);
+  if (!isRunId(id)) throw new UsageError(`"${String(id).slice(0, 80)}" is not a run id: a run id is a folder name in ${store.runsDir} (letters, digits, '.', '_', '-'; no '/'), as "bert-studio runs" lists them.`, 'RUN_ID');
+  const problems: string[] = [];
+  const sub2 = onInvalidRecord((file, reason) => problems.push(`${path.basename(file)}: ${reason}`));
+  let info: RunInfo;
+  try {
+    info = store.get(id);
+  } finally {
+    sub2.dispose();
+  }
+  if (!info.spec) {
+    if (problems.some((p) => p.startsWith('spec.json'))) throw new UsageError(`Run "${id}" has an invalid spec.json (${problems.join('; ')}); fix or remove ${path.join(info.dir, 'spec.json')}.`, 'spec.json');
+    throw new UsageError(`No run "${id}" in ${store.runsDir}; "bert-studio runs" lists them.`, 'RUN_ID');
+  }
   if (sub === 'show') {
-    const s = { ...summary(store, info), spec: info.spec, status: info.status };
+    const s = { ...summary(store, info), spec: info.spec, status: info.status, ...(problems.length ? { problems } : {}) };
     io.stdout.write(json ? JSON.stringify(s, null, 2) + '\n' : Object.entries(s).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join('\n') + '\n');
     return 0;
   }
-  if (sub === 'stop') {
-    const how = await stopWorker(info.dir, info.status?.pid);
-    io.stdout.write(json ? JSON.stringify({ id, result: how }) + '\n' : `${id}: ${how}\n`);
+  if (!['starting', 'running', 'stopping'].includes(info.state)) {
+    io.stdout.write(json ? JSON.stringify({ id, result: 'not-running', state: info.state }) + '\n' : `${id}: is ${info.state}, not running; nothing to stop.\n`);
     return 0;
   }
-  throw new UsageError(`Unknown runs subcommand "${sub}".\n${RUNS_USAGE}`);
+  if (isFinishing(info.status)) {
+    io.stdout.write(json ? JSON.stringify({ id, result: 'finishing' }) + '\n' : `${id}: has finished training and is writing its model and export; it will end as completed.\n`);
+    return 0;
+  }
+  // The worker the run folder records (status.json, or launch.json for a run still starting),
+  // signalled only once /proc confirms it is this run's worker.
+  let reason: string | undefined;
+  const how = await stopWorker(info.dir, undefined, 30_000, 200, (r) => (reason = r));
+  io.stdout.write(json ? JSON.stringify({ id, result: how, ...(reason ? { reason } : {}) }) + '\n' : `${id}: ${STOP_TEXT[how]}${reason && how === 'not-ours' ? ` (${reason})` : ''}\n`);
+  return 0;
 }

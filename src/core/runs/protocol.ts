@@ -72,6 +72,10 @@ export const EXPORT_EVENT = object({
   quantized_max_abs_diff: maybeNum,
   cpu_max_abs_diff: maybeNum,
   tied_weights: optional(unknownValue),
+  /** The parity tolerance the fp32 graphs passed. */
+  tolerance: maybeNum,
+  /** The task's metric of the fp32 and int8 graphs on the first validation examples (also in onnx/export.json). */
+  accuracy: optional(object({ metric: str(), examples: count, fp32: maybeNum, int8: maybeNum })),
 });
 export const LOG_EVENT = object({ type: oneOf('log'), ts, level: optional(oneOf('debug', 'info', 'warning', 'error')), message: str() });
 export const ERROR_EVENT = object({ type: oneOf('error'), ts, message: str(), field: optional(str()) });
@@ -162,22 +166,28 @@ export function parseEvent(line: string): RunEvent | undefined {
 // ---- reporting refused records ---------------------------------------------------------------
 type InvalidListener = (file: string, reason: string) => void;
 const listeners = new Set<InvalidListener>();
-const reported = new Set<string>();
 
 /**
- * Subscribes to records refused on receipt (the extension logs them in its output channel).
- * Each file and reason is reported once: status.json is read every few seconds.
+ * Subscribes to records refused on receipt (the extension logs them in its output channel, the
+ * CLI names them). `onceEach`: each file and reason once (status.json is read every few seconds).
  */
-export function onInvalidRecord(listener: InvalidListener): { dispose(): void } {
-  listeners.add(listener);
-  return { dispose: () => listeners.delete(listener) };
+export function onInvalidRecord(listener: InvalidListener, options: { readonly onceEach?: boolean } = {}): { dispose(): void } {
+  let l = listener;
+  if (options.onceEach) {
+    const seen = new Set<string>();
+    l = (file, reason) => {
+      const key = `${file}\0${reason}`;
+      if (seen.has(key)) return;
+      if (seen.size > 1000) seen.clear();
+      seen.add(key);
+      listener(file, reason);
+    };
+  }
+  listeners.add(l);
+  return { dispose: () => listeners.delete(l) };
 }
 
 export function reportInvalid(file: string, reason: string): void {
-  const key = `${file}\0${reason}`;
-  if (reported.has(key)) return;
-  if (reported.size > 1000) reported.clear();
-  reported.add(key);
   for (const l of listeners) l(file, reason);
 }
 

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RUN_SPEC, RUN_STATUS, checkRecord, parseEvent, type DisplayState, type LaunchRecord, type RunEvent, type RunSpec, type RunStatus } from './protocol';
+import { RUN_SPEC, RUN_STATUS, checkEvent, checkRecord, reportInvalid, type DisplayState, type LaunchRecord, type RunEvent, type RunSpec, type RunStatus } from './protocol';
 import { isRunId, RUN_ID_PATTERN } from '../../shared/runId';
 import { readLaunch, recordedWorker, verifyWorker, type WorkerRef } from './workerProcess';
 
@@ -201,7 +201,15 @@ export class RunStore {
     }
     const lines = text.split('\n');
     lines.pop();
-    return lines.map(parseEvent).filter((e): e is RunEvent => e !== undefined);
+    const file = path.join(this.runDir(id), 'events.jsonl');
+    const out: RunEvent[] = [];
+    lines.forEach((line, i) => {
+      if (!line.trim()) return;
+      const c = checkEvent(line);
+      if (c.ok) out.push(c.value);
+      else reportInvalid(file, `line ${i + 1}: ${c.reason}; the line is ignored`);
+    });
+    return out;
   }
 
   /** A new, unique, sortable run id: time first, then a short name. */

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { parseEvent, type RunEvent } from './protocol';
+import { checkEvent, reportInvalid, type RunEvent } from './protocol';
 
 export interface LineTailOptions {
   /**
@@ -107,23 +107,38 @@ export class LineTail {
   }
 }
 
-/** Follows events.jsonl: complete, well-formed events only; malformed lines are skipped. */
+/**
+ * Follows events.jsonl: complete events that match the contract (protocol.ts) only; any other line
+ * is dropped and reported (`onInvalidRecord`) with its line number and what is wrong.
+ */
 export class JsonlTail {
   private readonly lines: LineTail;
+  /** Lines seen so far (blank lines are not counted: the number is approximate after one). */
+  private lineNo = 0;
 
-  constructor(file: string, onEvents: (events: RunEvent[]) => void) {
+  constructor(
+    private readonly file: string,
+    onEvents: (events: RunEvent[]) => void,
+  ) {
     this.lines = new LineTail(file, (lines) => {
-      const events = JsonlTail.parse(lines);
+      const events = this.parse(lines);
       if (events.length) onEvents(events);
     });
   }
 
-  private static parse(lines: string[]): RunEvent[] {
-    return lines.map(parseEvent).filter((e): e is RunEvent => e !== undefined);
+  private parse(lines: string[]): RunEvent[] {
+    const out: RunEvent[] = [];
+    for (const line of lines) {
+      this.lineNo++;
+      const c = checkEvent(line);
+      if (c.ok) out.push(c.value);
+      else reportInvalid(this.file, `line ${this.lineNo}: ${c.reason}; the line is ignored`);
+    }
+    return out;
   }
 
   readNew(): RunEvent[] {
-    return JsonlTail.parse(this.lines.readNew());
+    return this.parse(this.lines.readNew());
   }
 
   start(pollMs = 500): this {

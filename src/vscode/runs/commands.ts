@@ -213,18 +213,35 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
     }),
 
     vscode.commands.registerCommand('bertStudio.stopRun', async (arg: unknown) => {
+      // Stop signals a process: trusted workspaces only (package.json also hides it in restricted mode).
+      if (!requireTrust(ctx, 'Stopping a run')) return;
       const s = needStore();
       if (!s) return;
-      const id = await pickRun(s, arg, (st) => st === 'running' || st === 'starting', 'Stop');
+      const id = await pickRun(s, arg, (st) => st === 'running' || st === 'starting' || st === 'stopping', 'Stop');
       if (!id) return;
-      const info = s.get(id);
+      let info: ReturnType<RunStore['get']>;
+      try {
+        info = s.get(id); // refuses anything that is not a run id (InvalidRunIdError says what one is)
+      } catch (err) {
+        void vscode.window.showErrorMessage(`BERT Studio: ${(err as Error).message}`);
+        return;
+      }
+      if (!['starting', 'running', 'stopping'].includes(info.state)) {
+        void vscode.window.showInformationMessage(`BERT Studio: ${id} is ${info.state}; there is nothing to stop.`);
+        refresh();
+        return;
+      }
       if (isFinishing(info.status)) {
         void vscode.window.showInformationMessage(`BERT Studio: ${id} has finished training and is writing its model and export; it will end as completed.`);
         return;
       }
       const grace = (ctx.config().get<number>('stopGracePeriodSeconds') ?? 30) * 1000;
-      const how = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `BERT Studio: stopping ${id} (checkpointing)` }, () => stopWorker(info.dir, info.status?.pid, grace));
+      let refused: string | undefined;
+      // No pid from the caller: stopWorker signals the worker the run folder records, once /proc confirms it is this run's.
+      const how = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `BERT Studio: stopping ${id} (checkpointing)` }, () => stopWorker(info.dir, undefined, grace, 200, (r) => (refused = r)));
+      if (refused) ctx.log.warn(`stop ${id}: ${refused}`);
       if (how === 'killed') void vscode.window.showWarningMessage(`BERT Studio: ${id} did not stop within the grace period and was killed; resume continues from its last checkpoint.`);
+      else if (how === 'not-ours') void vscode.window.showWarningMessage(`BERT Studio: ${id}'s recorded worker could not be confirmed (${refused}), so no process was signalled; the stop file asks the worker to stop at its next step.`);
       refresh();
     }),
 

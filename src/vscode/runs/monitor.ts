@@ -31,7 +31,7 @@ export class RunMonitor implements vscode.Disposable {
     this.disposables.push(this.statusItem, this.changed);
     const layout = ctx.layout();
     if (layout) {
-      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(layout.runsDir), '*/{status.json,spec.json}'));
+      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(layout.runsDir), '*/{status.json,spec.json,launch.json}'));
       const poke = (): void => this.poll();
       watcher.onDidChange(poke);
       watcher.onDidCreate(poke);

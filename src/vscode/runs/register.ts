@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { onInvalidRecord } from '../../core/runs/protocol';
 import { RunStore } from '../../core/runs/store';
 import type { Ctx } from '../ctx';
 import { registerRunCommands } from './commands';
@@ -17,6 +18,8 @@ export function registerRuns(ctx: Ctx): void {
     runs.refresh();
     models.refresh();
   };
+  // Run-folder records that fail their contract are ignored; the log says which and why (once each).
+  ctx.push(onInvalidRecord((file, reason) => ctx.log.warn(`ignored ${file}: ${reason}`), { onceEach: true }));
   ctx.push(runs, models, vscode.window.registerTreeDataProvider('bertStudio.runs', runs), vscode.window.registerTreeDataProvider('bertStudio.models', models));
   registerRunCommands(ctx, store, () => monitor?.poll());
   // The monitor reads every run's files; start it after activation returns to keep that cheap.
