@@ -1,4 +1,4 @@
-import { closestLabel } from '../core/datasets/labels';
+import { closestName } from '../core/runs/launch';
 
 /** Output streams and argument parsing shared by the CLI commands. */
 export interface CliIo {
@@ -37,7 +37,7 @@ export function parseArgs(args: readonly string[], booleans: readonly string[] =
       const eq = a.indexOf('=');
       const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
       if (known && !known.includes(name)) {
-        const hint = closestLabel(name, known) ?? known.find((k) => name.length >= 3 && (k.startsWith(name) || name.startsWith(k)));
+        const hint = closestName(name, known);
         throw new UsageError(`unknown option --${name}${hint ? `; did you mean --${hint}?` : ''} (options: ${known.map((k) => `--${k}`).join(' ')})`, `--${name}`);
       }
       let value: string | true;

@@ -6,7 +6,7 @@ import { runDatasetCommand } from './commands/dataset';
 import { runFillMaskCommand, runPredictCommand } from './commands/infer';
 import { RUNS_USAGE, runRunsCommand } from './commands/runs';
 import { TRAIN_USAGE, runTrainCommand } from './commands/train';
-import { closestLabel } from '../core/datasets/labels';
+import { closestName } from '../core/runs/launch';
 import { RunFolderError } from '../core/runs/store';
 import { ProblemsError, UsageError, type CliIo } from './io';
 
@@ -89,7 +89,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
   }
   const run = COMMANDS[command];
   if (!run) {
-    const hint = closestLabel(command, Object.keys(COMMANDS));
+    const hint = closestName(command, Object.keys(COMMANDS));
     if (json) return fail(2, [{ field: 'command', message: `unknown command "${command}"${hint ? `; did you mean ${hint}?` : ''} (commands: ${Object.keys(COMMANDS).join(', ')})` }]);
     io.stderr.write(`error: unknown command "${command}"${hint ? `; did you mean ${hint}?` : ''}\n\n${USAGE}`);
     return 2;

@@ -156,6 +156,9 @@ export async function checkRunSpec(spec: RunSpec, env: RunEnvironment): Promise<
     const p = await dataFileProblem('data.validation', data.validation, task);
     if (p) problems.push(p);
   }
+  if (env.python && /[\\/]/.test(env.python) && !fs.existsSync(env.python)) {
+    problems.push({ field: 'python', message: `no Python at ${env.python}; give the Python of the training environment (scripts/setup.sh makes .venv; CLI --python PATH, or bertStudio.pythonPath).` });
+  }
   const model = typeof spec.model?.name_or_path === 'string' ? spec.model.name_or_path : '';
   const modelIssue = model ? modelProblem(model, spec.model.trust_pickle === true) : undefined;
   if (modelIssue) problems.push(modelIssue);

@@ -92,8 +92,10 @@ export function trainingFieldNames(task: Task): string[] {
 
 /** The known name a typo most likely meant: an alias, a close spelling, or a name containing it. */
 export function closestName(name: string, known: readonly string[], aliases: Readonly<Record<string, string>> = {}): string | undefined {
-  const n = name.toLowerCase().replace(/-/g, '_');
-  return aliases[n] ?? closestLabel(n, known) ?? (n.length >= 3 ? known.find((k) => k.includes(n) || n.includes(k)) : undefined);
+  const n = name.toLowerCase();
+  // Two neighbouring letters swapped ("lables") is the likeliest typo of all.
+  const swaps = (k: string): boolean => k.length === n.length && [...n].some((_, i) => i + 1 < n.length && n.slice(0, i) + n[i + 1] + n[i] + n.slice(i + 2) === k);
+  return aliases[n] ?? known.find(swaps) ?? closestLabel(n, known) ?? (n.length >= 3 ? known.find((k) => k.includes(n) || n.includes(k)) : undefined);
 }
 
 function rangeText(r: FieldRule): string {
