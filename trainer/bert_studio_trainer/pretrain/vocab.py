@@ -1,6 +1,12 @@
 """A WordPiece vocabulary trained on the corpus with the `tokenizers` library (BERT's uncased
 normalization and pre-tokenization), wrapped as a transformers tokenizer so it saves with the
-model and loads with AutoTokenizer."""
+model and loads with AutoTokenizer.
+
+Chinese follows Chinese BERT: the normalizer puts spaces around every CJK character, so each is a
+word of its own and becomes one token (never a `##` piece), while Latin words and numbers in the
+same text are split into WordPiece pieces as in English. Every character of the corpus is in the
+vocabulary, so a Chinese vocabulary holds at least its distinct characters, even when that is
+more than vocab_size."""
 
 from __future__ import annotations
 
@@ -19,7 +25,8 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int, lowercase: bool = Tru
     from transformers import BertTokenizerFast
 
     tok = Tokenizer(WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=None, clean_text=True)
+    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=None, clean_text=True,
+                                                handle_chinese_chars=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece(prefix="##")
     trainer = WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIAL_TOKENS,
