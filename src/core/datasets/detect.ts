@@ -222,17 +222,21 @@ export function sniffLayout(text: string, lines: readonly string[]): Format | 'l
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{') && /"data"\s*:/.test(trimmed.slice(0, 4096)) && /"paragraphs"|"qas"/.test(trimmed) && !/^\{.*\}\s*$/.test(rows[0])) return 'squad';
   // Broken JSON lines still start with `{`.
-  if (rows.filter((l) => /^\s*\{/.test(l)).length >= 0.9 * rows.length && rows.some((l) => /^\s*\{.*\}\s*$/.test(l))) return 'jsonl';
+  if (rows.filter((l) => /^\s*[{[]/.test(l)).length >= 0.9 * rows.length && rows.some((l) => /^\s*\{.*\}\s*$/.test(l))) return 'jsonl';
   if (rows.length >= 2 && conllTagColumn(lines.slice(0, 200))) return 'conll';
   if (labelPrefixedLines(lines.slice(0, 200))) return 'label-prefixed';
-  const consistent = (delimiter: ',' | '\t'): boolean => {
-    if (rows.filter((l) => l.includes(delimiter)).length < 0.9 * rows.length) return false;
-    const w = rowWidths(lines.slice(0, 200), delimiter, guessQuoting(lines.slice(0, 200), delimiter));
-    return w.length > 0 && w[0] > 1 && w.filter((x) => x === w[0]).length >= 0.8 * w.length;
-  };
-  if (consistent('\t')) return 'tsv';
-  if (consistent(',')) return 'csv';
+  if (delimitedConsistent(lines, '\t')) return 'tsv';
+  if (delimitedConsistent(lines, ',')) return 'csv';
   return undefined;
+}
+
+/** Whether most sample lines split on `delimiter` into the first row's width (more than one column). */
+export function delimitedConsistent(lines: readonly string[], delimiter: ',' | '\t'): boolean {
+  const rows = lines.filter((l) => l.trim());
+  if (rows.length === 0 || rows.filter((l) => l.includes(delimiter)).length < 0.9 * rows.length) return false;
+  const sample = lines.slice(0, 200);
+  const w = rowWidths(sample, delimiter, guessQuoting(sample, delimiter));
+  return w.length > 0 && w[0] > 1 && w.filter((x) => x === w[0]).length >= 0.8 * w.length;
 }
 
 export async function guessDataset(file: string): Promise<DatasetGuess> {

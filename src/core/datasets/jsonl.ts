@@ -89,12 +89,12 @@ export async function readJsonl(reader: LineReader, ctx: SplitContext, mapping: 
     try {
       o = JSON.parse(text);
     } catch (err) {
-      bag.add('error', 'json.syntax', line, syntaxColumn(err), `Not valid JSON: ${(err as Error).message}. Each line must be one complete JSON object.`, { fix: deleteLineFix(line) });
+      bag.add('error', 'json.syntax', line, syntaxColumn(err), `Not valid JSON: ${(err as Error).message}. Each line must be one complete JSON object: fix the JSON on this line, or remove the line.`, { fix: deleteLineFix(line) });
       ctx.skip();
       return;
     }
     if (typeof o !== 'object' || o === null || Array.isArray(o)) {
-      bag.add('error', 'json.shape', line, 1, 'Each line must be a JSON object ({…}).');
+      bag.add('error', 'json.shape', line, 1, 'Each line must be a JSON object ({…}), not a list or a bare value: write this line as an object with named fields, or remove it.', { fix: deleteLineFix(line) });
       ctx.skip();
       return;
     }
@@ -141,7 +141,7 @@ export async function readJsonl(reader: LineReader, ctx: SplitContext, mapping: 
         const tags = field(obj, mapping.tags ?? 'tags');
         if (!Array.isArray(tokens) || !Array.isArray(tags)) return shape(`Need "${String(mapping.tokens ?? 'tokens')}" and "${String(mapping.tags ?? 'tags')}" lists.`);
         if (tokens.length !== tags.length) {
-          bag.add('error', 'tokens.mismatch', line, 1, `${tokens.length} tokens but ${tags.length} tags: each token needs exactly one tag.`);
+          bag.add('error', 'tokens.mismatch', line, 1, `${tokens.length} tokens but ${tags.length} tags: each token needs exactly one tag. Add the missing tags or remove the extra tokens.`);
           ctx.skip();
           return;
         }
@@ -159,7 +159,7 @@ export async function readJsonl(reader: LineReader, ctx: SplitContext, mapping: 
           if (fixed) {
             const at = text.indexOf(`"${t}"`);
             const c = at >= 0 ? at + 2 : 1;
-            bag.add('error', 'tag.iobStart', line, c, `"${t}" after ${prev ? `"${prev}"` : 'the sentence start'}: in IOB2 an entity starts with B-, so this should be "${fixed}".`, {
+            bag.add('error', 'tag.iobStart', line, c, `"${t}" after ${prev ? `"${prev}"` : 'the sentence start'}: in IOB2 an entity starts with B-, so change it to "${fixed}". (If the file is IOB1, import it with the IOB1 tag scheme.)`, {
               endColumn: c + t.length,
               fix: at >= 0 && text.indexOf(`"${t}"`, at + 1) < 0 ? replaceFix(`Change to "${fixed}"`, line, c, c + t.length, fixed) : undefined,
             });

@@ -119,6 +119,8 @@ export function sniffEncoding(sample: Buffer): SniffResult {
   for (let k = 0; k < 3 && end > 0 && (sample[end - 1] & 0xc0) === 0x80; k++) end--;
   if (end > 0 && sample[end - 1] >= 0xc0) end--;
   if (isUtf8(sample.subarray(0, end))) return { encoding: 'utf-8', binary: false };
+  // GBK pairs often happen to be well-formed 2-byte UTF-8 too, so this comes before the count below.
+  if (looksGb18030(sample, end)) return { encoding: 'latin-1', binary: false, foreign: 'gb18030' };
   // Not UTF-8. Latin-1 text has high bytes that never form UTF-8 sequences; a UTF-8 file with a
   // few bad bytes has mostly well-formed ones.
   let valid = 0;
@@ -139,7 +141,6 @@ export function sniffEncoding(sample: Buffer): SniffResult {
     }
   }
   if (!(valid * 10 < invalid || valid === 0)) return { encoding: 'utf-8', binary: false };
-  if (looksGb18030(sample, end)) return { encoding: 'latin-1', binary: false, foreign: 'gb18030' };
   return { encoding: 'latin-1', binary: false, ...(c1 ? { cp1252: true } : {}) };
 }
 
@@ -250,7 +251,7 @@ export class LineReader {
       };
 
       /** A line holding bare CRs (classic Mac line ends): each CR ends a line, as editors show it. */
-      const emitCrSplit = async (buf: Buffer, s: number, e: number, hadNewline: boolean): Promise<void> => {
+      const emitCrSplit = async (buf: Buffer, s: number, e: number, ending: 'lf' | 'crlf' | 'cr' | undefined): Promise<void> => {
         let from = s;
         for (;;) {
           const c = buf.indexOf(13, from);
@@ -258,7 +259,10 @@ export class LineReader {
           if (!last) {
             ended('cr');
             if (!crAt) crAt = lineNo;
-          } else if (hadNewline) ended(e < buf.length && buf[e] === 13 ? 'crlf' : 'lf');
+          } else if (ending) {
+            ended(ending);
+            if (ending === 'cr' && !crAt) crAt = lineNo;
+          }
           const r = emitOne(buf, from, last ? e : c, false);
           if (r) await r;
           if (last) return;
@@ -270,17 +274,18 @@ export class LineReader {
       // Synchronous unless the sink returns a promise: no promise or microtask per line.
       const emit = (buf: Buffer, s: number, e: number, hadNewline: boolean, knownValid: boolean): void | Promise<void> => {
         lineNo++;
-        let ending: 'lf' | 'crlf' = 'lf';
+        // The last line of a file may end in a CR alone.
+        let ending: 'lf' | 'crlf' | 'cr' | undefined = hadNewline ? 'lf' : undefined;
         if (e > s && buf[e - 1] === 13) {
           e--;
-          ending = 'crlf';
+          ending = hadNewline ? 'crlf' : 'cr';
         }
         if (lineNo === 1 && encoding === 'utf-8-bom') s = Math.min(e, s + 3);
-        if (crPossible) {
-          const c = buf.subarray(s, e).indexOf(13);
-          if (c >= 0) return emitCrSplit(buf, s, e, hadNewline);
+        if (crPossible && buf.subarray(s, e).indexOf(13) >= 0) return emitCrSplit(buf, s, e, ending);
+        if (ending) {
+          ended(ending);
+          if (ending === 'cr' && !crAt) crAt = lineNo;
         }
-        if (hadNewline) ended(ending);
         return emitOne(buf, s, e, knownValid);
       };
 

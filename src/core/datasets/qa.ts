@@ -46,7 +46,7 @@ export function checkQa(ctx: SplitContext, rec: QaRecord, line: number, column: 
       ok = false;
       return;
     }
-    bag.add('error', 'squad.answerStart', pos.line, pos.column, `answer_start ${a.answer_start} does not point at the answer "${short(a.text)}" (the context there reads "${short(rec.context.slice(Math.max(0, a.answer_start), a.answer_start + a.text.length))}"); it occurs at ${right}.`, {
+    bag.add('error', 'squad.answerStart', pos.line, pos.column, `answer_start ${a.answer_start} does not point at the answer "${short(a.text)}" (the context there reads "${short(rec.context.slice(Math.max(0, a.answer_start), a.answer_start + a.text.length))}"); it occurs at ${right}. Change answer_start to ${right}.`, {
       endColumn: pos.endColumn,
       fix: answerPositions[k] ? replaceFix(`Change answer_start to ${right}`, pos.line, pos.column, pos.endColumn, String(right)) : undefined,
     });

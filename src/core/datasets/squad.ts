@@ -113,7 +113,7 @@ export async function readSquad(ctx: SplitContext, opts: { signal?: AbortSignal;
     return { bytes: r.bytes, sha256: r.sha256, encoding: 'utf-8', newline: 'none', lines: 0 };
   } catch (err) {
     if (binary) {
-      bag.add('error', 'file.binary', 1, 1, 'This looks like a binary file, not a SQuAD JSON document.');
+      bag.add('error', 'file.binary', 1, 1, 'This looks like a binary file, not a SQuAD JSON document. Pick the SQuAD v1.1 JSON file ({"data": [{"paragraphs": …}]}), or use JSONL for one question per line.');
       throw new FatalFileError('binary');
     }
     if (err instanceof JsonSyntaxError) {

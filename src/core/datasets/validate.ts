@@ -8,7 +8,7 @@ import { readConll } from './conll';
 import { readDelimited } from './delimited';
 import { DiagnosticBag } from './diagnostics';
 import { readJsonl } from './jsonl';
-import { labelPrefixedAdvice, labelPrefixedLines, sampleLines, sniffLayout } from './detect';
+import { delimitedConsistent, labelPrefixedAdvice, labelPrefixedLines, sampleLines, sniffLayout } from './detect';
 import { DEFAULT_MAX_LINE_BYTES, FatalFileError, LineReader } from './lineReader';
 import { readSquad } from './squad';
 import { detectTextMode, readText } from './text';
@@ -62,7 +62,7 @@ async function checkLayout(ctx: SplitContext, request: DatasetRequest): Promise<
     return;
   }
   // A TSV whose text holds commas, or a CSV cell holding a tab, is still what it says.
-  if ((format === 'tsv' && seen === 'csv' && lines.some((l) => l.includes('\t'))) || (format === 'csv' && seen === 'tsv' && lines.some((l) => l.includes(',')))) return;
+  if ((format === 'tsv' && seen === 'csv' && delimitedConsistent(lines, '\t')) || (format === 'csv' && seen === 'tsv' && delimitedConsistent(lines, ','))) return;
   bag.add('error', 'format.mismatch', at, 1, `The format is ${format}, but this file looks like ${FORMAT_NAMES[seen]} (line ${at}: ${JSON.stringify(snippet)}). ${lp ? labelPrefixedAdvice(lp, file) : `Use --format ${seen}, or leave --format out to detect it.`}`);
   throw new FatalFileError('format does not match the file');
 }
