@@ -3,6 +3,7 @@ Python), on ChnSentiCorp's reviews. Speed in characters per second (one thread, 
 loaded its dictionary) and agreement: the share of reviews segmented identically and the F1 of
 word boundaries (the character offsets where a word ends), jieba taken as reference.
 
+    .venv/bin/pip install jieba==0.42.1   # the comparison only; the trainer depends on rjieba alone
     .venv/bin/python bench/chinese_segmenter.py [--rounds 3] [--out bench/results/chinese-segmenter.json]
 """
 
@@ -144,6 +145,10 @@ def main() -> int:
                      "rjieba_chars_per_second": round(run_chars / r_runs_s),
                      "jieba_chars_per_second": round(run_chars / j_runs_s), "agreement": agreement(r_runs, j_runs)},
         "chosen": "rjieba",
+        "why": ("the same segmentation of CJK text (jieba's dictionary and algorithm in Rust), an order of magnitude "
+                "faster, a maintained abi3 wheel with the dictionary inside (installs offline from PyPI with no "
+                "build step); jieba is an sdist from 2020 with its 5 MB dict.txt, builds a prefix-dict cache in "
+                "the temp folder on first use and logs to stderr"),
     }
     Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     shown = ("rjieba", "jieba", "speedup_rjieba_over_jieba", "agreement_whole_reviews", "cjk_runs")
