@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import flops  # bench/flops.py
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("BERT_STUDIO_DATA", REPO.parent / "shared" / "data"))
 
@@ -50,12 +52,12 @@ def prepare_model(args: argparse.Namespace, workdir: Path) -> Path:
     from bert_studio_trainer.models import default_model_path
 
     if not args.model_config:
-        return default_model_path()
+        return Path(args.tokenizer) if args.tokenizer else default_model_path()
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
     config = BertConfig() if args.model_config == "bert-base" else BertConfig.from_json_file(args.model_config)
-    tok = AutoTokenizer.from_pretrained(default_model_path())
+    tok = AutoTokenizer.from_pretrained(args.tokenizer or default_model_path())
     config.vocab_size = tok.vocab_size
     torch.manual_seed(0)
     folder = workdir / "random-model"
@@ -171,6 +173,20 @@ def machine(device: str) -> dict[str, Any]:
     return info
 
 
+def flops_per_sample(cfg: dict[str, Any]) -> tuple[float, float]:
+    """(mean real tokens per training example, model FLOPs per real token) over the training subset."""
+    import statistics as st
+
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(cfg["model"])
+    rows = read_sst2(DATA / "sst2" / "train.tsv", cfg["train_samples"])
+    mean_len = st.fmean(len(ids) for ids in tok([r[0] for r in rows], truncation=True,
+                                                 max_length=cfg["max_seq_length"])["input_ids"])
+    model = AutoModelForSequenceClassification.from_pretrained(cfg["model"], num_labels=2)
+    return mean_len, flops.train_flops_per_token(model, mean_len)
+
+
 def child(which: str, cfg: dict[str, Any]) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--_child", which, "--_cfg", json.dumps(cfg)]
     t0 = time.time()
@@ -187,6 +203,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--model-config", default=None, help='"bert-base" or a config.json: random init of that shape')
+    p.add_argument("--tokenizer", default=None,
+                   help="a model folder: its tokenizer for a random model, or the model itself (default: MiniLM)")
     p.add_argument("--steps", type=int, default=40)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-seq-length", type=int, default=128)
@@ -232,10 +250,19 @@ def main() -> None:
                 "accuracy_mean": statistics.fmean(x["accuracy"] for x in rs)}
 
     ours, theirs = summary(runs["ours"]), summary(runs["hf_trainer"])
+    mean_len, per_token = flops_per_sample(cfg)
+    peaks = flops.peak(args.device)
+    bf16 = cfg["bf16"] is True or (cfg["bf16"] == "auto" and args.device == "cuda")
+    ref = flops.reference_peak(peaks, bf16)
+    for side in (ours, theirs):
+        side["real_tokens_per_second"] = side["samples_per_second_median"] * mean_len
+        side["mfu"] = flops.mfu(side["real_tokens_per_second"], per_token, ref)
     result = {
         "benchmark": "finetune", "task": "sequence_classification (SST-2)",
         "config": {k: v for k, v in cfg.items() if k != "model"} | {"model": args.model_config or "default (MiniLM-L6-H384)"},
         "machine": machine(args.device), "ours": ours, "hf_trainer": theirs,
+        "mfu_basis": {"mean_real_tokens_per_example": mean_len, "train_flops_per_real_token": per_token,
+                      "peaks_flops": peaks, "peak_used": ref, "bf16": bf16, "method": "bench/flops.py"},
         "settings": {
             "ours": {"group_by_length": True, "padding": "dynamic, to the batch's longest", "attention": "sdpa",
                      "optimizer": "fused AdamW", "bf16": cfg["bf16"], "torch_compile": args.compile,
@@ -247,6 +274,8 @@ def main() -> None:
                    "ratio": o["samples_per_second"] / t["samples_per_second"]}
                   for o, t in zip(runs["ours"], runs["hf_trainer"], strict=True)],
         "speedup_samples_per_second": ours["samples_per_second_median"] / theirs["samples_per_second_median"],
+        "ratio_median_of_pairs": statistics.median(
+            o["samples_per_second"] / t["samples_per_second"] for o, t in zip(runs["ours"], runs["hf_trainer"], strict=True)),
         "memory_ratio": ours["peak_memory_mb_median"] / theirs["peak_memory_mb_median"],
         "runs": runs, "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }

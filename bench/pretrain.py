@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import flops  # bench/flops.py
 import numpy as np
 import torch
 from bert_studio_trainer.data.collate import pad_batch
@@ -134,6 +135,13 @@ def main() -> None:
     figures = {name: {"tokens_per_second": t / s, "seconds": s, "tokens": t, "steps": args.steps * args.rounds}
                for name, (s, t) in totals.items()}
     ratio = figures["ours"]["tokens_per_second"] / figures["baseline"]["tokens_per_second"]
+    # MFU: the same model FLOPs per real token on both sides (bench/flops.py).
+    mean_len = totals["ours"][1] / (args.steps * args.rounds * args.batch_size)
+    per_token = flops.train_flops_per_token(ours, mean_len)
+    peaks = flops.peak(device.type)
+    ref = flops.reference_peak(peaks, cuda)
+    for f in figures.values():
+        f["mfu"] = flops.mfu(f["tokens_per_second"], per_token, ref)
     machine = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
                "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
                "load_average": os.getloadavg()}
@@ -146,6 +154,8 @@ def main() -> None:
                   "hidden": c.hidden_size, "vocab": c.vocab_size},
         "batch_size": args.batch_size, "seq_len": args.seq_len, "bf16": cuda,
         "ours": figures["ours"], "baseline": figures["baseline"], "ratio": ratio, "machine": machine,
+        "mfu_basis": {"mean_real_tokens_per_sequence": mean_len, "train_flops_per_real_token": per_token,
+                      "peaks_flops": peaks, "peak_used": ref, "method": "bench/flops.py"},
     }
     out = Path(args.out) if args.out else REPO / "bench" / "results" / f"pretrain-{device.type}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -73,6 +73,10 @@ ps=$(echo "$summary" | grep -Eo '[0-9]+ skipped' | grep -Eo '[0-9]+')
 [ -z "$summary" ] && pf=1
 add "${pp:-0}" "$(( ${pf:-0} + ${pe:-0} ))" "${ps:-0}"
 
+section "bench/gpu.sh --dry-run (the GPU benchmark's steps on CPU at a tiny shape, so it cannot rot)"
+if BERT_STUDIO_NUM_THREADS=1 bash bench/gpu.sh --dry-run >"$logs/gpu-dry-run.log" 2>&1; then add 1 0; echo "ok   bench/gpu.sh --dry-run"
+else add 0 1; echo "FAIL bench/gpu.sh --dry-run"; tail -40 "$logs/gpu-dry-run.log"; fi
+
 section "end-to-end (code-server)"
 if [ -f scripts/e2e-run.sh ] && [ "${BERT_STUDIO_SKIP_E2E:-0}" != "1" ]; then
   bash scripts/e2e-run.sh 2>&1 | tee "$logs/e2e.log"
