@@ -66,7 +66,8 @@ async function buildRequest(args: ParsedArgs): Promise<{ request: DatasetRequest
     tags: column(flag(args, 'tags')),
   };
   // `LABEL text` lines (TREC): one answer whichever way classification is asked for.
-  if (guess.labelPrefixed && task === 'sequence_classification' && format !== 'jsonl') {
+  const asClassification = task === 'sequence_classification' || format === 'csv' || format === 'tsv' || given.text !== undefined || given.label !== undefined;
+  if (guess.labelPrefixed && asClassification && format !== 'jsonl') {
     throw new UsageError(`${path.basename(train)} line ${guess.labelPrefixed.line}: ${labelPrefixedAdvice(guess.labelPrefixed, train)}`);
   }
   const explicit = Object.values(given).some((v) => v !== undefined);

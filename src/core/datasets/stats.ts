@@ -9,53 +9,13 @@ import { entityType } from './conll';
 import type { DatasetManifest } from './snapshot';
 import type { TokenCounter } from './tokenCount';
 import { throwIfAborted, SPLITS, type CanonicalRecord, type ClassificationRecord, type PretrainRecord, type QaRecord, type SplitName, type Task, type TokenRecord } from './types';
+import type { DatasetStatistics, SplitStatistics, TokenLengthStats } from '../../shared/datasetStats';
+
+export type { DatasetStatistics, SplitStatistics, TokenLengthStats };
 
 /** Lengths above this land in the last bin; percentiles cap here. */
 export const MAX_TRACKED_LENGTH = 4096;
 export const HISTOGRAM_BIN = 8;
-
-export interface TokenLengthStats {
-  readonly count: number;
-  readonly min: number;
-  readonly max: number;
-  readonly mean: number;
-  readonly p50: number;
-  readonly p90: number;
-  readonly p95: number;
-  readonly p99: number;
-  /** counts[i]: lengths in [i*binWidth, (i+1)*binWidth); trailing empty bins dropped. */
-  readonly histogram: { readonly binWidth: number; readonly counts: number[] };
-  /** Examples longer than max_seq_length. */
-  readonly truncated: number;
-  readonly truncatedShare: number;
-}
-
-export interface SplitStatistics {
-  readonly split: SplitName;
-  readonly rows: number;
-  /** Classification: examples per label (multi-label: per individual label, so they sum past rows). */
-  readonly labels?: Record<string, number>;
-  /** Multi-label: examples by how many labels they have ("0", "1", "2", …). */
-  readonly labelsPerExample?: Record<string, number>;
-  readonly entities?: Record<string, number>;
-  readonly tokens: TokenLengthStats;
-  readonly answers?: number;
-  /** QA: answers that end past max_seq_length in the first window (no doc stride). */
-  readonly answersLost?: number;
-  /**
-   * QA: answers no window can hold even with doc stride: longer than the room a window leaves for
-   * context (max_seq_length - question - 3 special tokens). Training drops these.
-   */
-  readonly answersInNoWindow?: number;
-}
-
-export interface DatasetStatistics {
-  readonly task: Task;
-  readonly tokenizer: { readonly kind: string; readonly model: string };
-  readonly maxSeqLength: number;
-  readonly splits: SplitStatistics[];
-  readonly seconds: number;
-}
 
 export class SplitAccumulator {
   private rows = 0;

@@ -56,7 +56,21 @@ export function statisticsInChildProcess(req: StatsProcessRequest): Promise<Data
     child.on('close', (code) => {
       req.signal?.removeEventListener('abort', onAbort);
       if (req.signal?.aborted) return reject(new AbortError());
-      if (code !== 0) return reject(new Error(`statistics failed (exit ${code}): ${errLines.join('\n')}`));
+      if (code !== 0) {
+        // With --json the CLI writes its errors to stdout as {"type": "error", "message"} lines.
+        const problems = out
+          .split('\n')
+          .map((l) => {
+            try {
+              const o = JSON.parse(l) as { type?: unknown; message?: unknown };
+              return o?.type === 'error' && typeof o.message === 'string' ? o.message : undefined;
+            } catch {
+              return undefined;
+            }
+          })
+          .filter((m): m is string => m !== undefined);
+        return reject(new Error(`statistics failed (exit ${code}): ${[...problems, ...errLines].join('\n')}`));
+      }
       try {
         resolve(JSON.parse(out) as DatasetStatistics);
       } catch (err) {

@@ -2,40 +2,14 @@
 // message is checked before it reaches the file system.
 
 import * as path from 'node:path';
-import { LIMITS, ToHost, type DatasetSummary, type SourceInfo, type WebviewMessage } from '../../../webview/datasetStats/protocol';
+import { WEBVIEW_MESSAGE, type DatasetSummary, type SourceInfo, type WebviewMessage } from '../../../webview/datasetStats/protocol';
 import { previewColumns } from './preview';
 import type { DatasetEntry, SourceState } from './snapshot';
 import { SPLITS, type SplitName } from './types';
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isSplit(v: unknown): v is SplitName {
-  return typeof v === 'string' && (SPLITS as readonly string[]).includes(v);
-}
-
-function isCount(v: unknown, max = Number.MAX_SAFE_INTEGER): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
-}
-
-/** Drops anything that is not exactly one of the protocol's messages. */
+/** Drops anything that is not exactly one of the protocol's messages (its guard, src/shared/guard.ts). */
 export function isWebviewMessage(m: unknown): m is WebviewMessage {
-  if (!isObj(m)) return false;
-  switch (m.type) {
-    case ToHost.Ready:
-    case ToHost.Cancel:
-      return true;
-    case ToHost.RequestRows:
-      return isCount(m.requestId) && isSplit(m.split) && isCount(m.start) && isCount(m.count, LIMITS.rowsPerRequest) && (m.count as number) > 0;
-    case ToHost.Recompute:
-    case ToHost.ChooseTokenizer:
-      return isCount(m.maxSeqLength, LIMITS.maxSeqLength) && (m.maxSeqLength as number) >= 8;
-    case ToHost.OpenRow:
-      return isSplit(m.split) && isCount(m.row);
-    default:
-      return false;
-  }
+  return WEBVIEW_MESSAGE(m);
 }
 
 export function datasetSummary(d: DatasetEntry, states?: readonly { source: { split: SplitName }; state: SourceState }[]): DatasetSummary {

@@ -8,8 +8,9 @@ export type { Task };
 export const FORMATS = ['csv', 'tsv', 'jsonl', 'conll', 'squad', 'text'] as const;
 export type Format = (typeof FORMATS)[number];
 
-export const SPLITS = ['train', 'validation', 'test'] as const;
-export type SplitName = (typeof SPLITS)[number];
+import { SPLITS, type SplitName } from '../../shared/datasetStats';
+
+export { SPLITS, type SplitName };
 
 export interface SourceRef {
   readonly file: string;
