@@ -17,14 +17,23 @@ creates its CPU session from them in a fraction of the time (see bench/inference
 portable across providers; the extension uses model.onnx for CUDA and when a ``_cpu`` file is
 missing, older than its source or fails to load.
 
+Parity: every fp32 graph's outputs must match PyTorch's on the parity batch within
+``PARITY_TOLERANCE`` (max abs difference); otherwise ``ExportParityError`` names the graph, the
+difference and the tolerance, and the export folder is moved aside to ``<out_dir>-failed`` so that
+nothing loads a graph known to be wrong (the trained model folder is untouched). The int8 graph is
+not held to it: its accuracy is measured instead (``onnx_accuracy``) and written to ``export.json``.
+
 The extension reads the files with onnxruntime directly; @huggingface/transformers loads the same
 folder with ``from_pretrained(folder, { subfolder: '' })`` (``dtype: 'q8'`` picks the quantized file).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import shutil
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +42,12 @@ import numpy as np
 import torch
 
 INPUT_NAMES = ["input_ids", "attention_mask", "token_type_ids"]
+# Largest |ONNX - PyTorch| allowed on any output of an fp32 graph (logits, attention probabilities).
+# Healthy exports are at 1e-6..1e-4 (fp32 kernels summing in another order); a broken graph is at
+# the scale of the logits.
+PARITY_TOLERANCE = 1e-3
+# Validation examples the fp32 and int8 graphs are scored on at export (bounds the time it takes).
+ACCURACY_EXAMPLES = 500
 # Opset 17 has LayerNormalization as one op; onnxruntime-node 1.2x/1.3x runs it everywhere.
 OPSET = 17
 TOKENIZER_FILES = (
@@ -49,6 +64,20 @@ PARITY_TEXTS = [
     ("Where was the café opened?", "The café 🙂 opened in Zürich in 1999, near the lake."),
     ("it 's a [MASK] movie , funny and moving .", None),
 ]
+
+
+class ExportParityError(RuntimeError):
+    """An exported graph's outputs differ from PyTorch's by more than the tolerance."""
+
+    def __init__(self, graph: str, diff: float, tolerance: float, moved_to: Path | None) -> None:
+        where = f" It was moved to {moved_to} so that nothing loads it." if moved_to else ""
+        super().__init__(
+            f"ONNX export failed its parity check: {graph} differs from PyTorch by {diff:.3g} (max abs difference "
+            f"of its outputs on the check batch), over the tolerance {tolerance:g}.{where} The trained model in "
+            "model/ is saved and loads in PyTorch/transformers. To get an ONNX export, retry with the pinned "
+            "torch/onnxruntime versions (trainer/requirements.txt), or report the model and versions."
+        )
+        self.graph, self.diff, self.tolerance = graph, diff, tolerance
 
 
 @dataclass(frozen=True)
@@ -139,10 +168,10 @@ def _export(model: torch.nn.Module, spec: _TaskSpec, sample: dict[str, torch.Ten
     model.eval()  # the TorchScript exporter leaves the module in training mode (dropout on)
 
 
-def _encode(tokenizer: Any, pairs: bool) -> dict[str, torch.Tensor]:
+def _encode(tokenizer: Any, pairs: bool, max_length: int = 128) -> dict[str, torch.Tensor]:
     firsts = [a for a, _ in PARITY_TEXTS]
     seconds = [b or a for a, b in PARITY_TEXTS] if pairs else None
-    enc = tokenizer(firsts, seconds, padding=True, truncation=True, max_length=128, return_tensors="pt")
+    enc = tokenizer(firsts, seconds, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
     if "token_type_ids" not in enc:
         enc["token_type_ids"] = torch.zeros_like(enc["input_ids"])
     return {n: enc[n].to(torch.int64) for n in INPUT_NAMES}
@@ -249,8 +278,21 @@ def _copy_support_files(model_dir: Path, out_dir: Path, tokenizer: Any) -> list[
     return written
 
 
-def export_onnx(model_dir: Path, out_dir: Path, task: str, quantize: bool = True, cpu_graphs: bool = True) -> dict[str, Any]:
+def _check_parity(graph: Path, diff: float, tolerance: float) -> None:
+    if not diff <= tolerance:  # NaN fails too
+        out_dir = graph.parent
+        failed = out_dir.with_name(out_dir.name + "-failed")
+        shutil.rmtree(failed, ignore_errors=True)
+        out_dir.rename(failed)
+        raise ExportParityError(f"{out_dir.name}/{graph.name}", diff, tolerance, failed)
+
+
+def export_onnx(model_dir: Path, out_dir: Path, task: str, quantize: bool = True, cpu_graphs: bool = True,
+                tolerance: float = PARITY_TOLERANCE) -> dict[str, Any]:
     """Export model_dir (a Hugging Face folder) for ``task`` into out_dir; see the module docstring.
+
+    Raises ExportParityError (out_dir moved to ``<out_dir>-failed``) when an fp32 graph differs from
+    PyTorch by more than ``tolerance``.
 
     Returns {"files": [...], "max_abs_diff", "attention_max_abs_diff", "quantized_max_abs_diff",
     "cpu_max_abs_diff", "tied_weights"}, each diff against PyTorch on the same padded batch
@@ -268,7 +310,8 @@ def export_onnx(model_dir: Path, out_dir: Path, task: str, quantize: bool = True
         raise ValueError(f"Not a Hugging Face model folder (no config.json): {model_dir}")
     out_dir.mkdir(parents=True, exist_ok=True)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    feed = _encode(tokenizer, pairs=task in ("question_answering", "mlm_nsp"))
+    positions = int(json.loads((model_dir / "config.json").read_text(encoding="utf-8")).get("max_position_embeddings", 512))
+    feed = _encode(tokenizer, pairs=task in ("question_answering", "mlm_nsp"), max_length=min(128, positions))
 
     fast = _load(spec, model_dir, "sdpa")
     model_path = out_dir / "model.onnx"
@@ -287,6 +330,7 @@ def export_onnx(model_dir: Path, out_dir: Path, task: str, quantize: bool = True
         quantized_diff = max(_max_diff(quant_path, feed, expected))
     tied = _tie_transposed_weights(model_path)
     max_abs_diff = max(_max_diff(model_path, feed, expected))
+    _check_parity(model_path, max_abs_diff, tolerance)
     del fast
 
     eager = _load(spec, model_dir, "eager")
@@ -296,6 +340,7 @@ def export_onnx(model_dir: Path, out_dir: Path, task: str, quantize: bool = True
         expected_attn = [t.numpy() for t in _OnnxWrapper(eager, spec.sources, True)(**feed)]
     _tie_transposed_weights(attn_path)
     attn_diffs = _max_diff(attn_path, feed, expected_attn)
+    _check_parity(attn_path, max(attn_diffs), tolerance)
     max_abs_diff = max(max_abs_diff, *attn_diffs[:-1])
     del eager
     files.append(attn_path)
@@ -308,6 +353,7 @@ def export_onnx(model_dir: Path, out_dir: Path, task: str, quantize: bool = True
     if cpu_graphs:
         files += _save_cpu_graph(model_path, out_dir / "model_cpu.onnx")
         cpu_diff = max(_max_diff(out_dir / "model_cpu.onnx", feed, expected))
+        _check_parity(out_dir / "model_cpu.onnx", cpu_diff, tolerance)
         if quantize:
             quant_path = out_dir / "model_quantized.onnx"
             files += _save_cpu_graph(quant_path, out_dir / "model_quantized_cpu.onnx")
@@ -323,4 +369,74 @@ def export_onnx(model_dir: Path, out_dir: Path, task: str, quantize: bool = True
         "quantized_max_abs_diff": quantized_diff,
         "cpu_max_abs_diff": cpu_diff,
         "tied_weights": tied,
+        "tolerance": tolerance,
     }
+
+
+def _onnx_outputs(task: str, names: list[str], values: list[np.ndarray], batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A graph's outputs as the task's evaluate reads a PyTorch model's: the same names, and the
+    losses transformers computes from the labels (cross-entropy; binary for multi-label)."""
+    out = {n: torch.from_numpy(np.asarray(v, dtype=np.float32)) for n, v in zip(names, values, strict=True)}
+    labels = batch.get("labels")
+    if labels is None:
+        return out
+    logits = out["logits"]
+    f = torch.nn.functional
+    if task in ("mlm", "mlm_nsp"):
+        keep = labels.reshape(-1) != -100
+        masked = logits.reshape(-1, logits.shape[-1])[keep]
+        out["masked_token_loss"] = f.cross_entropy(masked, labels.reshape(-1)[keep], reduction="none")
+        out["masked_predictions"] = masked.argmax(-1)
+    elif labels.dtype.is_floating_point:  # multi-label: multi-hot targets
+        out["loss"] = f.binary_cross_entropy_with_logits(logits, labels)
+    else:
+        out["loss"] = f.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
+    return out
+
+
+def onnx_accuracy(onnx_dir: Path, task: Any, examples: Sequence[Any], tokenizer: Any, metric: str,
+                  limit: int = ACCURACY_EXAMPLES, batch_size: int = 32) -> dict[str, Any]:
+    """The task's ``metric`` for model.onnx (fp32) and model_quantized.onnx (int8, when there is one)
+    on the first ``limit`` validation examples, through onnxruntime on CPU and the task's own
+    features, collate and evaluate (so the figures are those of the run's eval events).
+
+    Returns {"metric", "examples", "fp32", "int8" (None without a quantized graph)}.
+    """
+    import onnxruntime as ort
+
+    onnx_dir = Path(onnx_dir)
+    examples = list(examples[:limit])
+    features = task.build_eval_features(examples, tokenizer)
+    result: dict[str, Any] = {"metric": metric, "examples": len(examples), "fp32": None, "int8": None}
+    for key, name in (("fp32", "model.onnx"), ("int8", "model_quantized.onnx")):
+        if not (onnx_dir / name).is_file():
+            continue
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = int(torch.get_num_threads())
+        session = ort.InferenceSession(str(onnx_dir / name), options, providers=["CPUExecutionProvider"])
+        inputs = {i.name for i in session.get_inputs()}
+        names = [o.name for o in session.get_outputs() if o.name != "attentions"]
+
+        def run_batches(feats: Sequence[Any], session: Any = session, inputs: set[str] = inputs,
+                        names: list[str] = names) -> Any:
+            order = sorted(range(len(feats)), key=lambda i: -len(feats[i]["input_ids"]))
+            for s in range(0, len(order), batch_size):
+                idx = order[s:s + batch_size]
+                batch = task.collate([feats[i] for i in idx])
+                if "token_type_ids" not in batch:
+                    batch["token_type_ids"] = torch.zeros_like(batch["input_ids"])
+                feed = {n: batch[n].to(torch.int64).numpy() for n in INPUT_NAMES if n in inputs}
+                yield idx, batch, _onnx_outputs(task.name, names, session.run(names, feed), batch)
+
+        value = task.evaluate(None, examples, features, run_batches).metrics.get(metric)
+        result[key] = None if value is None or not math.isfinite(value) else float(value)
+    return result
+
+
+def write_export_metadata(out_dir: Path, info: dict[str, Any]) -> Path:
+    """``<out_dir>/export.json``: the export's parity figures and fp32/int8 accuracy (the Models view reads it)."""
+    path = Path(out_dir) / "export.json"
+    tmp = path.with_name(".export.json.tmp")
+    tmp.write_text(json.dumps({k: v for k, v in info.items() if k != "files"}, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path

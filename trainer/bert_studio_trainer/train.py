@@ -83,8 +83,9 @@ def train(run_dir: Path | str, resume: bool = False, stop_after_steps: int | Non
         if final == "completed":
             # Training is done: a stop asked for now (SIGTERM included, still caught here)
             # lets the export finish rather than leave a completed run looking interrupted.
-            if is_main:
-                _export(spec, run_dir, events)
+            if is_main and not _export(spec, run_dir, events, trainer):
+                events.state("failed", "ONNX export failed its parity check; the trained model is in model/")
+                return EXIT_FAILED
             events.state("completed", f"step {trainer.state.step}")
         return EXIT_OK
     except StopRequested:
@@ -128,18 +129,33 @@ def main(spec: dict[str, Any] | Spec, run_dir: Path | str, resume: bool = False)
     return train(run_dir, resume=resume)
 
 
-def _export(spec: Spec, run_dir: Path, events: EventLog) -> None:
+def _export(spec: Spec, run_dir: Path, events: EventLog, trainer: Any = None) -> bool:
+    """ONNX export of model/ with its parity check and fp32/int8 accuracy (onnx/export.json and the
+    export event). False when the parity check failed (an error event says why; model/ stays)."""
     if not spec.export_onnx:
-        return
+        return True
     try:
-        from .export import export_onnx
+        from .export import ExportParityError, export_onnx, onnx_accuracy, write_export_metadata
     except ImportError as e:
         events.log("warning", f"ONNX export skipped: bert_studio_trainer.export is not available ({e})")
-        return
+        return True
     try:
         result = export_onnx(run_dir / "model", run_dir / "onnx", spec.task, quantize=spec.export_quantize)
+    except ExportParityError as e:
+        events.error(str(e), "export")
+        return False
     except Exception as e:  # noqa: BLE001 - the trained model in model/ stays usable
         log_traceback(run_dir)
         events.log("error", f"ONNX export failed: {type(e).__name__}: {e} (the traceback is in {WORKER_LOG})")
-        return
+        return True
+    if trainer is not None and getattr(trainer, "eval_examples", None):
+        try:
+            result["accuracy"] = onnx_accuracy(run_dir / "onnx", trainer.task, trainer.eval_examples, trainer.tokenizer,
+                                               trainer.metric)
+        except Exception as e:  # noqa: BLE001 - the export itself is fine
+            log_traceback(run_dir)
+            events.log("warning", f"Could not measure the exported model's accuracy: {type(e).__name__}: {e} "
+                       f"(the traceback is in {WORKER_LOG})")
+    write_export_metadata(run_dir / "onnx", result)
     events.emit("export", path="onnx/model.onnx", **result)
+    return True

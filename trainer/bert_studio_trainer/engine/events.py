@@ -90,6 +90,10 @@ class ExportFields(TypedDict):
     quantized_max_abs_diff: NotRequired[float | None]
     cpu_max_abs_diff: NotRequired[float | None]
     tied_weights: NotRequired[Any]
+    tolerance: NotRequired[float]  # the parity tolerance the fp32 graphs passed
+    # {"metric", "examples", "fp32", "int8"}: the task's metric of model.onnx / model_quantized.onnx
+    # on the first validation examples (export.onnx_accuracy)
+    accuracy: NotRequired[dict[str, Any]]
 
 
 class LogFields(TypedDict):

@@ -66,6 +66,8 @@ class Trainer:
         self.tokenizer = task.build_tokenizer(spec.model)
         set_seed(spec.t("seed"))
         self.raw_model = task.build_model(spec.model).to(self.rt.device)
+        # Saved in every config.json (checkpoints, best/, model/, onnx/): the length it was trained at.
+        self.raw_model.config.bert_studio_trained_max_length = spec.t("max_seq_length")
         self.raw_model.train()
         self.control.check_starting()
         t0 = time.perf_counter()

@@ -104,6 +104,14 @@ class SparseBertForMaskedLM(BertForMaskedLM):
         _save_as(save_directory, "BertForMaskedLM")
 
 
+def scratch_positions(max_seq_length: int) -> int:
+    """max_position_embeddings of a model pretrained from scratch at ``max_seq_length``: only the
+    positions it trains (rounded up to the multiple of 8 batches are padded to), not BERT's 512 of
+    which the rest would stay random. Inference reads config ``bert_studio_trained_max_length`` (set
+    for every run) and ``bert_studio_from_scratch`` to go no further than the trained length."""
+    return -(-max_seq_length // 8) * 8
+
+
 def model_class(nsp: bool) -> type[BertForPreTraining] | type[BertForMaskedLM]:
     return SparseBertForPreTraining if nsp else SparseBertForMaskedLM
 

@@ -21,7 +21,7 @@ from ..models import from_pretrained_kwargs
 from ..pretrain.corpus import Document, read_corpus
 from ..pretrain.features import add_static_masks, build_sequences, tokenize_documents
 from ..pretrain.masking import IGNORE, MaskingConfig, mask_batch
-from ..pretrain.model import check_tied, model_class
+from ..pretrain.model import check_tied, model_class, scratch_positions
 from ..pretrain.presets import PRESETS, preset_config
 from ..pretrain.vocab_cache import cached_wordpiece
 from ..spec import ModelRef, Spec, SpecError
@@ -79,7 +79,8 @@ class _PretrainingTask(Task):
         if model_ref.from_scratch:
             tok = self._tokenizer_for_config(model_ref)
             config = preset_config(model_ref.from_scratch["preset"], len(tok), tok.pad_token_id or 0,
-                                   max(512, max_len))
+                                   scratch_positions(max_len))
+            config.bert_studio_from_scratch = True  # its positions past max_seq_length are never trained
             model = cls(config)
         else:
             model = cls.from_pretrained(model_ref.path, **from_pretrained_kwargs(model_ref.trust_pickle))
