@@ -39,32 +39,29 @@ def has_cjk(text: str) -> bool:
     return CJK_RUN.search(text) is not None
 
 
-def cjk_words(text: str) -> list[tuple[int, int]]:
-    """(start, end) character spans of the words of every CJK run in `text` that are longer than one
-    character (a one-character word needs no grouping)."""
+def cjk_words(text: str) -> np.ndarray:
+    """For each character of `text` (and one past the end), the index of the CJK word it belongs
+    to, -1 outside CJK runs."""
     import rjieba
 
-    spans = []
+    word_of = np.full(len(text) + 1, -1, dtype=np.int64)
+    n = 0
     for run in CJK_RUN.finditer(text):
-        pos = run.start()
-        for word in rjieba.cut(run.group()):
-            if len(word) > 1:
-                spans.append((pos, pos + len(word)))
-            pos += len(word)
-    return spans
+        lengths = [len(w) for w in rjieba.cut(run.group())]
+        word_of[run.start():run.end()] = np.repeat(np.arange(n, n + len(lengths)), lengths)
+        n += len(lengths)
+    return word_of
 
 
 def mark_words(ids: Sequence[int], offsets: Sequence[tuple[int, int]], text: str) -> list[int]:
     """`ids` with every token that starts inside the same CJK word as the token before it turned into
     a WordContinuation. offsets are the tokens' (start, end) characters in `text`."""
-    word_of = np.full(len(text) + 1, -1, dtype=np.int64)
-    for w, (start, end) in enumerate(cjk_words(text)):
-        word_of[start:end] = w
     out = list(ids)
-    for i in range(1, len(out)):
-        w = word_of[offsets[i][0]]
-        if w >= 0 and word_of[offsets[i - 1][0]] == w:
-            out[i] = WordContinuation(out[i])
+    if len(out) < 2:
+        return out
+    w = cjk_words(text)[np.fromiter((o[0] for o in offsets), dtype=np.int64, count=len(out))]
+    for i in (np.nonzero((w[1:] >= 0) & (w[1:] == w[:-1]))[0] + 1).tolist():
+        out[i] = WordContinuation(out[i])
     return out
 
 
