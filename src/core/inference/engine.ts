@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import type { Span } from './offsets';
 import { readModelConfig, resolveModelFolder, detectTask, type ModelConfig, type ModelFolder } from './folder';
 import { aggregateEntities, bestSpan, sigmoid, softmax, toClassification, topK, wholeWordSpan, type TokenPrediction } from './postprocess';
 import { floatData, int64Batch, loadOrt, openSession, type OpenedSession, type OrtTensor } from './runtime';
@@ -152,7 +153,8 @@ export class InferenceEngine {
     return this.use(folder, opts, async (m) => {
       this.expectTask(m, 'sequence-classification');
       const results: Classification[] = [];
-      const encoded = texts.map((t) => encodeWithin(m, t));
+      const encoded: { enc: Encoded; truncated: boolean }[] = [];
+      for (const t of texts) encoded.push(await encodeWithin(m, t));
       for (const [a, b] of tokenBatches(encoded.map((e) => e.enc.ids.length))) {
         const [logits] = await this.run(m, 'main', encoded.slice(a, b).map((e) => e.enc), opts.signal, ['logits']);
         const n = logits.dims[1];
@@ -175,7 +177,7 @@ export class InferenceEngine {
   async tokenClassify(folder: string, text: string, opts: RequestOptions = {}): Promise<EntitySpan[]> {
     return this.use(folder, opts, async (m) => {
       this.expectTask(m, 'token-classification');
-      const windows = tokenWindows(encodeAll(m, text), m.config.maxLength);
+      const windows = tokenWindows(await encodeAll(m, text), m.config.maxLength);
       const preds: TokenPrediction[] = [];
       for (const [a, b] of tokenBatches(windows.map((w) => w.ids.length))) {
         const [logits] = await this.run(m, 'main', windows.slice(a, b), opts.signal, ['logits']);
@@ -373,28 +375,45 @@ function hasFile(dir: string, file: string): boolean {
   return existsSync(path.join(dir, file));
 }
 
-/** The tokenizer's closing token ([SEP]): the last of an empty text's encoding. */
-function closingToken(m: LoadedModel): Encoded {
-  const e = m.tokenizer.encode('');
-  const i = e.ids.length - 1;
-  return { ids: [e.ids[i]], typeIds: [0], tokens: [e.tokens[i]], spans: [null], segments: [null] };
+/**
+ * The tokens at `indices` of `enc`: every per-token column (ids, tokens, spans, segments and any
+ * other the tokenizer gives) picked alike, so this holds whatever Encoded carries.
+ */
+function pickTokens(enc: Encoded, indices: readonly number[]): Encoded {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(enc)) out[key] = Array.isArray(value) ? indices.map((i) => value[i] as unknown) : value;
+  return out as unknown as Encoded;
 }
 
-/** Whether the tokenizer cut `enc`: transformers.js truncates after [SEP] was added, so a cut encoding ends in text. */
-function wasCut(enc: Encoded): boolean {
+/** `parts` one after the other, `shift` applied to each part's columns (character spans, word numbers). */
+function joinTokens(parts: readonly Encoded[], shift: (key: string, value: unknown, part: number) => unknown): Encoded {
+  const out: Record<string, unknown[]> = {};
+  parts.forEach((enc, p) => {
+    for (const [key, value] of Object.entries(enc)) if (Array.isArray(value)) (out[key] ??= []).push(...value.map((v: unknown) => shift(key, v, p)));
+  });
+  return out as unknown as Encoded;
+}
+
+const range = (a: number, b: number): number[] => Array.from({ length: Math.max(0, b - a) }, (_, k) => a + k);
+
+/** Whether a cut encoding ends in text rather than [SEP] (transformers.js truncates after adding [SEP]). */
+function endsInText(enc: Encoded): boolean {
   return enc.segments[enc.segments.length - 1] !== null;
 }
 
 /**
- * `text` encoded within the model's length, ending in [SEP] as in training; `truncated` when
- * tokens were left out.
+ * `text` encoded within the model's length, ending in its closing token ([SEP]) as in training;
+ * `truncated` when tokens were left out.
  */
-function encodeWithin(m: LoadedModel, text: string): { enc: Encoded; truncated: boolean } {
-  const enc = m.tokenizer.encode(text, undefined, m.config.maxLength);
-  if (!wasCut(enc)) return { enc, truncated: false };
-  const sep = closingToken(m);
-  const close = <T>(xs: readonly T[], last: T): T[] => [...xs.slice(0, -1), last];
-  return { enc: { ids: close(enc.ids, sep.ids[0]), typeIds: close(enc.typeIds, 0), tokens: close(enc.tokens, sep.tokens[0]), spans: close(enc.spans, null), segments: close(enc.segments, null) }, truncated: true };
+async function encodeWithin(m: LoadedModel, text: string): Promise<{ enc: Encoded; truncated: boolean }> {
+  const max = m.config.maxLength;
+  const enc = await m.tokenizer.encode(text, undefined, max + 1);
+  const n = enc.ids.length;
+  if (n <= max && !endsInText(enc)) return { enc, truncated: false };
+  // The closing token: the encoding's own last one, or (cut after it) that of an empty text.
+  const close = endsInText(enc) ? await m.tokenizer.encode('', undefined, max) : enc;
+  const head = pickTokens(enc, range(0, Math.min(n, max) - 1));
+  return { enc: joinTokens([head, pickTokens(close, [close.ids.length - 1])], (_k, v) => v), truncated: true };
 }
 
 /** Characters of text handed to the tokenizer at once by encodeAll (it tokenizes all it is given). */
@@ -402,37 +421,51 @@ const ENCODE_CHARS = 8192;
 
 /**
  * The whole of `text` as one encoding ([CLS] tokens… [SEP]), however long: the tokenizer stops at
- * the model's length, so the text is encoded piece by piece, each piece starting at a word the
- * previous one left out (BERT splits words at spaces and punctuation, so the tokens are the same).
+ * the model's length, so the text is encoded piece by piece, each piece starting at the word the
+ * previous one may have cut (BERT splits words at spaces and punctuation, so the tokens are the same).
  */
-function encodeAll(m: LoadedModel, text: string): Encoded {
-  const out: Encoded = { ids: [], typeIds: [], tokens: [], spans: [], segments: [] };
+async function encodeAll(m: LoadedModel, text: string): Promise<Encoded> {
+  const max = m.config.maxLength;
+  const parts: Encoded[] = [];
+  const offsets: number[] = [];
   let offset = 0;
+  let first: Encoded | undefined;
+  let closing: Encoded | undefined;
   for (;;) {
     const piece = text.slice(offset, offset + ENCODE_CHARS);
-    const enc = m.tokenizer.encode(piece, undefined, m.config.maxLength);
-    const complete = !wasCut(enc) && offset + piece.length >= text.length;
-    if (out.ids.length === 0) {
-      out.ids.push(enc.ids[0]); out.typeIds.push(enc.typeIds[0]); out.tokens.push(enc.tokens[0]); out.spans.push(null); out.segments.push(null);
-    }
-    let end = wasCut(enc) ? enc.ids.length : enc.ids.length - 1; // the text tokens, [SEP] left out
+    const enc = await m.tokenizer.encode(piece, undefined, max);
+    const n = enc.ids.length;
+    first ??= pickTokens(enc, [0]);
+    if (!endsInText(enc)) closing ??= pickTokens(enc, [n - 1]);
+    const textEnd = endsInText(enc) ? n : n - 1;
+    const complete = n < max && offset + piece.length >= text.length;
+    let end = textEnd;
     if (!complete) {
       let k = end - 1; // leave out the last word: the cut may have split it
       while (k > 1 && enc.tokens[k].startsWith('##')) k--;
       if (k > 1) end = k;
     }
-    for (let i = 1; i < end; i++) {
-      const span = enc.spans[i];
-      out.ids.push(enc.ids[i]); out.typeIds.push(enc.typeIds[i]); out.tokens.push(enc.tokens[i]);
-      out.spans.push(span ? [span[0] + offset, span[1] + offset] : null); out.segments.push(enc.segments[i]);
-    }
-    const lastSpan = enc.spans.slice(1, end).reverse().find((sp) => sp !== null);
+    parts.push(pickTokens(enc, range(1, end)));
+    offsets.push(offset);
+    const lastSpan = enc.spans.slice(1, end).reverse().find((sp: Span | null) => sp !== null);
     if (complete || !lastSpan || lastSpan[1] === 0) break;
     offset += lastSpan[1];
   }
-  const sep = closingToken(m);
-  out.ids.push(sep.ids[0]); out.typeIds.push(0); out.tokens.push(sep.tokens[0]); out.spans.push(null); out.segments.push(null);
-  return out;
+  closing ??= pickTokens(await m.tokenizer.encode('', undefined, max), [1]);
+  // Word numbers restart in every piece: continue them.
+  const wordBase: number[] = [];
+  let words = 0;
+  for (const part of parts) {
+    wordBase.push(words);
+    const w = (part as unknown as Record<string, unknown>).words;
+    if (Array.isArray(w)) words += Math.max(-1, ...w.filter((x): x is number => typeof x === 'number')) + 1;
+  }
+  const body = joinTokens(parts, (key, v, p) => {
+    if (key === 'spans' && Array.isArray(v)) return [v[0] + offsets[p], v[1] + offsets[p]];
+    if (key === 'words' && typeof v === 'number') return v + wordBase[p];
+    return v;
+  });
+  return joinTokens([first!, body, closing], (_k, v) => v);
 }
 
 /**
@@ -442,19 +475,17 @@ function encodeAll(m: LoadedModel, text: string): Encoded {
  */
 export function tokenWindows(enc: Encoded, maxLength: number): Encoded[] {
   if (enc.ids.length <= maxLength) return [enc];
-  const first = 1;
   const last = enc.ids.length - 1; // [SEP]
   const room = Math.max(1, maxLength - 2);
   const windows: Encoded[] = [];
-  for (let a = first; a < last;) {
+  for (let a = 1; a < last;) {
     let b = Math.min(last, a + room);
     if (b < last) {
       let w = b;
       while (w > a + 1 && enc.tokens[w].startsWith('##')) w--;
       if (w > a + 1) b = w;
     }
-    const pick = <T>(xs: readonly T[]): T[] => [xs[0], ...xs.slice(a, b), xs[last]];
-    windows.push({ ids: pick(enc.ids), typeIds: pick(enc.typeIds), tokens: pick(enc.tokens), spans: pick(enc.spans), segments: pick(enc.segments) });
+    windows.push(pickTokens(enc, [0, ...range(a, b), last]));
     a = b;
   }
   return windows;

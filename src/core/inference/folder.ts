@@ -36,9 +36,9 @@ export interface ModelConfig {
   readonly architecture: string;
   readonly labels: readonly string[];
   /**
-   * Tokens per sequence the engine feeds the model: 512 or max_position_embeddings if smaller. A
-   * model pretrained from scratch has only the positions it was trained on (the trainer sets
-   * max_position_embeddings to its max_seq_length), so this is never past what it learnt.
+   * Tokens per sequence the engine feeds the model: 512 or max_position_embeddings if smaller, and
+   * for a model pretrained from scratch (config `bert_studio_from_scratch`) no more than the length
+   * it was trained to: its later positions never learnt anything.
    */
   readonly maxLength: number;
   /**
@@ -67,11 +67,11 @@ export function readModelConfig(metaDir: string): ModelConfig {
   for (let i = 0; i < labels.length; i++) labels[i] ??= `LABEL_${i}`;
   const maxPos = typeof c.max_position_embeddings === 'number' ? c.max_position_embeddings : 512;
   const trained = c.bert_studio_trained_max_length;
-  const trainedMaxLength = typeof trained === 'number' && Number.isInteger(trained) && trained >= 8 ? trained : undefined;
+  const trainedMaxLength = typeof trained === 'number' && Number.isInteger(trained) && trained >= 3 ? trained : undefined;
   return {
     architecture: arch,
     labels,
-    maxLength: Math.min(512, maxPos),
+    maxLength: Math.min(512, maxPos, c.bert_studio_from_scratch === true && trainedMaxLength !== undefined ? trainedMaxLength : 512),
     ...(trainedMaxLength !== undefined ? { trainedMaxLength } : {}),
     vocabSize: typeof c.vocab_size === 'number' ? c.vocab_size : 0,
     ...(c.problem_type === 'multi_label_classification' ? { multiLabelThreshold: typeof c.multi_label_threshold === 'number' ? c.multi_label_threshold : 0.5 } : {}),

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { accuracyDescription, exportSummaryLines, readExportSummary } from '../../core/inference/exportInfo';
 import type { DisplayState } from '../../core/runs/protocol';
 import type { RunInfo, RunStore } from '../../core/runs/store';
 
@@ -75,10 +76,13 @@ export class ModelItem extends vscode.TreeItem {
     super(run.spec?.name || run.id, vscode.TreeItemCollapsibleState.None);
     this.id = `model:${run.id}`;
     const best = run.status?.best_metric;
-    this.description = [run.spec?.task, best ? `${best.name} ${best.value.toFixed(4)}` : undefined, run.hasOnnx ? 'ONNX' : 'PyTorch only'].filter(Boolean).join(' · ');
+    // The fp32 and int8 graphs' metric on validation, as measured at export (onnx/export.json).
+    const exported = run.hasOnnx ? readExportSummary(run.dir) : undefined;
+    const onnx = run.hasOnnx ? `ONNX${accuracyDescription(exported) ? ` ${accuracyDescription(exported)}` : ''}` : 'PyTorch only';
+    this.description = [run.spec?.task, best ? `${best.name} ${best.value.toFixed(4)}` : undefined, onnx].filter(Boolean).join(' · ');
     this.iconPath = new vscode.ThemeIcon(run.hasOnnx ? 'package' : 'file-binary');
     this.contextValue = run.hasOnnx ? 'model' : 'model.noOnnx';
-    this.tooltip = `${run.dir}/model`;
+    this.tooltip = [`${run.dir}/model`, ...exportSummaryLines(exported)].join('\n');
     this.command = run.hasOnnx ? { command: 'bertStudio.useModel', title: 'Use Model', arguments: [run.dir] } : undefined;
   }
 

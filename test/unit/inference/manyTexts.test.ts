@@ -115,10 +115,11 @@ describe('inference on many and long inputs', function () {
   it('tokenWindows cuts at words, keeps [CLS]/[SEP] and covers every token once', async () => {
     const text = sst2Dev(150).join(' ');
     const full = await engine.encode(model('token_classification'), text);
-    full.ids.push(102); full.tokens.push('[SEP]'); full.typeIds.push(0); full.spans.push(null); full.segments.push(null); // encode() cut it at 512
-    const windows = tokenWindows(full, 64);
+    assert.equal(full.ids.length, 512);
+    const closed = full.tokens[511] === '[SEP]' ? full : { ...full, ids: [...full.ids.slice(0, 511), 102], tokens: [...full.tokens.slice(0, 511), '[SEP]'] };
+    const windows = tokenWindows(closed, 64);
     // Every inner token in order, once.
-    assert.deepEqual(windows.flatMap((w) => w.ids.slice(1, -1)), full.ids.slice(1, -1));
+    assert.deepEqual(windows.flatMap((w) => w.ids.slice(1, -1)), closed.ids.slice(1, -1));
     for (const w of windows) {
       assert.ok(w.ids.length <= 64);
       assert.equal(w.tokens[0], '[CLS]');
