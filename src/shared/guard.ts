@@ -141,7 +141,7 @@ export function object<S extends Shape>(shape: S, options: { readonly exact?: bo
   return guard((v, at) => {
     if (!isRecord(v)) return `${where(at)}expected an object, got ${describe(v)}`;
     if (options.exact) {
-      const extra = Object.keys(v).find((k) => !(k in shape));
+      const extra = Object.keys(v).find((k) => !Object.prototype.hasOwnProperty.call(shape, k));
       if (extra !== undefined) return `${where(at)}unexpected field ${JSON.stringify(extra.slice(0, 40))}`;
     }
     for (const k of keys) {

@@ -1,7 +1,8 @@
 // Attention viewer: layer × head grid, one head as a heatmap, head view (token-to-token lines),
 // PNG/SVG export, and the difference of two models on the same text.
 import { el } from '../shared/dom';
-import { isHostMessage, type AttentionSet, type HostMessage, type WebviewMessage } from './protocol';
+import { onHostMessage } from '../shared/messages';
+import { HOST_MESSAGE, type AttentionSet, type HostMessage, type WebviewMessage } from './protocol';
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
@@ -277,7 +278,5 @@ function receive(m: HostMessage): void {
   render();
 }
 
-window.addEventListener('message', (e: MessageEvent<unknown>) => {
-  if (isHostMessage(e.data)) receive(e.data);
-});
+onHostMessage('attention', HOST_MESSAGE, receive);
 vscode.postMessage({ type: 'ready' });

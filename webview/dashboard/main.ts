@@ -10,7 +10,8 @@ import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import { Chart, type ChartSeries } from './charts';
 import { el } from '../shared/dom';
 import { clear, cssVar, custom } from './dom';
-import { EVAL_PREFIX, ToHost, ToWebview, type EvalReport, type HostMessage, type RunListItem, type RunSummary, type Selection, type SeriesDelta, type WebviewMessage } from './protocol';
+import { onHostMessage } from '../shared/messages';
+import { EVAL_PREFIX, HOST_MESSAGE, ToHost, ToWebview, type EvalReport, type HostMessage, type RunListItem, type RunSummary, type Selection, type SeriesDelta, type WebviewMessage } from './protocol';
 import { LogView, renderEval, renderSummary } from './sections';
 import { loadState, readySelection, selectionOf, type UiState } from './uiState';
 import { envelope, perBucket, SeriesStore, smoothedEnvelope, type Buckets, type Line } from './seriesStore';
@@ -129,9 +130,8 @@ function changeSelection(next: Selection, notifyHost: boolean): void {
   scheduleCharts();
 }
 
-window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
-  const msg = event.data;
-  switch (msg?.type) {
+onHostMessage('dashboard', HOST_MESSAGE, (msg: HostMessage) => {
+  switch (msg.type) {
     case ToWebview.Runs:
       runs = [...msg.runs];
       renderRuns();

@@ -1,6 +1,12 @@
-// Messages between the Training Dashboard webview and the extension host. Both sides import this
-// file; the host checks everything it receives with the guards in src/core/dashboard/validate.ts.
-// Nothing here may import `vscode` or touch the DOM.
+// Messages between the Training Dashboard webview and the extension host, typed once as guards
+// (src/shared/guard.ts, the one guard helper of every webview): each side checks what it receives
+// (the host through src/core/webview/messages.ts, the page through webview/shared/messages.ts).
+// Nothing here may import `vscode`, Node or touch the DOM (tsconfig.webview.json checks the page).
+
+import { arrayOf, bool, count, int, message, nullable, num, object, oneOf, optional, recordOf, refine, str, tagged, type Infer } from '../../src/shared/guard';
+import { RUN_ID_PATTERN, isRunId } from '../../src/shared/runId';
+
+export { RUN_ID_PATTERN, isRunId };
 
 /**
  * Downsampled series travel as flat bucket arrays: for each bucket, in this order, the x and y
@@ -15,88 +21,70 @@ export const B_YHI = 3;
 export const B_MEAN = 4;
 export const B_COUNT = 5;
 
-/** One series' change: drop the buckets from `from` on, then append `buckets`. */
-export interface SeriesDelta {
-  readonly name: string;
-  readonly from: number;
-  /** Buckets after the change; lets the webview check it is in step with the host. */
-  readonly total: number;
-  readonly buckets: readonly number[];
-}
+/** Limits the host enforces on what it receives. */
+export const LIMITS = { runId: 200, compare: 16 } as const;
+
+const runId = str(LIMITS.runId, RUN_ID_PATTERN);
+const text = str();
+
+/** One series' change: drop the buckets from `from` on, then append `buckets` (`total`: buckets after the change, to check the page is in step). */
+export const SERIES_DELTA = object({ name: text, from: count, total: count, buckets: arrayOf(num()) });
+export type SeriesDelta = Infer<typeof SERIES_DELTA>;
 
 /** Step-series names; eval metrics are `eval/<metric>`. */
 export const STEP_SERIES = ['loss', 'mlm_loss', 'nsp_loss', 'learning_rate', 'grad_norm', 'samples_per_second', 'tokens_per_second', 'memory_mb'] as const;
 export type StepSeriesName = (typeof STEP_SERIES)[number];
 export const EVAL_PREFIX = 'eval/';
 
-export interface RunListItem {
-  readonly id: string;
-  readonly name: string;
-  readonly task: string;
-  readonly state: string;
-  readonly step?: number;
-  readonly maxSteps?: number;
-}
+export const RUN_LIST_ITEM = object({ id: runId, name: text, task: text, state: text, step: optional(count), maxSteps: optional(int()) });
+export type RunListItem = Infer<typeof RUN_LIST_ITEM>;
 
-export interface RunSummary {
-  readonly state: string;
-  readonly message?: string;
-  readonly step?: number;
-  readonly maxSteps?: number;
-  readonly epoch?: number;
-  readonly stepsPerSecond?: number;
-  readonly etaSeconds?: number;
-  readonly elapsedSeconds?: number;
-  readonly latest: Readonly<Record<string, number>>;
-  readonly bestMetric?: { readonly name: string; readonly value: number; readonly step: number };
-  readonly lastCheckpoint?: string;
-  readonly error?: string;
-}
+export const RUN_SUMMARY = object({
+  state: text,
+  message: optional(text),
+  step: optional(count),
+  maxSteps: optional(int()),
+  epoch: optional(num()),
+  stepsPerSecond: optional(num()),
+  etaSeconds: optional(num()),
+  elapsedSeconds: optional(num()),
+  latest: recordOf(num()),
+  bestMetric: optional(object({ name: text, value: num(), step: count })),
+  lastCheckpoint: optional(text),
+  error: optional(text),
+});
+export type RunSummary = Infer<typeof RUN_SUMMARY>;
 
-export interface ClassRow {
-  readonly label: string;
-  readonly precision: number;
-  readonly recall: number;
-  readonly f1: number;
-  readonly support: number;
-}
+export const CLASS_ROW = object({ label: text, precision: num(), recall: num(), f1: num(), support: num() });
+export type ClassRow = Infer<typeof CLASS_ROW>;
 
 /** A misclassified example as the webview sees it: no path, only whether it can be opened. */
-export interface ExampleItem {
-  readonly text: string;
-  readonly gold: string;
-  readonly pred: string;
-  readonly openable: boolean;
-}
+export const EXAMPLE_ITEM = object({ text, gold: text, pred: text, openable: bool });
+export type ExampleItem = Infer<typeof EXAMPLE_ITEM>;
 
-export interface EvalReport {
-  readonly step: number;
-  readonly metrics: Readonly<Record<string, number>>;
+export const EVAL_REPORT = object({
+  step: count,
+  metrics: recordOf(num()),
   /** 'class' for per_class, 'entity' for per_entity. */
-  readonly tableKind?: 'class' | 'entity';
-  readonly table: readonly ClassRow[];
-  readonly confusion?: { readonly labels: readonly string[]; readonly matrix: readonly (readonly number[])[] };
-  readonly misclassified: readonly ExampleItem[];
-}
+  tableKind: optional(oneOf('class', 'entity')),
+  table: arrayOf(CLASS_ROW),
+  confusion: optional(object({ labels: arrayOf(text), matrix: arrayOf(arrayOf(num())) })),
+  misclassified: arrayOf(EXAMPLE_ITEM),
+});
+export type EvalReport = Infer<typeof EVAL_REPORT>;
 
-export interface LogLine {
-  readonly ts?: number;
-  readonly level: string;
-  readonly text: string;
-}
+export const LOG_LINE = object({ ts: optional(num()), level: text, text });
+export type LogLine = Infer<typeof LOG_LINE>;
 
-export interface Selection {
-  /** The run whose details (state, eval, logs) are shown; its curves are drawn first. */
-  readonly primary?: string;
-  /** Other runs overlaid on the charts. */
-  readonly compare: readonly string[];
-  /**
-   * The user chose `primary` (a click in the run list, or a command naming the run): a reload keeps
-   * it. Otherwise the dashboard shows the live run, else the most recently active one, and moves
-   * to a run that starts.
-   */
-  readonly pinned?: boolean;
-}
+/**
+ * Which runs the dashboard shows. `primary`: the run whose details (state, eval, logs) are shown;
+ * its curves are drawn first. `compare`: other runs overlaid on the charts. `pinned`: the user
+ * chose `primary` (a click in the run list, or a command naming the run), so a reload keeps it;
+ * otherwise the dashboard shows the live run, else the most recently active one, and moves to a
+ * run that starts.
+ */
+export const SELECTION = object({ primary: optional(runId), compare: arrayOf(runId, LIMITS.compare), pinned: optional(bool) }, { exact: true });
+export type Selection = Infer<typeof SELECTION>;
 
 // ---- host → webview -------------------------------------------------------------------------
 export const ToWebview = {
@@ -110,21 +98,17 @@ export const ToWebview = {
   Notice: 'notice',
 } as const;
 
-export type HostMessage =
-  | { readonly type: typeof ToWebview.Runs; readonly runs: readonly RunListItem[] }
-  | { readonly type: typeof ToWebview.Selection; readonly selection: Selection }
-  | { readonly type: typeof ToWebview.Series; readonly runId: string; readonly reset: boolean; readonly deltas: readonly SeriesDelta[] }
-  | { readonly type: typeof ToWebview.Summary; readonly runId: string; readonly summary: RunSummary }
-  | { readonly type: typeof ToWebview.Eval; readonly runId: string; readonly report: EvalReport | null }
-  | { readonly type: typeof ToWebview.Logs; readonly runId: string; readonly reset: boolean; readonly lines: readonly LogLine[] }
-  | {
-      readonly type: typeof ToWebview.Range;
-      readonly requestId: number;
-      readonly x0: number;
-      readonly x1: number;
-      readonly runs: readonly { readonly runId: string; readonly deltas: readonly SeriesDelta[] }[];
-    }
-  | { readonly type: typeof ToWebview.Notice; readonly message: string };
+export const HOST_MESSAGE = tagged({
+  [ToWebview.Runs]: message(ToWebview.Runs, { runs: arrayOf(RUN_LIST_ITEM) }),
+  [ToWebview.Selection]: message(ToWebview.Selection, { selection: SELECTION }),
+  [ToWebview.Series]: message(ToWebview.Series, { runId, reset: bool, deltas: arrayOf(SERIES_DELTA) }),
+  [ToWebview.Summary]: message(ToWebview.Summary, { runId, summary: RUN_SUMMARY }),
+  [ToWebview.Eval]: message(ToWebview.Eval, { runId, report: nullable(EVAL_REPORT) }),
+  [ToWebview.Logs]: message(ToWebview.Logs, { runId, reset: bool, lines: arrayOf(LOG_LINE) }),
+  [ToWebview.Range]: message(ToWebview.Range, { requestId: count, x0: num(), x1: num(), runs: arrayOf(object({ runId, deltas: arrayOf(SERIES_DELTA) })) }),
+  [ToWebview.Notice]: message(ToWebview.Notice, { message: text }),
+});
+export type HostMessage = Infer<typeof HOST_MESSAGE>;
 
 // ---- webview → host -------------------------------------------------------------------------
 export const ToHost = {
@@ -135,16 +119,14 @@ export const ToHost = {
   OpenLog: 'openLog',
 } as const;
 
-export type WebviewMessage =
+export const WEBVIEW_MESSAGE = tagged({
   /** Sent once the page has loaded (again after every reload), with the selection it restored. */
-  | { readonly type: typeof ToHost.Ready; readonly selection?: Selection }
-  | { readonly type: typeof ToHost.Select; readonly selection: Selection }
+  [ToHost.Ready]: message(ToHost.Ready, { selection: optional(SELECTION) }),
+  [ToHost.Select]: message(ToHost.Select, { selection: SELECTION }),
   /** Detail for a zoomed x range; the host answers with a `range` message of the same id. */
-  | { readonly type: typeof ToHost.RequestRange; readonly requestId: number; readonly x0: number; readonly x1: number }
+  [ToHost.RequestRange]: refine(message(ToHost.RequestRange, { requestId: count, x0: num(), x1: num() }), (m) => (m.x0 < m.x1 ? undefined : 'x0 must be below x1')),
   /** Opens the source of misclassified example `index` of the eval at `step` of run `runId`. */
-  | { readonly type: typeof ToHost.OpenExample; readonly runId: string; readonly step: number; readonly index: number }
-  | { readonly type: typeof ToHost.OpenLog; readonly runId: string };
-
-/** Limits the host enforces on what it receives. */
-export const LIMITS = { runId: 200, compare: 16 } as const;
-export const RUN_ID_PATTERN = /^[A-Za-z0-9._-]+$/;
+  [ToHost.OpenExample]: message(ToHost.OpenExample, { runId, step: count, index: count }),
+  [ToHost.OpenLog]: message(ToHost.OpenLog, { runId }),
+});
+export type WebviewMessage = Infer<typeof WEBVIEW_MESSAGE>;

@@ -2,7 +2,8 @@
 // (never as HTML); the preview table renders only the rows in view and asks the host for pages.
 
 import './main.css';
-import { pagesToEvict, PREVIEW_PAGE, ROW_HEIGHT, ToHost, ToWebview, visibleRows, type DatasetStatistics, type HostMessage, type SplitName, type ViewState, type WebviewMessage } from './protocol';
+import { onHostMessage } from '../shared/messages';
+import { HOST_MESSAGE, pagesToEvict, PREVIEW_PAGE, ROW_HEIGHT, ToHost, ToWebview, visibleRows, type DatasetStatistics, type HostMessage, type SplitName, type ViewState, type WebviewMessage } from './protocol';
 
 interface VsCodeApi {
   postMessage(m: WebviewMessage): void;
@@ -224,8 +225,7 @@ function drawRows(): void {
   }
 }
 
-window.addEventListener('message', (ev: MessageEvent<HostMessage>) => {
-  const m = ev.data;
+onHostMessage('dataset statistics', HOST_MESSAGE, (m: HostMessage) => {
   if (m.type === ToWebview.State) {
     const datasetChanged = state?.dataset.id !== m.state.dataset.id || state.dataset.created !== m.state.dataset.created;
     state = m.state;

@@ -1,63 +1,77 @@
-// Messages between the dataset statistics webview and the extension host. Both sides import
-// this file; the host checks what it receives with isWebviewMessage (src/core/datasets/statsView.ts).
-// Nothing here may import `vscode` or touch the DOM.
+// Messages between the dataset statistics webview and the extension host, typed once as guards
+// (src/shared/guard.ts, the one guard helper of every webview); each side checks what it receives
+// (the host: statsView.ts through src/core/webview/messages.ts; the page: webview/shared/messages.ts).
+// Nothing here may import `vscode`, Node or touch the DOM.
 
-import type { DatasetStatistics } from '../../src/core/datasets/stats';
-import type { SplitName } from '../../src/core/datasets/types';
+import { arrayOf, count, guard, int, isRecord, message, object, oneOf, optional, recordOf, str, tagged, type Infer } from '../../src/shared/guard';
+import { SPLITS, type DatasetStatistics, type SplitName } from '../../src/shared/datasetStats';
 
 export type { DatasetStatistics, SplitName };
 
-export interface SourceInfo {
-  readonly split: SplitName;
-  readonly name: string;
-  readonly state: 'unchanged' | 'changed' | 'missing' | 'unknown';
-}
+export const LIMITS = { rowsPerRequest: 500, maxSeqLength: 8192 } as const;
 
-export interface DatasetSummary {
-  readonly id: string;
-  readonly name: string;
-  readonly task: string;
-  readonly format: string;
-  readonly created: string;
-  readonly sources: readonly SourceInfo[];
-  readonly splits: readonly { readonly split: SplitName; readonly count: number }[];
-  readonly errors: number;
-  readonly warnings: number;
-  readonly problems: Readonly<Record<string, number>>;
-  readonly columns: readonly string[];
-}
+const split = oneOf(...SPLITS);
+const text = str();
 
-export type StatsStatus = 'idle' | 'running' | 'done' | 'error';
+export const SOURCE_INFO = object({ split, name: text, state: oneOf('unchanged', 'changed', 'missing', 'unknown') });
+export type SourceInfo = Infer<typeof SOURCE_INFO>;
 
-export interface ViewState {
-  readonly dataset: DatasetSummary;
-  readonly stats?: DatasetStatistics;
+export const DATASET_SUMMARY = object({
+  id: text,
+  name: text,
+  task: text,
+  format: text,
+  created: text,
+  sources: arrayOf(SOURCE_INFO),
+  splits: arrayOf(object({ split, count })),
+  errors: count,
+  warnings: count,
+  problems: recordOf(count),
+  columns: arrayOf(text),
+});
+export type DatasetSummary = Infer<typeof DATASET_SUMMARY>;
+
+/** The statistics as the host computed them (src/core/datasets/stats.ts): checked down to each split's row count and token lengths. */
+const SPLIT_STATS = object({ split, rows: count, tokens: object({ count, histogram: object({ binWidth: count, counts: arrayOf(count) }) }) });
+const DATASET_STATISTICS = guard<DatasetStatistics>((v, at) => (isRecord(v) ? arrayOf(SPLIT_STATS).problem(v.splits, `${at ? `${at}.` : ''}splits`) : `${at}: expected an object`));
+
+export const STATS_STATUS = oneOf('idle', 'running', 'done', 'error');
+export type StatsStatus = Infer<typeof STATS_STATUS>;
+
+export const VIEW_STATE = object({
+  dataset: DATASET_SUMMARY,
+  stats: optional(DATASET_STATISTICS),
   /** The model whose tokenizer the next computation uses (a folder name, for display). */
-  readonly tokenizer?: string;
-  readonly status: StatsStatus;
-  readonly message?: string;
-}
+  tokenizer: optional(text),
+  status: STATS_STATUS,
+  message: optional(text),
+});
+export type ViewState = Infer<typeof VIEW_STATE>;
 
 export const ToWebview = { State: 'state', Rows: 'rows', Progress: 'progress' } as const;
 
-export type HostMessage =
-  | { readonly type: typeof ToWebview.State; readonly state: ViewState }
-  | { readonly type: typeof ToWebview.Rows; readonly requestId: number; readonly split: SplitName; readonly start: number; readonly rows: readonly (readonly string[])[]; readonly total?: number }
-  | { readonly type: typeof ToWebview.Progress; readonly done: number; readonly total?: number };
+export const HOST_MESSAGE = tagged({
+  [ToWebview.State]: message(ToWebview.State, { state: VIEW_STATE }),
+  [ToWebview.Rows]: message(ToWebview.Rows, { requestId: count, split, start: count, rows: arrayOf(arrayOf(text)), total: optional(count) }),
+  [ToWebview.Progress]: message(ToWebview.Progress, { done: count, total: optional(count) }),
+});
+export type HostMessage = Infer<typeof HOST_MESSAGE>;
 
 export const ToHost = { Ready: 'ready', RequestRows: 'requestRows', Recompute: 'recompute', OpenRow: 'openRow', Cancel: 'cancel', ChooseTokenizer: 'chooseTokenizer' } as const;
 
-export type WebviewMessage =
-  | { readonly type: typeof ToHost.Ready }
-  | { readonly type: typeof ToHost.RequestRows; readonly requestId: number; readonly split: SplitName; readonly start: number; readonly count: number }
-  | { readonly type: typeof ToHost.Recompute; readonly maxSeqLength: number }
+const maxSeqLength = int(8, LIMITS.maxSeqLength);
+export const WEBVIEW_MESSAGE = tagged({
+  [ToHost.Ready]: message(ToHost.Ready),
+  [ToHost.RequestRows]: message(ToHost.RequestRows, { requestId: count, split, start: count, count: int(1, LIMITS.rowsPerRequest) }),
+  [ToHost.Recompute]: message(ToHost.Recompute, { maxSeqLength }),
   /** Opens the source file of preview row `row` of `split` at its line. */
-  | { readonly type: typeof ToHost.OpenRow; readonly split: SplitName; readonly row: number }
-  | { readonly type: typeof ToHost.Cancel }
+  [ToHost.OpenRow]: message(ToHost.OpenRow, { split, row: count }),
+  [ToHost.Cancel]: message(ToHost.Cancel),
   /** The host asks which model's tokenizer to use (the webview never names a path). */
-  | { readonly type: typeof ToHost.ChooseTokenizer; readonly maxSeqLength: number };
+  [ToHost.ChooseTokenizer]: message(ToHost.ChooseTokenizer, { maxSeqLength }),
+});
+export type WebviewMessage = Infer<typeof WEBVIEW_MESSAGE>;
 
-export const LIMITS = { rowsPerRequest: 500, maxSeqLength: 8192 } as const;
 export const ROW_HEIGHT = 24;
 
 /** Preview pages of rows asked of the host at a time, and how many the webview keeps. */

@@ -1,6 +1,7 @@
 // Fill-mask panel: type a sentence with [MASK]; completions update as you type.
 import { el } from '../shared/dom';
-import { isHostMessage, MAX_TEXT, type HostMessage, type WebviewMessage } from './protocol';
+import { onHostMessage } from '../shared/messages';
+import { HOST_MESSAGE, MAX_TEXT, type HostMessage, type WebviewMessage } from './protocol';
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
@@ -83,7 +84,5 @@ function render(m: HostMessage): void {
 
 input.addEventListener('input', request);
 topK.addEventListener('change', request);
-window.addEventListener('message', (e: MessageEvent<unknown>) => {
-  if (isHostMessage(e.data)) render(e.data);
-});
+onHostMessage('fill-mask', HOST_MESSAGE, render);
 vscode.postMessage({ type: 'ready' });

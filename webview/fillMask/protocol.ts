@@ -1,50 +1,37 @@
-/** Messages between the fill-mask panel (webview/fillMask/main.ts) and the host (src/vscode/inference/fillMaskPanel.ts). */
+// Messages between the fill-mask panel (webview/fillMask/main.ts) and the host
+// (src/vscode/inference/fillMask.ts), typed once as guards (src/shared/guard.ts); each side checks
+// what it receives (src/core/webview/messages.ts, webview/shared/messages.ts).
 
-export interface Candidate {
-  readonly token: string;
-  readonly text: string;
-  readonly probability: number;
-  readonly sequence: string;
-}
-
-// Webview → host
-export interface ReadyMessage { readonly type: 'ready' }
-export interface QueryMessage { readonly type: 'query'; readonly id: number; readonly text: string; readonly topK: number }
-export type WebviewMessage = ReadyMessage | QueryMessage;
-
-// Host → webview
-export interface ModelMessage { readonly type: 'model'; readonly name: string | null; readonly text: string }
-export interface ResultMessage { readonly type: 'result'; readonly id: number; readonly candidates: readonly Candidate[]; readonly ms: number }
-export interface ErrorMessage { readonly type: 'error'; readonly id: number; readonly message: string }
-export type HostMessage = ModelMessage | ResultMessage | ErrorMessage;
+import { arrayOf, int, message, nullable, num, object, str, tagged, type Infer } from '../../src/shared/guard';
 
 export const MAX_TEXT = 20_000;
 
-const isObj = (m: unknown): m is Record<string, unknown> => typeof m === 'object' && m !== null;
+export const CANDIDATE = object({ token: str(), text: str(), probability: num(0, 1), sequence: str() });
+export type Candidate = Infer<typeof CANDIDATE>;
 
-export function isWebviewMessage(m: unknown): m is WebviewMessage {
-  if (!isObj(m)) return false;
-  if (m.type === 'ready') return true;
-  return (
-    m.type === 'query' && Number.isSafeInteger(m.id) && typeof m.text === 'string' && m.text.length <= MAX_TEXT &&
-    Number.isInteger(m.topK) && (m.topK as number) >= 1 && (m.topK as number) <= 50
-  );
-}
+export const ToHost = { Ready: 'ready', Query: 'query' } as const;
+export const ToWebview = { Model: 'model', Result: 'result', Error: 'error' } as const;
 
-function isCandidate(c: unknown): c is Candidate {
-  return isObj(c) && typeof c.token === 'string' && typeof c.text === 'string' && typeof c.probability === 'number' && typeof c.sequence === 'string';
-}
+const id = int();
 
-export function isHostMessage(m: unknown): m is HostMessage {
-  if (!isObj(m)) return false;
-  switch (m.type) {
-    case 'model':
-      return (m.name === null || typeof m.name === 'string') && typeof m.text === 'string';
-    case 'result':
-      return Number.isSafeInteger(m.id) && typeof m.ms === 'number' && Array.isArray(m.candidates) && m.candidates.every(isCandidate);
-    case 'error':
-      return Number.isSafeInteger(m.id) && typeof m.message === 'string';
-    default:
-      return false;
-  }
-}
+// Webview → host
+export const WEBVIEW_MESSAGE = tagged({
+  [ToHost.Ready]: message(ToHost.Ready),
+  [ToHost.Query]: message(ToHost.Query, { id, text: str(MAX_TEXT), topK: int(1, 50) }),
+});
+export type WebviewMessage = Infer<typeof WEBVIEW_MESSAGE>;
+export type QueryMessage = Extract<WebviewMessage, { type: 'query' }>;
+
+// Host → webview
+export const HOST_MESSAGE = tagged({
+  [ToWebview.Model]: message(ToWebview.Model, { name: nullable(str()), text: str() }),
+  [ToWebview.Result]: message(ToWebview.Result, { id, candidates: arrayOf(CANDIDATE), ms: num(0) }),
+  [ToWebview.Error]: message(ToWebview.Error, { id, message: str() }),
+});
+export type HostMessage = Infer<typeof HOST_MESSAGE>;
+export type ModelMessage = Extract<HostMessage, { type: 'model' }>;
+export type ResultMessage = Extract<HostMessage, { type: 'result' }>;
+export type ErrorMessage = Extract<HostMessage, { type: 'error' }>;
+
+export const isWebviewMessage = WEBVIEW_MESSAGE;
+export const isHostMessage = HOST_MESSAGE;

@@ -9,8 +9,9 @@
 
 import { arrayOf, bool, check, count, int, isRecord, nullable, num, object, oneOf, optional, recordOf, str, tagged, unknownValue, type Checked, type Infer } from '../../shared/guard';
 
-export const TASKS = ['sequence_classification', 'token_classification', 'question_answering', 'mlm', 'mlm_nsp'] as const;
-export type Task = (typeof TASKS)[number];
+import { TASKS, type Task } from '../../shared/tasks';
+
+export { TASKS, type Task };
 
 export const RUN_STATES = ['starting', 'running', 'stopping', 'stopped', 'completed', 'failed'] as const;
 export type RunState = (typeof RUN_STATES)[number];

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isWebviewMessage, type AttentionSet, type HostMessage } from '../../../webview/attention/protocol';
+import { WEBVIEW_MESSAGE, type AttentionSet, type HostMessage, type WebviewMessage } from '../../../webview/attention/protocol';
 import type { InferenceTask } from '../../core/inference/types';
 import type { Ctx } from '../ctx';
 import type { EngineHost } from './engineHost';
@@ -42,7 +42,7 @@ export class AttentionPanel extends InferencePanel {
       this.panel.reveal(vscode.ViewColumn.Beside, true);
       return;
     }
-    this.create('bertStudio.attentionPanel', 'Attention', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, 'attention', CSS, (m) => void this.receive(m));
+    this.create('bertStudio.attentionPanel', 'Attention', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, 'attention', CSS, WEBVIEW_MESSAGE, (m) => void this.receive(m));
   }
 
   private post(m: HostMessage): void {
@@ -68,11 +68,7 @@ export class AttentionPanel extends InferencePanel {
     }
   }
 
-  private async receive(m: unknown): Promise<void> {
-    if (!isWebviewMessage(m)) {
-      this.ctx.log.warn('attention panel: dropped an unknown or invalid message');
-      return;
-    }
+  private async receive(m: WebviewMessage): Promise<void> {
     switch (m.type) {
       case 'ready':
         this.ready = true;

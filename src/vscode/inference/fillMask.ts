@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { isWebviewMessage, type HostMessage } from '../../../webview/fillMask/protocol';
+import { WEBVIEW_MESSAGE, type HostMessage, type WebviewMessage } from '../../../webview/fillMask/protocol';
 import type { Ctx } from '../ctx';
 import { withInferenceProgress, type EngineHost } from './engineHost';
 import type { ActiveModels } from './models';
@@ -78,7 +78,7 @@ export class FillMaskPanel extends InferencePanel {
       this.sendModel();
       return;
     }
-    this.create('bertStudio.fillMaskPanel', 'Fill Mask', vscode.ViewColumn.Beside, 'fillMask', CSS, (m) => this.receive(m), this.models.onDidChange(() => this.sendModel()));
+    this.create('bertStudio.fillMaskPanel', 'Fill Mask', vscode.ViewColumn.Beside, 'fillMask', CSS, WEBVIEW_MESSAGE, (m) => this.receive(m), this.models.onDidChange(() => this.sendModel()));
   }
 
   private post(m: HostMessage): void {
@@ -91,11 +91,7 @@ export class FillMaskPanel extends InferencePanel {
     this.post({ type: 'model', name: model ?? null, text: this.pendingText });
   }
 
-  private receive(m: unknown): void {
-    if (!isWebviewMessage(m)) {
-      this.ctx.log.warn('fill-mask panel: dropped an unknown message');
-      return;
-    }
+  private receive(m: WebviewMessage): void {
     if (m.type === 'ready') {
       this.ready = true;
       this.sendModel();

@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
 import type { Ctx } from '../ctx';
+import { receiveChecked } from '../../core/webview/messages';
+import type { Guard } from '../../shared/guard';
 import { webviewHtml, webviewOptions } from './html';
 
 /**
@@ -14,13 +16,16 @@ export abstract class InferencePanel implements vscode.Disposable {
 
   constructor(protected readonly ctx: Ctx) {}
 
-  /** Creates the panel showing dist/webview/<page>.js; `listen` adds listeners disposed with it. */
-  protected create(viewType: string, title: string, column: vscode.ViewColumn | { viewColumn: vscode.ViewColumn; preserveFocus?: boolean }, page: string, css: string, onMessage: (m: unknown) => void, ...listen: vscode.Disposable[]): vscode.WebviewPanel {
+  /**
+   * Creates the panel showing dist/webview/<page>.js; `listen` adds listeners disposed with it.
+   * `onMessage` gets only messages that pass the page's guard (`messages`); others are logged and dropped.
+   */
+  protected create<M>(viewType: string, title: string, column: vscode.ViewColumn | { viewColumn: vscode.ViewColumn; preserveFocus?: boolean }, page: string, css: string, messages: Guard<M>, onMessage: (m: M) => void, ...listen: vscode.Disposable[]): vscode.WebviewPanel {
     const uri = this.ctx.extension.extensionUri;
     const panel = vscode.window.createWebviewPanel(viewType, title, column, webviewOptions(uri));
     panel.webview.html = webviewHtml(panel.webview, uri, page, title, css);
     this.panel = panel;
-    this.disposables.push(panel.webview.onDidReceiveMessage(onMessage), panel.onDidDispose(() => this.closed()), ...listen);
+    this.disposables.push(panel.webview.onDidReceiveMessage(receiveChecked(`${page} panel`, messages, onMessage, (line) => this.ctx.log.warn(line))), panel.onDidDispose(() => this.closed()), ...listen);
     return panel;
   }
 
