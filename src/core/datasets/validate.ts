@@ -72,7 +72,7 @@ async function readOne(ctx: SplitContext, request: DatasetRequest, opts: RunOpti
   const report: FileReport = { split, file, counts: ctx.counts, diagnostics: bag.diagnostics, problems: bag.problems, errors: 0, warnings: 0 };
   try {
     const st = await stat(file);
-    if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+    if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: st.isDirectory() ? 'EISDIR' : 'ENOTREG' });
     if (st.size === 0) {
       bag.add('error', 'file.empty', 1, 1, 'The file is empty. Pick the file that holds the data, or remove this split.');
       throw new FatalFileError('empty file');
@@ -127,7 +127,8 @@ async function readOne(ctx: SplitContext, request: DatasetRequest, opts: RunOpti
     else if (err instanceof AbortError || (err as Error).name === 'AbortError') throw err;
     else {
       const e = err as NodeJS.ErrnoException;
-      bag.add('error', 'file.unreadable', 1, 1, `Cannot read the file: ${e.code === 'ENOENT' ? 'it does not exist' : e.code === 'EISDIR' ? 'it is a folder' : e.message}.`);
+      const why = e.code === 'ENOENT' ? 'it does not exist' : e.code === 'EISDIR' ? 'it is a folder' : e.code === 'ENOTREG' ? 'it is not a regular file (a device, pipe or socket)' : e.message;
+      bag.add('error', 'file.unreadable', 1, 1, `Cannot read the file: ${why}. Pick the data file itself.`);
       report.fatal = e.message;
     }
   }
