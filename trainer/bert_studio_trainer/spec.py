@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -133,7 +134,9 @@ class Spec:
 def _check_unknown(obj: dict[str, Any], known: set[str], prefix: str) -> None:
     for key in obj:
         if key not in known:
-            raise SpecError(f"Unknown field {prefix}{key}.", f"{prefix}{key}")
+            close = difflib.get_close_matches(str(key), sorted(known), n=1)
+            fix = f"did you mean {prefix}{close[0]}?" if close else f"known fields: {', '.join(sorted(known))}."
+            raise SpecError(f"Unknown field {prefix}{key}; {fix}", f"{prefix}{key}")
 
 
 def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:
@@ -248,21 +251,24 @@ def _parse_model(m: dict[str, Any], task: str) -> ModelRef:
     scratch = m.get("from_scratch")
     if scratch is not None:
         if task not in _PRETRAIN:
-            raise SpecError("model.from_scratch is only for the mlm and mlm_nsp tasks.", "model.from_scratch")
+            raise SpecError("model.from_scratch is only for the mlm and mlm_nsp tasks; remove it to fine-tune a "
+                          "pretrained model.", "model.from_scratch")
         if not isinstance(scratch, dict):
             raise SpecError('model.from_scratch must be {"preset": name, "vocab_size": int}.', "model.from_scratch")
         _check_unknown(scratch, {"preset", "vocab_size"}, "model.from_scratch.")
         if not isinstance(scratch.get("preset"), str):
-            raise SpecError("model.from_scratch.preset must be a preset name.", "model.from_scratch.preset")
+            raise SpecError('model.from_scratch.preset must be a preset name such as "bert-tiny".',
+                          "model.from_scratch.preset")
         vs = scratch.get("vocab_size")
         if vs is not None and (isinstance(vs, bool) or not isinstance(vs, int) or vs <= 0):
-            raise SpecError("model.from_scratch.vocab_size must be a positive integer.", "model.from_scratch.vocab_size")
+            raise SpecError("model.from_scratch.vocab_size must be a positive integer (e.g. 30522), or absent to use "
+                          "the default model's vocabulary.", "model.from_scratch.vocab_size")
     trust = m.get("trust_pickle", False)
     if not isinstance(trust, bool):
         raise SpecError("model.trust_pickle must be true or false.", "model.trust_pickle")
     name = m.get("name_or_path")
     if not isinstance(name, str) or not name:
-        raise SpecError("model.name_or_path is required.", "model.name_or_path")
+        raise SpecError('model.name_or_path is required: a model folder, a hub id, or "default".', "model.name_or_path")
     try:
         path, is_local = resolve_model(name, trust_pickle=trust, need_weights=scratch is None)
     except ValueError as e:
@@ -370,5 +376,5 @@ def load_spec(path: Path) -> Spec:
     except json.JSONDecodeError as e:
         raise SpecError(f"{path}:{e.lineno}: not valid JSON ({e.msg} at column {e.colno}); fix the JSON.", None) from e
     except OSError as e:
-        raise SpecError(f"{path} cannot be read ({e.strerror}).", None) from e
+        raise SpecError(f"{path} cannot be read ({e.strerror}); check its permissions.", None) from e
     return parse_spec(raw, path.parent)

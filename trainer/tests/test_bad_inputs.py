@@ -295,7 +295,7 @@ def test_a_50_mb_line_stays_within_bounded_memory(tmp_path: Path) -> None:
     (error,) = read_events(run, "error")
     assert error["field"] == "data.train" and f"{huge}:3: the line is longer than 4 MiB" in error["message"], error
     peak_mb = usage.ru_maxrss / 1024  # KiB on Linux
-    assert peak_mb < 1500, f"peak RSS {peak_mb:.0f} MB"
+    assert peak_mb < 1000, f"peak RSS {peak_mb:.0f} MB"  # about 380 MB here; 6.4 GB before
 
 
 def test_bare_cr_and_crlf_lines_are_lines(tmp_path: Path) -> None:

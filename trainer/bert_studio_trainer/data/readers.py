@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -128,7 +128,8 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, Record]]:
             raise SpecError(f"{path}:{n}: JSON nested too deeply to read; each line must be one flat JSON object.",
                             "data") from e
         if not isinstance(rec, dict):
-            raise SpecError(f"{path}:{n}: expected a JSON object, found {type(rec).__name__}.", "data")
+            raise SpecError(f"{path}:{n}: expected a JSON object, found {type(rec).__name__}; each line must be one "
+                            "JSON object ({...}).", "data")
         yield n, rec
 
 
@@ -178,7 +179,8 @@ def read_glue_tsv(path: Path, columns: dict[str, str | int], require_label: bool
     out = []
     for n, cells in rows:
         if len(cells) < len(header):
-            raise SpecError(f"{path}:{n}: {len(cells)} columns, the header has {len(header)}.", "data")
+            raise SpecError(f"{path}:{n}: {len(cells)} columns, the header has {len(header)}; every row needs the "
+                            "header's columns, separated by tabs.", "data")
         rec: Record = {"text": cells[i_text], "source": {"file": str(path), "line": n}}
         if i_pair is not None:
             rec["text_pair"] = cells[i_pair]
@@ -272,9 +274,36 @@ def read_squad(path: Path) -> list[Record]:
     return out
 
 
-def check_fields(records: list[Record], fields: tuple[str, ...], path: Path) -> None:
-    for rec in records[:1000]:  # a sample is enough to catch a wrong file
+def record_where(rec: Record, path: Path) -> str:
+    """file:line of a record in the file the user edits (a snapshot's source, else the file read)."""
+    source = rec.get("source") or {}
+    return f"{source.get('file', path)}:{source.get('line', '?')}"
+
+
+def is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def is_text_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+# What a field must hold, for check_fields: (test, description for the message).
+TEXT = (is_text, "a string")
+TEXT_LIST = (is_text_list, "a list of strings")
+OPTIONAL_TEXT = (lambda v: v is None or isinstance(v, str), "a string or null")
+
+
+def check_fields(records: list[Record], fields: tuple[str, ...], path: Path,
+                 types: dict[str, tuple[Callable[[Any], bool], str]] | None = None) -> None:
+    """Every record has `fields`, and the fields in `types` hold what they must: a wrong record is a
+    SpecError at its file:line, not a tokenizer's error at training time."""
+    for rec in records:
         for f in fields:
             if f not in rec:
-                line = rec.get("source", {}).get("line", "?")
-                raise SpecError(f"{path}:{line}: record has no field {f!r}.", f"data.{f}")
+                raise SpecError(f"{record_where(rec, path)}: record has no field {f!r}; every example needs "
+                                f"{', '.join(fields)}.", f"data.{f}")
+        for f, (ok, what) in (types or {}).items():
+            if f in rec and not ok(rec[f]):
+                shown = json.dumps(rec[f], ensure_ascii=False)[:60]
+                raise SpecError(f"{record_where(rec, path)}: {f} must be {what}, not {shown}.", f"data.{f}")

@@ -80,7 +80,8 @@ class Trainer:
         bs, accum = spec.t("per_device_train_batch_size"), spec.t("gradient_accumulation_steps")
         per_epoch = num_batches(len(self.features), bs, self.rt.world_size)
         if per_epoch == 0:
-            raise SpecError("Fewer training examples than processes.", "data.train")
+            raise SpecError(f"Fewer training examples ({len(self.features)}) than processes ({self.rt.world_size}); give "
+                            "more examples or start fewer processes.", "data.train")
         self.steps_per_epoch = math.ceil(per_epoch / accum)
         max_steps = spec.t("max_steps")
         self.max_steps = max_steps if max_steps > 0 else max(1, math.ceil(spec.t("num_train_epochs") * self.steps_per_epoch))

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..data.collate import pad_batch
-from ..data.readers import check_fields, read_glue_tsv, read_jsonl
+from ..data.readers import OPTIONAL_TEXT, TEXT, check_fields, read_glue_tsv, read_jsonl, record_where
 from ..spec import ModelRef, Spec, SpecError
 from .base import Batch, EvalResult, Feature, RunBatches, Task
 from .classification_metrics import classification_report, multilabel_report
@@ -44,7 +44,7 @@ class ClassificationTask(Task):
             records = read_jsonl(path)
         else:
             records = read_glue_tsv(path, self.spec.data.columns)
-        check_fields(records, ("text", "label"), path)
+        check_fields(records, ("text", "label"), path, {"text": TEXT, "text_pair": OPTIONAL_TEXT})
         for r in records:
             r["label"] = self._label_set(r, path) if self.multi_label else self._single_label(r, path)
         if split != "train" and getattr(self, "labels", None):
@@ -53,7 +53,7 @@ class ClassificationTask(Task):
 
     def _single_label(self, rec: dict[str, Any], path: Path) -> str:
         if isinstance(rec["label"], list):
-            raise SpecError(f"{_where(rec, path)}: the label is a list; set data.multi_label to true to train a "
+            raise SpecError(f"{record_where(rec, path)}: the label is a list; set data.multi_label to true to train a "
                             "multi-label classifier.", "data.multi_label")
         return str(rec["label"])
 
@@ -64,7 +64,7 @@ class ClassificationTask(Task):
         elif isinstance(value, str):
             items = value.split(delim) if delim else [value]
         elif value is None:
-            raise SpecError(f"{_where(rec, path)}: the label is null; use [] for an example with no labels.", "data.label")
+            raise SpecError(f"{record_where(rec, path)}: the label is null; use [] for an example with no labels.", "data.label")
         else:
             items = [str(value)]
         # Blank entries ("PER||LOC", "") are no label; a label listed twice counts once.
@@ -154,12 +154,6 @@ class ClassificationTask(Task):
 
 def _as_list(label: str | list[str]) -> list[str]:
     return label if isinstance(label, list) else [label]
-
-
-def _where(rec: dict[str, Any], path: Path) -> str:
-    """file:line of a record in the file the user edits (a snapshot's source, else the file read)."""
-    source = rec.get("source") or {}
-    return f"{source.get('file', path)}:{source.get('line', '?')}"
 
 
 def _example_row(rec: dict[str, Any], gold: str, pred: str) -> dict[str, Any]:

@@ -25,7 +25,8 @@ def label_list(spec_labels: list[str] | None, seen: Iterable[str], outside_first
     if spec_labels is not None:
         unknown = sorted(found - set(spec_labels))
         if unknown:
-            raise SpecError(f"Labels in the data but not in data.labels: {', '.join(unknown[:10])}", "data.labels")
+            raise SpecError(f"Labels in the data but not in data.labels: {', '.join(unknown[:10])}; add them to "
+                            "data.labels, or remove data.labels to take the labels from the data.", "data.labels")
         return list(spec_labels)
     labels = sorted(found, key=_key)
     if outside_first in labels:
@@ -37,7 +38,8 @@ def label_list(spec_labels: list[str] | None, seen: Iterable[str], outside_first
 def check_known(labels: list[str], seen: Iterable[str], where: str) -> None:
     unknown = sorted(set(seen) - set(labels))
     if unknown:
-        raise SpecError(f"Labels in {where} never seen in training: {', '.join(unknown[:10])}", where)
+        raise SpecError(f"Labels in {where} never seen in training: {', '.join(unknown[:10])}; add training examples "
+                        "for them or remove them from the validation data.", where)
 
 
 def build_labelled_model(auto_class: str, model_ref: ModelRef, labels: list[str], **config: Any) -> torch.nn.Module:

@@ -11,7 +11,7 @@ import torch
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 
 from ..data.collate import pad_batch
-from ..data.readers import check_fields, read_conll, read_jsonl
+from ..data.readers import TEXT_LIST, check_fields, read_conll, read_jsonl, record_where
 from ..spec import ModelRef, SpecError
 from .base import Batch, EvalResult, Feature, RunBatches, Task
 from .labels import build_labelled_model, check_known, label_list
@@ -29,11 +29,11 @@ class TokenClassificationTask(Task):
 
     def load_examples(self, path: Path, split: str) -> list[dict[str, Any]]:
         records = read_jsonl(path) if path.suffix == ".jsonl" else read_conll(path, self.spec.data.columns)
-        check_fields(records, ("tokens", "tags"), path)
+        check_fields(records, ("tokens", "tags"), path, {"tokens": TEXT_LIST, "tags": TEXT_LIST})
         for r in records:
             if len(r["tokens"]) != len(r["tags"]):
-                line = r.get("source", {}).get("line", "?")
-                raise SpecError(f"{path}:{line}: {len(r['tokens'])} tokens but {len(r['tags'])} tags.", "data.tags")
+                raise SpecError(f"{record_where(r, path)}: {len(r['tokens'])} tokens but {len(r['tags'])} tags; give "
+                                "one tag per token.", "data.tags")
         if split != "train" and getattr(self, "labels", None):
             check_known(self.labels, (t for r in records for t in r["tags"]), "data.validation")
         return records
