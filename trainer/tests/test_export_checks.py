@@ -127,3 +127,51 @@ def test_from_scratch_model_has_only_its_trained_positions(tmp_path: Path, data:
     assert event["accuracy"]["metric"] == "perplexity" and event["accuracy"]["fp32"] > 1
     final = read_events(tmp_path, "eval")[-1]["metrics"]["perplexity"]
     assert event["accuracy"]["fp32"] == pytest.approx(final, rel=1e-3)
+
+
+def _torch_batches(model: Any, task: Any) -> Any:
+    """The engine's eval forward (PyTorch, CPU) as a RunBatches for task.evaluate."""
+    import torch
+
+    def run(features: Any) -> Any:
+        with torch.inference_mode():
+            for s in range(0, len(features), 16):
+                idx = list(range(s, min(s + 16, len(features))))
+                batch = task.collate([features[i] for i in idx])
+                out = model(**batch)
+                yield idx, batch, {k: v.float() for k, v in out.items() if isinstance(v, torch.Tensor)}
+    return run
+
+
+@pytest.mark.parametrize(("task_name", "train_file", "metric"), [
+    ("token_classification", "conll2003/valid.txt", "f1"),
+    ("question_answering", "squad_v1.1/dev-v1.1.json", "f1"),
+])
+def test_onnx_accuracy_is_the_metric_pytorch_gives(tmp_path: Path, data: Path, task_name: str, train_file: str,
+                                                   metric: str) -> None:
+    """onnx_accuracy on real NER and QA data scores model.onnx as the task's own evaluate scores the
+    PyTorch model (one example's worth at most apart), and the int8 graph gets a figure too."""
+    import transformers
+    from transformers import AutoTokenizer
+
+    from bert_studio_trainer.export import onnx_accuracy
+    from bert_studio_trainer.tasks import build_task
+
+    spec = parse_spec(make_spec(task_name, data / train_file, data / train_file, max_seq_length=128, doc_stride=64)
+                      if task_name == "question_answering" else make_spec(task_name, data / train_file, data / train_file))
+    task = build_task(spec)
+    examples = task.load_examples(data / train_file, "validation")[:40]
+    task.fit_labels(task.load_examples(data / train_file, "train"))
+    model_dir = tiny_model(tmp_path / "model", task_name, num_labels=len(getattr(task, "labels", [0, 1])))
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    export_onnx(model_dir, tmp_path / "onnx", task_name, quantize=True, cpu_graphs=False)
+    measured = onnx_accuracy(tmp_path / "onnx", task, examples, tokenizer, metric)
+    assert measured["metric"] == metric and measured["examples"] == 40 and measured["int8"] is not None
+    cls = transformers.AutoModelForTokenClassification if task_name == "token_classification" else \
+        transformers.AutoModelForQuestionAnswering
+    model = cls.from_pretrained(str(model_dir)).eval()
+    features = task.build_eval_features(examples, tokenizer)
+    expected = task.evaluate(model, examples, features, _torch_batches(model, task)).metrics[metric]
+    assert expected > 0, "a figure of 0 would compare nothing"
+    scale = 100.0 if task_name == "question_answering" else 1.0
+    assert abs(measured["fp32"] - expected) <= scale / 40 + 1e-9, (measured, expected)
