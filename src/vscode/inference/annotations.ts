@@ -78,20 +78,24 @@ export class Annotations implements vscode.Disposable {
     if (!model) return;
     const doc = editor.document;
     const lines = Array.from({ length: Math.min(doc.lineCount, MAX_LINES) }, (_, i) => doc.lineAt(i)).filter((l) => !l.isEmptyOrWhitespace);
-    const labels = await withInferenceProgress(`BERT Studio: classifying ${lines.length} lines…`, async (signal) => {
+    const result = await withInferenceProgress(`BERT Studio: classifying ${lines.length} lines…`, async (signal) => {
       const engine = await this.engines.get();
-      return engine.classify(model, lines.map((l) => l.text.slice(0, MAX_CHUNK_CHARS)), { signal });
+      const classified = await engine.classify(model, lines.map((l) => l.text.slice(0, MAX_CHUNK_CHARS)), { signal });
+      return { classified, maxLength: (await engine.info(model, { signal })).maxLength };
     });
-    if (!labels) return;
+    if (!result) return;
+    const labels = result.classified;
     this.clear(editor, this.labelTypes);
     const byLabel = new Map<string, vscode.DecorationOptions[]>();
     labels.forEach((c, i) => {
       const hover = new vscode.MarkdownString();
       hover.appendText(c.probabilities.map((p) => `${p.label}: ${(p.probability * 100).toFixed(1)}%`).join('  ·  '));
+      const cut = c.truncated || lines[i].text.length > MAX_CHUNK_CHARS;
+      if (cut) hover.appendText(`\n\nOnly the start of this line was classified: the model reads at most ${result.maxLength} tokens.`);
       const options: vscode.DecorationOptions = {
         range: lines[i].range,
         hoverMessage: hover,
-        renderOptions: { after: { contentText: `  ${c.label} ${(c.probability * 100).toFixed(0)}%` } },
+        renderOptions: { after: { contentText: `  ${c.label} ${(c.probability * 100).toFixed(0)}%${cut ? ' (start only)' : ''}` } },
       };
       (byLabel.get(c.label) ?? byLabel.set(c.label, []).get(c.label))?.push(options);
     });

@@ -44,7 +44,8 @@ export class DatasetLensProvider implements vscode.CodeLensProvider<RowLens> {
       const info = await engine.info(model);
       const gold = goldName(lens.row.gold, info.labels);
       const mark = gold === undefined ? '' : gold === c.label ? ' ✓' : ` ✗ gold: ${gold}`;
-      lens.command = { title: `predicted: ${c.label} (${(c.probability * 100).toFixed(0)}%)${mark}`, command: '' };
+      const cut = c.truncated ? ` · first ${info.maxLength} tokens only` : '';
+      lens.command = { title: `predicted: ${c.label} (${(c.probability * 100).toFixed(0)}%)${mark}${cut}`, command: '' };
     } catch (err) {
       lens.command = { title: `prediction failed: ${(err as Error).message}`, command: '' };
     } finally {
