@@ -1,5 +1,6 @@
 // bert-studio dataset import|validate|stats|list: the same core code the extension runs.
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { guessDataset, labelPrefixedAdvice } from '../../core/datasets/detect';
 import { checkDatasetId, datasetDir, importDataset, InvalidDatasetIdError, listDatasets, readManifest } from '../../core/datasets/snapshot';
@@ -50,9 +51,48 @@ function column(v: string | undefined): string | number | undefined {
   return /^-?\d+$/.test(v) ? Number(v) : v;
 }
 
+/** A flag's value checked against its allowed values (the flag named in the error). */
+function choice<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[]): T | undefined {
+  const v = flag(args, name);
+  if (v !== undefined && !(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} ${JSON.stringify(v)}: use one of ${allowed.join(', ')}.`, `--${name}`);
+  return v as T | undefined;
+}
+
+/** A numeric flag in [min, max] (an integer when `integer`). */
+function numberFlag(args: ParsedArgs, name: string, min: number, max: number, integer: boolean, example: string): number | undefined {
+  const v = flag(args, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${name} ${JSON.stringify(v)}: give ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, e.g. --${name} ${example}.`, `--${name}`);
+  }
+  return n;
+}
+
+/** A data file given on the command line: it must exist and be a regular file (named in the error). */
+function dataFile(file: string, what: string): string {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    throw new UsageError(`${what} ${file}: no such file. Check the path.`, what);
+  }
+  if (st.isDirectory()) throw new UsageError(`${what} ${file}: is a folder, not a data file. Pass the file itself (e.g. ${path.join(file, 'train.tsv')}).`, what);
+  if (!st.isFile()) throw new UsageError(`${what} ${file}: not a regular file (a device, pipe or socket). Pass a CSV, TSV, JSONL, CoNLL, SQuAD JSON or text file.`, what);
+  return path.resolve(file);
+}
+
 async function buildRequest(args: ParsedArgs): Promise<{ request: DatasetRequest; guessed: string }> {
   const train = args.positional[0];
   if (!train) throw new UsageError(`a data FILE is required.\n${DATASET_USAGE}`);
+  dataFile(train, 'FILE');
+  const validation = flag(args, 'validation') !== undefined ? dataFile(flag(args, 'validation') as string, '--validation') : undefined;
+  const test = flag(args, 'test') !== undefined ? dataFile(flag(args, 'test') as string, '--test') : undefined;
+  const quoting = choice(args, 'quoting', ['on', 'off', 'true', 'false']);
+  const textMode = choice<TextMode>(args, 'text-mode', ['sentences', 'documents', 'wikitext']);
+  const tagScheme = choice<TagScheme>(args, 'tag-scheme', ['iob2', 'iob1']);
+  const split = numberFlag(args, 'split', 0.001, 0.9, false, '0.1');
+  const seed = numberFlag(args, 'seed', 0, 2 ** 31 - 1, true, '42');
   const guess = await guessDataset(train);
   const task = (flag(args, 'task') ?? guess.task) as Task | undefined;
   if (!task || !(TASKS as readonly string[]).includes(task)) throw new UsageError(`--task must be one of ${TASKS.join(', ')}.`);
@@ -75,15 +115,13 @@ async function buildRequest(args: ParsedArgs): Promise<{ request: DatasetRequest
   if (task === 'sequence_classification' && mapping.text === undefined && (format === 'csv' || format === 'tsv' || format === 'jsonl')) {
     throw new UsageError(`cannot tell which column holds the text${guess.columns ? ` (columns: ${guess.columns.join(', ')})` : ''}: pass --text and --label.`);
   }
-  const quoting = flag(args, 'quoting');
   const options: FormatOptions = {
     ...(format === guess.format ? guess.options : {}),
     ...(args.flags.has('no-header') ? { header: false } : {}),
     ...(quoting ? { quoting: quoting === 'on' || quoting === 'true' } : {}),
-    ...(flag(args, 'text-mode') ? { textMode: flag(args, 'text-mode') as TextMode } : guess.textMode ? { textMode: guess.textMode } : {}),
-    ...(flag(args, 'tag-scheme') ? { tagScheme: flag(args, 'tag-scheme') as TagScheme } : {}),
+    ...(textMode ? { textMode } : guess.textMode ? { textMode: guess.textMode } : {}),
+    ...(tagScheme ? { tagScheme } : {}),
   };
-  const split = flag(args, 'split');
   const labels = flag(args, 'labels');
   const labelDelimiter = flag(args, 'label-delimiter');
   if (labelDelimiter === '') throw new UsageError('--label-delimiter needs a separator such as "|".');
@@ -93,10 +131,10 @@ async function buildRequest(args: ParsedArgs): Promise<{ request: DatasetRequest
     format,
     mapping,
     options,
-    files: { train: path.resolve(train), validation: flag(args, 'validation') && path.resolve(flag(args, 'validation') as string), test: flag(args, 'test') && path.resolve(flag(args, 'test') as string) },
+    files: { train: path.resolve(train), validation, test },
     ...(labels ? { labels: labels.split(',') } : {}),
     ...(multiLabel ? { multiLabel, ...(labelDelimiter ? { labelDelimiter } : {}) } : {}),
-    ...(split ? { seededSplit: { validationFraction: Number(split), seed: Number(flag(args, 'seed') ?? 42) } } : {}),
+    ...(split !== undefined ? { seededSplit: { validationFraction: split, seed: seed ?? 42 } } : {}),
   };
   return { request, guessed: guess.reason };
 }
@@ -125,7 +163,8 @@ function printReport(io: CliIo, r: ValidationReport): void {
 
 async function statsCommand(args: ParsedArgs, io: CliIo, ws: string): Promise<number> {
   const json = args.flags.has('json');
-  const maxSeqLength = Number(flag(args, 'max-seq-length') ?? 128);
+  const maxSeqLength = numberFlag(args, 'max-seq-length', 8, 1_000_000, true, '128') ?? 128;
+  const tokenizer = choice<CounterKind>(args, 'tokenizer', ['transformers', 'wordpiece', 'whitespace']);
   const modelFlag = flag(args, 'model');
   let model = findDefaultModel([ws, packageRoot()]);
   if (modelFlag && modelFlag !== 'default') {
@@ -133,7 +172,7 @@ async function statsCommand(args: ParsedArgs, io: CliIo, ws: string): Promise<nu
     model = tokenizerFolder(path.resolve(modelFlag));
     if (!model) throw new UsageError(`--model ${modelFlag}: no tokenizer.json or vocab.txt there (nor in its model/, best/, onnx/ or checkpoints). Pass a model folder or a training run.`);
   }
-  const counter = await loadTokenCounter(model, (flag(args, 'tokenizer') as CounterKind | undefined) ?? 'transformers');
+  const counter = await loadTokenCounter(model, tokenizer ?? 'transformers');
   const onProgress = args.flags.has('progress-json')
     ? (done: number, total: number | undefined) => io.stderr.write(`${JSON.stringify({ progress: done, total })}\n`)
     : json
@@ -146,6 +185,10 @@ async function statsCommand(args: ParsedArgs, io: CliIo, ws: string): Promise<nu
   let stats: DatasetStatistics;
   const id = datasetIdFlag(args, 'dataset');
   const snapshot = flag(args, 'snapshot') ?? (id !== undefined ? datasetDir(studioLayout(ws).datasetsDir, id) : undefined);
+  if (snapshot && !fs.existsSync(path.join(snapshot, 'manifest.json'))) {
+    const where = id !== undefined ? `--dataset ${id}: no such dataset in ${studioLayout(ws).datasetsDir}. See "bert-studio dataset list" for the ids` : `--snapshot ${snapshot}: no manifest.json there. Pass a dataset folder under .bert-studio/datasets`;
+    throw new UsageError(`${where}.`, id !== undefined ? '--dataset' : '--snapshot');
+  }
   if (snapshot) {
     stats = await snapshotStatistics(snapshot, await readManifest(snapshot), opts);
   } else {

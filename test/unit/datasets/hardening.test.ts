@@ -125,6 +125,28 @@ describe('datasets: hardening (issue 14)', function () {
     assert.throws(() => datasetDir(path.join(ws, '.bert-studio', 'datasets'), '..'), /Invalid dataset id/);
   });
 
+  it('bad dataset flag values and non-file inputs are usage errors that name the flag or file and the fix', async () => {
+    const good = path.join(dir, 'good.tsv');
+    const cases: [string[], RegExp][] = [
+      [['import', good, '--split', '2'], /--split "2": give a number from 0\.001 to 0\.9, e\.g\. --split 0\.1/],
+      [['import', good, '--split', '0.1', '--seed', 'x'], /--seed "x": give an integer/],
+      [['validate', good, '--quoting', 'maybe'], /--quoting "maybe": use one of on, off/],
+      [['validate', good, '--tag-scheme', 'bio'], /--tag-scheme "bio": use one of iob2, iob1/],
+      [['validate', good, '--text-mode', 'lines'], /--text-mode "lines": use one of sentences, documents, wikitext/],
+      [['validate', dir], /FILE .*: is a folder, not a data file\. Pass the file itself/],
+      [['validate', path.join(dir, 'nope.tsv')], /FILE .*nope\.tsv: no such file\. Check the path/],
+      [['validate', good, '--validation', '/dev/null'], /--validation \/dev\/null: not a regular file/],
+      [['stats', good, '--max-seq-length', 'abc'], /--max-seq-length "abc": give an integer from 8/],
+      [['stats', good, '--tokenizer', 'bpe'], /--tokenizer "bpe": use one of transformers, wordpiece, whitespace/],
+      [['stats', '--dataset', 'nope', '--workspace', ws], /--dataset nope: no such dataset in .*See "bert-studio dataset list"/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await cli(['dataset', ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, re, args.join(' '));
+    }
+  });
+
   it('QA "split off 10%" keeps each paragraph in one split (SQuAD v1.1 dev)', async function () {
     const squad = path.join(DATA, 'squad_v1.1', 'dev-v1.1.json');
     if (!fs.existsSync(squad)) this.skip();
