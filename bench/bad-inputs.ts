@@ -172,6 +172,7 @@ const CLI_CASES: BadInput[] = [
   cli('dataset import', 'import-bad-id', (ws) => ['dataset', 'import', ws.tsv, '--id', '../escape', '--workspace', ws.dir], () => ['--id', '../escape']),
   cli('dataset import', 'import-split-2', (ws) => ['dataset', 'import', ws.tsv, '--split', '2', '--workspace', ws.dir], () => ['--split']),
   cli('dataset import', 'import-label-delimiter-empty', (ws) => ['dataset', 'import', ws.tsv, '--label-delimiter=', '--workspace', ws.dir], () => ['--label-delimiter']),
+  cli('dataset import', 'import-blocked-workspace', (ws) => ['dataset', 'import', ws.tsv, '--workspace', ws.blocked], (ws) => [ws.blocked], { usage: false }),
   cli('dataset import', 'import-binary', (ws) => ['dataset', 'import', ws.binary, '--task', 'sequence_classification', '--format', 'tsv', '--text', '0', '--label', '1', '--workspace', ws.dir], (ws) => [path.basename(ws.binary)], { usage: false }),
   cli('dataset validate', 'validate-task', (ws) => ['dataset', 'validate', ws.tsv, '--task', 'summarize'], () => ['--task']),
   cli('dataset validate', 'validate-format', (ws) => ['dataset', 'validate', ws.tsv, '--format', 'xml'], () => ['--format']),

@@ -56,7 +56,7 @@ function knownError(err: unknown): { message: string; field?: string } | undefin
   if (e && typeof e.code === 'string' && ERRNO_TEXT[e.code]) {
     const where = e.path ?? '';
     const fix = e.code === 'ENOSPC' ? 'free some space and try again' : e.code === 'ENOENT' ? 'check the path' : 'check the permissions of that path, or work in another folder (--workspace DIR)';
-    return { message: `cannot ${e.syscall ?? 'access'} ${where}: ${ERRNO_TEXT[e.code]}; ${fix}.`, field: where || undefined };
+    return { message: `cannot ${e.syscall ?? 'access'}${where ? ` ${where}` : ' a file'}: ${ERRNO_TEXT[e.code]}; ${fix}.`, field: where || undefined };
   }
   return undefined;
 }
