@@ -253,7 +253,7 @@ const SPEC_CASES: BadInput[] = [
   spec('not-object', 'spec', () => [], ['spec', 'object']),
   spec('version', 'version', (s) => set(s, 'version', 2)),
   spec('task', 'task', (s) => set(s, 'task', 'summarize')),
-  spec('task-missing', 'task', (s) => { const { task: _t, ...rest } = s; return rest; }),
+  spec('task-missing', 'task', (s) => Object.fromEntries(Object.entries(s).filter(([k]) => k !== 'task'))),
   spec('unknown-top', 'trainning', (s) => set(s, 'trainning', {})),
   spec('name-type', 'name', (s) => set(s, 'name', 42)),
   spec('dataset-id-type', 'dataset_id', (s) => set(s, 'dataset_id', ['sst'])),
