@@ -119,8 +119,6 @@ export function sniffEncoding(sample: Buffer): SniffResult {
   for (let k = 0; k < 3 && end > 0 && (sample[end - 1] & 0xc0) === 0x80; k++) end--;
   if (end > 0 && sample[end - 1] >= 0xc0) end--;
   if (isUtf8(sample.subarray(0, end))) return { encoding: 'utf-8', binary: false };
-  // GBK pairs often happen to be well-formed 2-byte UTF-8 too, so this comes before the count below.
-  if (looksGb18030(sample, end)) return { encoding: 'latin-1', binary: false, foreign: 'gb18030' };
   // Not UTF-8. Latin-1 text has high bytes that never form UTF-8 sequences; a UTF-8 file with a
   // few bad bytes has mostly well-formed ones.
   let valid = 0;
@@ -140,6 +138,9 @@ export function sniffEncoding(sample: Buffer): SniffResult {
       if (b < 0xa0) c1 = true;
     }
   }
+  // GB18030 text: paired high bytes, most of them not UTF-8 (some GBK pairs happen to be). A UTF-8
+  // file with a few bad bytes has pairs too (é is C3 A9), but mostly well-formed ones.
+  if (valid < invalid && looksGb18030(sample, end)) return { encoding: 'latin-1', binary: false, foreign: 'gb18030' };
   if (!(valid * 10 < invalid || valid === 0)) return { encoding: 'utf-8', binary: false };
   return { encoding: 'latin-1', binary: false, ...(c1 ? { cp1252: true } : {}) };
 }
