@@ -13,6 +13,13 @@ import { dashboardHtml, makeNonce } from '../src/core/dashboard/html';
 import type { HostMessage, WebviewMessage } from '../webview/dashboard/protocol';
 
 // ---- the few playwright-core types used here ---------------------------------------------------
+/** The page globals the `send` callback uses (it runs in Chromium; this file compiles without DOM types). */
+interface PageGlobals {
+  readonly document: { readonly body: { readonly dataset: Readonly<Record<string, string | undefined>> } };
+  readonly window: { dispatchEvent(event: unknown): boolean };
+  requestAnimationFrame(callback: () => void): number;
+}
+
 export interface Page {
   addInitScript(script: string): Promise<void>;
   goto(url: string): Promise<unknown>;
@@ -172,6 +179,8 @@ export async function openHarness(repo: string, options: { width?: number; heigh
     errors,
     send: (messages) =>
       page.evaluate(async (msgs: readonly HostMessage[]) => {
+        // Runs in the page: its DOM globals, typed here because host code compiles without DOM types.
+        const { document, window, requestAnimationFrame } = globalThis as unknown as PageGlobals;
         const before = document.body.dataset.renders ?? '0';
         const t0 = performance.now();
         for (const data of msgs) window.dispatchEvent(new MessageEvent('message', { data }));
@@ -184,8 +193,8 @@ export async function openHarness(repo: string, options: { width?: number; heigh
         });
         return performance.now() - t0;
       }, messages),
-    posted: () => page.evaluate(() => (window as unknown as { __posted: WebviewMessage[] }).__posted, undefined),
-    cspViolations: () => page.evaluate(() => (window as unknown as { __csp: string[] }).__csp, undefined),
+    posted: () => page.evaluate(() => (globalThis as unknown as { __posted: WebviewMessage[] }).__posted, undefined),
+    cspViolations: () => page.evaluate(() => (globalThis as unknown as { __csp: string[] }).__csp, undefined),
     close: async () => {
       await browser.close();
       server.close();

@@ -2,7 +2,7 @@
 // applying its deltas (drop buckets from `from`, append the new ones).
 
 import { B_COUNT, B_MEAN, B_XHI, B_XLO, B_YHI, B_YLO, BUCKET_STRIDE, type SeriesDelta } from './protocol';
-import { emaWeighted } from '../../src/core/dashboard/smoothing';
+import { emaWeighted } from '../../src/shared/smoothing';
 
 export type Buckets = number[];
 

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { ema, emaWeighted, emaWeightedState } from '../../../src/core/dashboard/smoothing';
+import { ema, emaWeighted, emaWeightedState } from '../../../src/shared/smoothing';
 import { estimateEta, StepRate } from '../../../src/core/dashboard/eta';
 
 describe('EMA smoothing', () => {
