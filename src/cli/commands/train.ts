@@ -5,7 +5,7 @@ import { workerEnv } from '../../core/python/workerEnv';
 import { createRun } from '../../core/runs/create';
 import { defaultModelFolder } from '../../core/runs/launch';
 import { TASKS, type EvalEvent, type RunEvent, type StepEvent } from '../../core/runs/protocol';
-import { RunStore } from '../../core/runs/store';
+import { RunStore, isRunId } from '../../core/runs/store';
 import { JsonlTail } from '../../core/runs/tail';
 import { launchWorker, stopWorker } from '../../core/runs/worker';
 import { ProblemsError, ProgressBar, UsageError, flag, parseArgs, type CliIo, type ParsedArgs } from '../io';
@@ -109,7 +109,7 @@ export async function runTrainCommand(argv: string[], io: CliIo): Promise<number
   if (resumeId) {
     const others = [...args.flags.keys()].filter((k) => !['resume', 'workspace', 'python', 'json', 'detach'].includes(k));
     if (others.length) throw new UsageError(`--resume continues a run with its own spec; drop --${others[0]} (Duplicate the run to change it).`, `--${others[0]}`);
-    if (!/^[A-Za-z0-9._-]+$/.test(resumeId) || resumeId === '.' || resumeId === '..') throw new UsageError(`--resume: "${resumeId}" is not a run id; "bert-studio runs" lists them.`, '--resume');
+    if (!isRunId(resumeId)) throw new UsageError(`--resume: "${resumeId}" is not a run id (a folder name in ${layout.runsDir}: letters, digits, '.', '_', '-'; no '/'); "bert-studio runs" lists them.`, '--resume');
     const info = store.get(resumeId);
     if (!info.spec) throw new UsageError(`--resume: no run "${resumeId}" in ${layout.runsDir}; "bert-studio runs" lists them.`, '--resume');
     if (info.state === 'running' || info.state === 'starting' || info.state === 'stopping') throw new UsageError(`--resume: run "${resumeId}" is still ${info.state} (pid ${info.status?.pid}); stop it first ("bert-studio runs stop ${resumeId}").`, '--resume');

@@ -58,6 +58,11 @@ describe('CLI runs show/stop: ids and workers', function () {
         assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
       }
     }
+    for (const id of ['../x', '.hidden']) {
+      const r = await cli('train', '--resume', id, '--workspace', ws, '--python', process.execPath);
+      assert.equal(r.code, 2, `train --resume ${id}`);
+      assert.match(r.err, /--resume: ".*" is not a run id \(a folder name in .*; "bert-studio runs" lists them/);
+    }
     const j = await cli('runs', 'show', '../x', '--workspace', ws, '--json');
     assert.equal(j.code, 2);
     const obj = JSON.parse(j.out) as { type: string; field: string; message: string };
