@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { columnIndex, parseQuoted } from '../../core/datasets/delimited';
-import { guessDataset, splitsFromNames, type DatasetGuess } from '../../core/datasets/detect';
+import { guessDataset, labelPrefixedAdvice, splitsFromNames, type DatasetGuess } from '../../core/datasets/detect';
 import { readHead } from '../../core/datasets/lineReader';
 import type { ColumnMapping, DatasetRequest, FormatOptions, TextMode } from '../../core/datasets/types';
 import { TASKS, type Task } from '../../core/runs/protocol';
@@ -123,6 +123,11 @@ export async function buildImportRequest(files: readonly string[]): Promise<Data
   const named = splitsFromNames(files);
   const train = named.train ?? files[0];
   const guess = await guessDataset(train);
+  if (guess.labelPrefixed) {
+    // `LABEL text` lines (TREC): the same advice as `dataset validate` and `dataset import` give.
+    const go = await vscode.window.showWarningMessage(`${path.basename(train)}: ${labelPrefixedAdvice(guess.labelPrefixed, train)}`, { modal: true }, 'Import as a text corpus anyway');
+    if (!go) return undefined;
+  }
   let task = guess.task;
   if (!guess.confident || !task) {
     task = await pick(
