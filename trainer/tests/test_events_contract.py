@@ -43,6 +43,10 @@ def test_every_kind_and_its_required_fields_are_enforced(tmp_path: Path) -> None
         log.emit("progress", step=1)  # type: ignore[call-overload]
     with pytest.raises(ValueError, match="step event without loss"):
         log.emit("step", step=1)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="log event with level='warn'; use one of debug, info, warning, error"):
+        log.log("warn", "x")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="status event with state='paused'"):
+        log.state("paused")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="status.json has no field bogus"):
         log.set_status(bogus=1)
     log.emit("checkpoint", step=3, path="checkpoints/step-3")
@@ -56,13 +60,13 @@ def test_the_typed_kinds_are_the_literal_type() -> None:
 
 
 def _emitted_kinds() -> set[tuple[str, str, int]]:
-    """Every literal event kind the trainer passes to emit(), and every state passed to state()."""
+    """Every literal event kind the trainer passes to emit(), state passed to state(), level passed to log()."""
     found: set[tuple[str, str, int]] = set()
     for file in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(file.read_text(), str(file))):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
                 first = node.args[0]
-                if node.func.attr in ("emit", "state") and isinstance(first, ast.Constant) and isinstance(first.value, str):
+                if node.func.attr in ("emit", "state", "log") and isinstance(first, ast.Constant) and isinstance(first.value, str):
                     found.add((node.func.attr, first.value, node.lineno))
     return found
 
@@ -71,4 +75,5 @@ def test_the_trainer_writes_only_typed_kinds_and_states() -> None:
     calls = _emitted_kinds()
     assert {k for f, k, _ in calls if f == "emit"} <= set(EVENT_TYPES)
     assert {k for f, k, _ in calls if f == "state"} <= set(typing.get_args(ev.RunState))
+    assert {k for f, k, _ in calls if f == "log"} <= set(typing.get_args(ev.LogLevel))
     assert any(f == "emit" and k == "step" for f, k, _ in calls), "the scan finds the trainer's step events"

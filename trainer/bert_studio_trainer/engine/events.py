@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import time
+import typing
 from pathlib import Path
 from typing import Any, Literal, overload
 
@@ -22,6 +23,8 @@ log = logging.getLogger("bert_studio_trainer")
 
 RunState = Literal["starting", "running", "stopping", "stopped", "completed", "failed"]
 LogLevel = Literal["debug", "info", "warning", "error"]
+RUN_STATES: tuple[str, ...] = typing.get_args(RunState)
+LOG_LEVELS: tuple[str, ...] = typing.get_args(LogLevel)
 
 
 # ---- event kinds: every line is {"type": kind, "ts": unix seconds, **fields} ----------------------
@@ -174,6 +177,10 @@ def check_fields(type_: str, fields: dict[str, Any]) -> None:
     missing = [k for k in spec.__required_keys__ if k not in fields]  # type: ignore[attr-defined]
     if missing:
         raise ValueError(f"{type_} event without {', '.join(sorted(missing))}")
+    # The values the host accepts from a closed set (it drops the event otherwise).
+    for key, allowed in (("state", RUN_STATES), ("level", LOG_LEVELS)):
+        if key in fields and type_ in ("status", "log") and fields[key] not in allowed:
+            raise ValueError(f"{type_} event with {key}={fields[key]!r}; use one of {', '.join(allowed)}")
 
 
 class EventLog:
@@ -228,7 +235,7 @@ class EventLog:
 
     def log(self, level: LogLevel, message: str) -> None:
         self.emit("log", level=level, message=message)
-        getattr(log, level if level in ("debug", "info", "warning", "error") else "info")(message)
+        getattr(log, level)(message)
 
     def error(self, message: str, field: str | None = None) -> None:
         if field:
