@@ -217,6 +217,12 @@ def test_an_unexpected_failure_keeps_its_traceback_in_worker_log_only(tmp_path: 
     assert "Traceback (most recent call last)" in (run / "worker.log").read_text()
 
 
+def test_unknown_fields_suggest_the_closest_known_one(sst2: tuple[Path, Path]) -> None:
+    spec = make_spec("sequence_classification", sst2[0], learning_rte=1e-4)
+    with pytest.raises(SpecError, match="Unknown field training.learning_rte; did you mean training.learning_rate?"):
+        parse_spec(spec)
+
+
 # ---- 3. data files ------------------------------------------------------------------------------
 def test_a_folder_or_device_as_data_names_the_field(tmp_path: Path, sst2: tuple[Path, Path]) -> None:
     spec = make_spec("sequence_classification", tmp_path)
@@ -255,6 +261,31 @@ def test_binary_and_foreign_encodings_name_file_and_line(tmp_path: Path, name: s
     assert error["field"] == "data.train", error
     assert re.search(match, error["message"]), error["message"]
     assert read_status(run)["state"] == "failed"
+
+
+@pytest.mark.parametrize("task, lines, field, match", [
+    ("sequence_classification", ['{"text": "fine", "label": "1"}', '{"text": null, "label": "0"}'], "data.text",
+     r"train\.jsonl:2: text must be a string, not null"),
+    ("sequence_classification", ['{"text": "a", "label": "1"}'] * 1500 + ['{"label": "0"}'], "data.text",
+     r"train\.jsonl:1501: record has no field 'text'"),
+    ("token_classification", ['{"tokens": "EU rejects", "tags": ["B-ORG", "O"]}'], "data.tokens",
+     r"train\.jsonl:1: tokens must be a list of strings"),
+])
+def test_records_are_checked_at_their_line(tmp_path: Path, task: str, lines: list[str], field: str, match: str) -> None:
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    run = write_run(tmp_path / "run", make_spec(task, path, max_seq_length=32))
+    assert train_in_process(run) == 2
+    (error,) = read_events(run, "error")
+    assert error["field"] == field and re.search(match, error["message"]), error
+
+
+def test_a_binary_validation_file_names_its_field(tmp_path: Path, sst2: tuple[Path, Path]) -> None:
+    bad = write_binary(tmp_path / "dev.tsv")
+    run = write_run(tmp_path / "run", make_spec("sequence_classification", sst2[0], bad, max_seq_length=32))
+    assert train_in_process(run) == 2
+    (error,) = read_events(run, "error")
+    assert error["field"] == "data.validation" and error["message"].startswith(f"{bad}:1: NUL byte"), error
 
 
 def test_over_long_lines_are_refused_at_their_line(tmp_path: Path) -> None:
