@@ -66,10 +66,10 @@ _BOOL_FIELDS = {"torch_compile", "group_by_length", "whole_word_masking", "nsp"}
 # The same ranges as the host's pre-launch check: field -> (low, low included, high, high included).
 _RANGES: dict[str, tuple[float | None, bool, float | None, bool]] = {
     "num_train_epochs": (0, False, None, False),
-    "learning_rate": (0, False, None, False),
+    "learning_rate": (0, False, 1, True),  # above 1 every run diverges
     "weight_decay": (0, True, None, False),
     "warmup_ratio": (0, True, 1, True),
-    "max_grad_norm": (0, False, None, False),
+    "max_grad_norm": (0, True, None, False),  # 0: no clipping, as in HF Trainer
     "mlm_probability": (0, False, 1, False),
     "short_seq_prob": (0, True, 1, True),
     "threshold": (0, False, 1, False),

@@ -100,7 +100,7 @@ BAD_TRAINING = [
     ("per_device_eval_batch_size", -4), ("gradient_accumulation_steps", 0),
     ("learning_rate", 0), ("learning_rate", -5e-5), ("learning_rate", math.nan), ("learning_rate", math.inf),
     ("learning_rate", "fast"), ("learning_rate", True), ("learning_rate", None),
-    ("warmup_ratio", 5), ("warmup_ratio", -0.1), ("weight_decay", -0.01), ("max_grad_norm", 0),
+    ("warmup_ratio", 5), ("warmup_ratio", -0.1), ("weight_decay", -0.01), ("max_grad_norm", -1), ("learning_rate", 2),
     ("max_seq_length", 0), ("max_seq_length", 4), ("max_seq_length", 100000), ("max_seq_length", math.inf),
     ("max_steps", 0), ("max_steps", -5), ("eval_steps", 0), ("save_steps", math.inf), ("logging_steps", 0),
     ("seed", -1), ("seed", 2**40), ("threshold", 0), ("threshold", 1), ("threshold", 1.5),
