@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RUN_SPEC, RUN_STATUS, checkEvent, checkRecord, reportInvalid, type DisplayState, type LaunchRecord, type RunEvent, type RunSpec, type RunStatus } from './protocol';
 import { isRunId, RUN_ID_PATTERN } from '../../shared/runId';
-import { readLaunch, recordedWorker, verifyWorker, type WorkerRef } from './workerProcess';
+import { hasProc, readLaunch, recordedWorker, verifyWorker, type WorkerRef } from './workerProcess';
 
 export type { RunSpec };
 export { isRunId, RUN_ID_PATTERN };
@@ -64,9 +64,14 @@ export function displayState(status: RunStatus | undefined, alive: WorkerAlive, 
   return status.state === 'starting' && !status.step && !status.last_checkpoint && !launch?.resume ? neverStarted : 'interrupted';
 }
 
-/** `displayState` for a run folder, with the worker checked through /proc. */
+/**
+ * `displayState` for a run folder, with the worker checked through /proc (command line and start
+ * time). Without /proc (macOS, Windows) only whether the pid exists can be known: shown as live,
+ * but never signalled (`stopWorker` writes the stop file only).
+ */
 export function runState(runDir: string, status: RunStatus | undefined, launch: LaunchRecord | undefined = readLaunch(runDir)): DisplayState {
-  return displayState(status, (ref) => verifyWorker(runDir, ref).ok, launch, fs.existsSync(path.join(runDir, 'stop')));
+  const alive: WorkerAlive = hasProc() ? (ref) => verifyWorker(runDir, ref).ok : (ref) => pidAlive(ref.pid);
+  return displayState(status, alive, launch, fs.existsSync(path.join(runDir, 'stop')));
 }
 
 /**

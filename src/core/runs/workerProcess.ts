@@ -22,8 +22,11 @@ export type WorkerCheck = { readonly ok: true } | { readonly ok: false; readonly
 
 const PROC = '/proc';
 
+let procAvailable: boolean | undefined;
+
+/** Whether /proc tells processes apart here (Linux). */
 export function hasProc(): boolean {
-  return process.platform === 'linux' && fs.existsSync(path.join(PROC, 'self', 'stat'));
+  return (procAvailable ??= process.platform === 'linux' && fs.existsSync(path.join(PROC, 'self', 'stat')));
 }
 
 /** Fields of /proc/<pid>/stat after the command name: [0] is field 3 (state). */
