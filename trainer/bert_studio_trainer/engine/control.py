@@ -9,6 +9,7 @@ stop only sets a flag that the loop reads after each step, so it checkpoints fir
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 from types import FrameType
@@ -33,6 +34,10 @@ class StopControl:
         # A stop file already there when the worker starts is left to the loop (it checks every
         # step); during start-up only a new one counts. The host removes old ones before a launch.
         self._stale_stop = self._stop_stamp()
+        # Under torchrun every process would see a stop file at a different moment of its start-up;
+        # there only signals (sent to all of them) stop the start, the file waits for the loop's
+        # synchronized check.
+        self._file_stops_start = int(os.environ.get("WORLD_SIZE", "1")) == 1
 
     def install(self) -> None:
         if self.installed:
@@ -75,7 +80,7 @@ class StopControl:
         """Between start-up phases: raise StopRequested if a signal or a new stop file came."""
         if not self.starting:
             return
-        stamp = self._stop_stamp()
+        stamp = self._stop_stamp() if self._file_stops_start else None
         if self.signalled or (stamp is not None and stamp != self._stale_stop):
             self.starting = False
             raise StopRequested("stop file" if not self.signalled else "signal")

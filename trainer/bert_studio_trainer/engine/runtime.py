@@ -78,6 +78,10 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def _threads(n: int) -> str:
+    return f"{n} CPU thread{'' if n == 1 else 's'}"
+
+
 def choose_threads(processes: int = 1) -> tuple[int, str]:
     """(threads per process, why). BERT_STUDIO_NUM_THREADS decides when set; otherwise the usable
     cores less the current load (1-minute load average), shared by the processes on this machine,
@@ -87,7 +91,7 @@ def choose_threads(processes: int = 1) -> tuple[int, str]:
     ignored = ""
     if raw:
         if raw.isdigit() and int(raw) >= 1:
-            return int(raw), f"torch uses {int(raw)} CPU threads (BERT_STUDIO_NUM_THREADS={raw})"
+            return int(raw), f"torch uses {_threads(int(raw))} (BERT_STUDIO_NUM_THREADS={raw})"
         ignored = f"; BERT_STUDIO_NUM_THREADS={raw!r} ignored: it must be a whole number of at least 1"
     cores = usable_cores()
     try:
@@ -97,7 +101,7 @@ def choose_threads(processes: int = 1) -> tuple[int, str]:
     free = max(1, min(cores, math.ceil(cores - load)))
     threads = max(1, min(free, _TORCH_DEFAULT_THREADS) // max(1, processes))
     shared = f", shared by {processes} processes" if processes > 1 else ""
-    return threads, (f"torch uses {threads} CPU threads: {cores} usable cores, load {load:.1f}, {free} free{shared}"
+    return threads, (f"torch uses {_threads(threads)}: {cores} usable cores, load {load:.1f}, {free} free{shared}"
                      f" (set BERT_STUDIO_NUM_THREADS to choose){ignored}")
 
 
