@@ -12,7 +12,8 @@ import { statisticsInChildProcess } from '../../core/datasets/statsProcess';
 import { datasetSummary, isWebviewMessage } from '../../core/datasets/statsView';
 import { findDefaultModel, runTokenizers, tokenizerFolder } from '../../core/datasets/tokenCount';
 import type { CanonicalRecord, SplitName } from '../../core/datasets/types';
-import { ToHost, ToWebview, type HostMessage, type StatsStatus, type ViewState } from '../../../webview/datasetStats/protocol';
+import { describeRejected } from '../../shared/guard';
+import { ToHost, ToWebview, WEBVIEW_MESSAGE, type HostMessage, type StatsStatus, type ViewState } from '../../../webview/datasetStats/protocol';
 import type { Ctx } from '../ctx';
 
 export const STATS_VIEW_TYPE = 'bertStudio.datasetStats';
@@ -117,7 +118,10 @@ export class DatasetStatsPanel {
   }
 
   private async receive(m: unknown): Promise<void> {
-    if (!isWebviewMessage(m)) return;
+    if (!isWebviewMessage(m)) {
+      this.ctx.log.warn(`dataset statistics: dropped a malformed message from the webview (${describeRejected(m, WEBVIEW_MESSAGE.problem(m))})`);
+      return;
+    }
     switch (m.type) {
       case ToHost.Ready:
         this.ready = true;
