@@ -6,7 +6,7 @@ const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 
 // Native or heavy modules stay outside the bundle and ship in node_modules.
-const nodeExternals = ['vscode', 'onnxruntime-node', '@huggingface/transformers', 'sharp'];
+const nodeExternals = ['vscode', 'onnxruntime-node', '@huggingface/transformers', 'sharp', 'tokenizers'];
 
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'info' };
 

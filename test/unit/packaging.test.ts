@@ -69,7 +69,7 @@ describe('packaging: the linux-x64 .vsix', function () {
     names = zip.entries.map((e) => e.name);
   });
 
-  it('holds the bundles, the manifest, the trainer package and the Linux x64 onnxruntime binary', () => {
+  it('holds the bundles, the manifest, the trainer package and the Linux x64 onnxruntime and tokenizers binaries', () => {
     for (const required of [
       'extension/package.json',
       'extension/dist/extension.js',
@@ -79,6 +79,7 @@ describe('packaging: the linux-x64 .vsix', function () {
       'extension/node_modules/@huggingface/transformers/package.json',
       'extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node',
       'extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1',
+      'extension/node_modules/tokenizers/tokenizers.linux-x64-gnu.node',
       'extension/media/bert-studio.svg',
     ]) {
       assert.ok(names.includes(required), `missing ${required}`);
@@ -114,7 +115,7 @@ describe('packaging: the linux-x64 .vsix', function () {
     assert.ok(mb < MAX_VSIX_MB, `${mb.toFixed(1)} MB`);
   });
 
-  it('loads @huggingface/transformers and onnxruntime-node from the packaged files alone', () => {
+  it('loads @huggingface/transformers, onnxruntime-node and tokenizers from the packaged files alone', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-studio-vsix-'));
     try {
       for (const e of zip.entries) {
@@ -127,8 +128,13 @@ describe('packaging: the linux-x64 .vsix', function () {
       const script = `
         const t = require(${JSON.stringify(path.join(ext, 'node_modules/@huggingface/transformers'))});
         const ort = require(${JSON.stringify(path.join(ext, 'node_modules/onnxruntime-node'))});
+        const tk = require(${JSON.stringify(path.join(ext, 'node_modules/tokenizers'))});
         if (typeof t.pipeline !== 'function' || typeof ort.InferenceSession?.create !== 'function') process.exit(2);
-        console.log('ok');`;
+        const tok = tk.Tokenizer.fromString(JSON.stringify({ version: '1.0', model: { type: 'WordLevel', vocab: { hi: 0, '[UNK]': 1 }, unk_token: '[UNK]' }, pre_tokenizer: { type: 'Whitespace' } }));
+        tok.encode('hi 😀').then((e) => {
+          if (JSON.stringify(e.getIds()) !== '[0,1]') process.exit(3);
+          console.log('ok');
+        });`;
       const out = execFileSync(process.execPath, ['-e', script], { cwd: dir, encoding: 'utf8', env: { ...process.env, NODE_PATH: '' } });
       assert.equal(out.trim(), 'ok');
     } finally {

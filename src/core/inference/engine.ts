@@ -9,7 +9,7 @@ import type { Span } from './offsets';
 import { readModelConfig, resolveModelFolder, detectTask, type ModelConfig, type ModelFolder } from './folder';
 import { aggregateEntities, bestSpan, sigmoid, softmax, toClassification, topK, wholeWordSpan, type TokenPrediction } from './postprocess';
 import { floatData, int64Batch, loadOrt, openSession, type OpenedSession, type OrtTensor } from './runtime';
-import { readTokenizerFiles, WordPieceTokenizer, type Encoded } from './tokenizer';
+import { readTokenizerFiles, ModelTokenizer, type Encoded } from './tokenizer';
 import type {
   Answer,
   AttentionMaps,
@@ -69,7 +69,7 @@ class LoadedModel {
   constructor(
     readonly folder: ModelFolder,
     readonly config: ModelConfig,
-    readonly tokenizer: WordPieceTokenizer,
+    readonly tokenizer: ModelTokenizer,
     readonly task: InferenceTask,
     readonly main: OpenedSession,
     readonly precision: Precision,
@@ -126,7 +126,7 @@ export class InferenceEngine {
   async fillMask(folder: string, text: string, k = 5, opts: RequestOptions = {}): Promise<FillMaskResult> {
     return this.use(folder, opts, async (m) => {
       this.expectTask(m, 'fill-mask');
-      const enc = m.tokenizer.encode(text, undefined, m.config.maxLength);
+      const enc = await m.tokenizer.encode(text, undefined, m.config.maxLength);
       const maskId = m.tokenizer.maskTokenId;
       const pos = maskId === undefined ? -1 : enc.ids.indexOf(maskId);
       const maskSpan = pos >= 0 ? enc.spans[pos] : null;
@@ -199,8 +199,8 @@ export class InferenceEngine {
     return this.use(folder, opts, async (m) => {
       this.expectTask(m, 'question-answering');
       let best: Answer | undefined;
-      for (const window of contextWindows(m, question, context)) {
-        const enc = m.tokenizer.encode(question, window.text, m.config.maxLength);
+      for (const window of await contextWindows(m, question, context)) {
+        const enc = await m.tokenizer.encode(question, window.text, m.config.maxLength);
         const [start, end] = await this.run(m, 'main', [enc], opts.signal, ['start_logits', 'end_logits']);
         const allowed = enc.segments.map((s, i) => s === 1 && enc.spans[i] !== null);
         const span = bestSpan(floatData(start), floatData(end), allowed);
@@ -219,7 +219,7 @@ export class InferenceEngine {
   /** All layers' attention maps for `text`, from model_attentions.onnx. */
   async attention(folder: string, text: string, opts: RequestOptions & { maxTokens?: number } = {}): Promise<AttentionMaps> {
     return this.use(folder, opts, async (m) => {
-      const enc = m.tokenizer.encode(text, undefined, Math.min(m.config.maxLength, opts.maxTokens ?? 512));
+      const enc = await m.tokenizer.encode(text, undefined, Math.min(m.config.maxLength, opts.maxTokens ?? 512));
       const [att] = await this.run(m, 'attentions', [enc], opts.signal, ['attentions']);
       const [layers, , heads, seq] = att.dims;
       const data = floatData(att);
@@ -235,7 +235,7 @@ export class InferenceEngine {
   /** Raw outputs of the main graph for a padded batch (tests and the benchmark). */
   async logits(folder: string, texts: readonly string[], opts: RequestOptions & { pairs?: readonly string[] } = {}): Promise<{ name: string; dims: readonly number[]; data: Float32Array }[]> {
     return this.use(folder, opts, async (m) => {
-      const encs = texts.map((t, i) => m.tokenizer.encode(t, opts.pairs?.[i], m.config.maxLength));
+      const encs = await Promise.all(texts.map((t, i) => m.tokenizer.encode(t, opts.pairs?.[i], m.config.maxLength)));
       const main = await m.sessions.get('main');
       const names = main ? [...main.session.outputNames] : [];
       const outs = await this.run(m, 'main', encs, opts.signal, names);
@@ -314,9 +314,9 @@ export class InferenceEngine {
     const t1 = performance.now();
     const main = await openSession(where.onnxDir, precision === 'int8' ? 'model_quantized' : 'model', this.provider, this.options.optimisedGraphs ?? true);
     const t2 = performance.now();
-    let tokenizer: WordPieceTokenizer;
+    let tokenizer: ModelTokenizer;
     try {
-      tokenizer = await WordPieceTokenizer.fromFiles(await files);
+      tokenizer = await ModelTokenizer.fromFiles(await files);
     } catch (err) {
       await main.session.release().catch(() => undefined);
       throw err;
@@ -492,9 +492,9 @@ export function tokenWindows(enc: Encoded, maxLength: number): Encoded[] {
 }
 
 /** The context whole when it fits beside the question, else overlapping windows on word boundaries. */
-function contextWindows(m: LoadedModel, question: string, context: string): { text: string; offset: number }[] {
-  const budget = m.config.maxLength - m.tokenizer.countTokens(question) - 3;
-  if (m.tokenizer.countTokens(context) <= budget) return [{ text: context, offset: 0 }];
+async function contextWindows(m: LoadedModel, question: string, context: string): Promise<{ text: string; offset: number }[]> {
+  const budget = m.config.maxLength - (await m.tokenizer.countTokens(question)) - 3;
+  if ((await m.tokenizer.countTokens(context)) <= budget) return [{ text: context, offset: 0 }];
   const words = [...context.matchAll(/\S+/g)].map((w) => ({ start: w.index ?? 0, end: (w.index ?? 0) + w[0].length }));
   // ~1.4 tokens per word for English WordPiece; windows overlap by half.
   const size = Math.max(8, Math.floor(budget / 1.6));

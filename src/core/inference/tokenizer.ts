@@ -1,51 +1,72 @@
-/** WordPiece tokenization through @huggingface/transformers, plus character offsets (offsets.ts). */
+/**
+ * A model's own tokenizer in the extension host: the folder's tokenizer.json run by the Hugging Face
+ * `tokenizers` library (its Rust core, through the official Node bindings), so that ids and character
+ * offsets are those of Python's `tokenizers` for every tokenizer type: WordPiece, byte-level BPE,
+ * Unigram. A folder with only vocab.txt gets the BERT WordPiece tokenizer transformers builds from it.
+ * Offsets come back in code points and are converted to UTF-16 (offsets.ts).
+ */
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import type * as Transformers from '@huggingface/transformers';
-import type { PreTrainedTokenizer } from '@huggingface/transformers';
-import { alignTokens, BERT_UNCASED, type NormalizerOptions, type Span } from './offsets';
+import type * as Hf from 'tokenizers';
+import { codePointToUtf16, type Span } from './offsets';
+import { tokenizerInfo, tokenizerJsonFromVocab, tokenText, vocabSettings, type TokenizerInfo } from './tokenizerInfo';
 
 export interface Encoded {
   readonly ids: number[];
+  /** Segment ids as the model reads them; all 0 when the tokenizer has no token type ids (RoBERTa, XLM-R). */
   readonly typeIds: number[];
   readonly tokens: string[];
-  /** Span of each token in its own segment's text (text for segment 0, pair for 1); null for specials. */
+  /** Span of each token in its own segment's text (text for segment 0, pair for 1); null for the tokens the template adds. */
   readonly spans: (Span | null)[];
-  /** 0 or 1 for tokens from text or pair, null for [CLS]/[SEP]. */
+  /** 0 or 1 for tokens from text or pair, null for the tokens the template adds ([CLS], </s>, ...). */
   readonly segments: (0 | 1 | null)[];
+  /** Word of each token within its segment (the pieces of one word share it); null for added tokens. */
+  readonly words: (number | null)[];
 }
 
-type TransformersModule = typeof Transformers;
-let transformers: Promise<TransformersModule> | undefined;
+type HfModule = typeof Hf;
+let native: Promise<HfModule> | undefined;
 
-function loadTransformers(): Promise<TransformersModule> {
-  transformers ??= import('@huggingface/transformers').then((m) => {
-    m.env.allowRemoteModels = false;
-    m.env.allowLocalModels = true;
-    m.env.useFSCache = false;
-    return m;
+/** The `tokenizers` native module, loaded on first use only; a platform without its binary gets a clear error. */
+function loadTokenizers(): Promise<HfModule> {
+  native ??= import('tokenizers').catch((err: unknown) => {
+    native = undefined;
+    throw new Error(
+      `The tokenizers library has no working binary for ${process.platform}-${process.arch} here (${(err as Error).message}). ` +
+        'Install BERT Studio for this platform (the linux-x64 package ships its own), or run `npm install` in a source checkout.',
+    );
   });
-  return transformers;
+  return native;
 }
 
-/** The raw text of a folder's tokenizer.json and tokenizer_config.json (read in parallel). */
+/** The raw text of a folder's tokenizer files (read in parallel). `tokenizer` is undefined for a vocab.txt-only folder. */
 export interface TokenizerFiles {
   readonly folder: string;
-  readonly tokenizer: string;
-  readonly config: string;
+  readonly tokenizer?: string;
+  readonly vocab?: string;
+  readonly config?: string;
+  readonly specialMap?: string;
+}
+
+async function readOptional(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') return undefined;
+    throw new Error(`Cannot read ${file} (${e.code ?? e.message}): check its permissions, or re-export the model.`);
+  }
 }
 
 export async function readTokenizerFiles(folder: string): Promise<TokenizerFiles> {
-  const read = async (name: string): Promise<string> => {
-    try {
-      return await readFile(path.join(folder, name), 'utf8');
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new Error(`Cannot read ${path.join(folder, name)} (${e.code ?? e.message}): re-export the model so that the folder has tokenizer.json and tokenizer_config.json.`);
-    }
-  };
-  const [tokenizer, config] = await Promise.all([read('tokenizer.json'), read('tokenizer_config.json')]);
-  return { folder, tokenizer, config };
+  const [tokenizer, config, specialMap] = await Promise.all(
+    ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'].map((name) => readOptional(path.join(folder, name))),
+  );
+  const vocab = tokenizer === undefined ? await readOptional(path.join(folder, 'vocab.txt')) : undefined;
+  if (tokenizer === undefined && vocab === undefined) {
+    throw new Error(`No tokenizer.json (nor vocab.txt) in ${folder}: re-export the model so that the folder has its tokenizer, or copy the tokenizer files of the checkpoint it was trained from.`);
+  }
+  return { folder, tokenizer, vocab, config, specialMap };
 }
 
 /**
@@ -90,96 +111,109 @@ function parseJsonFile(text: string, file: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-function readNormalizer(json: Record<string, unknown>): NormalizerOptions {
-  const n = json.normalizer as Record<string, unknown> | null | undefined;
-  if (!n || n.type !== 'BertNormalizer') return BERT_UNCASED;
-  const lowercase = n.lowercase !== false;
-  return {
-    lowercase,
-    stripAccents: typeof n.strip_accents === 'boolean' ? n.strip_accents : lowercase,
-    cleanText: n.clean_text !== false,
-    handleChineseChars: n.handle_chinese_chars !== false,
-  };
-}
-
-export class WordPieceTokenizer {
-  private readonly noText: Set<string>;
+export class ModelTokenizer {
+  /** One native tokenizer per truncation length (truncation is a setting of the tokenizer, and encodes run in parallel). */
+  private readonly byLength = new Map<number, Hf.Tokenizer>();
 
   private constructor(
-    private readonly tokenizer: PreTrainedTokenizer,
-    readonly normalizer: NormalizerOptions,
-  ) {
-    this.noText = new Set([tokenizer.sep_token, tokenizer.pad_token, tokenizer.bos_token, tokenizer.eos_token].filter((t): t is string => !!t));
-    this.noText.add('[CLS]').add('[SEP]').add('[PAD]');
+    private readonly hf: HfModule,
+    /** tokenizer.json as a string, with padding and truncation switched off. */
+    private readonly json: string,
+    private readonly base: Hf.Tokenizer,
+    readonly info: TokenizerInfo,
+  ) {}
+
+  /** Loads the tokenizer of a local folder; never goes online. */
+  static async load(folder: string): Promise<ModelTokenizer> {
+    return ModelTokenizer.fromFiles(await readTokenizerFiles(folder));
   }
 
-  /** Loads tokenizer.json + tokenizer_config.json from a local folder; never goes online. */
-  static async load(folder: string): Promise<WordPieceTokenizer> {
-    return WordPieceTokenizer.fromFiles(await readTokenizerFiles(folder));
-  }
-
-  /**
-   * Builds the tokenizer from files already read: each parsed once (tokenizer.json is ~0.7 MB), the
-   * transformers.js class named by tokenizer_config.json constructed directly, as
-   * AutoTokenizer.from_pretrained would, without its second read and its global model path.
-   */
-  static async fromFiles(files: TokenizerFiles): Promise<WordPieceTokenizer> {
-    const tf = await loadTransformers();
-    const json = parseJsonFile(files.tokenizer, path.join(files.folder, 'tokenizer.json'));
-    const config = parseJsonFile(files.config, path.join(files.folder, 'tokenizer_config.json'));
-    const name = typeof config.tokenizer_class === 'string' ? config.tokenizer_class.replace(/Fast$/, '') : '';
-    const named = (tf as unknown as Record<string, unknown>)[name];
-    const Class = typeof named === 'function' && named.prototype instanceof tf.PreTrainedTokenizer ? (named as typeof tf.PreTrainedTokenizer) : tf.PreTrainedTokenizer;
-    let tokenizer: PreTrainedTokenizer;
+  /** Builds the tokenizer from files already read, each parsed once. */
+  static async fromFiles(files: TokenizerFiles): Promise<ModelTokenizer> {
+    const hf = await loadTokenizers();
+    const file = (name: string): string => path.join(files.folder, name);
+    const config = files.config === undefined ? {} : parseJsonFile(files.config, file('tokenizer_config.json'));
+    const specialMap = files.specialMap === undefined ? {} : parseJsonFile(files.specialMap, file('special_tokens_map.json'));
+    const spec =
+      files.tokenizer !== undefined
+        ? parseJsonFile(files.tokenizer, file('tokenizer.json'))
+        : tokenizerJsonFromVocab(files.vocab ?? '', vocabSettings(config, specialMap), file('vocab.txt'));
+    // What the model saw in training: transformers encodes without the file's own padding and truncation.
+    const json = JSON.stringify({ ...spec, padding: null, truncation: null });
+    let base: Hf.Tokenizer;
     try {
-      tokenizer = new (Class as unknown as new (json: object, config: object) => PreTrainedTokenizer)(json, config);
+      base = hf.Tokenizer.fromString(json);
     } catch (err) {
-      throw new Error(`${path.join(files.folder, 'tokenizer.json')}: not a tokenizer transformers.js can build (${(err as Error).message}). Re-export the model.`);
+      const name = files.tokenizer !== undefined ? 'tokenizer.json' : 'vocab.txt';
+      throw new Error(`${file(name)}: not a tokenizer the tokenizers library can build (${(err as Error).message}). Re-export the model, or use the tokenizer files of the checkpoint it was trained from.`);
     }
-    return new WordPieceTokenizer(tokenizer, readNormalizer(json));
+    const info = tokenizerInfo(spec, config, specialMap, files.tokenizer !== undefined ? 'tokenizer.json' : 'vocab.txt');
+    return new ModelTokenizer(hf, json, base, info);
   }
 
-  get maskTokenId(): number | undefined {
-    return this.tokenizer.mask_token ? this.tokenizer.mask_token_id : undefined;
+  get maskToken(): string | undefined {
+    return this.info.maskToken;
   }
-  get maskToken(): string {
-    return this.tokenizer.mask_token ?? '[MASK]';
+  get maskTokenId(): number | undefined {
+    return this.tokenId(this.info.maskToken);
   }
   get padTokenId(): number {
-    return this.tokenizer.pad_token_id ?? 0;
+    return this.tokenId(this.info.padToken) ?? 0;
+  }
+  get vocabSize(): number {
+    return this.base.getVocabSize(true);
+  }
+
+  tokenId(token: string | undefined): number | undefined {
+    return token === undefined ? undefined : (this.base.tokenToId(token) ?? undefined);
   }
 
   idToToken(id: number): string {
-    // The tokenizer's own id → token array: get_vocab() would build a 30k-entry Map per load.
-    return this.tokenizer._tokenizer.id_to_token(id) ?? this.tokenizer.unk_token ?? '[UNK]';
+    return this.base.idToToken(id) ?? this.info.unkToken ?? '';
   }
 
-  /** Token count of text alone, without special tokens. */
-  countTokens(text: string): number {
-    return this.tokenizer.tokenize(text).length;
+  /** How vocabulary entry `id` reads in text, and whether it starts a word (fill-mask candidates). */
+  tokenText(id: number): { text: string; startsWord: boolean } {
+    return tokenText(this.info, this.idToToken(id));
   }
 
-  encode(text: string, pair?: string, maxLength = 512): Encoded {
-    const enc = this.tokenizer(text, {
-      text_pair: pair ?? null,
-      return_tensor: false,
-      truncation: true,
-      max_length: maxLength,
-      return_token_type_ids: true,
+  /** Token count of text alone, without special tokens and without truncation. */
+  async countTokens(text: string): Promise<number> {
+    return (await this.base.encode(text, null, { addSpecialTokens: false })).getLength();
+  }
+
+  /**
+   * Ids, tokens and UTF-16 spans of text (and pair), truncated longest-first to maxLength tokens with
+   * the special tokens, exactly as Python's `tokenizers` with truncation at maxLength (Infinity: whole).
+   */
+  async encode(text: string, pair?: string, maxLength = 512): Promise<Encoded> {
+    const tok = Number.isFinite(maxLength) ? this.truncating(maxLength) : this.base;
+    const enc = await tok.encode(text, pair ?? null);
+    const ids = enc.getIds();
+    const sequences = enc.getSequenceIds();
+    const offsets = enc.getOffsets();
+    const utf16 = [codePointToUtf16(text), pair === undefined ? undefined : codePointToUtf16(pair)];
+    const spans = sequences.map((seq, i): Span | null => {
+      const map = seq === 0 || seq === 1 ? utf16[seq] : undefined;
+      return map ? [map(offsets[i][0]), map(offsets[i][1])] : null;
     });
-    const ids = enc.input_ids;
-    const typeIds = enc.token_type_ids ?? ids.map(() => 0);
-    const tokens = ids.map((id) => this.idToToken(id));
-    const spans: (Span | null)[] = new Array<Span | null>(ids.length).fill(null);
-    const segments: (0 | 1 | null)[] = tokens.map((t, i) => (this.noText.has(t) ? null : typeIds[i] === 1 ? 1 : 0));
-    const align = { normalizer: this.normalizer, unkToken: this.tokenizer.unk_token ?? '[UNK]', skipTokens: this.noText };
-    for (const seg of [0, 1] as const) {
-      const source = seg === 0 ? text : pair;
-      if (source === undefined) continue;
-      const idx = segments.flatMap((s, i) => (s === seg ? [i] : []));
-      const segSpans = alignTokens(source, idx.map((i) => tokens[i]), align);
-      idx.forEach((i, k) => (spans[i] = segSpans[k]));
+    return {
+      ids,
+      typeIds: this.info.tokenTypeIds ? enc.getTypeIds() : ids.map(() => 0),
+      tokens: enc.getTokens(),
+      spans,
+      segments: sequences.map((s) => (s === 0 || s === 1 ? s : null)),
+      words: enc.getWordIds().map((w) => w ?? null),
+    };
+  }
+
+  private truncating(maxLength: number): Hf.Tokenizer {
+    let tok = this.byLength.get(maxLength);
+    if (!tok) {
+      tok = this.hf.Tokenizer.fromString(this.json);
+      tok.setTruncation(maxLength);
+      this.byLength.set(maxLength, tok);
     }
-    return { ids, typeIds, tokens, spans, segments };
+    return tok;
   }
 }

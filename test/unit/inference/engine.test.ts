@@ -237,8 +237,9 @@ describe('inference engine cold path (pre-optimised graphs, load timings, bad fi
         assert.match(err.message, /Re-export the model/);
         return true;
       });
+      // tokenizer.json alone is enough (as for transformers): the special tokens come from its added tokens.
       fs.rmSync(path.join(dir, 'tokenizer_config.json'));
-      await assert.rejects(engine.classify(dir, ['a']), /tokenizer_config\.json \(ENOENT\): re-export/);
+      assert.equal((await engine.classify(dir, ['a'])).length, 1);
     } finally {
       await engine.dispose();
     }

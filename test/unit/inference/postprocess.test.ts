@@ -1,22 +1,11 @@
 import * as assert from 'node:assert/strict';
-import { alignTokens, BERT_UNCASED } from '../../../src/core/inference/offsets';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { readModelConfig } from '../../../src/core/inference/folder';
 import { aggregateEntities, bestSpan, sigmoid, softmax, toClassification, topK } from '../../../src/core/inference/postprocess';
 
-const align = (text: string, tokens: string[]) =>
-  alignTokens(text, tokens, { normalizer: BERT_UNCASED, unkToken: '[UNK]', skipTokens: new Set(['[CLS]', '[SEP]']) });
-
 describe('inference post-processing', () => {
-  it('aligns WordPiece tokens to UTF-16 offsets of the original text', () => {
-    const text = 'Zürich\r\n😀 ok, Café';
-    const spans = align(text, ['[CLS]', 'zur', '##ich', '[UNK]', 'ok', ',', 'cafe', '[SEP]']);
-    assert.deepEqual(spans, [null, [0, 3], [3, 6], [8, 10], [11, 13], [13, 14], [15, 19], null]);
-    assert.equal(text.slice(8, 10), '😀');
-  });
-
   it('merges B-/I- words into entities; sub-words extend their word', () => {
     const text = 'Angela Merkel visited Zürich';
     const t = (s: number, e: number, label: string, continuation = false, probability = 0.9) => ({ span: [s, e] as const, continuation, label, probability });
