@@ -92,10 +92,12 @@ def train(run_dir: Path | str, resume: bool = False, stop_after_steps: int | Non
         _stopped_while_starting(run_dir, events)
         return EXIT_OK
     except SpecError as e:
+        control.disarm()  # reporting the failure is not interrupted by a stop
         events.error(str(e), e.field)
         events.state("failed", str(e))
         return EXIT_BAD_SPEC
     except Exception as e:  # noqa: BLE001 - the worker reports every failure as an event
+        control.disarm()
         log_traceback(run_dir)
         events.error(f"{type(e).__name__}: {e} (the traceback is in {WORKER_LOG})")
         events.state("failed", str(e))

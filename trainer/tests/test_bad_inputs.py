@@ -22,7 +22,14 @@ import pytest
 from conftest import make_spec, read_events, read_status, subset_spec, write_run
 from test_fault_tolerance import make_tiny_model, run_spec, train_in_process, write_sst2_subset
 
-from bert_studio_trainer.data.readers import MAX_LINE_BYTES, iter_lines, read_glue_tsv, read_squad
+from bert_studio_trainer.data.readers import (
+    MAX_CONLL_SENTENCE_TOKENS,
+    MAX_LINE_BYTES,
+    iter_lines,
+    read_conll,
+    read_glue_tsv,
+    read_squad,
+)
 from bert_studio_trainer.engine import runtime
 from bert_studio_trainer.engine.checkpoint import complete_checkpoints
 from bert_studio_trainer.engine.loop import Trainer
@@ -329,6 +336,14 @@ def test_a_50_mb_line_stays_within_bounded_memory(tmp_path: Path) -> None:
     assert peak_mb < 1000, f"peak RSS {peak_mb:.0f} MB"  # about 380 MB here; 6.4 GB before
 
 
+def test_conll_without_blank_lines_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "train.conll"
+    path.write_text("-DOCSTART- O\n\n" + "word O\n" * (MAX_CONLL_SENTENCE_TOKENS + 5))
+    with pytest.raises(SpecError, match=rf"train\.conll:3: the sentence starting here runs past "
+                                        rf"{MAX_CONLL_SENTENCE_TOKENS} tokens.*put a blank line after each sentence"):
+        read_conll(path, {})
+
+
 def test_bare_cr_and_crlf_lines_are_lines(tmp_path: Path) -> None:
     path = tmp_path / "mixed.tsv"
     path.write_bytes(b"sentence\tlabel\r\ngood film\t1\rbad film\t0\nok film\t1")
@@ -388,8 +403,6 @@ def test_ner_evaluation_flags_all_o_predictions(data: Path) -> None:
     import torch
     from transformers import AutoTokenizer
 
-    from bert_studio_trainer.data.readers import read_conll
-
     rows = read_conll(data / "conll2003" / "valid.txt", {})[:80]
     spec = parse_spec(make_spec("token_classification", data / "conll2003" / "valid.txt", max_seq_length=128))
     task = build_task(spec)
@@ -417,8 +430,6 @@ def test_a_ner_run_that_collapses_to_o_gets_a_warning(tmp_path: Path, data: Path
     with transformers directly on the saved model), and the run says so with a hint."""
     import torch
     from transformers import AutoModelForTokenClassification, AutoTokenizer
-
-    from bert_studio_trainer.data.readers import read_conll
 
     spec = subset_spec("token_classification", data / "conll2003" / "train.txt", data / "conll2003" / "valid.txt",
                        320, 100, max_steps=25, per_device_train_batch_size=16, max_seq_length=32, eval_steps=25,

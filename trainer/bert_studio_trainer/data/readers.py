@@ -30,6 +30,9 @@ MAX_LINE_BYTES = 4 * 1024 * 1024
 _CHUNK_BYTES = 1024 * 1024
 # SQuAD JSON is one document, parsed whole (about 10x its size in memory): bigger files are refused.
 MAX_JSON_FILE_BYTES = 256 * 1024 * 1024
+# A CoNLL "sentence" longer than this is a file without blank lines between sentences (and one
+# giant example that would be truncated to max_seq_length anyway).
+MAX_CONLL_SENTENCE_TOKENS = 10_000
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
@@ -220,6 +223,9 @@ def read_conll(path: Path, columns: dict[str, str | int]) -> list[Record]:
                             "data.columns.tags") from e
         if not tokens:
             start = n
+        if len(tokens) >= MAX_CONLL_SENTENCE_TOKENS:
+            raise SpecError(f"{path}:{start}: the sentence starting here runs past {MAX_CONLL_SENTENCE_TOKENS} tokens "
+                            f"(to line {n}); put a blank line after each sentence.", "data")
         tokens.append(tok)
         tags.append(tag)
     flush()

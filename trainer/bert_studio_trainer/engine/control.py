@@ -60,6 +60,10 @@ class StopControl:
         self.armed = True
         self.check_starting()
 
+    def disarm(self) -> None:
+        """A stop no longer raises (the run is already ending, e.g. reporting a failure)."""
+        self.armed = False
+
     def training_started(self) -> None:
         """Stops are flags from now on: the loop checkpoints before it exits."""
         self.starting = False
