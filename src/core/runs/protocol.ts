@@ -128,12 +128,13 @@ export type LaunchRecord = Infer<typeof LAUNCH_RECORD>;
 
 /** spec.json: the fields the host reads. The worker checks every field (trainer/.../spec.py). */
 export const RUN_SPEC = object({
-  version: int(1),
+  /** Absent: 1, as the worker reads it; `device` absent: auto. */
+  version: optional(int(1)),
   task: oneOf(...TASKS),
   model: object({ name_or_path: str(), from_scratch: optional(unknownValue), trust_pickle: optional(bool) }),
   data: object({ train: str(), validation: optional(nullable(str())) }),
   training: recordOf(unknownValue),
-  device: str(),
+  device: optional(str()),
   export: optional(object({ onnx: optional(bool), quantize: optional(bool) })),
   /** Host-side description, ignored by the worker. */
   name: optional(str()),

@@ -10,8 +10,8 @@ import * as path from 'node:path';
 import { packageRoot } from '../../../src/core/paths';
 import { venvPython } from '../../../src/core/python/interpreter';
 import { workerEnv } from '../../../src/core/python/workerEnv';
-import { EVENT_TYPES, RUN_EVENT, RUN_STATUS, checkEvent, onInvalidRecord, type RunEvent } from '../../../src/core/runs/protocol';
-import { readStatus } from '../../../src/core/runs/store';
+import { EVENT_TYPES, RUN_EVENT, RUN_SPEC, RUN_STATUS, checkEvent, onInvalidRecord, type RunEvent } from '../../../src/core/runs/protocol';
+import { readSpec, readStatus } from '../../../src/core/runs/store';
 import { JsonlTail } from '../../../src/core/runs/tail';
 import { processStartTime } from '../../../src/core/runs/workerProcess';
 import { needSetup } from '../needSetup';
@@ -156,5 +156,26 @@ describe('run-folder contract: the Python writer and the host guards', function 
       sub.dispose();
     }
     assert.deepEqual(seen, ['status.json: pid: expected an integer, got "self"']);
+  });
+});
+
+describe('spec.json as the host reads it', () => {
+  it('accepts what the worker accepts and refuses a hand-edited shape the worker would refuse, naming the field', () => {
+    const spec = { task: 'mlm', model: { name_or_path: 'default' }, data: { train: 'wiki.txt', validation: null }, training: { max_steps: 10 } };
+    assert.equal(RUN_SPEC.problem(spec), undefined, 'version and device default as in spec.py');
+    assert.match(RUN_SPEC.problem({ ...spec, training: [] }) ?? '', /^training: expected an object, got an array/);
+    assert.match(RUN_SPEC.problem({ ...spec, task: 'summarize' }) ?? '', /^task: expected one of/);
+    assert.match(RUN_SPEC.problem({ ...spec, data: { train: 3 } }) ?? '', /^data\.train: expected a string/);
+    assert.match(RUN_SPEC.problem({ ...spec, model: {} }) ?? '', /^model\.name_or_path/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bs-spec-'));
+    fs.writeFileSync(path.join(dir, 'spec.json'), JSON.stringify({ ...spec, training: [] }));
+    const seen: string[] = [];
+    const sub = onInvalidRecord((_file, reason) => seen.push(reason));
+    try {
+      assert.equal(readSpec(dir), undefined);
+    } finally {
+      sub.dispose();
+    }
+    assert.deepEqual(seen, ['training: expected an object, got an array']);
   });
 });
