@@ -112,7 +112,7 @@ function parseJsonFile(text: string, file: string): Record<string, unknown> {
 }
 
 export class ModelTokenizer {
-  /** One native tokenizer per truncation length (truncation is a setting of the tokenizer, and encodes run in parallel). */
+  /** One native tokenizer per truncation length (truncation is a setting of the tokenizer, and encodes run in parallel), made on first need. */
   private readonly byLength = new Map<number, Hf.Tokenizer>();
 
   private constructor(
@@ -187,8 +187,9 @@ export class ModelTokenizer {
    * the special tokens, exactly as Python's `tokenizers` with truncation at maxLength (Infinity: whole).
    */
   async encode(text: string, pair?: string, maxLength = 512): Promise<Encoded> {
-    const tok = Number.isFinite(maxLength) ? this.truncating(maxLength) : this.base;
-    const enc = await tok.encode(text, pair ?? null);
+    // Most texts fit: encoded whole they need no tokenizer of their own (building one parses tokenizer.json again).
+    const whole = await this.base.encode(text, pair ?? null);
+    const enc = whole.getLength() <= maxLength ? whole : await this.truncating(maxLength).encode(text, pair ?? null);
     const ids = enc.getIds();
     const sequences = enc.getSequenceIds();
     const offsets = enc.getOffsets();

@@ -37,6 +37,7 @@ interface RefEncoding {
 }
 
 interface Reference {
+  tokenizers: string;
   texts: string[];
   pairs: [string, string][];
   pair_max_length: number;
@@ -119,6 +120,9 @@ describe('offsets parity: the host tokenizer against Python tokenizers, every to
       offsets_parity: byType,
       offsets_parity_detail: {
         what: 'fraction of texts whose ids, UTF-16 offsets, segments, word ids (and token type ids where the model has them) equal Python tokenizers encode(); test/unit/inference/offsets-parity.test.ts',
+        unit: "UTF-16 code units: the host converts the Node bindings' code-point offsets, the reference converts Python's itself",
+        python_tokenizers: fx!.reference.tokenizers,
+        node_tokenizers: (JSON.parse(fs.readFileSync(path.join(REPO, 'node_modules/tokenizers/package.json'), 'utf8')) as { version: string }).version,
         texts: fx!.reference.texts.length,
         pairs: fx!.reference.pairs.length,
         pair_max_length: fx!.reference.pair_max_length,
