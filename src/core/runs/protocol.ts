@@ -115,12 +115,19 @@ export const RUN_STATUS = object({
   pid_start: optional(nullable(count)),
   step: optional(count),
   max_steps: optional(nullable(int())),
-  best_metric: optional(nullable(object({ name: str(), value: num(), step: count }))),
+  // value null: the worker's best was NaN or infinite (a diverged run); read as no best metric.
+  best_metric: optional(nullable(object({ name: str(), value: nullable(num()), step: count }))),
   last_checkpoint: optional(nullable(str())),
   started: optional(ts),
   updated: optional(ts),
 });
-export type RunStatus = Infer<typeof RUN_STATUS>;
+type BestMetric = { readonly name: string; readonly value: number; readonly step: number };
+export type RunStatus = Omit<Infer<typeof RUN_STATUS>, 'best_metric'> & { readonly best_metric?: BestMetric | null };
+
+/** A checked status.json as the host uses it: a best metric without a finite value is none. */
+export function normalizeStatus(raw: Infer<typeof RUN_STATUS>): RunStatus {
+  return raw.best_metric && raw.best_metric.value === null ? { ...raw, best_metric: null } : (raw as RunStatus);
+}
 
 /** launch.json, written by the host when it starts a worker, before the worker writes anything. */
 export const LAUNCH_RECORD = object({ pid: int(1), pid_start: nullable(count), launched_at: ts, resume: optional(bool) });

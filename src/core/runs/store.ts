@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RUN_SPEC, RUN_STATUS, checkEvent, checkRecord, reportInvalid, type DisplayState, type LaunchRecord, type RunEvent, type RunSpec, type RunStatus } from './protocol';
+import type { Infer } from '../../shared/guard';
+import { RUN_SPEC, RUN_STATUS, checkEvent, checkRecord, normalizeStatus, reportInvalid, type DisplayState, type LaunchRecord, type RunEvent, type RunSpec, type RunStatus } from './protocol';
 import { isRunId, RUN_ID_PATTERN } from '../../shared/runId';
 import { hasProc, readLaunch, recordedWorker, verifyWorker, type WorkerRef } from './workerProcess';
 
@@ -147,7 +148,8 @@ export class RunFolderError extends Error {
 /** status.json, checked against its contract (an invalid one is reported and ignored). */
 export function readStatus(runDir: string): RunStatus | undefined {
   const file = path.join(runDir, 'status.json');
-  return checkRecord<RunStatus>(file, readText(file), RUN_STATUS);
+  const raw = checkRecord<Infer<typeof RUN_STATUS>>(file, readText(file), RUN_STATUS);
+  return raw && normalizeStatus(raw);
 }
 
 /** spec.json, checked for the fields the host reads (the worker checks all of them). */

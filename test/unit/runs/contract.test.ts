@@ -179,3 +179,13 @@ describe('spec.json as the host reads it', () => {
     assert.deepEqual(seen, ['training: expected an object, got an array']);
   });
 });
+
+describe('status.json as the host reads it', () => {
+  it('a diverged run (best metric NaN, written as null) keeps its status, with no best metric', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bs-status-'));
+    fs.writeFileSync(path.join(dir, 'status.json'), JSON.stringify({ state: 'completed', pid: 12, pid_start: 34, step: 8, max_steps: 8, best_metric: { name: 'perplexity', value: null, step: 8 }, last_checkpoint: null, started: 1, updated: 2 }));
+    const status = readStatus(dir);
+    assert.equal(status?.state, 'completed');
+    assert.equal(status?.best_metric, null);
+  });
+});
