@@ -6,7 +6,7 @@ import type { InferenceTask } from './types';
 export interface ModelFolder {
   /** Folder holding model.onnx (and model_quantized.onnx, model_attentions.onnx when exported). */
   readonly onnxDir: string;
-  /** Folder holding config.json and tokenizer.json. */
+  /** Folder holding config.json and tokenizer.json (or, for an old BERT checkpoint, vocab.txt). */
   readonly metaDir: string;
 }
 
@@ -24,10 +24,10 @@ export function resolveModelFolder(folder: string): ModelFolder {
     { onnxDir: path.join(root, 'onnx'), metaDir: root },
   ];
   for (const c of candidates) {
-    if (has(c.onnxDir, 'model.onnx') && has(c.metaDir, 'config.json') && has(c.metaDir, 'tokenizer.json')) return c;
+    if (has(c.onnxDir, 'model.onnx') && has(c.metaDir, 'config.json') && (has(c.metaDir, 'tokenizer.json') || has(c.metaDir, 'vocab.txt'))) return c;
   }
   if (has(root, 'model.onnx') || has(path.join(root, 'onnx'), 'model.onnx')) {
-    throw new Error(`${folder} has an ONNX model but no config.json and tokenizer.json beside it.`);
+    throw new Error(`${folder} has an ONNX model but no config.json and tokenizer.json (or vocab.txt) beside it: copy them from the checkpoint it was exported from.`);
   }
   throw new Error(`No ONNX export in ${folder}: expected model.onnx (or onnx/model.onnx), as a finished training run writes.`);
 }

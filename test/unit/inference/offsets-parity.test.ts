@@ -11,8 +11,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { InferenceEngine } from '../../../src/core/inference/engine';
 import { ModelTokenizer, type Encoded } from '../../../src/core/inference/tokenizer';
-import { dataDir, python, REPO } from './fixtures';
+import { dataDir, ensureFixtures, python, REPO } from './fixtures';
 import { needSetup } from '../needSetup';
 
 const BUILD = path.join(REPO, 'test/fixtures/tokenizers/build_tokenizers.py');
@@ -255,6 +256,30 @@ describe('offsets parity: the host tokenizer against Python tokenizers, every to
       fs.writeFileSync(path.join(dir, 'tokenizer.json'), '{"version": "1.0", "model": {"type": "Nonsense"}}');
       await assert.rejects(ModelTokenizer.load(dir), (e: Error) => e.message.startsWith(`${path.join(dir, 'tokenizer.json')}: not a tokenizer the tokenizers library can build`));
     } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('an exported model whose folder has vocab.txt instead of tokenizer.json', function () {
+  this.timeout(300_000);
+
+  it('is served by the engine with the ids and offsets of its tokenizer.json', async function () {
+    const fx = ensureFixtures();
+    needSetup(this, fx, 'inference fixtures (the venv Python and shared SST-2)');
+    const source = path.join(fx.dir, 'token_classification', 'onnx');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bs-vocab-export-'));
+    const engine = new InferenceEngine({ idleMs: 60_000 });
+    try {
+      for (const f of ['model.onnx', 'config.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(source, f), path.join(dir, f));
+      const tok = await ModelTokenizer.load(source);
+      fs.writeFileSync(path.join(dir, 'vocab.txt'), `${Array.from({ length: tok.vocabSize }, (_, id) => tok.idToToken(id)).join('\n')}\n`);
+      const text = 'Angela Merkel visited Zürich 🇨🇭 on Tuesday.\r\nThe café ☕ near São Paulo closed.';
+      const [a, b] = [await engine.encode(source, text), await engine.encode(dir, text)];
+      assert.deepEqual([b.ids, b.spans, b.words], [a.ids, a.spans, a.words]);
+      assert.deepEqual(await engine.tokenClassify(dir, text), await engine.tokenClassify(source, text));
+    } finally {
+      await engine.dispose();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
