@@ -41,7 +41,8 @@ export const STEP_EVENT = object({
   type: oneOf('step'),
   ts,
   step: count,
-  loss: num(),
+  /** null: the loss was NaN or infinite (a diverged run); read as NaN, so it shows as such and plots nothing. */
+  loss: nullable(num()),
   max_steps: optional(count),
   epoch: optional(num(0)),
   mlm_loss: maybeNum,
@@ -95,7 +96,7 @@ export const EVENT_TYPES = Object.keys(EVENT_GUARDS) as (keyof typeof EVENT_GUAR
 export const RUN_EVENT = tagged(EVENT_GUARDS);
 
 export type StatusEvent = Infer<typeof STATUS_EVENT>;
-export type StepEvent = Infer<typeof STEP_EVENT>;
+export type StepEvent = Omit<Infer<typeof STEP_EVENT>, 'loss'> & { readonly loss: number };
 /** An evaluation; metrics the worker could not compute (NaN, written as null) are left out. */
 export type EvalEvent = Omit<Infer<typeof EVAL_EVENT>, 'metrics'> & { readonly metrics: Readonly<Record<string, number>> };
 export type CheckpointEvent = Infer<typeof CHECKPOINT_EVENT>;
@@ -161,7 +162,9 @@ export function checkEvent(line: string): Checked<RunEvent> {
     return { ok: false, reason: 'not JSON' };
   }
   const checked = check(RUN_EVENT, value);
-  if (!checked.ok || checked.value.type !== 'eval') return checked as Checked<RunEvent>;
+  if (!checked.ok) return checked;
+  if (checked.value.type === 'step') return { ok: true, value: { ...checked.value, loss: checked.value.loss ?? NaN } };
+  if (checked.value.type !== 'eval') return checked as Checked<RunEvent>;
   const metrics = Object.fromEntries(Object.entries(checked.value.metrics).filter((e): e is [string, number] => e[1] !== null));
   return { ok: true, value: { ...checked.value, metrics } };
 }

@@ -89,6 +89,8 @@ describe('run-folder contract: the Python writer and the host guards', function 
     assert.ok(firstEval && firstEval.type === 'eval');
     assert.equal('loss' in firstEval.metrics, false, 'a NaN metric (null in JSON) is left out');
     assert.ok(typeof firstEval.metrics.accuracy === 'number');
+    const diverged = checkEvent(JSON.stringify({ type: 'step', ts: 1, step: 9, loss: null }));
+    assert.ok(diverged.ok && diverged.value.type === 'step' && Number.isNaN(diverged.value.loss), 'a NaN loss (null in JSON) is kept as NaN');
   });
 
   it("accepts the writer's status.json, which names the worker by pid and start time", () => {
