@@ -6,7 +6,7 @@ import { arrayOf, int, message, nullable, num, object, str, tagged, type Infer }
 
 export const MAX_TEXT = 20_000;
 
-export const CANDIDATE = object({ token: str(), text: str(), probability: num(0, 1), sequence: str() });
+export const CANDIDATE = object({ token: str(), text: str(), probability: num(0), sequence: str() });
 export type Candidate = Infer<typeof CANDIDATE>;
 
 export const ToHost = { Ready: 'ready', Query: 'query' } as const;
