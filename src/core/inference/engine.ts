@@ -130,7 +130,7 @@ export class InferenceEngine {
       const maskId = m.tokenizer.maskTokenId;
       const pos = maskId === undefined ? -1 : enc.ids.indexOf(maskId);
       const maskSpan = pos >= 0 ? enc.spans[pos] : null;
-      if (pos < 0 || !maskSpan) throw new Error(`The text has no ${m.tokenizer.maskToken} to fill (within the first ${m.config.maxLength} tokens).`);
+      if (pos < 0 || !maskSpan) throw new Error(`The text has no ${m.tokenizer.maskToken ?? 'mask token'} to fill (within the first ${m.config.maxLength} tokens).`);
       const [logits] = await this.run(m, 'main', [enc], opts.signal, ['logits']);
       const vocab = logits.dims[2];
       const probs = softmax(floatData(logits), pos * vocab, vocab);
