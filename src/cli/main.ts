@@ -7,7 +7,7 @@ import { runFillMaskCommand, runPredictCommand } from './commands/infer';
 import { RUNS_USAGE, runRunsCommand } from './commands/runs';
 import { TRAIN_USAGE, runTrainCommand } from './commands/train';
 import { closestName } from '../core/runs/launch';
-import { RunFolderError } from '../core/runs/store';
+import { InvalidRunIdError, RunFolderError } from '../core/runs/store';
 import { ProblemsError, UsageError, type CliIo } from './io';
 
 const USAGE = `Usage: bert-studio <command> [options]
@@ -99,6 +99,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
   } catch (err) {
     if (err instanceof ProblemsError) return fail(2, err.problems);
     if (err instanceof UsageError) return fail(2, [{ field: err.field, message: err.message }]);
+    if (err instanceof InvalidRunIdError) return fail(2, [{ field: 'run', message: err.message }]);
     const known = knownError(err);
     if (known) return fail(1, [known]);
     const log = logError(argv, err);

@@ -8,7 +8,7 @@ import { listDatasets, runInputsFromManifest, type SnapshotRunInputs } from '../
 import { createRun, type CreatedRun, type RunEnvironment } from '../../core/runs/create';
 import { checkTrainingChanges, defaultModelFolder, trainingFieldNames } from '../../core/runs/launch';
 import { defaultTraining, parseChanges, type PreflightProblem } from '../../core/runs/spec';
-import { isFinishing, RunFolderError, type RunStore } from '../../core/runs/store';
+import { isFinishing, isRunId, RunFolderError, type RunStore } from '../../core/runs/store';
 import { launchWorker, stopWorker, waitUntilStarted } from '../../core/runs/worker';
 import { requireTrust, type Ctx } from '../ctx';
 import { pythonFor } from '../environment/register';
@@ -31,7 +31,11 @@ export function runIdFrom(arg: unknown): string | undefined {
 
 async function pickRun(store: RunStore, arg: unknown, filter: (state: string) => boolean, placeHolder: string): Promise<string | undefined> {
   const id = runIdFrom(arg);
-  if (id) return id;
+  if (id !== undefined) {
+    if (isRunId(id)) return id;
+    void vscode.window.showErrorMessage(`BERT Studio: "${id}" is not a run id (letters, digits, ".", "_" and "-"); pick the run in the Runs view instead.`);
+    return undefined;
+  }
   const runs = store.list().filter((r) => filter(r.state));
   if (!runs.length) {
     void vscode.window.showInformationMessage(`BERT Studio: no run to ${placeHolder.toLowerCase()}.`);
