@@ -111,6 +111,26 @@ function parseJsonFile(text: string, file: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** The tokenizer.json (read, or built from vocab.txt) and what it is, from files already read. */
+function parseTokenizerFiles(files: TokenizerFiles): { spec: Record<string, unknown>; info: TokenizerInfo } {
+  const file = (name: string): string => path.join(files.folder, name);
+  const config = files.config === undefined ? {} : parseJsonFile(files.config, file('tokenizer_config.json'));
+  const specialMap = files.specialMap === undefined ? {} : parseJsonFile(files.specialMap, file('special_tokens_map.json'));
+  const spec =
+    files.tokenizer !== undefined
+      ? parseJsonFile(files.tokenizer, file('tokenizer.json'))
+      : tokenizerJsonFromVocab(files.vocab ?? '', vocabSettings(config, specialMap), file('vocab.txt'));
+  return { spec, info: tokenizerInfo(spec, config, specialMap, files.tokenizer !== undefined ? 'tokenizer.json' : 'vocab.txt') };
+}
+
+/**
+ * What the tokenizer of a folder is (type, casing, mask token, token type ids...) without loading
+ * the native library: for the wizard, the CLI and pre-launch checks. Errors as ModelTokenizer.load's.
+ */
+export async function describeTokenizer(folder: string): Promise<TokenizerInfo> {
+  return parseTokenizerFiles(await readTokenizerFiles(folder)).info;
+}
+
 export class ModelTokenizer {
   /** One native tokenizer per truncation length (truncation is a setting of the tokenizer, and encodes run in parallel), made on first need. */
   private readonly byLength = new Map<number, Hf.Tokenizer>();
@@ -131,23 +151,15 @@ export class ModelTokenizer {
   /** Builds the tokenizer from files already read, each parsed once. */
   static async fromFiles(files: TokenizerFiles): Promise<ModelTokenizer> {
     const hf = await loadTokenizers();
-    const file = (name: string): string => path.join(files.folder, name);
-    const config = files.config === undefined ? {} : parseJsonFile(files.config, file('tokenizer_config.json'));
-    const specialMap = files.specialMap === undefined ? {} : parseJsonFile(files.specialMap, file('special_tokens_map.json'));
-    const spec =
-      files.tokenizer !== undefined
-        ? parseJsonFile(files.tokenizer, file('tokenizer.json'))
-        : tokenizerJsonFromVocab(files.vocab ?? '', vocabSettings(config, specialMap), file('vocab.txt'));
+    const { spec, info } = parseTokenizerFiles(files);
     // What the model saw in training: transformers encodes without the file's own padding and truncation.
     const json = JSON.stringify({ ...spec, padding: null, truncation: null });
     let base: Hf.Tokenizer;
     try {
       base = hf.Tokenizer.fromString(json);
     } catch (err) {
-      const name = files.tokenizer !== undefined ? 'tokenizer.json' : 'vocab.txt';
-      throw new Error(`${file(name)}: not a tokenizer the tokenizers library can build (${(err as Error).message}). Re-export the model, or use the tokenizer files of the checkpoint it was trained from.`);
+      throw new Error(`${path.join(files.folder, info.source)}: not a tokenizer the tokenizers library can build (${(err as Error).message}). Re-export the model, or use the tokenizer files of the checkpoint it was trained from.`);
     }
-    const info = tokenizerInfo(spec, config, specialMap, files.tokenizer !== undefined ? 'tokenizer.json' : 'vocab.txt');
     return new ModelTokenizer(hf, json, base, info);
   }
 

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InferenceEngine } from '../../../src/core/inference/engine';
-import { ModelTokenizer, type Encoded } from '../../../src/core/inference/tokenizer';
+import { describeTokenizer, ModelTokenizer, type Encoded } from '../../../src/core/inference/tokenizer';
 import { dataDir, ensureFixtures, python, REPO } from './fixtures';
 import { needSetup } from '../needSetup';
 
@@ -195,6 +195,8 @@ describe('offsets parity: the host tokenizer against Python tokenizers, every to
         ['unigram-nfkc', 'unigram', false, '<mask>', false],
       ],
     );
+    // The same facts without the native library (the wizard and the CLI describe a model with them).
+    for (const kind of Object.keys(TYPES)) assert.deepEqual(await describeTokenizer(path.join(fx!.dir, kind)), await info(kind));
     const bpe = await load('bpe');
     assert.equal(bpe.info.byteLevel, true);
     // RoBERTa's <mask> is found in the text, with its span on the literal (the space before it is not part of it).
