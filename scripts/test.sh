@@ -49,9 +49,10 @@ else
   echo "kept $fm"
 fi
 
-section "test fixtures (tiny exported models; built once, cached in the temp folder)"
+section "test fixtures (tiny exported models and tokenizers of every type; built once, cached)"
 # Built here, with no time limit, so that no mocha hook waits on a model build under its timeout.
-if node out/test/unit/inference/fixtures.js >"$logs/fixtures.log" 2>&1; then add 1 0; cat "$logs/fixtures.log"
+if node out/test/unit/inference/fixtures.js >"$logs/fixtures.log" 2>&1 \
+  && .venv/bin/python test/fixtures/tokenizers/build_tokenizers.py >>"$logs/fixtures.log" 2>&1; then add 1 0; cat "$logs/fixtures.log"
 else add 0 1; echo "FAIL test fixtures"; tail -40 "$logs/fixtures.log"; fi
 
 section "mocha"
