@@ -89,3 +89,5 @@ def test_conll_beats_all_outside(tmp_path: Path, data: Path) -> None:
     assert set(ev["per_entity"]) <= {"PER", "ORG", "LOC", "MISC"} and "PER" in ev["per_entity"]
     assert ev["misclassified"][0]["source"]["file"].endswith("valid.txt")
     assert read_status(tmp_path)["best_metric"]["name"] == "f1"
+    # A model that finds entities has not collapsed to `O`: no collapse warning (test_bad_inputs.py has one that does).
+    assert not any("collapsed to one class" in e["message"] for e in read_events(tmp_path, "log")), read_events(tmp_path, "log")
