@@ -168,6 +168,13 @@ def _shown(value: Any) -> str:
         return repr(value)[:60]
 
 
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
 def _coerce(name: str, value: Any, default: Any) -> Any:
     """One training field, type and range checked. Errors say the rule and a value that works."""
     where = f"training.{name}"
@@ -193,6 +200,8 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if not number or not math.isfinite(value):
         kind = "an integer" if name in _INT_FIELDS else "a number"
+        if isinstance(value, str) and _is_number(value):
+            fix = f"write it without quotes: {value.strip()}"
         raise SpecError(f"{where} must be {kind}, not {_shown(value)}; {fix}.", where)
     if name in _INT_FIELDS and int(value) != value:
         raise SpecError(f"{where} must be a whole number, not {_shown(value)}; {fix}.", where)

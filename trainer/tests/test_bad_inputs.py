@@ -224,6 +224,11 @@ def test_an_unexpected_failure_keeps_its_traceback_in_worker_log_only(tmp_path: 
     assert "Traceback (most recent call last)" in (run / "worker.log").read_text()
 
 
+def test_a_quoted_number_is_refused_with_the_fix(sst2: tuple[Path, Path]) -> None:
+    with pytest.raises(SpecError, match='learning_rate must be a number, not "1e-4"; write it without quotes: 1e-4'):
+        parse_spec(make_spec("sequence_classification", sst2[0], learning_rate="1e-4"))
+
+
 def test_unknown_fields_suggest_the_closest_known_one(sst2: tuple[Path, Path]) -> None:
     spec = make_spec("sequence_classification", sst2[0], learning_rte=1e-4)
     with pytest.raises(SpecError, match="Unknown field training.learning_rte; did you mean training.learning_rate?"):
