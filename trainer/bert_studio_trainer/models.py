@@ -31,10 +31,12 @@ def resolve_model(name_or_path: str, trust_pickle: bool = False, need_weights: b
         if not folder.exists():
             looks_like_path = name_or_path.startswith((".", "/", "~")) or "\\" in name_or_path or name_or_path.count("/") > 1
             if looks_like_path or not _HUB_ID.match(name_or_path):
-                raise ValueError(f"Model folder not found: {name_or_path}")
+                raise ValueError(f"Model folder not found: {name_or_path}; check the path, or use a hub id "
+                                 "(e.g. bert-base-uncased) or \"default\".")
             return name_or_path, False
     if not folder.is_dir() or not (folder / "config.json").is_file():
-        raise ValueError(f"Not a Hugging Face model folder (no config.json): {name_or_path}")
+        raise ValueError(f"Not a Hugging Face model folder (no config.json): {name_or_path}; choose the folder that "
+                         "holds config.json and the weights (what save_pretrained writes).")
     if need_weights and not any((folder / f).is_file() for f in _SAFE_WEIGHTS):
         if any((folder / f).is_file() for f in _PICKLED_WEIGHTS):
             if not trust_pickle:

@@ -131,11 +131,31 @@ class Spec:
         return self.training[name]
 
 
+# Names people type for Trainer's (as src/core/runs/launch.ts ALIASES): a hint, never applied silently.
+_ALIASES = {"lr": "learning_rate", "epochs": "num_train_epochs", "num_epochs": "num_train_epochs",
+            "batch_size": "per_device_train_batch_size", "train_batch_size": "per_device_train_batch_size",
+            "eval_batch_size": "per_device_eval_batch_size", "max_length": "max_seq_length",
+            "max_len": "max_seq_length", "warmup": "warmup_ratio", "grad_accum": "gradient_accumulation_steps",
+            "patience": "early_stopping_patience", "fp16": "bf16"}
+
+
+def _task_of_field(name: str) -> list[str]:
+    """The tasks whose training fields include `name` (for a field given to the wrong task)."""
+    return [t for t in TASKS if name in TASK_TRAINING_DEFAULTS[t] and name not in TRAINING_DEFAULTS]
+
+
 def _check_unknown(obj: dict[str, Any], known: set[str], prefix: str) -> None:
     for key in obj:
         if key not in known:
-            close = difflib.get_close_matches(str(key), sorted(known), n=1)
-            fix = f"did you mean {prefix}{close[0]}?" if close else f"known fields: {', '.join(sorted(known))}."
+            alias = _ALIASES.get(str(key)) if prefix == "training." else None
+            close = [alias] if alias in known else difflib.get_close_matches(str(key), sorted(known), n=1)
+            owners = _task_of_field(str(key)) if prefix == "training." else []
+            if owners:
+                fix = f"{key} applies to {', '.join(owners)} only: remove it for this task."
+            elif close:
+                fix = f"did you mean {prefix}{close[0]}?"
+            else:
+                fix = f"remove it, or use one of: {', '.join(sorted(known))}."
             raise SpecError(f"Unknown field {prefix}{key}; {fix}", f"{prefix}{key}")
 
 
@@ -301,7 +321,9 @@ def _parse_data(d: dict[str, Any], base: Path | None, task: str = "") -> DataSpe
         limits[k] = v
     cols = d.get("columns") or {}
     if not isinstance(cols, dict):
-        raise SpecError("data.columns must map roles to column names.", "data.columns")
+        raise SpecError('data.columns must be an object that maps roles to column names or indexes: use for example '
+                        '{"text": "sentence", "label": 1}.',
+                        "data.columns")
     for role, col in cols.items():
         if role not in COLUMN_ROLES:
             raise SpecError(f"Unknown column role data.columns.{role}; use {sorted(COLUMN_ROLES)}.", f"data.columns.{role}")
@@ -326,7 +348,8 @@ def parse_spec(raw: dict[str, Any], base_dir: Path | None = None) -> Spec:
     _check_unknown(raw, _TOP_FIELDS, "")
     version = raw.get("version", 1)
     if version != 1 or isinstance(version, bool):
-        raise SpecError(f"Unsupported spec version {_shown(version)}; this worker reads version 1.", "version")
+        raise SpecError(f"Unsupported spec version {_shown(version)}; this worker reads version 1: write \"version\": 1 "
+                        "(or remove it), or update BERT Studio if a newer one wrote this spec.", "version")
     task = raw.get("task")
     if task not in TASKS:
         raise SpecError(f"Unknown task {_shown(task)}; use one of {', '.join(TASKS)}.", "task")

@@ -235,6 +235,18 @@ def test_unknown_fields_suggest_the_closest_known_one(sst2: tuple[Path, Path]) -
         parse_spec(spec)
 
 
+def test_unknown_fields_name_the_trainer_field_or_the_task_it_belongs_to(sst2: tuple[Path, Path]) -> None:
+    with pytest.raises(SpecError, match="Unknown field training.epochs; did you mean training.num_train_epochs?"):
+        parse_spec(make_spec("sequence_classification", sst2[0], epochs=3))
+    with pytest.raises(SpecError, match="doc_stride applies to question_answering only: remove it") as e:
+        parse_spec(make_spec("sequence_classification", sst2[0], doc_stride=64))
+    assert e.value.field == "training.doc_stride"
+    spec = make_spec("sequence_classification", sst2[0])
+    spec["export"] = {"format": "onnx"}
+    with pytest.raises(SpecError, match="Unknown field export.format; remove it, or use one of: onnx, quantize"):
+        parse_spec(spec)
+
+
 # ---- 3. data files ------------------------------------------------------------------------------
 def test_a_folder_or_device_as_data_names_the_field(tmp_path: Path, sst2: tuple[Path, Path]) -> None:
     spec = make_spec("sequence_classification", tmp_path)
