@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .engine.control import StopControl
+from . import evaluate as evaluate_cli
 from .pretrain import cli as pretrain_cli
 
 THREADS_HELP = """environment:
@@ -25,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     p_train.add_argument("--resume", action="store_true", help="continue from the newest complete checkpoint")
     sub.add_parser("default-model", help="print the folder of the default pretrained model")
     pretrain_cli.add_commands(sub)  # inspect-masking, build-vocab
+    evaluate_cli.add_command(sub)  # evaluate --model RUN --data FILE --out DIR
     args = parser.parse_args(argv)
     control = None
     if args.command == "train":
@@ -34,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         control.install()
     if args.command in pretrain_cli.COMMANDS:
         return pretrain_cli.run_command(args)
+    if args.command == "evaluate":
+        return evaluate_cli.run_command(args)
     if args.command == "default-model":
         from .models import default_model_path
 

@@ -62,6 +62,9 @@ export const EVAL_EVENT = object({
   per_entity: optional(recordOf(CLASS_REPORT)),
   confusion_matrix: optional(object({ labels: arrayOf(str()), matrix: arrayOf(arrayOf(num(0))) })),
   misclassified: optional(arrayOf(MISCLASSIFIED)),
+  /** An evaluation on another file or split (`bert-studio evaluate`): its split (e.g. `test`) and name; absent for validation. */
+  split: optional(str()),
+  name: optional(str()),
 });
 export const CHECKPOINT_EVENT = object({ type: oneOf('checkpoint'), ts, step: count, path: str() });
 export const EXPORT_EVENT = object({

@@ -44,6 +44,7 @@ mmetrics, mtables = multilabel_report(gold, np.array([[1, 0, 0], [0, 1, 0]], dty
 log.emit("eval", step=3, metrics=mmetrics, **mtables)
 log.emit("eval", step=4, metrics={"f1": 0.5}, per_entity={"PER": {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}},
          misclassified=[{"text": "EU rejects", "gold": "B-ORG O", "pred": "O O"}])
+log.emit("eval", step=4, metrics={"accuracy": 0.75}, split="test", name="trec-test")
 log.set_status(step=4, last_checkpoint="checkpoints/step-4")
 log.emit("checkpoint", step=4, path="checkpoints/step-4")
 log.log("info", "model written to best/")
@@ -89,6 +90,8 @@ describe('run-folder contract: the Python writer and the host guards', function 
     assert.ok(firstEval && firstEval.type === 'eval');
     assert.equal('loss' in firstEval.metrics, false, 'a NaN metric (null in JSON) is left out');
     assert.ok(typeof firstEval.metrics.accuracy === 'number');
+    const testEval = events.find((e) => e.type === 'eval' && e.split !== undefined);
+    assert.ok(testEval && testEval.type === 'eval' && testEval.split === 'test' && testEval.name === 'trec-test', 'an evaluation on another split keeps its split and name');
     const diverged = checkEvent(JSON.stringify({ type: 'step', ts: 1, step: 9, loss: null }));
     assert.ok(diverged.ok && diverged.value.type === 'step' && Number.isNaN(diverged.value.loss), 'a NaN loss (null in JSON) is kept as NaN');
   });

@@ -78,6 +78,9 @@ class EvalFields(TypedDict):
     per_entity: NotRequired[dict[str, ClassReport]]
     confusion_matrix: NotRequired[ConfusionMatrix]
     misclassified: NotRequired[list[Misclassified]]
+    # `python -m bert_studio_trainer evaluate` on another file or split: its split and name (absent: validation).
+    split: NotRequired[str]
+    name: NotRequired[str]
 
 
 class CheckpointFields(TypedDict):
