@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runDatasetCommand } from './commands/dataset';
+import { runEvaluateCommand } from './commands/evaluate';
 import { runFillMaskCommand, runPredictCommand } from './commands/infer';
 import { RUNS_USAGE, runRunsCommand } from './commands/runs';
 import { TRAIN_USAGE, runTrainCommand } from './commands/train';
@@ -18,6 +19,8 @@ Commands:
   runs [list|show|stop]                   training runs of this workspace
   fill-mask --model DIR "text with [MASK]"
   predict --model RUN_OR_DIR "text" ...   labels, entities or answers from an exported model
+  predict --model RUN --input F --output OUT.jsonl|.csv   a whole file, each row with its source line
+  evaluate --model RUN --data FILE|DATASET[:split]       metrics and predictions on another file or split
 Add --json to any command for machine-readable output.
 
 ${TRAIN_USAGE}
@@ -31,6 +34,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   runs: runRunsCommand,
   'fill-mask': runFillMaskCommand,
   predict: runPredictCommand,
+  evaluate: runEvaluateCommand,
 };
 
 /** Where unexpected errors' stack traces go (the user sees one line that names this file). */

@@ -7,12 +7,17 @@ import type { InferenceEngine } from '../../core/inference/engine';
 import type { Precision } from '../../core/inference/types';
 import { studioLayout } from '../../core/paths';
 import { flag, parseArgs, UsageError, type CliIo, type ParsedArgs } from '../io';
+import { PREDICT_FILE_FLAGS, runPredictFile } from './predictFile';
 
 export const INFER_USAGE = `bert-studio fill-mask --model RUN_OR_DIR [--top-k 5] [--int8] [--json] "text with [MASK]"...
-bert-studio predict --model RUN_OR_DIR [--question Q] [--int8] [--json] "text"...
+bert-studio predict --model RUN_OR_DIR [--question Q] [--pair TEXT] [--int8] [--json] "text"...
+bert-studio predict --model RUN_OR_DIR --input FILE --output OUT.jsonl|OUT.csv [--text C] [--text-pair C] [--label C]
   RUN_OR_DIR: a run id of this workspace, a run folder, or a folder with model.onnx.
   predict gives a label and probability per text (classifier), entities (token classifier),
-  or the answer to --question in each text (question answering).`;
+  or the answer to --question in each text (question answering). --pair: the second segment of a
+  sentence-pair classifier (MRPC, RTE). --input: every example of a text, JSONL, CSV or TSV file
+  (columns as the importer picks them, or --text/--text-pair/--label), each output row with its
+  source line; progress and throughput on stderr.`;
 
 const BOOLEANS = ['json', 'int8', 'help'];
 
@@ -118,12 +123,14 @@ export async function runPredictCommand(given: string[], io: CliIo): Promise<num
   const args = ownArgs(given);
   const rerun = await rerunWithShortCommandLine('predict', args, io);
   if (rerun !== undefined) return rerun;
-  const p = parseArgs(args, BOOLEANS, ['model', 'question', 'workspace']);
+  const p = parseArgs(args, BOOLEANS, ['model', 'question', 'workspace', 'pair', ...PREDICT_FILE_FLAGS]);
   if (p.flags.has('help')) {
     io.stdout.write(`${INFER_USAGE}\n`);
     return 0;
   }
   const model = resolveModelArg(flag(p, 'model'), flag(p, 'workspace') ?? process.cwd());
+  if (flag(p, 'input') !== undefined) return withEngine(p, (engine) => runPredictFile(engine, model, p, io));
+  const pair = flag(p, 'pair');
   const texts = p.positional;
   if (texts.length === 0) throw new UsageError('Give one or more texts to predict.');
   const json = p.flags.has('json');
@@ -137,10 +144,10 @@ export async function runPredictCommand(given: string[], io: CliIo): Promise<num
         // In groups, each printed when it is done: the first lines come at once, whatever the count.
         for (let g = 0; g < texts.length; g += PREDICT_GROUP) {
           const group = texts.slice(g, g + PREDICT_GROUP);
-          const labels = await engine.classify(model, group);
+          const labels = await engine.classify(model, group, pair !== undefined ? { pairs: group.map(() => pair) } : {});
           // A multi-label model gives every label over its threshold (c.labels) rather than one winner.
           labels.forEach((c, i) => write(
-            { text: group[i], label: c.label, probability: c.probability, probabilities: c.probabilities, ...(c.labels ? { labels: c.labels } : {}), ...(c.truncated ? { truncated: true } : {}) },
+            { text: group[i], ...(pair !== undefined ? { text_pair: pair } : {}), label: c.label, probability: c.probability, probabilities: c.probabilities, ...(c.labels ? { labels: c.labels } : {}), ...(c.truncated ? { truncated: true } : {}) },
             c.labels ? `${c.labels.join(',') || '(none)'}\t${group[i]}` : `${c.label}\t${c.probability.toFixed(4)}\t${group[i]}`,
           ));
           labels.forEach((c, i) => {

@@ -149,12 +149,13 @@ export class InferenceEngine {
    * its threshold. Texts run in batches of at most MAX_BATCH_TOKENS padded tokens; a text over the
    * model's length is classified on its first tokens and marked `truncated`.
    */
-  async classify(folder: string, texts: readonly string[], opts: RequestOptions = {}): Promise<Classification[]> {
+  async classify(folder: string, texts: readonly string[], opts: RequestOptions & { pairs?: readonly (string | undefined)[] } = {}): Promise<Classification[]> {
     return this.use(folder, opts, async (m) => {
       this.expectTask(m, 'sequence-classification');
       const results: Classification[] = [];
       const encoded: { enc: Encoded; truncated: boolean }[] = [];
-      for (const t of texts) encoded.push(await encodeWithin(m, t));
+      // A pair classifier (MRPC, RTE) gets both segments with their segment ids, as the worker trained it.
+      for (const [i, t] of texts.entries()) encoded.push(opts.pairs?.[i] !== undefined ? await encodePair(m, t, opts.pairs[i] as string) : await encodeWithin(m, t));
       for (const [a, b] of tokenBatches(encoded.map((e) => e.enc.ids.length))) {
         const [logits] = await this.run(m, 'main', encoded.slice(a, b).map((e) => e.enc), opts.signal, ['logits']);
         const n = logits.dims[1];
@@ -414,6 +415,14 @@ async function encodeWithin(m: LoadedModel, text: string): Promise<{ enc: Encode
   const close = endsInText(enc) ? await m.tokenizer.encode('', undefined, max) : enc;
   const head = pickTokens(enc, range(0, Math.min(n, max) - 1));
   return { enc: joinTokens([head, pickTokens(close, [close.ids.length - 1])], (_k, v) => v), truncated: true };
+}
+
+/** `[CLS] text [SEP] pair [SEP]` (segment ids 0 then 1), cut longest-first to the model's length as the worker's tokenizer does. */
+async function encodePair(m: LoadedModel, text: string, pair: string): Promise<{ enc: Encoded; truncated: boolean }> {
+  const max = m.config.maxLength;
+  const enc = await m.tokenizer.encode(text, pair, max);
+  const truncated = enc.ids.length >= max && (await m.tokenizer.encode(text, pair, max + 1)).ids.length > max;
+  return { enc, truncated };
 }
 
 /** Characters of text handed to the tokenizer at once by encodeAll (it tokenizes all it is given). */
