@@ -9,7 +9,7 @@ import { studioLayout } from '../../core/paths';
 import { flag, parseArgs, UsageError, type CliIo, type ParsedArgs } from '../io';
 import { PREDICT_FILE_FLAGS, runPredictFile } from './predictFile';
 
-export const INFER_USAGE = `bert-studio fill-mask --model RUN_OR_DIR [--top-k 5] [--int8] [--json] "text with [MASK]"...
+export const INFER_USAGE = `bert-studio fill-mask --model RUN_OR_DIR [--top-k 5] [--int8] [--json] "text with [MASK] or <mask>"...
 bert-studio predict --model RUN_OR_DIR [--question Q] [--pair TEXT] [--int8] [--json] "text"...
 bert-studio predict --model RUN_OR_DIR --input FILE --output OUT.jsonl|OUT.csv [--text C] [--text-pair C] [--label C]
   RUN_OR_DIR: a run id of this workspace, a run folder, or a folder with model.onnx.
@@ -102,7 +102,7 @@ export async function runFillMaskCommand(given: string[], io: CliIo): Promise<nu
   const model = resolveModelArg(flag(p, 'model'), flag(p, 'workspace') ?? process.cwd());
   const k = Number(flag(p, 'top-k') ?? 5);
   if (!Number.isInteger(k) || k < 1 || k > 100) throw new UsageError('--top-k must be an integer from 1 to 100.');
-  if (p.positional.length === 0) throw new UsageError('Give a text with [MASK] to fill.');
+  if (p.positional.length === 0) throw new UsageError('Give a text with the mask token to fill: [MASK] or <mask> (either is read as the model\'s own).');
   const results = await withEngine(p, async (engine) => {
     const out = [];
     for (const text of p.positional) out.push({ text, ...(await engine.fillMask(model, text, k)) });
@@ -114,6 +114,7 @@ export async function runFillMaskCommand(given: string[], io: CliIo): Promise<nu
   }
   for (const r of results) {
     io.stdout.write(`${r.text}\n`);
+    if (r.note) io.stderr.write(`note: ${r.note}\n`);
     for (const c of r.candidates) io.stdout.write(`  ${pct(c.probability).padStart(6)}  ${c.token.padEnd(16)} ${c.sequence}\n`);
   }
   return 0;

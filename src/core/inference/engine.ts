@@ -5,11 +5,12 @@
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Span } from './offsets';
+import { trimSpan, type Span } from './offsets';
 import { readModelConfig, resolveModelFolder, detectTask, type ModelConfig, type ModelFolder } from './folder';
 import { aggregateEntities, bestSpan, sigmoid, softmax, toClassification, topK, wholeWordSpan, type TokenPrediction } from './postprocess';
 import { floatData, int64Batch, loadOrt, openSession, type OpenedSession, type OrtTensor } from './runtime';
 import { readTokenizerFiles, ModelTokenizer, type Encoded } from './tokenizer';
+import { MASK_SPELLINGS, respellMask, tokenText } from './tokenizerInfo';
 import type {
   Answer,
   AttentionMaps,
@@ -122,25 +123,34 @@ export class InferenceEngine {
     return entry ? (await entry).timings : undefined;
   }
 
-  /** Top-k fillers for the first [MASK] in text. */
+  /**
+   * Top-k fillers for the first mask token in text. The text may spell the mask either way ("[MASK]"
+   * or "<mask>"): the other spelling is read as the model's own, and the result says so.
+   */
   async fillMask(folder: string, text: string, k = 5, opts: RequestOptions = {}): Promise<FillMaskResult> {
     return this.use(folder, opts, async (m) => {
       this.expectTask(m, 'fill-mask');
-      const enc = await m.tokenizer.encode(text, undefined, m.config.maxLength);
+      const mask = m.tokenizer.maskToken;
       const maskId = m.tokenizer.maskTokenId;
-      const pos = maskId === undefined ? -1 : enc.ids.indexOf(maskId);
-      const maskSpan = pos >= 0 ? enc.spans[pos] : null;
-      if (pos < 0 || !maskSpan) throw new Error(`The text has no ${m.tokenizer.maskToken ?? 'mask token'} to fill (within the first ${m.config.maxLength} tokens).`);
+      if (mask === undefined || maskId === undefined) throw new Error(`${m.folder.metaDir}: the tokenizer declares no mask token, so this model cannot fill a mask; use the tokenizer files of the checkpoint it was trained from.`);
+      const spelt = respellMask(text, mask);
+      const enc = await m.tokenizer.encode(spelt.text, undefined, m.config.maxLength);
+      const pos = enc.ids.indexOf(maskId);
+      const found = pos >= 0 ? enc.spans[pos] : null;
+      if (pos < 0 || !found) throw new Error(`The text has no ${mask} to fill (within the first ${m.config.maxLength} tokens): this model's mask token is ${mask}${MASK_SPELLINGS.includes(mask) ? ` (${MASK_SPELLINGS.filter((s) => s !== mask).join(', ')} is read as ${mask} too)` : ''}.`);
+      const maskSpan = spelt.toOriginal(trimSpan(spelt.text, found));
       const [logits] = await this.run(m, 'main', [enc], opts.signal, ['logits']);
       const vocab = logits.dims[2];
       const probs = softmax(floatData(logits), pos * vocab, vocab);
+      const before = text.slice(0, maskSpan[0]);
+      const after = text.slice(maskSpan[1]);
       const candidates = topK(probs, k).map((id) => {
-        const token = m.tokenizer.idToToken(id);
-        const fill = token.startsWith('##') ? token.slice(2) : token;
-        const before = token.startsWith('##') ? text.slice(0, maskSpan[0]).replace(/\s+$/, '') : text.slice(0, maskSpan[0]);
-        return { tokenId: id, token, text: fill, probability: probs[id], sequence: before + fill + text.slice(maskSpan[1]) };
+        const { text: fill, startsWord } = m.tokenizer.tokenText(id);
+        // A piece that continues a word ("##ly", a byte-level piece without "Ġ") joins the word before.
+        const head = startsWord || !before ? before : before.replace(/\s+$/, '');
+        return { tokenId: id, token: m.tokenizer.idToToken(id), text: fill, probability: probs[id], sequence: head + fill + after };
       });
-      return { maskSpan, candidates };
+      return { maskSpan, maskToken: mask, candidates, ...(spelt.other ? { note: `This model's mask token is ${mask}; ${spelt.other} was read as ${mask}.` } : {}) };
     });
   }
 
@@ -178,17 +188,25 @@ export class InferenceEngine {
   async tokenClassify(folder: string, text: string, opts: RequestOptions = {}): Promise<EntitySpan[]> {
     return this.use(folder, opts, async (m) => {
       this.expectTask(m, 'token-classification');
-      const windows = tokenWindows(await encodeAll(m, text), m.config.maxLength);
+      // A byte-level BPE (RoBERTa) tags words as the trainer fed them, each with its space before it
+      // (add_prefix_space): the first word too, unless the text starts with a space (as the ByteLevel
+      // pre-tokenizer adds it). Spans are shifted back onto `text`.
+      const info = m.tokenizer.info;
+      const prefix = info.byteLevel && !info.addPrefixSpace && !text.startsWith(' ') ? ' ' : '';
+      const windows = tokenWindows(await encodeAll(m, prefix + text), m.config.maxLength);
+      const onText = (span: Span): Span => trimSpan(text, [Math.max(0, span[0] - prefix.length), Math.max(0, span[1] - prefix.length)]);
       const preds: TokenPrediction[] = [];
       for (const [a, b] of tokenBatches(windows.map((w) => w.ids.length))) {
         const [logits] = await this.run(m, 'main', windows.slice(a, b), opts.signal, ['logits']);
         const [, seq, n] = logits.dims;
         const data = floatData(logits);
-        windows.slice(a, b).forEach((w, row) => w.tokens.forEach((token, i) => {
-          if (!w.spans[i]) return; // [CLS], [SEP]
+        windows.slice(a, b).forEach((w, row) => w.spans.forEach((span, i) => {
+          if (!span) return; // [CLS], [SEP], <s>, </s>
           const p = softmax(data, (row * seq + i) * n, n);
           const best = topK(p, 1)[0];
-          preds.push({ span: w.spans[i], continuation: token.startsWith('##'), label: m.config.labels[best] ?? `LABEL_${best}`, probability: p[best] });
+          // Windows are consecutive and never split a word, so "the word before" is within the window.
+          // A SentencePiece "▁" token's span may cover the space before its word: trimmed.
+          preds.push({ span: onText(span), continuation: continuesWord(w, i), label: m.config.labels[best] ?? `LABEL_${best}`, probability: p[best] });
         }));
       }
       return aggregateEntities(text, preds);
@@ -229,7 +247,12 @@ export class InferenceEngine {
           Array.from({ length: seq }, (_, i) => data.subarray(((l * heads + h) * seq + i) * seq, ((l * heads + h) * seq + i + 1) * seq)),
         ),
       );
-      return { tokens: enc.tokens, spans: enc.spans, layers, heads, data, weights };
+      const labels = enc.tokens.map((token, i) => {
+        if (!enc.spans[i]) return token;
+        const read = m.tokenizer.info.continuationPrefix !== undefined ? { text: token, startsWord: true } : tokenText(m.tokenizer.info, token);
+        return continuesWord(enc, i) && m.tokenizer.info.continuationPrefix === undefined ? `##${read.text}` : read.text || token;
+      });
+      return { tokens: enc.tokens, labels, spans: enc.spans, layers, heads, data, weights };
     });
   }
 
@@ -376,6 +399,11 @@ function hasFile(dir: string, file: string): boolean {
   return existsSync(path.join(dir, file));
 }
 
+/** Whether token i continues the word of token i - 1 (a "##" piece, a byte-level piece without "Ġ", a piece after "▁"). */
+export function continuesWord(enc: Encoded, i: number): boolean {
+  return i > 0 && enc.words[i] !== null && enc.words[i] === enc.words[i - 1] && enc.segments[i] === enc.segments[i - 1];
+}
+
 /**
  * The tokens at `indices` of `enc`: every per-token column (ids, tokens, spans, segments and any
  * other the tokenizer gives) picked alike, so this holds whatever Encoded carries.
@@ -451,7 +479,7 @@ async function encodeAll(m: LoadedModel, text: string): Promise<Encoded> {
     let end = textEnd;
     if (!complete) {
       let k = end - 1; // leave out the last word: the cut may have split it
-      while (k > 1 && enc.tokens[k].startsWith('##')) k--;
+      while (k > 1 && continuesWord(enc, k)) k--;
       if (k > 1) end = k;
     }
     parts.push(pickTokens(enc, range(1, end)));
@@ -480,7 +508,8 @@ async function encodeAll(m: LoadedModel, text: string): Promise<Encoded> {
 /**
  * A single-text encoding cut into encodings of at most `maxLength` tokens ([CLS] first and [SEP]
  * last in each): consecutive pieces of its text tokens, each starting at a word (never at a "##"
- * continuation unless a word is longer than a window). One piece when it fits.
+ * continuation unless a word is longer than a window; words as the tokenizer's pre-tokenizer
+ * splits them, for every tokenizer type). One piece when it fits.
  */
 export function tokenWindows(enc: Encoded, maxLength: number): Encoded[] {
   if (enc.ids.length <= maxLength) return [enc];
@@ -491,7 +520,7 @@ export function tokenWindows(enc: Encoded, maxLength: number): Encoded[] {
     let b = Math.min(last, a + room);
     if (b < last) {
       let w = b;
-      while (w > a + 1 && enc.tokens[w].startsWith('##')) w--;
+      while (w > a + 1 && continuesWord(enc, w)) w--;
       if (w > a + 1) b = w;
     }
     windows.push(pickTokens(enc, [0, ...range(a, b), last]));

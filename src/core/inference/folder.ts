@@ -1,6 +1,7 @@
 /** Where a model's ONNX files and its config/tokenizer are, and what the config says. */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { maxPositions } from '../models/config';
 import type { InferenceTask } from './types';
 
 export interface ModelFolder {
@@ -36,7 +37,8 @@ export interface ModelConfig {
   readonly architecture: string;
   readonly labels: readonly string[];
   /**
-   * Tokens per sequence the engine feeds the model: 512 or max_position_embeddings if smaller, and
+   * Tokens per sequence the engine feeds the model: 512 or the model's positions if fewer
+   * (max_position_embeddings, less RoBERTa's offset of pad_token_id + 1), and
    * for a model pretrained from scratch (config `bert_studio_from_scratch`) no more than the length
    * it was trained to: its later positions never learnt anything.
    */
@@ -65,7 +67,7 @@ export function readModelConfig(metaDir: string): ModelConfig {
     for (const [k, v] of Object.entries(c.id2label)) if (/^\d+$/.test(k) && typeof v === 'string') labels[Number(k)] = v;
   }
   for (let i = 0; i < labels.length; i++) labels[i] ??= `LABEL_${i}`;
-  const maxPos = typeof c.max_position_embeddings === 'number' ? c.max_position_embeddings : 512;
+  const maxPos = maxPositions(c) ?? 512;
   const trained = c.bert_studio_trained_max_length;
   const trainedMaxLength = typeof trained === 'number' && Number.isInteger(trained) && trained >= 3 ? trained : undefined;
   return {

@@ -62,7 +62,9 @@ function splitLabel(label: string): { prefix: 'B' | 'I' | null; type: string } {
 
 /**
  * Words take their first sub-token's label; consecutive words merge into one entity while they
- * continue it (I-X after X, or the same unprefixed label). "O" ends an entity.
+ * continue it (I-X after X, or the same unprefixed label). "O" ends an entity. A word with an empty
+ * span (whitespace alone: a byte-level "Ċ" token for a line break, spans trimmed by the caller) is
+ * no word: it neither starts, continues nor ends an entity.
  */
 export function aggregateEntities(text: string, tokens: readonly TokenPrediction[]): EntitySpan[] {
   interface Word { start: number; end: number; label: string; probability: number }
@@ -83,6 +85,7 @@ export function aggregateEntities(text: string, tokens: readonly TokenPrediction
     current = undefined;
   };
   for (const w of words) {
+    if (w.start >= w.end) continue;
     if (w.label === 'O' || w.label === '') {
       close();
       continue;

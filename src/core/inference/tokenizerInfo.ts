@@ -4,6 +4,7 @@
  * token type ids, and how a vocabulary entry reads as text. Pure functions: no native code here, so
  * the wizard and the CLI can describe a tokenizer without loading it.
  */
+import type { Span } from './offsets';
 
 export type TokenizerKind = 'wordpiece' | 'bpe' | 'unigram' | 'wordlevel';
 
@@ -192,4 +193,35 @@ export function tokenizerJsonFromVocab(vocabText: string, settings: VocabSetting
     decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
     model: { type: 'WordPiece', unk_token: tokens.unk, continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
   };
+}
+
+/** Spellings of the mask token that fill-mask reads as the model's own. */
+export const MASK_SPELLINGS: readonly string[] = ['[MASK]', '<mask>'];
+
+/**
+ * `text` with every other spelling of the mask (MASK_SPELLINGS) written as the model's `mask`, and
+ * the map of a span in the new text back to `text`. Unchanged when the text has the model's own.
+ */
+export function respellMask(text: string, mask: string): { text: string; other?: string; toOriginal: (span: Span) => Span } {
+  const same = { text, toOriginal: (s: Span): Span => s };
+  if (text.includes(mask)) return same;
+  const other = MASK_SPELLINGS.find((s) => s !== mask && text.includes(s));
+  if (!other) return same;
+  const starts: number[] = []; // where each replacement starts in the new text
+  const parts = text.split(other);
+  let out = parts[0];
+  for (const part of parts.slice(1)) {
+    starts.push(out.length);
+    out += mask + part;
+  }
+  const delta = mask.length - other.length;
+  const back = (offset: number): number => {
+    let shift = 0;
+    for (const st of starts) {
+      if (offset >= st + mask.length) shift += delta;
+      else if (offset > st) return offset - shift - Math.max(0, offset - st - other.length); // inside a replaced mask
+    }
+    return offset - shift;
+  };
+  return { text: out, other, toOriginal: (s) => [back(s[0]), back(s[1])] };
 }

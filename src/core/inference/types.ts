@@ -21,8 +21,12 @@ export interface FillMaskCandidate {
 }
 
 export interface FillMaskResult {
-  /** Character span of the [MASK] in the input. */
+  /** Character span of the mask token in the input. */
   readonly maskSpan: Span;
+  /** The model's own mask token ("[MASK]", "<mask>"). */
+  readonly maskToken: string;
+  /** Set when the text spelt the mask another way ("[MASK]" for a "<mask>" model): it was read as the model's. */
+  readonly note?: string;
   readonly candidates: readonly FillMaskCandidate[];
 }
 
@@ -56,6 +60,11 @@ export interface Answer {
 
 export interface AttentionMaps {
   readonly tokens: readonly string[];
+  /**
+   * Each token as it reads (for the viewer): byte-level BPE decoded ("Ġcity" -> "city"), SentencePiece
+   * without its "▁"; a piece that continues a word is marked "##" whatever the tokenizer type.
+   */
+  readonly labels: readonly string[];
   /** Character span of each token in the input; null for [CLS]/[SEP]. */
   readonly spans: readonly (Span | null)[];
   readonly layers: number;

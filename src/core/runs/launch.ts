@@ -4,11 +4,11 @@
 
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as readline from 'node:readline';
 import type { Task } from './protocol';
 import { closestLabel } from '../datasets/labels';
 import { defaultTraining, type PreflightProblem } from './spec';
+import { maxPositions, readConfigJson } from '../models/config';
 
 /** The shortest max_seq_length worth training with ([CLS], [SEP] and a few tokens). */
 export const MIN_SEQ_LENGTH = 8;
@@ -195,9 +195,6 @@ export async function splitLabels(file: string | undefined, task: Task): Promise
   return labels;
 }
 
-/** Model types whose position ids start after the padding id (pad_token_id + 1 positions unused). */
-const OFFSET_POSITIONS = new Set(['roberta', 'xlm-roberta', 'camembert']);
-
 /**
  * The longest input a model folder's config.json allows: `max_position_embeddings`, less the
  * RoBERTa-style offset (pad_token_id + 1, i.e. 514 - 2 = 512); undefined when unknown (e.g. a hub id).
@@ -205,11 +202,7 @@ const OFFSET_POSITIONS = new Set(['roberta', 'xlm-roberta', 'camembert']);
 export function modelMaxPositions(folder: string | undefined): number | undefined {
   if (!folder) return undefined;
   try {
-    const config = JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8')) as { max_position_embeddings?: unknown; model_type?: unknown; pad_token_id?: unknown };
-    const n = config.max_position_embeddings;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0) return undefined;
-    const offset = typeof config.model_type === 'string' && OFFSET_POSITIONS.has(config.model_type) ? (typeof config.pad_token_id === 'number' ? config.pad_token_id + 1 : 2) : 0;
-    return n - offset;
+    return maxPositions(readConfigJson(folder));
   } catch {
     return undefined;
   }

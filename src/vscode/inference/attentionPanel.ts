@@ -57,7 +57,7 @@ export class AttentionPanel extends InferencePanel {
       const sets: AttentionSet[] = [];
       for (const model of this.models) {
         const maps = await engine.attention(model, this.text, { signal: controller.signal, maxTokens: MAX_ATTENTION_TOKENS });
-        sets.push({ model: path.basename(model), tokens: maps.tokens, layers: maps.layers, heads: maps.heads, data: maps.data });
+        sets.push({ model: path.basename(model), tokens: maps.labels, layers: maps.layers, heads: maps.heads, data: maps.data });
       }
       if (sets.length === 2 && (sets[0].tokens.join('\u0001') !== sets[1].tokens.join('\u0001') || sets[0].layers !== sets[1].layers || sets[0].heads !== sets[1].heads)) {
         throw new Error('The two models tokenize the text differently or have different shapes: no diff possible.');

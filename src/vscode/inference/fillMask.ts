@@ -1,21 +1,24 @@
 import * as vscode from 'vscode';
 import { WEBVIEW_MESSAGE, type HostMessage, type WebviewMessage } from '../../../webview/fillMask/protocol';
+import { MASK_SPELLINGS } from '../../core/inference/tokenizerInfo';
 import type { Ctx } from '../ctx';
 import { withInferenceProgress, type EngineHost } from './engineHost';
 import type { ActiveModels } from './models';
 import { InferencePanel } from './panel';
 
+/** Written in place of a selected word; the engine reads it as the model's own mask token ("<mask>" for RoBERTa). */
 const MASK = '[MASK]';
 const OPEN_PANEL = 'Open Fill-Mask Panel';
 
 /**
- * "Fill Mask at Selection": a selection containing [MASK] is filled in place; otherwise the
+ * "Fill Mask at Selection": a selection containing a mask ([MASK] or <mask>, whichever the model
+ * uses; the other spelling is read as the model's) is filled in place; otherwise the
  * selected word is masked within its line and replaced by the chosen completion.
  */
 export async function fillMaskAtSelection(ctx: Ctx, engines: EngineHost, models: ActiveModels, panel: () => FillMaskPanel): Promise<void> {
   const editor = vscode.window.activeTextEditor;
   if (!editor || editor.selection.isEmpty) {
-    void vscode.window.showInformationMessage('BERT Studio: select text containing [MASK], or a word to mask, then run Fill Mask at Selection.');
+    void vscode.window.showInformationMessage('BERT Studio: select text containing [MASK] (or <mask>), or a word to mask, then run Fill Mask at Selection.');
     return;
   }
   const model = await models.require('fill-mask');
@@ -24,11 +27,9 @@ export async function fillMaskAtSelection(ctx: Ctx, engines: EngineHost, models:
   const sel = editor.selection;
   const selected = doc.getText(sel);
   let input: string;
-  let target: vscode.Range;
-  if (selected.includes(MASK)) {
+  let target: vscode.Range | undefined; // a selection with a mask: where the engine found it
+  if (MASK_SPELLINGS.some((m) => selected.includes(m))) {
     input = selected;
-    const at = doc.offsetAt(sel.start) + selected.indexOf(MASK);
-    target = new vscode.Range(doc.positionAt(at), doc.positionAt(at + MASK.length));
   } else {
     const line = doc.lineAt(sel.start.line);
     const end = sel.end.line === sel.start.line ? sel.end.character : line.range.end.character;
@@ -40,6 +41,10 @@ export async function fillMaskAtSelection(ctx: Ctx, engines: EngineHost, models:
     return engine.fillMask(model, input, 10, { signal });
   });
   if (!result) return;
+  if (!target) {
+    const at = doc.offsetAt(sel.start);
+    target = new vscode.Range(doc.positionAt(at + result.maskSpan[0]), doc.positionAt(at + result.maskSpan[1]));
+  }
   type Item = vscode.QuickPickItem & { fill?: string };
   const items: Item[] = result.candidates.map((c) => ({
     label: c.text,
@@ -48,14 +53,15 @@ export async function fillMaskAtSelection(ctx: Ctx, engines: EngineHost, models:
     fill: c.text,
   }));
   items.push({ label: '', kind: vscode.QuickPickItemKind.Separator }, { label: `$(preview) ${OPEN_PANEL}` });
-  const pick = await vscode.window.showQuickPick(items, { title: `Fill ${MASK} — ${result.candidates.length} completions`, matchOnDetail: true });
+  const pick = await vscode.window.showQuickPick(items, { title: `Fill ${result.maskToken} — ${result.candidates.length} completions`, placeHolder: result.note, matchOnDetail: true });
   if (!pick) return;
   if (pick.fill === undefined) {
     panel().show(input);
     return;
   }
   const fill = pick.fill;
-  const ok = await editor.edit((b) => b.replace(target, fill));
+  const range = target;
+  const ok = await editor.edit((b) => b.replace(range, fill));
   if (!ok) ctx.log.warn('fill-mask: the editor refused the edit (document changed?)');
 }
 
