@@ -131,7 +131,8 @@ def main() -> int:
         "payloads_tried": None, "bad_messages_rejected": None,
         "seconds": round(time.time() - t0, 1),
     }
-    # test/e2e/run.mjs writes the UI-side keys after a complete E2E run: keep them.
+    # Other scripts write their own keys into the same file (test/e2e/run.mjs the UI-side ones,
+    # bench/bad-inputs.ts the bad_inputs_*, bench/hostile.ts the hostile_*): keep them all.
     try:
         previous = json.loads(args.out.read_text())
     except (OSError, ValueError):
@@ -139,6 +140,7 @@ def main() -> int:
     for key in E2E_KEYS:
         if previous.get(key) is not None:
             result[key] = previous[key]
+    result = {**previous, **result}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: kill[k] for k in ("kills_total", "kills_survived", "kills_during_checkpoint_write", "resumes_exact",
