@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .families import model_facts
+
 INPUT_NAMES = ["input_ids", "attention_mask", "token_type_ids"]
 # Largest |ONNX - PyTorch| allowed on any output of an fp32 graph (logits, attention probabilities).
 # Healthy exports are at 1e-6..1e-4 (fp32 kernels summing in another order); a broken graph is at
@@ -106,59 +108,80 @@ TASKS = tuple(_TASKS)
 
 
 class _OnnxWrapper(torch.nn.Module):
-    """Positional inputs, tuple outputs; builds the additive 4-D mask itself.
+    """Positional inputs (``input_names``: the model's own, token_type_ids only where it has token
+    types), tuple outputs; builds the additive 4-D mask itself when the model takes one.
 
     transformers returns an already-4-D mask as is, so the traced graph has no data-dependent
-    branch (its mask helpers skip the mask when a traced example has no padding).
+    branch (its mask helpers skip the mask when a traced example has no padding). Architectures
+    that read the mask their own way (DeBERTa's 0/1 mask, ModernBERT's sliding window) get the 2-D
+    mask (``mask_4d`` False; the parity batch is padded, so the traced graph keeps the masking).
     """
 
-    def __init__(self, model: torch.nn.Module, sources: tuple[str, ...], attentions: bool) -> None:
+    def __init__(self, model: torch.nn.Module, sources: tuple[str, ...], attentions: bool,
+                 input_names: Sequence[str] = INPUT_NAMES, mask_4d: bool = True) -> None:
         super().__init__()
         self.model = model
         self.sources = sources
         self.attentions = attentions
+        self.input_names = list(input_names)
+        self.mask_4d = mask_4d
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        mask = (1.0 - attention_mask[:, None, None, :].to(torch.float32)) * torch.finfo(torch.float32).min
-        out = self.model(
-            input_ids=input_ids,
-            attention_mask=mask,
-            token_type_ids=token_type_ids,
-            output_attentions=self.attentions,
-            return_dict=True,
-        )
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        kwargs = dict(zip(self.input_names, inputs, strict=True))
+        if self.mask_4d:
+            mask = kwargs["attention_mask"]
+            kwargs["attention_mask"] = (1.0 - mask[:, None, None, :].to(torch.float32)) * torch.finfo(torch.float32).min
+        out = self.model(**kwargs, output_attentions=self.attentions, return_dict=True)
         results = tuple(getattr(out, s) for s in self.sources)
         if self.attentions:
             results = (*results, torch.stack(out.attentions))
         return results
 
 
+def _takes_4d_mask(model: torch.nn.Module, spec: _TaskSpec, feed: dict[str, torch.Tensor], attentions: bool) -> bool:
+    """Whether the model gives the same outputs for the additive 4-D mask as for the 2-D one."""
+    names = list(feed)
+    args = tuple(feed.values())
+    with torch.no_grad():
+        plain = _OnnxWrapper(model, spec.sources, attentions, names, mask_4d=False)(*args)
+        try:
+            built = _OnnxWrapper(model, spec.sources, attentions, names, mask_4d=True)(*args)
+        except (RuntimeError, ValueError, TypeError, IndexError):
+            return False
+    return all(a.shape == b.shape and float((a - b).abs().max()) <= 1e-5 for a, b in zip(plain, built, strict=True))
+
+
 def _load(spec: _TaskSpec, model_dir: Path, attn: str) -> torch.nn.Module:
     import transformers
 
     cls = getattr(transformers, spec.auto_class)
-    # Our own runs write safetensors; never unpickle here.
-    model = cls.from_pretrained(str(model_dir), attn_implementation=attn, use_safetensors=True)
+    # Our own runs write safetensors; never unpickle here. "sdpa" where the architecture has it.
+    try:
+        model = cls.from_pretrained(str(model_dir), attn_implementation=attn, use_safetensors=True)
+    except ValueError:  # this architecture has no SDPA attention (DeBERTa-v2/v3): its default
+        model = cls.from_pretrained(str(model_dir), use_safetensors=True)
     return model.eval()
 
 
-def _export(model: torch.nn.Module, spec: _TaskSpec, sample: dict[str, torch.Tensor], path: Path, attentions: bool) -> None:
+def _export(model: torch.nn.Module, spec: _TaskSpec, sample: dict[str, torch.Tensor], path: Path, attentions: bool,
+            mask_4d: bool = True) -> None:
     names = list(spec.outputs) + (["attentions"] if attentions else [])
-    axes: dict[str, dict[int, str]] = {n: {0: "batch", 1: "sequence"} for n in INPUT_NAMES}
+    inputs = list(sample)
+    axes: dict[str, dict[int, str]] = {n: {0: "batch", 1: "sequence"} for n in inputs}
     for name, per_token in zip(spec.outputs, spec.per_token, strict=True):
         axes[name] = {0: "batch", 1: "sequence"} if per_token else {0: "batch"}
     if attentions:
         axes["attentions"] = {1: "batch", 3: "sequence", 4: "sequence"}
-    wrapper = _OnnxWrapper(model, spec.sources, attentions).eval()
+    wrapper = _OnnxWrapper(model, spec.sources, attentions, inputs, mask_4d).eval()
     with warnings.catch_warnings(), torch.no_grad():
         # The TorchScript exporter warns that it is deprecated and about traced Python booleans
         # (none of which decide anything once the mask is 4-D); the new exporter needs onnxscript.
         warnings.simplefilter("ignore")
         torch.onnx.export(
             wrapper,
-            tuple(sample[n] for n in INPUT_NAMES),
+            tuple(sample.values()),
             str(path),
-            input_names=INPUT_NAMES,
+            input_names=inputs,
             output_names=names,
             dynamic_axes=axes,
             opset_version=OPSET,
@@ -168,13 +191,14 @@ def _export(model: torch.nn.Module, spec: _TaskSpec, sample: dict[str, torch.Ten
     model.eval()  # the TorchScript exporter leaves the module in training mode (dropout on)
 
 
-def _encode(tokenizer: Any, pairs: bool, max_length: int = 128) -> dict[str, torch.Tensor]:
+def _encode(tokenizer: Any, pairs: bool, max_length: int = 128, input_names: Sequence[str] = INPUT_NAMES) -> dict[str, torch.Tensor]:
+    """The parity batch, with exactly ``input_names`` (the model's inputs), in that order."""
     firsts = [a for a, _ in PARITY_TEXTS]
     seconds = [b or a for a, b in PARITY_TEXTS] if pairs else None
     enc = tokenizer(firsts, seconds, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
     if "token_type_ids" not in enc:
         enc["token_type_ids"] = torch.zeros_like(enc["input_ids"])
-    return {n: enc[n].to(torch.int64) for n in INPUT_NAMES}
+    return {n: enc[n].to(torch.int64) for n in input_names}
 
 
 def _tie_transposed_weights(path: Path) -> int:
@@ -310,14 +334,17 @@ def export_onnx(model_dir: Path, out_dir: Path, task: str, quantize: bool = True
         raise ValueError(f"Not a Hugging Face model folder (no config.json): {model_dir}")
     out_dir.mkdir(parents=True, exist_ok=True)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    positions = int(json.loads((model_dir / "config.json").read_text(encoding="utf-8")).get("max_position_embeddings", 512))
-    feed = _encode(tokenizer, pairs=task in ("question_answering", "mlm_nsp"), max_length=min(128, positions))
+    facts = model_facts(model_dir)
+    feed = _encode(tokenizer, pairs=task in ("question_answering", "mlm_nsp"), max_length=min(128, facts.positions),
+                   input_names=facts.input_names)
+    names = list(feed)
 
     fast = _load(spec, model_dir, "sdpa")
+    mask_4d = _takes_4d_mask(fast, spec, feed, attentions=False)
     model_path = out_dir / "model.onnx"
-    _export(fast, spec, feed, model_path, attentions=False)
+    _export(fast, spec, feed, model_path, attentions=False, mask_4d=mask_4d)
     with torch.no_grad():
-        expected = [t.numpy() for t in _OnnxWrapper(fast, spec.sources, False)(**feed)]
+        expected = [t.numpy() for t in _OnnxWrapper(fast, spec.sources, False, names, mask_4d)(*feed.values())]
     files = [model_path]
     quantized_diff: float | None = None
     if quantize:
@@ -334,10 +361,11 @@ def export_onnx(model_dir: Path, out_dir: Path, task: str, quantize: bool = True
     del fast
 
     eager = _load(spec, model_dir, "eager")
+    mask_4d = _takes_4d_mask(eager, spec, feed, attentions=True)
     attn_path = out_dir / "model_attentions.onnx"
-    _export(eager, spec, feed, attn_path, attentions=True)
+    _export(eager, spec, feed, attn_path, attentions=True, mask_4d=mask_4d)
     with torch.no_grad():
-        expected_attn = [t.numpy() for t in _OnnxWrapper(eager, spec.sources, True)(**feed)]
+        expected_attn = [t.numpy() for t in _OnnxWrapper(eager, spec.sources, True, names, mask_4d)(*feed.values())]
     _tie_transposed_weights(attn_path)
     attn_diffs = _max_diff(attn_path, feed, expected_attn)
     _check_parity(attn_path, max(attn_diffs), tolerance)

@@ -55,6 +55,7 @@ class ModelFacts:
     byte_level: bool
     lowercase: bool | None
     fast_tokenizer: bool
+    tokenizer_found: bool
     mask_token: str | None
     special_tokens: dict[str, str] = field(default_factory=dict)
 
@@ -107,6 +108,13 @@ def _position_offset(base: Any) -> int:
 
 
 def _checkpoint_keys(folder: Path) -> set[str] | None:
+    try:
+        return _read_keys(folder)
+    except Exception:  # noqa: BLE001 - SafetensorError and friends: unreadable weights
+        return None  # loading them fails later with its own message
+
+
+def _read_keys(folder: Path) -> set[str] | None:
     index = folder / "model.safetensors.index.json"
     if index.is_file():
         return set(json.loads(index.read_text(encoding="utf-8"))["weight_map"])
@@ -140,11 +148,12 @@ def _tokenizer_facts(folder: Path) -> dict[str, Any]:
     from transformers import AutoTokenizer
 
     facts: dict[str, Any] = {"tokenizer_model": None, "byte_level": False, "lowercase": None, "fast_tokenizer": False,
-                             "mask_token": None, "special_tokens": {}}
+                             "tokenizer_found": False, "mask_token": None, "special_tokens": {}}
     try:
         tok = AutoTokenizer.from_pretrained(str(folder))
     except (OSError, ValueError):
         return facts
+    facts["tokenizer_found"] = True
     facts["fast_tokenizer"] = bool(getattr(tok, "is_fast", False))
     facts["mask_token"] = tok.mask_token
     facts["special_tokens"] = {k: str(v) for k, v in tok.special_tokens_map.items() if isinstance(v, str)}
@@ -201,6 +210,8 @@ def task_refusal(facts: ModelFacts, task: str) -> str | None:
                 "discriminator detects replaced tokens instead of predicting them), so continued MLM would start from "
                 "a random head; fine-tune it on a downstream task instead, or start from a checkpoint with an MLM head "
                 "(e.g. the ELECTRA generator).")
+    if not facts.tokenizer_found:
+        return None  # no tokenizer to judge: loading it fails with its own message
     if task in ("mlm", "mlm_nsp") and not facts.mask_token:
         return f"the tokenizer of this {name} model has no mask token, which masked-LM pretraining needs; add one (mask_token in tokenizer_config.json)."
     if task in _OFFSET_TASKS and not facts.fast_tokenizer:

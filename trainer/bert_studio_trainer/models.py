@@ -53,5 +53,6 @@ def from_pretrained_kwargs(trust_pickle: bool) -> dict[str, Any]:
     """Keyword arguments for every AutoModel*.from_pretrained call on a user's model."""
     return {
         "use_safetensors": None if trust_pickle else True,  # never unpickle weights unless opted in
-        "attn_implementation": "sdpa",  # fused scaled-dot-product attention kernels
+        # No attn_implementation: transformers picks fused SDPA kernels where the architecture has
+        # them and eager attention where it has not (DeBERTa-v2/v3 refuses an explicit "sdpa").
     }

@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .families import model_facts, task_refusal
 from .models import resolve_model
 
 
@@ -81,7 +82,6 @@ _RANGES: dict[str, tuple[float | None, bool, float | None, bool]] = {
         "max_answer_length", "n_best_size", "early_stopping_patience")},
 }
 # Model types whose position ids start after the padding index: two positions fewer are usable.
-_POSITION_OFFSET_TYPES = {"roberta": 2, "xlm-roberta": 2, "camembert": 2, "xlm-roberta-xl": 2}
 MAX_SPEC_BYTES = 16 * 1024 * 1024
 
 _TOP_FIELDS = {"version", "task", "model", "data", "training", "device", "export", "name", "dataset_id"}
@@ -259,20 +259,25 @@ def _data_path(value: Any, where: str, base: Path | None, folder_ok: bool = Fals
     return path
 
 
-def _max_positions(model: ModelRef) -> tuple[int, str] | None:
-    """(usable positions, where that comes from) of a local model folder; None when unknown."""
+def _model_facts(model: ModelRef) -> Any:
+    """families.ModelFacts of a local model folder; None when unknown (a hub id, from scratch, or a
+    folder whose config transformers cannot read: the run then fails with transformers' own error)."""
     if not model.is_local or model.from_scratch is not None:
         return None
     try:
-        config = json.loads((Path(model.path) / "config.json").read_text(encoding="utf-8"))
-        positions = config["max_position_embeddings"]
-    except (OSError, ValueError, KeyError, TypeError):
+        return model_facts(model.path)
+    except Exception:  # noqa: BLE001 - any unreadable config leaves the checks to the run itself
         return None
-    if isinstance(positions, bool) or not isinstance(positions, int):
+
+
+def _max_positions(facts: Any) -> tuple[int, str] | None:
+    """(usable positions, where that comes from) of a local model folder; None when unknown."""
+    if facts is None:
         return None
-    offset = _POSITION_OFFSET_TYPES.get(str(config.get("model_type", "")), 0)
-    note = f"max_position_embeddings {positions}" + (f" minus {offset} for {config['model_type']}" if offset else "")
-    return positions - offset, note
+    total = facts.positions + facts.position_offset
+    offset = facts.position_offset
+    note = f"max_position_embeddings {total}" + (f" minus {offset} for {facts.model_type}" if offset else "")
+    return facts.positions, note
 
 
 def _parse_model(m: dict[str, Any], task: str) -> ModelRef:
@@ -382,7 +387,11 @@ def parse_spec(raw: dict[str, Any], base_dir: Path | None = None) -> Spec:
 def _check_training(task: str, model: ModelRef, training: dict[str, Any]) -> None:
     """Rules between fields, and between the fields and the model."""
     seq = training["max_seq_length"]
-    limit = _max_positions(model)
+    facts = _model_facts(model)
+    refusal = task_refusal(facts, task) if facts is not None else None
+    if refusal:
+        raise SpecError(f"The model {model.name_or_path!r} cannot run task {task}: {refusal}", "task")
+    limit = _max_positions(facts)
     if limit is not None and seq > limit[0]:
         raise SpecError(f"training.max_seq_length must be at most {limit[0]}, the positions of the model "
                         f"{model.name_or_path!r} ({limit[1]}), not {seq}; set it to {limit[0]} or less.",

@@ -112,13 +112,47 @@ def scratch_positions(max_seq_length: int) -> int:
     return -(-max_seq_length // 8) * 8
 
 
-def model_class(nsp: bool) -> type[BertForPreTraining] | type[BertForMaskedLM]:
-    return SparseBertForPreTraining if nsp else SparseBertForMaskedLM
+def masked_positions_lm(base: type) -> type:
+    """``base`` (any transformers *ForMaskedLM class) with the loss and outputs of the sparse BERT
+    classes, computed from its full logits: the head of each architecture differs, so only BERT's
+    own classes above project the masked positions alone. Saves under ``base``'s name."""
+
+    class MaskedPositionsLM(base):  # type: ignore[misc, valid-type]
+        def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
+                    labels: torch.Tensor | None = None, **kwargs: Any) -> Any:
+            if labels is None:
+                return super().forward(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+            out = super().forward(input_ids=input_ids, attention_mask=attention_mask, return_dict=True, **kwargs)
+            flat = labels.reshape(-1)
+            index = (flat != IGNORE).nonzero().squeeze(1)
+            logits = out.logits.reshape(-1, out.logits.shape[-1]).index_select(0, index).float()
+            token_loss = F.cross_entropy(logits, flat.index_select(0, index), reduction="none")
+            mean = token_loss.sum() / max(int(index.numel()), 1)
+            return PretrainingOutput(loss=mean, mlm_loss=mean.detach(), masked_token_loss=token_loss.detach(),
+                                     masked_predictions=logits.detach().argmax(-1))
+
+        def save_pretrained(self, save_directory: str | Path, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+            super().save_pretrained(save_directory, *args, **kwargs)
+            _save_as(save_directory, base.__name__)
+
+    MaskedPositionsLM.__name__ = MaskedPositionsLM.__qualname__ = f"MaskedPositions{base.__name__}"
+    return MaskedPositionsLM
+
+
+def model_class(nsp: bool, config: Any = None) -> type:
+    """The pretraining class for ``config`` (BERT's sparse classes when None: from-scratch presets)."""
+    if config is None or nsp:
+        return SparseBertForPreTraining if nsp else SparseBertForMaskedLM
+    from transformers import AutoModelForMaskedLM
+
+    base = AutoModelForMaskedLM._model_mapping[type(config)]
+    return SparseBertForMaskedLM if base is BertForMaskedLM else masked_positions_lm(base)
 
 
 def check_tied(model: torch.nn.Module) -> None:
-    """The MLM decoder must share the word embeddings (BERT ties them; a fresh head relies on it)."""
-    decoder = model.cls.predictions.decoder  # type: ignore[union-attr]
-    embeddings = model.bert.embeddings.word_embeddings  # type: ignore[union-attr]
-    if decoder.weight.data_ptr() != embeddings.weight.data_ptr():
+    """The MLM decoder must share the word embeddings when the config ties them (a fresh head relies on it)."""
+    decoder = model.get_output_embeddings()  # type: ignore[operator]
+    embeddings = model.get_input_embeddings()  # type: ignore[operator]
+    tie = getattr(model.config, "tie_word_embeddings", True)
+    if tie and decoder is not None and decoder.weight.data_ptr() != embeddings.weight.data_ptr():
         raise RuntimeError("The MLM decoder is not tied to the word embeddings (config.tie_word_embeddings is false?)")

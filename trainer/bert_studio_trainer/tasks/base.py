@@ -96,6 +96,10 @@ class Task(ABC):
     def build_tokenizer(self, model_ref: ModelRef) -> Any:
         from transformers import AutoTokenizer
 
+        if model_ref.is_local:
+            from ..families import load_tokenizer
+
+            return load_tokenizer(model_ref.path, self.name)  # no token types where the model has none
         return AutoTokenizer.from_pretrained(model_ref.path, use_fast=True)
 
     @abstractmethod

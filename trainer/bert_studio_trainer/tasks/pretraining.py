@@ -74,7 +74,10 @@ class _PretrainingTask(Task):
         return super().build_tokenizer(model_ref)
 
     def build_model(self, model_ref: ModelRef) -> torch.nn.Module:
-        cls = model_class(self.uses_nsp)
+        from transformers import AutoConfig
+
+        config = None if model_ref.from_scratch else AutoConfig.from_pretrained(model_ref.path)
+        cls = model_class(self.uses_nsp, config)
         max_len = self.spec.t("max_seq_length")
         if model_ref.from_scratch:
             tok = self._tokenizer_for_config(model_ref)

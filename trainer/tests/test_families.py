@@ -1,0 +1,171 @@
+"""Every supported architecture x task on tiny random checkpoints (test/fixtures/families/build.py):
+train a few steps on shared data, checkpoint, export to ONNX with the parity check, and run the
+exported graph with the model's own inputs. Model facts come from the checkpoints themselves."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from conftest import REPO, read_events, read_status, write_run
+from safetensors.torch import load_file
+
+from bert_studio_trainer.engine.checkpoint import complete_checkpoints
+from bert_studio_trainer.export import PARITY_TOLERANCE
+from bert_studio_trainer.families import load_tokenizer, model_facts
+from bert_studio_trainer.spec import SpecError, parse_spec
+from bert_studio_trainer.train import train
+
+BUILD = REPO / "test" / "fixtures" / "families" / "build.py"
+
+
+def _build_module() -> Any:
+    spec = importlib.util.spec_from_file_location("families_build", BUILD)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+FIXTURES = _build_module()
+ARCHS = tuple(FIXTURES.ARCHS)
+
+
+@pytest.fixture(scope="session")
+def checkpoints(data: Path) -> Path:
+    """The cached tiny checkpoints (built on first use, in seconds)."""
+    tokenizers = FIXTURES._tokenizers_module()
+    return FIXTURES.ensure(data, tokenizers.cache_root(), runs=False)
+
+
+def _files(data: Path, case: str) -> tuple[str, dict[str, Any]]:
+    """(task, data section) of each case, on small subsets of the shared data."""
+    return {
+        "single": ("sequence_classification", {"train": str(data / "sst2/train.tsv"), "validation": str(data / "sst2/dev.tsv")}),
+        "pair": ("sequence_classification", {"train": str(data / "mrpc/train.tsv"), "validation": str(data / "mrpc/dev.tsv")}),
+        "ner": ("token_classification", {"train": str(data / "conll2003/train.txt"), "validation": str(data / "conll2003/valid.txt")}),
+        "qa": ("question_answering", {"train": str(data / "squad_v1.1/dev-v1.1.json"),
+                                      "validation": str(data / "squad_v1.1/dev-v1.1.json")}),
+        "mlm": ("mlm", {"train": str(data / "wikitext-2/valid.txt"), "validation": str(data / "wikitext-2/test.txt")}),
+        "mlm_nsp": ("mlm_nsp", {"train": str(data / "wikitext-2/valid.txt"), "validation": str(data / "wikitext-2/test.txt")}),
+    }[case]
+
+
+def family_spec(data: Path, checkpoint: Path, case: str, **training: Any) -> dict[str, Any]:
+    task, files = _files(data, case)
+    base = dict(max_steps=4, per_device_train_batch_size=8, max_seq_length=64, logging_steps=1, save_steps=2,
+                eval_steps=4, learning_rate=1e-3, seed=0)
+    if task == "question_answering":
+        base["doc_stride"] = 16
+    return {"version": 1, "task": task, "model": {"name_or_path": str(checkpoint)},
+            "data": {**files, "max_train_samples": 32, "max_eval_samples": 16},
+            "training": {**base, **training}, "device": "cpu", "export": {"onnx": True}}
+
+
+def _onnx_run(onnx_dir: Path, case: str) -> list[np.ndarray]:
+    """The exported fp32 graph on a text it never saw, fed by the exported tokenizer."""
+    tok = load_tokenizer(onnx_dir)
+    text = "Ada Lovelace wrote in London ."
+    second = "Who wrote in London ?" if case in ("pair", "qa", "mlm_nsp") else None
+    enc = tok(text, second, return_tensors="np")
+    session = ort.InferenceSession(str(onnx_dir / "model.onnx"), providers=["CPUExecutionProvider"])
+    feed = {i.name: enc[i.name].astype(np.int64) for i in session.get_inputs()}
+    return session.run(None, feed)
+
+
+CASES = [(a, c) for a in ARCHS for c in ("single", "pair", "ner", "qa", "mlm")
+         if not (a == "electra" and c == "mlm")] + [("bert-uncased", "mlm_nsp")]
+
+
+@pytest.mark.parametrize("arch, case", CASES, ids=[f"{a}-{c}" for a, c in CASES])
+def test_train_checkpoint_export(tmp_path: Path, data: Path, checkpoints: Path, arch: str, case: str) -> None:
+    checkpoint = checkpoints / arch / "checkpoint"
+    facts = model_facts(checkpoint)
+    run = write_run(tmp_path / "run", family_spec(data, checkpoint, case))
+    assert train(run) == 0, read_events(run, "error")
+    assert read_status(run)["state"] == "completed"
+    steps = read_events(run, "step")
+    assert [e["step"] for e in steps] == [1, 2, 3, 4]
+    assert all(math.isfinite(e["loss"]) for e in steps)
+    assert [c.name for c in complete_checkpoints(run)] == ["step-2", "step-4"]
+
+    export = read_events(run, "export")
+    assert len(export) == 1, read_events(run, "error")
+    assert export[0]["max_abs_diff"] <= PARITY_TOLERANCE
+    session = ort.InferenceSession(str(run / "onnx" / "model.onnx"), providers=["CPUExecutionProvider"])
+    # The graph takes exactly the model's inputs: no token_type_ids for a model without token types.
+    assert [i.name for i in session.get_inputs()] == facts.input_names
+    outputs = _onnx_run(run / "onnx", case)
+    assert all(np.isfinite(o).all() for o in outputs)
+    if case in ("mlm", "mlm_nsp"):
+        assert outputs[0].shape[-1] == facts.vocab_size
+
+
+def test_facts_come_from_the_checkpoints(checkpoints: Path) -> None:
+    """Token types, positions, heads, casing and byte-level BPE as each checkpoint defines them."""
+    facts = {a: model_facts(checkpoints / a / "checkpoint") for a in ARCHS}
+    with_types = {a for a, f in facts.items() if f.token_type_ids}
+    assert with_types == {"bert-uncased", "bert-cased", "electra"}
+    for a, f in facts.items():
+        config = json.loads((checkpoints / a / "checkpoint" / "config.json").read_text())
+        # RoBERTa-type position ids start after the padding index: 130 embeddings hold 128 tokens.
+        assert f.positions == 128 and f.positions + f.position_offset == config["max_position_embeddings"]
+    assert {a for a, f in facts.items() if f.nsp} == {"bert-uncased", "bert-cased"}
+    assert {a for a, f in facts.items() if f.byte_level} == {"roberta", "modernbert"}
+    assert {a for a, f in facts.items() if f.lowercase} == {"bert-uncased", "distilbert", "electra"}
+    assert not facts["electra"].mlm_head and facts["electra"].foreign_head == "discriminator_predictions"
+    assert facts["roberta"].mask_token == "<mask>" and facts["deberta-v3"].mask_token == "[MASK]"
+
+
+@pytest.mark.parametrize("arch", [a for a in ARCHS if not a.startswith("bert")])
+def test_nsp_is_refused_up_front_for_non_bert(data: Path, checkpoints: Path, arch: str) -> None:
+    with pytest.raises(SpecError, match=r"cannot run task mlm_nsp: .*NSP head.*Use the mlm task") as e:
+        parse_spec(family_spec(data, checkpoints / arch / "checkpoint", "mlm_nsp"))
+    assert e.value.field == "task"
+
+
+def test_mlm_on_an_electra_discriminator_is_refused(data: Path, checkpoints: Path) -> None:
+    with pytest.raises(SpecError, match=r"discriminator_predictions\) is not a masked-LM head.*fine-tune") as e:
+        parse_spec(family_spec(data, checkpoints / "electra" / "checkpoint", "mlm"))
+    assert e.value.field == "task"
+
+
+def test_max_seq_length_counts_the_position_offset(data: Path, checkpoints: Path) -> None:
+    spec = family_spec(data, checkpoints / "roberta" / "checkpoint", "single", max_seq_length=130)
+    with pytest.raises(SpecError, match=r"at most 128, .*max_position_embeddings 130 minus 2 for roberta"):
+        parse_spec(spec)
+
+
+def test_ner_with_byte_level_bpe_gets_a_prefix_space(checkpoints: Path) -> None:
+    """Pre-split words through a byte-level BPE: each word is encoded as after a space, as in running text."""
+    tok = load_tokenizer(checkpoints / "roberta" / "checkpoint", "token_classification")
+    words = tok(["Ada", "wrote"], is_split_into_words=True)
+    text = tok(" Ada wrote")
+    assert words["input_ids"] == text["input_ids"]
+    assert "token_type_ids" not in words
+
+
+@pytest.mark.slow
+def test_resume_is_exact_for_roberta(tmp_path: Path, data: Path, checkpoints: Path) -> None:
+    spec = family_spec(data, checkpoints / "roberta" / "checkpoint", "ner", max_steps=6, save_steps=3, eval_steps=100)
+    spec["export"] = {"onnx": False}
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert train(write_run(straight, spec)) == 0
+    assert train(write_run(split, spec), stop_after_steps=3) == 0
+    assert read_status(split)["state"] == "stopped"
+    assert train(split, resume=True) == 0
+    a = {e["step"]: e["loss"] for e in read_events(straight, "step")}
+    b = {e["step"]: e["loss"] for e in read_events(split, "step")}
+    assert sorted(a) == sorted(b) == list(range(1, 7))
+    torch.testing.assert_close(torch.tensor([b[k] for k in sorted(b)]), torch.tensor([a[k] for k in sorted(a)]))
+    wa, wb = load_file(straight / "model" / "model.safetensors"), load_file(split / "model" / "model.safetensors")
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        torch.testing.assert_close(wb[k], wa[k], msg=k)
