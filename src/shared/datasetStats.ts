@@ -39,6 +39,10 @@ export interface SplitStatistics {
    * context (max_seq_length - question - 3 special tokens). Training drops these.
    */
   readonly answersInNoWindow?: number;
+  /** Characters (code points) of the texts, and how many are CJK (each one token in BERT's tokenizers). */
+  readonly characters?: { readonly count: number; readonly cjk: number; readonly cjkShare: number };
+  /** Tokens that are the tokenizer's unknown token ([UNK]) and their share of all tokens, [CLS]/[SEP] included. */
+  readonly unknownTokens?: { readonly count: number; readonly share: number };
 }
 
 export interface DatasetStatistics {

@@ -1,13 +1,15 @@
 // Dataset statistics: rows, label / entity distributions, a token-length histogram with the
 // model's tokenizer, the share that max_seq_length would truncate, and for QA the answers that
-// fall past it. Exact percentiles from a bounded count array; everything streams.
+// fall past it. Exact percentiles from a bounded count array; everything streams. CJK-aware: the
+// characters of the texts (and how many are CJK) next to the tokens, and the share of [UNK] under the
+// chosen tokenizer (an English vocabulary turns most Chinese characters into [UNK]).
 
 import * as path from 'node:path';
 import { DiagnosticBag } from './diagnostics';
 import { LineReader } from './lineReader';
 import { entityType } from './conll';
 import type { DatasetManifest } from './snapshot';
-import type { TokenCounter } from './tokenCount';
+import { isCjk, type TokenCounter } from './tokenCount';
 import { throwIfAborted, SPLITS, type CanonicalRecord, type ClassificationRecord, type PretrainRecord, type QaRecord, type SplitName, type Task, type TokenRecord } from './types';
 import type { DatasetStatistics, SplitStatistics, TokenLengthStats } from '../../shared/datasetStats';
 
@@ -30,6 +32,10 @@ export class SplitAccumulator {
   private answers = 0;
   private answersLost = 0;
   private answersInNoWindow = 0;
+  private characters = 0;
+  private cjk = 0;
+  private allTokens = 0;
+  private unknown: number | undefined;
 
   constructor(
     readonly split: SplitName,
@@ -44,7 +50,8 @@ export class SplitAccumulator {
     switch (this.task) {
       case 'sequence_classification': {
         const r = record as ClassificationRecord;
-        n = this.counter.count(r.text, r.text_pair);
+        n = this.tokens(r.text, r.text_pair);
+        this.countCharacters([r.text, r.text_pair]);
         if (Array.isArray(r.label)) {
           // Multi-label: frequency per individual label, and how many labels each example has.
           const labels = (this.labels ??= {});
@@ -56,7 +63,8 @@ export class SplitAccumulator {
       }
       case 'token_classification': {
         const r = record as TokenRecord;
-        n = this.counter.count(r.tokens.join(' '));
+        n = this.tokens(r.tokens.join(' '));
+        this.countCharacters(r.tokens);
         let prev: string | undefined;
         for (const t of r.tags) {
           const type = entityType(t);
@@ -67,7 +75,8 @@ export class SplitAccumulator {
       }
       case 'question_answering': {
         const r = record as QaRecord;
-        n = this.counter.count(r.question, r.context);
+        n = this.tokens(r.question, r.context);
+        this.countCharacters([r.question, r.context]);
         this.answers += r.answers.length;
         if (n > this.maxSeqLength) {
           const q = this.counter.count(r.question) - 2;
@@ -91,7 +100,8 @@ export class SplitAccumulator {
       default: {
         const r = record as PretrainRecord;
         n = 2;
-        for (const s of r.sentences) n += this.counter.count(s) - 2;
+        for (const s of r.sentences) n += this.tokens(s) - 2;
+        this.countCharacters(r.sentences);
       }
     }
     this.lengths[Math.min(n, MAX_TRACKED_LENGTH)]++;
@@ -99,6 +109,25 @@ export class SplitAccumulator {
     if (n < this.min) this.min = n;
     if (n > this.max) this.max = n;
     if (n > this.maxSeqLength) this.truncated++;
+  }
+
+  /** Counts the characters of `texts`, and of them the CJK ones. */
+  private countCharacters(texts: readonly (string | undefined)[]): void {
+    for (const t of texts) {
+      for (const ch of t ?? '') {
+        this.characters++;
+        if (isCjk(ch.codePointAt(0) ?? 0)) this.cjk++;
+      }
+    }
+  }
+
+  /** Tokens of a text (pair) as the model sees them, counting the [UNK]s when the tokenizer can tell. */
+  private tokens(text: string, pair?: string): number {
+    if (!this.counter.measure) return this.counter.count(text, pair);
+    const m = this.counter.measure(text, pair);
+    this.unknown = (this.unknown ?? 0) + m.unknown;
+    this.allTokens += m.tokens;
+    return m.tokens;
   }
 
   result(): SplitStatistics {
@@ -134,6 +163,8 @@ export class SplitAccumulator {
         truncatedShare: this.rows ? this.truncated / this.rows : 0,
       },
       ...(this.task === 'question_answering' ? { answers: this.answers, answersLost: this.answersLost, answersInNoWindow: this.answersInNoWindow } : {}),
+      characters: { count: this.characters, cjk: this.cjk, cjkShare: this.characters ? this.cjk / this.characters : 0 },
+      ...(this.unknown !== undefined ? { unknownTokens: { count: this.unknown, share: this.allTokens ? this.unknown / this.allTokens : 0 } } : {}),
     };
   }
 }

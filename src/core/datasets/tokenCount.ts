@@ -13,6 +13,8 @@ export interface TokenCounter {
   readonly model: string;
   /** Tokens including [CLS]/[SEP], as the model would see the (pair of) texts. */
   count(text: string, pair?: string): number;
+  /** count()'s tokens and how many of them are the unknown token ([UNK]), when the tokenizer has one. */
+  measure?(text: string, pair?: string): { tokens: number; unknown: number };
 }
 
 /** The default model folder: $BERT_STUDIO_DEFAULT_MODEL, else the pip package in a root's .venv. */
@@ -79,7 +81,7 @@ function isPunctuation(cp: number): boolean {
   return /\p{P}/u.test(String.fromCodePoint(cp));
 }
 
-function isCjk(cp: number): boolean {
+export function isCjk(cp: number): boolean {
   return (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf) || (cp >= 0x20000 && cp <= 0x2a6df) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0x2f800 && cp <= 0x2fa1f);
 }
 
@@ -87,6 +89,8 @@ function isCjk(cp: number): boolean {
 export class WordPieceCounter implements TokenCounter {
   readonly kind = 'wordpiece';
   private readonly cache = new Map<string, number>();
+  /** [UNK] pieces seen since measure() began. */
+  private unknown = 0;
 
   constructor(
     readonly model: string,
@@ -109,7 +113,13 @@ export class WordPieceCounter implements TokenCounter {
   }
 
   count(text: string, pair?: string): number {
-    return this.words(text) + (pair === undefined ? 2 : this.words(pair) + 3);
+    return this.measure(text, pair).tokens;
+  }
+
+  measure(text: string, pair?: string): { tokens: number; unknown: number } {
+    this.unknown = 0;
+    const tokens = this.words(text) + (pair === undefined ? 2 : this.words(pair) + 3);
+    return { tokens, unknown: this.unknown };
   }
 
   /** Word pieces of a text, without special tokens. */
@@ -134,11 +144,19 @@ export class WordPieceCounter implements TokenCounter {
     return n;
   }
 
+  /** Pieces of a word; a word with no WordPiece split is one [UNK] (cached as -1). */
   private pieces(word: string): number {
+    const n = this.piecesOrUnknown(word);
+    if (n > 0) return n;
+    this.unknown++;
+    return 1;
+  }
+
+  private piecesOrUnknown(word: string): number {
     const hit = this.cache.get(word);
     if (hit !== undefined) return hit;
     let n = 0;
-    if (word.length > 100) n = 1;
+    if (word.length > 100) n = -1; // BERT's max_input_chars_per_word: [UNK]
     else {
       let start = 0;
       while (start < word.length) {
@@ -153,7 +171,7 @@ export class WordPieceCounter implements TokenCounter {
           end--;
         }
         if (!found) {
-          n = 1; // [UNK] for the whole word, as BERT does.
+          n = -1; // [UNK] for the whole word, as BERT does.
           break;
         }
         n++;
@@ -176,6 +194,7 @@ export const whitespaceCounter: TokenCounter = {
 
 interface HfTokenizer {
   encode(text: string, options?: { text_pair?: string | null; add_special_tokens?: boolean }): number[];
+  readonly unk_token_id?: number;
 }
 
 /**
@@ -194,7 +213,14 @@ export async function loadTokenCounter(modelDir: string | undefined, prefer: Cou
       hf.env.allowRemoteModels = false;
       hf.env.allowLocalModels = true;
       const tok = await hf.AutoTokenizer.from_pretrained(path.resolve(modelDir), { local_files_only: true });
-      return { kind: 'transformers', model: modelDir, count: (text, pair) => tok.encode(text, pair === undefined ? undefined : { text_pair: pair }).length };
+      const encode = (text: string, pair?: string): number[] => tok.encode(text, pair === undefined ? undefined : { text_pair: pair });
+      const unk = tok.unk_token_id;
+      return {
+        kind: 'transformers',
+        model: modelDir,
+        count: (text, pair) => encode(text, pair).length,
+        ...(typeof unk === 'number' ? { measure: (text: string, pair?: string) => { const ids = encode(text, pair); return { tokens: ids.length, unknown: ids.filter((id) => id === unk).length }; } } : {}),
+      };
     } catch {
       // Fall through to the pure-TS counter.
     }
