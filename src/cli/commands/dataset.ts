@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { guessDataset, labelPrefixedAdvice } from '../../core/datasets/detect';
 import { checkDatasetId, datasetDir, importDataset, InvalidDatasetIdError, listDatasets, readManifest } from '../../core/datasets/snapshot';
+import { LabelNamesError, parseLabelNames } from '../../core/datasets/labelNames';
+import type { LabelPrefixOptions } from '../../core/datasets/labelPrefixed';
 import { snapshotStatistics, StatisticsBuilder, type DatasetStatistics } from '../../core/datasets/stats';
 import { findDefaultModel, loadTokenCounter, tokenizerFolder, type CounterKind } from '../../core/datasets/tokenCount';
 import { FORMATS, type ColumnMapping, type DatasetRequest, type Format, type FormatOptions, type ProgressInfo, type TagScheme, type TextMode, type ValidationReport } from '../../core/datasets/types';
@@ -24,6 +26,13 @@ bert-studio dataset list                      imported datasets
   --tokens N --tags N CoNLL token and tag columns (default 0 and -1, the last)
   --no-header --quoting on|off --text-mode sentences|documents|wikitext --tag-scheme iob2|iob1
   --labels a,b,c      the label set (others are reported)
+  --label-names 0=negative,1=positive|FILE   names for coded labels: the snapshot, the model's
+                      id2label and predictions show the names (a FILE: label=name lines, or one
+                      name per line for 0, 1, 2…)
+  --label-prefixed    plain-text lines "LABEL text": fastText (__label__pos great film; several
+                      __label__ words with --multi-label) or TREC (DESC:manner How did …)
+  --label-separator S   between label and text (default: the first space or tab; "tab" for a tab)
+  --coarse-labels     keep the part of each label before ":" (TREC's 6 coarse classes)
   --multi-label       a set of labels per example (JSONL label lists: detected); CSV/TSV cells
   --label-delimiter D   hold labels separated by D (default "|"; implies --multi-label)
   --id ID --name N --replace --workspace DIR
@@ -31,7 +40,7 @@ bert-studio dataset list                      imported datasets
   --model DIR --max-seq-length N --tokenizer transformers|wordpiece   (stats)
   --json              machine-readable output; progress goes to stderr`;
 
-const BOOLEANS = ['json', 'no-header', 'replace', 'progress-json', 'help', 'multi-label', 'skip-bad-rows'];
+const BOOLEANS = ['json', 'no-header', 'replace', 'progress-json', 'help', 'multi-label', 'skip-bad-rows', 'label-prefixed', 'coarse-labels'];
 
 /** A dataset id from a flag, checked against the ids the store creates (no paths). */
 function datasetIdFlag(args: ParsedArgs, name: 'dataset' | 'id'): string | undefined {
@@ -82,6 +91,36 @@ function dataFile(file: string, what: string): string {
   return path.resolve(file);
 }
 
+/** --label-prefixed [--label-separator S] [--coarse-labels]; the separator and transform alone imply it. */
+function labelPrefixFlags(args: ParsedArgs): LabelPrefixOptions | undefined {
+  const sep = flag(args, 'label-separator');
+  const coarse = args.flags.has('coarse-labels');
+  if (!args.flags.has('label-prefixed') && sep === undefined && !coarse) return undefined;
+  if (sep === '') throw new UsageError('--label-separator needs a separator, e.g. --label-separator tab or --label-separator " ||| ".', '--label-separator');
+  const separator = sep === 'tab' ? '\t' : sep === 'space' ? ' ' : sep;
+  return { ...(separator !== undefined ? { separator } : {}), ...(coarse ? { coarse } : {}) };
+}
+
+/** --label-names 0=negative,1=positive or a FILE of such lines (or one name per line). */
+function labelNamesFlag(args: ParsedArgs, task: Task): Record<string, string> | undefined {
+  const v = flag(args, 'label-names');
+  if (v === undefined) return undefined;
+  if (task !== 'sequence_classification') throw new UsageError('--label-names names classification labels; this is a ' + task + ' dataset.', '--label-names');
+  let text = v;
+  let where = '--label-names';
+  if (!v.includes('=') && !v.includes(',') && fs.existsSync(v)) {
+    if (!fs.statSync(v).isFile()) throw new UsageError(`--label-names ${v}: is not a file; give 0=negative,1=positive or a file of label=name lines.`, '--label-names');
+    text = fs.readFileSync(v, 'utf8');
+    where = `--label-names ${v}`;
+  }
+  try {
+    return parseLabelNames(text, where);
+  } catch (err) {
+    if (err instanceof LabelNamesError) throw new UsageError(err.message, '--label-names');
+    throw err;
+  }
+}
+
 async function buildRequest(args: ParsedArgs): Promise<{ request: DatasetRequest; guessed: string }> {
   const train = args.positional[0];
   if (!train) throw new UsageError(`a data FILE is required.\n${DATASET_USAGE}`);
@@ -94,9 +133,12 @@ async function buildRequest(args: ParsedArgs): Promise<{ request: DatasetRequest
   const split = numberFlag(args, 'split', 0.001, 0.9, false, '0.1');
   const seed = numberFlag(args, 'seed', 0, 2 ** 31 - 1, true, '42');
   const guess = await guessDataset(train);
-  const task = (flag(args, 'task') ?? guess.task) as Task | undefined;
+  const labelPrefix = labelPrefixFlags(args);
+  const task = (flag(args, 'task') ?? (labelPrefix ? 'sequence_classification' : guess.task)) as Task | undefined;
   if (!task || !(TASKS as readonly string[]).includes(task)) throw new UsageError(`--task must be one of ${TASKS.join(', ')}.`);
-  const format = (flag(args, 'format') ?? guess.format) as Format;
+  if (labelPrefix && task !== 'sequence_classification') throw new UsageError(`--label-prefixed lines hold sequence_classification examples: leave --task out or use --task sequence_classification.`, '--task');
+  if (labelPrefix && flag(args, 'format') !== undefined && flag(args, 'format') !== 'text') throw new UsageError('--label-prefixed reads plain-text lines: leave --format out.', '--format');
+  const format = (labelPrefix ? 'text' : (flag(args, 'format') ?? guess.format)) as Format;
   if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}.`);
   const given: ColumnMapping = {
     text: column(flag(args, 'text')),
@@ -107,12 +149,12 @@ async function buildRequest(args: ParsedArgs): Promise<{ request: DatasetRequest
   };
   // `LABEL text` lines (TREC): one answer whichever way classification is asked for.
   const asClassification = task === 'sequence_classification' || format === 'csv' || format === 'tsv' || given.text !== undefined || given.label !== undefined;
-  if (guess.labelPrefixed && asClassification && format !== 'jsonl') {
+  if (guess.labelPrefixed && asClassification && format !== 'jsonl' && !labelPrefix) {
     throw new UsageError(`${path.basename(train)} line ${guess.labelPrefixed.line}: ${labelPrefixedAdvice(guess.labelPrefixed, train)}`);
   }
   const explicit = Object.values(given).some((v) => v !== undefined);
-  const mapping: ColumnMapping = explicit ? { ...(format === guess.format && task === guess.task ? guess.mapping : {}), ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } : guess.mapping;
-  if (task === 'sequence_classification' && mapping.text === undefined && (format === 'csv' || format === 'tsv' || format === 'jsonl')) {
+  const mapping: ColumnMapping = labelPrefix ? {} : explicit ? { ...(format === guess.format && task === guess.task ? guess.mapping : {}), ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } : guess.mapping;
+  if (task === 'sequence_classification' && !labelPrefix && mapping.text === undefined && (format === 'csv' || format === 'tsv' || format === 'jsonl')) {
     throw new UsageError(`cannot tell which column holds the text${guess.columns ? ` (columns: ${guess.columns.join(', ')})` : ''}: pass --text and --label.`);
   }
   const options: FormatOptions = {
@@ -121,7 +163,9 @@ async function buildRequest(args: ParsedArgs): Promise<{ request: DatasetRequest
     ...(quoting ? { quoting: quoting === 'on' || quoting === 'true' } : {}),
     ...(textMode ? { textMode } : guess.textMode ? { textMode: guess.textMode } : {}),
     ...(tagScheme ? { tagScheme } : {}),
+    ...(labelPrefix ? { labelPrefix } : {}),
   };
+  const labelNames = labelNamesFlag(args, task);
   const labels = flag(args, 'labels');
   const labelDelimiter = flag(args, 'label-delimiter');
   if (labelDelimiter === '') throw new UsageError('--label-delimiter needs a separator such as "|".');
@@ -133,6 +177,7 @@ async function buildRequest(args: ParsedArgs): Promise<{ request: DatasetRequest
     options,
     files: { train: path.resolve(train), validation, test },
     ...(labels ? { labels: labels.split(',') } : {}),
+    ...(labelNames ? { labelNames } : {}),
     ...(multiLabel ? { multiLabel, ...(labelDelimiter ? { labelDelimiter } : {}) } : {}),
     ...(split !== undefined ? { seededSplit: { validationFraction: split, seed: seed ?? 42 } } : {}),
   };
@@ -214,7 +259,7 @@ async function statsCommand(args: ParsedArgs, io: CliIo, ws: string): Promise<nu
 
 export async function runDatasetCommand(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
-  const args = parseArgs(rest, BOOLEANS, ['validation', 'test', 'task', 'format', 'text', 'text-pair', 'label', 'tokens', 'tags', 'quoting', 'text-mode', 'tag-scheme', 'labels', 'label-delimiter', 'split', 'seed', 'id', 'name', 'workspace', 'model', 'max-seq-length', 'tokenizer', 'snapshot', 'dataset']);
+  const args = parseArgs(rest, BOOLEANS, ['validation', 'test', 'task', 'format', 'text', 'text-pair', 'label', 'tokens', 'tags', 'quoting', 'text-mode', 'tag-scheme', 'labels', 'label-delimiter', 'label-names', 'label-separator', 'split', 'seed', 'id', 'name', 'workspace', 'model', 'max-seq-length', 'tokenizer', 'snapshot', 'dataset']);
   if (!sub || sub === '--help' || args.flags.has('help')) {
     io.stdout.write(`${DATASET_USAGE}\n`);
     return sub ? 0 : 2;

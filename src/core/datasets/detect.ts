@@ -203,12 +203,10 @@ export function labelPrefixedLines(lines: readonly string[]): LabelPrefixed | un
 /** What to do with a label-prefixed file: the same words wherever it is met (validate, import, a wrong --format). */
 export function labelPrefixedAdvice(lp: LabelPrefixed, file: string): string {
   const base = path.basename(file);
-  const stem = base.replace(/\.[^.]*$/, '') || base;
   return (
-    `Each line is a label, a space, then the text (line ${lp.line}: "${lp.example}", label "${lp.label}"), a classification layout BERT Studio does not read directly. ` +
-    `Convert it to a TSV with a header: (printf 'label\\ttext\\n'; sed -E 's/^([^ ]+) /\\1\\t/' "${base}") > "${stem}.tsv", ` +
-    `then: bert-studio dataset import "${stem}.tsv" --task sequence_classification --text text --label label.` +
-    (lp.fine ? ` For the coarse class only ("${lp.label.split(':')[0]}" of "${lp.label}"), use sed -E 's/^([^: ]+)[^ ]* /\\1\\t/' instead.` : '')
+    `Each line is a label, a space, then the text (line ${lp.line}: "${lp.example}", label "${lp.label}"). ` +
+    `Import it as label-prefixed lines: bert-studio dataset import "${base}" --label-prefixed (in the editor: "Label-prefixed lines" when the import asks).` +
+    (lp.fine ? ` For the coarse class only, add --coarse-labels to keep "${lp.label.split(':')[0]}" of "${lp.label}".` : '')
   );
 }
 

@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants, createWriteStream, type WriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { renameCounts, renameLabel, renameRecord } from './labelNames';
 import { hashFile } from './lineReader';
 import { readDataset } from './validate';
 import {
@@ -67,6 +68,8 @@ export interface DatasetManifest {
   readonly multi_label?: boolean;
   /** The separator the source's CSV/TSV label cells used (the snapshot itself holds lists). */
   readonly label_delimiter?: string;
+  /** Classification: label as written in the sources → its name in the snapshot (`--label-names`). */
+  readonly label_names?: Record<string, string>;
   readonly splits: Partial<Record<SplitName, ManifestSplit>>;
   readonly seeded_split?: DatasetRequest['seededSplit'];
   /** Per source file: what was read and what was wrong. */
@@ -202,7 +205,8 @@ export async function importDataset(request: DatasetRequest, datasetsDir: string
   await fs.mkdir(tmp);
   const writers = new SplitWriters(tmp);
   try {
-    const report = await readDataset(request, (split, record) => writers.write(split, record), opts);
+    const names = request.task === 'sequence_classification' ? request.labelNames : undefined;
+    const report = await readDataset(request, (split, record) => writers.write(split, names ? renameRecord(record, names) : record), opts);
     await writers.close();
     const fatal = report.files.find((f) => f.fatal);
     const trainCount = report.splits.train?.examples ?? 0;
@@ -228,11 +232,11 @@ export async function importDataset(request: DatasetRequest, datasetsDir: string
       if (!c || c.examples === 0) continue;
       const src = request.files[split] ?? request.files.train;
       const fileReport = report.files.find((f) => f.split === split);
-      splits[split] = { file: `${split}.jsonl`, count: c.examples, source: path.resolve(src), ...(fileReport?.counts.labels && !request.seededSplit ? { labels: fileReport.counts.labels } : {}) };
+      splits[split] = { file: `${split}.jsonl`, count: c.examples, source: path.resolve(src), ...(fileReport?.counts.labels && !request.seededSplit ? { labels: names ? renameCounts(fileReport.counts.labels, names) : fileReport.counts.labels } : {}) };
     }
     const byCode: Partial<Record<ProblemCode, number>> = {};
     for (const f of report.files) for (const [k, v] of Object.entries(f.problems)) byCode[k as ProblemCode] = (byCode[k as ProblemCode] ?? 0) + (v ?? 0);
-    const labels = report.labels && report.labels.length ? report.labels : undefined;
+    const labels = report.labels && report.labels.length ? (names ? renameLabel(report.labels, names) : report.labels) : undefined;
     const multiLabel = request.multiLabel === true && request.task === 'sequence_classification';
     const labelDelimiter = multiLabel && request.format !== 'jsonl' ? (request.labelDelimiter ?? '|') : multiLabel ? request.labelDelimiter : undefined;
     const manifest: DatasetManifest = {
@@ -247,9 +251,10 @@ export async function importDataset(request: DatasetRequest, datasetsDir: string
       sources,
       ...(labels ? { labels, label_map: Object.fromEntries(labels.map((l, i) => [l, i])) } : {}),
       ...(multiLabel ? { multi_label: true, ...(labelDelimiter ? { label_delimiter: labelDelimiter } : {}) } : {}),
+      ...(names ? { label_names: { ...names } } : {}),
       splits,
       ...(request.seededSplit && !request.files.validation ? { seeded_split: request.seededSplit } : {}),
-      counts: Object.fromEntries(report.files.map((f) => [f.split, f.counts])),
+      counts: Object.fromEntries(report.files.map((f) => [f.split, names && f.counts.labels ? { ...f.counts, labels: renameCounts(f.counts.labels, names) } : f.counts])),
       problems: { errors: report.errors, warnings: report.warnings, byCode },
     };
     await fs.writeFile(path.join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -288,6 +293,7 @@ export function requestFromManifest(m: DatasetManifest): DatasetRequest {
     files: { train: file('train') ?? '', validation: file('validation'), test: file('test') },
     seededSplit: m.seeded_split,
     ...(m.multi_label ? { multiLabel: true, ...(m.label_delimiter ? { labelDelimiter: m.label_delimiter } : {}) } : {}),
+    ...(m.label_names ? { labelNames: m.label_names } : {}),
   };
 }
 

@@ -5,6 +5,8 @@ import type { Task } from '../runs/protocol';
 
 export type { Task };
 
+import type { LabelPrefixOptions } from './labelPrefixed';
+
 export const FORMATS = ['csv', 'tsv', 'jsonl', 'conll', 'squad', 'text'] as const;
 export type Format = (typeof FORMATS)[number];
 
@@ -80,6 +82,8 @@ export interface FormatOptions {
   readonly tagScheme?: TagScheme;
   /** Longest line accepted, in bytes; longer lines are reported and skipped (default 4 MiB). */
   readonly maxLineBytes?: number;
+  /** Plain text as `LABEL text` lines for sequence classification (fastText, TREC): see labelPrefixed.ts. */
+  readonly labelPrefix?: LabelPrefixOptions;
 }
 
 export interface SplitSources {
@@ -104,6 +108,8 @@ export interface DatasetRequest {
   readonly multiLabel?: boolean;
   /** CSV/TSV multi-label cells: what separates the labels (default "|"). */
   readonly labelDelimiter?: string;
+  /** Classification: label as written in the file → the name the snapshot (and the model's id2label) uses. */
+  readonly labelNames?: Readonly<Record<string, string>>;
   /** Without a validation file: carve one out of train with this seeded split. */
   readonly seededSplit?: { readonly validationFraction: number; readonly testFraction?: number; readonly seed: number };
 }
@@ -156,6 +162,8 @@ export const PROBLEM_CODES = [
   'header.missingColumn',
   'text.empty',
   'label.missing',
+  'label.prefix',
+  'label.several',
   'label.unknown',
   'label.tooMany',
   'label.emptyItem',

@@ -8,6 +8,7 @@ import { readConll } from './conll';
 import { readDelimited } from './delimited';
 import { DiagnosticBag } from './diagnostics';
 import { readJsonl } from './jsonl';
+import { readLabelPrefixed } from './labelPrefixed';
 import { delimitedConsistent, labelPrefixedAdvice, labelPrefixedLines, sampleLines, sniffLayout } from './detect';
 import { DEFAULT_MAX_LINE_BYTES, FatalFileError, LineReader } from './lineReader';
 import { readSquad } from './squad';
@@ -49,6 +50,11 @@ async function checkLayout(ctx: SplitContext, request: DatasetRequest): Promise<
   const at = lines.findIndex((l) => l.trim()) + 1 || 1;
   const lp = seen === 'label-prefixed' ? labelPrefixedLines(lines.slice(0, 200)) : undefined;
   const { format, task } = request;
+  if (format === 'text' && request.options?.labelPrefix) {
+    if (task === 'sequence_classification') return;
+    bag.add('error', 'format.mismatch', at, 1, `Label-prefixed lines hold sequence_classification examples, not ${task}: import with --task sequence_classification, or without the label-prefix options.`);
+    throw new FatalFileError('label-prefixed lines for another task');
+  }
   if (!FORMAT_TASKS[format].includes(task)) {
     const fits = (Object.keys(FORMAT_TASKS) as Format[]).filter((f) => FORMAT_TASKS[f].includes(task) && f !== 'jsonl');
     bag.add('error', 'format.mismatch', at, 1, `Format ${format} (${FORMAT_NAMES[format]}) cannot hold ${task} examples. ${lp ? labelPrefixedAdvice(lp, file) : `Use --format ${[...fits, 'jsonl'].join(' or ')}, or another task.`}`);
@@ -100,6 +106,10 @@ async function readOne(ctx: SplitContext, request: DatasetRequest, opts: RunOpti
           await readJsonl(reader, ctx, request.mapping, scheme);
           break;
         case 'text': {
+          if (o.labelPrefix) {
+            await readLabelPrefixed(reader, ctx, o.labelPrefix);
+            break;
+          }
           const mode = o.textMode ?? detectTextMode((await sampleLines(file)).text);
           await readText(reader, ctx, mode);
           break;
