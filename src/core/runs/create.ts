@@ -7,6 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { snapshotRunInputs, type SnapshotRunInputs } from '../datasets/snapshot';
+import { modelTaskProblem } from '../models/describe';
+import { cachedModel, hubReachable, looksLikeHubId, ModelNotFoundError, notCachedMessage, offlineByEnv, resolveModel } from '../models/resolve';
 import { modelMaxPositions, splitLabels } from './launch';
 import { TASKS, type Task } from './protocol';
 import { buildSpec, preflight, type PreflightProblem } from './spec';
@@ -16,7 +18,7 @@ import type { RunSpec, RunStore } from './store';
 export interface RunRequest {
   /** Taken from the dataset's manifest when left out. */
   readonly task?: string;
-  /** A local Hugging Face folder, a hub id, or "default". */
+  /** A local Hugging Face folder, a run of the workspace (id or folder), a hub id (cached or online), or "default". */
   readonly model?: string;
   /** An imported dataset snapshot's id (`.bert-studio/datasets/<id>`), instead of files. */
   readonly dataset?: string;
@@ -40,6 +42,12 @@ export interface RunEnvironment {
   readonly defaultModel?: () => Promise<string | undefined>;
   /** Relative file paths are taken from here (default: the process's working folder). */
   readonly cwd?: string;
+  /** The workspace whose runs --model may name by id. */
+  readonly workspace?: string;
+  /** Environment for the Hugging Face cache and HF_HUB_OFFLINE (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Whether the hub can be reached (default: HF_HUB_OFFLINE, else a short probe); asked only for an uncached hub id. */
+  readonly online?: () => Promise<boolean>;
 }
 
 export interface RunPlan {
@@ -138,6 +146,15 @@ function modelProblem(model: string, trustPickle: boolean): PreflightProblem | u
   return undefined;
 }
 
+/** A hub id the worker could not fetch: not in the Hugging Face cache, and offline (at once, without the worker's 53 s wait). */
+async function hubProblem(model: string, env: RunEnvironment): Promise<PreflightProblem | undefined> {
+  if (model === 'default' || fs.existsSync(model) || !looksLikeHubId(model) || cachedModel(model, env.env)) return undefined;
+  const e = env.env ?? process.env;
+  if (offlineByEnv(e)) return { field: 'model.name_or_path', message: notCachedMessage(model, 'HF_HUB_OFFLINE is set, so it cannot be downloaded', e) };
+  if (!(await (env.online ?? (() => hubReachable(e)))())) return { field: 'model.name_or_path', message: notCachedMessage(model, 'the Hugging Face hub cannot be reached from here (offline?)', e) };
+  return undefined;
+}
+
 /**
  * Every problem of a spec that can be found before the worker starts: `preflight`'s field checks
  * plus the files (exist, regular, readable, text), the model folder and its length, and the labels
@@ -160,9 +177,11 @@ export async function checkRunSpec(spec: RunSpec, env: RunEnvironment): Promise<
     problems.push({ field: 'python', message: `no Python at ${env.python}; give the Python of the training environment (scripts/setup.sh makes .venv; CLI --python PATH, or bertStudio.pythonPath).` });
   }
   const model = typeof spec.model?.name_or_path === 'string' ? spec.model.name_or_path : '';
-  const modelIssue = model ? modelProblem(model, spec.model.trust_pickle === true) : undefined;
+  const modelIssue = model ? (modelProblem(model, spec.model.trust_pickle === true) ?? (await hubProblem(model, env))) : undefined;
   if (modelIssue) problems.push(modelIssue);
-  const folder = !model || modelIssue ? undefined : model === 'default' ? await env.defaultModel?.() : fs.existsSync(model) ? model : undefined;
+  const folder = !model || modelIssue ? undefined : model === 'default' ? await env.defaultModel?.() : fs.existsSync(model) ? model : cachedModel(model, env.env)?.folder;
+  const taskIssue = folder && valid ? modelTaskProblem(folder, task) : undefined;
+  if (taskIssue) problems.push({ field: task === 'mlm' || task === 'mlm_nsp' ? 'task' : 'model.name_or_path', message: taskIssue });
   const filesOk = !problems.some((p) => p.field.startsWith('data.'));
   const [trainLabels, validationLabels] = filesOk && valid ? await Promise.all([splitLabels(data?.train, task), splitLabels(data?.validation, task)]) : [undefined, undefined];
   const fields = preflight({ spec, trainLabels, validationLabels, modelMaxLength: modelMaxPositions(folder), pythonPath: env.python });
@@ -209,9 +228,17 @@ export async function planRun(req: RunRequest, env: RunEnvironment): Promise<Run
   }
   const train = snapshot?.train ?? resolveFrom(env.cwd, req.train);
   if (!task || !train) return { problems, snapshot };
+  // A run of the workspace trains from its best/ or model/ folder; a cached hub model from its snapshot folder (no network).
+  let model = req.model ?? 'default';
+  try {
+    const resolved = await resolveModel(model, { workspace: env.workspace, env: env.env, cwd: env.cwd, online: async () => true });
+    if (resolved.folder && (resolved.source === 'run' || resolved.source === 'cache')) model = resolved.folder;
+  } catch (err) {
+    if (!(err instanceof ModelNotFoundError)) throw err; // checkRunSpec names the problem with the model
+  }
   const spec = buildSpec({
     task,
-    model: req.model ?? 'default',
+    model,
     train,
     validation: snapshot ? snapshot.validation : resolveFrom(env.cwd, req.validation),
     device: req.device ?? 'auto',

@@ -169,7 +169,7 @@ describe('run creation: one path for the wizard and the CLI', function () {
       assert.deepEqual(problems.map((p) => p.field), ['model.name_or_path'], model);
       assert.match(problems[0]?.message ?? '', want);
     }
-    assert.deepEqual((await planRun({ task: 'sequence_classification', model: 'bert-base-uncased', train: tsv }, env)).problems, [], 'a hub id is left to the worker');
+    assert.deepEqual((await planRun({ task: 'sequence_classification', model: 'bert-base-uncased', train: tsv }, { ...env, online: async () => true })).problems, [], 'a hub id is left to the worker when online');
   });
 
   it('dataset ids: unknown, malformed and imported for another task are each named with the fix', async () => {
