@@ -8,11 +8,13 @@ import type { Precision } from '../../core/inference/types';
 import { studioLayout } from '../../core/paths';
 import { flag, parseArgs, UsageError, type CliIo, type ParsedArgs } from '../io';
 import { PREDICT_FILE_FLAGS, runPredictFile } from './predictFile';
+import { cachedModel, hfHubCache, looksLikeHubId } from '../../core/models/resolve';
 
 export const INFER_USAGE = `bert-studio fill-mask --model RUN_OR_DIR [--top-k 5] [--int8] [--json] "text with [MASK] or <mask>"...
 bert-studio predict --model RUN_OR_DIR [--question Q] [--pair TEXT] [--int8] [--json] "text"...
 bert-studio predict --model RUN_OR_DIR --input FILE --output OUT.jsonl|OUT.csv [--text C] [--text-pair C] [--label C]
-  RUN_OR_DIR: a run id of this workspace, a run folder, or a folder with model.onnx.
+  RUN_OR_DIR: a run id of this workspace, a run folder, a folder with model.onnx, or a Hugging Face
+  cache id whose snapshot has an ONNX export (onnx/model.onnx).
   predict gives a label and probability per text (classifier), entities (token classifier),
   or the answer to --question in each text (question answering). --pair: the second segment of a
   sentence-pair classifier (MRPC, RTE). --input: every example of a text, JSONL, CSV or TSV file
@@ -74,7 +76,10 @@ export function resolveModelArg(value: string | undefined, workspace: string): s
   if (existsSync(value)) return path.resolve(value);
   const run = path.join(studioLayout(workspace).runsDir, value);
   if (/^[\w.-]+$/.test(value) && existsSync(run)) return run;
-  throw new UsageError(`--model: no run or folder named ${value}.`);
+  // A model of the Hugging Face cache with an ONNX export (onnx/model.onnx beside config.json, as transformers.js models have).
+  const cached = cachedModel(value);
+  if (cached) return cached.folder;
+  throw new UsageError(`--model: no run or folder named ${value}${looksLikeHubId(value) ? `, and no "${value}" in the Hugging Face cache (${hfHubCache()})` : ''}. Give a run id of this workspace ("bert-studio runs" lists them), a run folder, or a folder with model.onnx.`);
 }
 
 async function withEngine<T>(p: ParsedArgs, fn: (engine: InferenceEngine) => Promise<T>): Promise<T> {

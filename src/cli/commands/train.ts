@@ -1,7 +1,10 @@
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { findDefaultModel } from '../../core/datasets/tokenCount';
 import { packageRoot, studioLayout } from '../../core/paths';
 import { workerEnv } from '../../core/python/workerEnv';
+import { describeLines, describeModel } from '../../core/models/describe';
+import { hfHubCache, listCachedModels } from '../../core/models/resolve';
 import { createRun } from '../../core/runs/create';
 import { defaultModelFolder } from '../../core/runs/launch';
 import { TASKS, type EvalEvent, type RunEvent, type StepEvent } from '../../core/runs/protocol';
@@ -13,7 +16,10 @@ import { cliPython } from '../python';
 
 export const TRAIN_USAGE = `bert-studio train --task TASK --train FILE [--validation FILE] [options]
   --task            ${TASKS.join(' | ')}
-  --model           a local Hugging Face folder, a hub id, or "default" (MiniLM-L6, shipped)
+  --model           a local Hugging Face folder, a run id of this workspace (its best/ or model/), a
+                    hub id (a model in the Hugging Face cache works offline; "--model list" lists
+                    them), or "default" (MiniLM-L6, shipped). Its architecture, parameters, max
+                    positions, vocabulary and tokenizer are shown before the run starts
   --dataset ID      train on an imported dataset snapshot instead of --train/--validation
   --epochs N  --max-steps N  --batch-size N  --lr X  --max-seq-length N  --eval-steps N
   --save-steps N  --logging-steps N  --seed N  --device auto|cpu|cuda|cuda:N
@@ -104,7 +110,9 @@ export async function runTrainCommand(argv: string[], io: CliIo): Promise<number
   const store = new RunStore(layout.runsDir);
   const python = await cliPython(args, workspace);
   const resumeId = flag(args, 'resume');
+  const defaultModel = async (): Promise<string | undefined> => findDefaultModel([workspace, packageRoot()]) ?? (await defaultModelFolder(python, workerEnv(packageRoot())));
 
+  if (flag(args, 'model') === 'list') return listModels(io, json);
   let runDir: string;
   if (resumeId) {
     const others = [...args.flags.keys()].filter((k) => !['resume', 'workspace', 'python', 'json', 'detach'].includes(k));
@@ -134,10 +142,11 @@ export async function runTrainCommand(argv: string[], io: CliIo): Promise<number
           export: !args.flags.has('no-export'),
         },
       },
-      { datasetsDir: layout.datasetsDir, python, cwd: process.cwd(), defaultModel: async () => findDefaultModel([workspace, packageRoot()]) ?? (await defaultModelFolder(python, workerEnv(packageRoot()))) },
+      { datasetsDir: layout.datasetsDir, python, cwd: process.cwd(), workspace, defaultModel },
     );
     if (!created.run) throw new ProblemsError(created.problems.map((p) => (FLAG_OF[p.field] ? { field: p.field.includes('.') ? `${FLAG_OF[p.field]} (${p.field})` : FLAG_OF[p.field], message: p.message } : p)));
     runDir = created.run.dir;
+    if (!json) await printModel(io, created.run.spec.model.name_or_path, defaultModel);
   }
 
   const detach = args.flags.has('detach');
@@ -203,4 +212,39 @@ export async function runTrainCommand(argv: string[], io: CliIo): Promise<number
     if (code !== 0) io.stderr.write(`The worker exited with code ${code}; its log is ${path.join(runDir, 'worker.log')}\n`);
   }
   return code ?? 1;
+}
+
+/** The model a run trains from, described before the worker starts (nothing for a hub id to be downloaded). */
+async function printModel(io: CliIo, model: string, defaultModel: () => Promise<string | undefined>): Promise<void> {
+  const folder = model === 'default' ? await defaultModel() : existsSync(path.join(model, 'config.json')) ? model : undefined;
+  if (!folder) {
+    io.stderr.write(`Model: ${model} (downloaded by the worker)\n`);
+    return;
+  }
+  try {
+    const lines = describeLines(await describeModel(folder));
+    io.stderr.write(`Model: ${model === 'default' ? `default (${folder})` : folder}\n${lines.map((l) => `  ${l}\n`).join('')}`);
+  } catch (err) {
+    io.stderr.write(`Model: ${folder} (${(err as Error).message})\n`);
+  }
+}
+
+/** "--model list": the models of the Hugging Face cache, read offline, each described. */
+async function listModels(io: CliIo, json: boolean): Promise<number> {
+  const models = listCachedModels();
+  const described = await Promise.all(models.map(async (m) => ({ ...m, description: await describeModel(m.folder).catch((err: Error) => err.message) })));
+  if (json) {
+    io.stdout.write(`${JSON.stringify(described, null, 2)}\n`);
+    return 0;
+  }
+  if (!models.length) {
+    io.stdout.write(`No models in the Hugging Face cache (${hfHubCache()}). Download one on a connected machine with "huggingface-cli download ID", or give a model folder.\n`);
+    return 0;
+  }
+  for (const m of described) {
+    io.stdout.write(`${m.id}  (${m.folder})\n`);
+    const lines = typeof m.description === 'string' ? [`unreadable: ${m.description}`] : describeLines(m.description);
+    for (const l of lines) io.stdout.write(`  ${l}\n`);
+  }
+  return 0;
 }
