@@ -17,6 +17,11 @@ creates its CPU session from them in a fraction of the time (see bench/inference
 portable across providers; the extension uses model.onnx for CUDA and when a ``_cpu`` file is
 missing, older than its source or fails to load.
 
+Inputs: ``input_ids``, ``attention_mask`` and, only for a model with token types (families.py:
+BERT, ELECTRA; not RoBERTa, XLM-R, DistilBERT, DeBERTa-v3 or ModernBERT), ``token_type_ids``.
+SDPA attention where the architecture has it (DeBERTa-v2/v3: eager). The attention mask goes into
+the model as an additive 4-D mask where that gives the model's own outputs, else as the 2-D mask.
+
 Parity: every fp32 graph's outputs must match PyTorch's on the parity batch within
 ``PARITY_TOLERANCE`` (max abs difference); otherwise ``ExportParityError`` names the graph, the
 difference and the tolerance, and the export folder is moved aside to ``<out_dir>-failed`` so that
