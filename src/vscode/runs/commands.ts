@@ -5,6 +5,8 @@ import { packageRoot } from '../../core/paths';
 import { workerEnv } from '../../core/python/workerEnv';
 import { TASKS, type Task } from '../../core/runs/protocol';
 import { listDatasets, runInputsFromManifest, type SnapshotRunInputs } from '../../core/datasets/snapshot';
+import { describeLines, describeModel, modelTaskProblem } from '../../core/models/describe';
+import { cachedModel, listCachedModels, looksLikeHubId, runModelFolder } from '../../core/models/resolve';
 import { createRun, type CreatedRun, type RunEnvironment } from '../../core/runs/create';
 import { checkTrainingChanges, defaultModelFolder, trainingFieldNames } from '../../core/runs/launch';
 import { defaultTraining, parseChanges, type PreflightProblem } from '../../core/runs/spec';
@@ -48,6 +50,55 @@ async function pickRun(store: RunStore, arg: unknown, filter: (state: string) =>
 /** What the pre-launch checks need from the editor: the datasets folder, Python, the default model. */
 function runEnvironment(datasetsDir: string, python: string | undefined): RunEnvironment {
   return { datasetsDir, python, defaultModel: async () => (python ? defaultModelFolder(python, workerEnv(packageRoot())) : undefined) };
+}
+
+type ModelItem = vscode.QuickPickItem & { model?: string; action?: 'folder' | 'hub' };
+
+/**
+ * Step 2 of New Training Run: the base model. The shipped default, recent choices, the models of
+ * the Hugging Face cache (read offline), finished runs of this workspace, a folder, or a hub id.
+ * A model with a local folder is described (architecture, parameters, positions, vocabulary,
+ * tokenizer) and confirmed before the run is made; problems with it are the pre-launch check's.
+ */
+async function pickModel(store: RunStore, task: Task, recent: readonly string[]): Promise<string | undefined> {
+  const cached = listCachedModels();
+  const runs = store.list().flatMap((r) => {
+    const folder = r.state === 'completed' || r.state === 'stopped' ? runModelFolder(r.dir) : undefined;
+    return folder ? [{ id: r.id, folder, task: r.spec?.task }] : [];
+  });
+  const items: ModelItem[] = [
+    { label: 'default', description: 'MiniLM-L6-H384-uncased, shipped with the training environment', model: 'default' },
+    ...recent.filter((m) => m !== 'default').map((m) => ({ label: m, description: 'recent', model: m })),
+    ...(cached.length ? [{ label: 'Hugging Face cache', kind: vscode.QuickPickItemKind.Separator } as ModelItem] : []),
+    ...cached.map((m) => ({ label: m.id, description: 'Hugging Face cache (offline)', detail: m.folder, model: m.folder })),
+    ...(runs.length ? [{ label: 'Runs of this workspace', kind: vscode.QuickPickItemKind.Separator } as ModelItem] : []),
+    ...runs.map((r) => ({ label: r.id, description: `run · ${r.task ?? ''}`, detail: r.folder, model: r.folder })),
+    { label: '', kind: vscode.QuickPickItemKind.Separator },
+    { label: '$(folder) Local folder…', description: 'a Hugging Face model folder', action: 'folder' },
+    { label: '$(cloud) Hub id…', description: 'e.g. bert-base-uncased (downloaded by the worker; online only)', action: 'hub' },
+  ];
+  const pick = await vscode.window.showQuickPick(items, { title: 'New Training Run (2/5): base model', matchOnDescription: true, matchOnDetail: true });
+  if (!pick) return undefined;
+  let model = pick.model;
+  if (pick.action === 'folder') {
+    const uri = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this model folder' });
+    if (!uri?.[0]) return undefined;
+    model = uri[0].fsPath;
+  } else if (pick.action === 'hub') {
+    const id = await vscode.window.showInputBox({ title: 'Hugging Face hub id', validateInput: (v) => (looksLikeHubId(v) ? undefined : 'owner/name, e.g. FacebookAI/roberta-base') });
+    if (!id) return undefined;
+    model = cachedModel(id)?.folder ?? id;
+  }
+  if (!model || model === 'default' || !fs.existsSync(path.join(model, 'config.json'))) return model;
+  let lines: string[];
+  try {
+    lines = describeLines(await describeModel(model));
+  } catch {
+    return model; // unreadable: the pre-launch check names the problem
+  }
+  const problem = modelTaskProblem(model, task);
+  const ok = await vscode.window.showInformationMessage(`Train ${task} from ${pick.model === model && pick.label !== model ? pick.label : path.basename(model)}?`, { modal: true, detail: [...lines, ...(problem ? ['', `Refused: ${problem}`] : [])].join('\n') }, 'Use This Model');
+  return ok ? model : undefined;
 }
 
 /** Refused runs: every problem with its field and fix, in one modal; no run folder was made. */
@@ -151,26 +202,8 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
       if (!taskPick) return;
       const task = taskPick.label as Task;
       const recent = ctx.extension.globalState.get<string[]>('bertStudio.recentModels', []);
-      const modelPick = await vscode.window.showQuickPick(
-        [
-          { label: 'default', description: 'MiniLM-L6-H384-uncased, shipped with the training environment' },
-          ...recent.filter((m) => m !== 'default').map((m) => ({ label: m, description: 'recent' })),
-          { label: '$(folder) Local folder…', description: 'a Hugging Face model folder' },
-          { label: '$(cloud) Hub id…', description: 'e.g. bert-base-uncased (downloaded by the worker)' },
-        ],
-        { title: 'New Training Run (2/5): base model' },
-      );
-      if (!modelPick) return;
-      let model = modelPick.label;
-      if (model.startsWith('$(folder)')) {
-        const uri = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this model folder' });
-        if (!uri?.[0]) return;
-        model = uri[0].fsPath;
-      } else if (model.startsWith('$(cloud)')) {
-        const id = await vscode.window.showInputBox({ title: 'Hugging Face hub id', validateInput: (v) => (/^[\w.-]+(\/[\w.-]+)?$/.test(v) ? undefined : 'owner/name') });
-        if (!id) return;
-        model = id;
-      }
+      const model = await pickModel(s, task, recent);
+      if (!model) return;
       const candidates = datasets.filter((d) => !d.task || d.task === task);
       const dataPick = await vscode.window.showQuickPick(
         [...candidates.map((d) => ({ label: d.id, description: `${d.task ?? ''}${d.multiLabel ? ' (multi-label)' : ''} ${d.trainCount ? `· ${d.trainCount} examples` : ''}`, dataset: d })), { label: '$(file) Data file…', description: 'train on a file directly (TSV, CoNLL, SQuAD JSON, text)', dataset: undefined }],
@@ -210,7 +243,7 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
           device: devicePick.label,
           training: { num_train_epochs: epochs, learning_rate: lr, per_device_train_batch_size: batch, ...more },
         },
-      }, runEnvironment(layout.datasetsDir, python.path));
+      }, { ...runEnvironment(layout.datasetsDir, python.path), workspace: path.dirname(layout.root) });
       if (!created) return;
       await ctx.extension.globalState.update('bertStudio.recentModels', [model, ...recent.filter((m) => m !== model)].slice(0, 8));
       if (await start(created.dir, false)) void vscode.commands.executeCommand('bertStudio.openDashboard', created.id);
