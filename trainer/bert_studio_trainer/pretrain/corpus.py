@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.readers import iter_jsonl, iter_lines
+from .segment import _CJK
 
 
 @dataclass
@@ -29,13 +30,19 @@ class Document:
 # upper-case letter, digit or opening quote. Not after a single capital ("H. americanus" is an
 # initial) nor inside WikiText's "@.@" number split.
 _SENTENCE_END = re.compile(r"""(?<!\s[A-Z]\.)(?<!^[A-Z]\.)(?<!@\.)(?<=[.!?])["')\]]?\s+(?=["'(\[]?[A-Z0-9])""")
+# Chinese sentences end at 。！？ (a run of them, maybe closed by a quote or bracket), with or without
+# a space after; the next sentence starts at once, as Chinese writes no space between sentences.
+# An ASCII . ! ? between two Chinese characters ends one too (reviews typed with ASCII punctuation),
+# and so does one followed by a space and a Chinese character (mixed text).
+_CJK_SENTENCE_END = re.compile(r"(?<=[。！？])(?![。！？”’」』）])|(?<=[。！？][”’」』）])"
+                               f"|(?<=[{_CJK}][.!?])(?=[{_CJK}])|(?<=[.!?])\\s+(?=[{_CJK}])")
 _WIKI_HEADING = re.compile(r"^\s*(=\s+)+.*?(\s+=)+\s*$")
 _WIKI_TITLE = re.compile(r"^\s*=\s+[^=].*?\s+=\s*$")  # level 1 only: "= Title =", not "= = Section = ="
 _WIKI_JOIN = re.compile(r"\s*@([-.,])@\s*")
 
 
 def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s and s.strip()]
+    return [c.strip() for s in _SENTENCE_END.split(text.strip()) for c in _CJK_SENTENCE_END.split(s) if c.strip()]
 
 
 def clean_wikitext(line: str) -> str:

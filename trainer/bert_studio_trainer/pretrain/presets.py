@@ -1,6 +1,12 @@
 """Named model shapes for pretraining from scratch: Google's BERT miniatures (Turc et al. 2019,
 "Well-Read Students Learn Better") and the paper's base and large. Heads are H/64 and the
-feed-forward is 4H, as in all of them."""
+feed-forward is 4H, as in all of them.
+
+`chinese-small` is `small`'s shape meant for a Chinese vocabulary: the vocabulary comes from the
+corpus (`model.from_scratch.vocab_size`, trained by pretrain/vocab.py with Chinese-BERT
+pre-tokenization, every CJK character its own token) and `suggested_vocab_size` gives bert-base-chinese's
+21,128 for it. Any other preset combines with a Chinese vocabulary the same way: the shape is the
+preset's, the vocabulary the corpus's."""
 
 from __future__ import annotations
 
@@ -13,7 +19,15 @@ PRESETS: dict[str, tuple[int, int]] = {  # name -> (layers, hidden size)
     "medium": (8, 512),
     "base": (12, 768),
     "large": (24, 1024),
+    "chinese-small": (4, 512),
 }
+# Vocabulary sizes to train for presets made for one language (bert-base-chinese has 21,128 tokens).
+SUGGESTED_VOCAB_SIZE: dict[str, int] = {"chinese-small": 21128}
+
+
+def suggested_vocab_size(name: str, default: int = 30522) -> int:
+    """The vocabulary size to train for a preset: its language's (SUGGESTED_VOCAB_SIZE), else BERT's 30,522."""
+    return SUGGESTED_VOCAB_SIZE.get(name, default)
 
 
 def preset_config(name: str, vocab_size: int, pad_token_id: int = 0, max_position_embeddings: int = 512) -> Any:
