@@ -43,8 +43,8 @@ function request(): void {
     state.text = input.value;
     state.topK = Math.min(50, Math.max(1, Number(topK.value) || 8));
     vscode.setState(state);
-    if (!state.text.includes('[MASK]')) {
-      status.textContent = 'Add [MASK] where a word should be predicted.';
+    if (!state.text.includes('[MASK]') && !state.text.includes('<mask>')) {
+      status.textContent = 'Add [MASK] (or <mask>: either is read as the model\'s own mask token) where a word should be predicted.';
       list.replaceChildren();
       return;
     }

@@ -13,7 +13,7 @@ export interface FillMaskCandidate {
   readonly tokenId: number;
   /** Vocabulary entry, e.g. "great" or "##ly". */
   readonly token: string;
-  /** Text that replaces the mask ("##" removed). */
+  /** Text that replaces the mask, as the tokenizer decodes the token ("##", "Ġ" and "▁" gone). */
   readonly text: string;
   readonly probability: number;
   /** The input with this candidate in place of the mask. */
