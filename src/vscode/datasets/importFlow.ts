@@ -6,7 +6,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { columnIndex, parseQuoted } from '../../core/datasets/delimited';
 import { guessDataset, labelPrefixedAdvice, splitsFromNames, type DatasetGuess } from '../../core/datasets/detect';
+import { LabelNamesError, parseLabelNames } from '../../core/datasets/labelNames';
+import type { LabelPrefixOptions } from '../../core/datasets/labelPrefixed';
 import { readHead } from '../../core/datasets/lineReader';
+import { importDataset, requestFromManifest, type DatasetEntry } from '../../core/datasets/snapshot';
 import type { ColumnMapping, DatasetRequest, FormatOptions, TextMode } from '../../core/datasets/types';
 import { TASKS, type Task } from '../../core/runs/protocol';
 
@@ -123,11 +126,24 @@ export async function buildImportRequest(files: readonly string[]): Promise<Data
   const named = splitsFromNames(files);
   const train = named.train ?? files[0];
   const guess = await guessDataset(train);
+  let labelPrefix: LabelPrefixOptions | undefined;
   if (guess.labelPrefixed) {
-    // `LABEL text` lines (TREC): the same advice as `dataset validate` and `dataset import` give.
-    const go = await vscode.window.showWarningMessage(`${path.basename(train)}: ${labelPrefixedAdvice(guess.labelPrefixed, train)}`, { modal: true }, 'Import as a text corpus anyway');
-    if (!go) return undefined;
+    // `LABEL text` lines (fastText, TREC): read as classification, as `dataset import --label-prefixed` does.
+    const lp = guess.labelPrefixed;
+    const coarse = lp.label.split(':')[0];
+    const how = await pick<'fine' | 'coarse' | 'corpus'>(
+      [
+        { label: 'Label-prefixed lines', value: 'fine', description: `labels as written, e.g. "${lp.label}"` },
+        ...(lp.fine ? [{ label: 'Label-prefixed lines, coarse labels', value: 'coarse' as const, description: `the part before ":", e.g. "${coarse}"` }] : []),
+        { label: 'A text corpus', value: 'corpus', description: 'the labels are read as words (pretraining)' },
+      ],
+      `${path.basename(train)}: each line is a label, then the text`,
+      labelPrefixedAdvice(lp, train),
+    );
+    if (!how) return undefined;
+    if (how !== 'corpus') labelPrefix = how === 'coarse' ? { coarse: true } : {};
   }
+  if (labelPrefix) return finishRequest(train, named, 'sequence_classification', 'text', {}, { labelPrefix }, {});
   let task = guess.task;
   if (!guess.confident || !task) {
     task = await pick(
@@ -155,6 +171,20 @@ export async function buildImportRequest(files: readonly string[]): Promise<Data
     textMode = await pick(modes, 'How are documents laid out?', `Detected: ${guess.textMode}`);
     if (!textMode) return undefined;
   }
+  const options: FormatOptions = { ...guess.options, ...(guess.options ? { header } : {}), ...(textMode ? { textMode } : {}) };
+  return finishRequest(train, named, task, guess.format, mapping, options, multi);
+}
+
+/** Validation (and sibling test) data; the request. */
+async function finishRequest(
+  train: string,
+  named: ReturnType<typeof splitsFromNames>,
+  task: Task,
+  format: DatasetRequest['format'],
+  mapping: ColumnMapping,
+  options: FormatOptions,
+  multi: { multiLabel?: boolean; labelDelimiter?: string },
+): Promise<DatasetRequest | undefined> {
   const files_: { train: string; validation?: string; test?: string } = { train, validation: named.validation, test: named.test };
   let seededSplit: DatasetRequest['seededSplit'];
   if (!files_.validation) {
@@ -179,6 +209,56 @@ export async function buildImportRequest(files: readonly string[]): Promise<Data
       files_.validation = uri[0].fsPath;
     } else if (choice === 'split') seededSplit = { validationFraction: 0.1, seed: 42 };
   }
-  const options: FormatOptions = { ...guess.options, ...(guess.options ? { header } : {}), ...(textMode ? { textMode } : {}) };
-  return { task, format: guess.format, mapping, files: files_, options, ...multi, ...(seededSplit ? { seededSplit } : {}) };
+  return { task, format, mapping, files: files_, options, ...multi, ...(seededSplit ? { seededSplit } : {}) };
+}
+
+/**
+ * The Datasets view's "Name Labels…" and "Add Test Split…": the dataset imported again from its
+ * sources the way it was (requestFromManifest) with label names or a test file added, replacing the
+ * snapshot only once the new one is written. True when it was replaced.
+ */
+export async function changeDataset(entry: DatasetEntry, datasetsDir: string, change: 'labelNames' | 'test'): Promise<boolean> {
+  const request = requestFromManifest(entry.manifest);
+  let changed: DatasetRequest;
+  if (change === 'labelNames') {
+    if (entry.manifest.task !== 'sequence_classification') {
+      void vscode.window.showInformationMessage(`BERT Studio: label names are for classification datasets; "${entry.manifest.name}" is ${entry.manifest.task}.`);
+      return false;
+    }
+    const now = entry.manifest.label_names ?? {};
+    const raw = entry.manifest.labels?.map((l) => Object.entries(now).find(([, n]) => n === l)?.[0] ?? l) ?? [];
+    const text = await vscode.window.showInputBox({
+      title: `Label names of ${entry.manifest.name}`,
+      prompt: 'label=name for each label as written in the file; the snapshot, the statistics and models trained on it use the names. Empty: the labels as written.',
+      value: raw.map((l) => `${l}=${now[l] ?? ''}`).join(','),
+      validateInput: (v) => {
+        if (!v.trim()) return undefined;
+        try {
+          parseLabelNames(v, 'Label names');
+          return undefined;
+        } catch (err) {
+          return err instanceof LabelNamesError ? err.message : String(err);
+        }
+      },
+    });
+    if (text === undefined) return false;
+    const { labelNames: _old, ...rest } = request;
+    changed = text.trim() ? { ...rest, labelNames: parseLabelNames(text, 'Label names') } : rest;
+  } else {
+    const uri = await vscode.window.showOpenDialog({ canSelectMany: false, defaultUri: vscode.Uri.file(path.dirname(request.files.train)), title: `Test file for ${entry.manifest.name}` });
+    if (!uri?.[0]) return false;
+    changed = { ...request, files: { ...request.files, test: uri[0].fsPath } };
+  }
+  const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Importing ${entry.manifest.name} again`, cancellable: true }, (_p, token) => {
+    const ac = new AbortController();
+    token.onCancellationRequested(() => ac.abort());
+    return importDataset(changed, datasetsDir, { id: entry.id, name: entry.manifest.name, replace: true, skipBadRows: true, signal: ac.signal });
+  });
+  if (!result.ok) {
+    void vscode.window.showErrorMessage(`BERT Studio: "${entry.manifest.name}" kept as it was: ${result.reason}`);
+    return false;
+  }
+  const test = result.manifest?.splits.test;
+  void vscode.window.showInformationMessage(change === 'test' ? `"${entry.manifest.name}" now has a test split (${test?.count ?? 0} examples): score a model on it with "Evaluate on…".` : `"${entry.manifest.name}" labels: ${(result.manifest?.labels ?? []).join(', ')}.`);
+  return true;
 }

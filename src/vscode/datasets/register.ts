@@ -7,7 +7,7 @@ import { RevalidateOnSave } from '../../core/datasets/revalidate';
 import { validateDataset } from '../../core/datasets/validate';
 import type { Ctx } from '../ctx';
 import { DatasetDiagnostics } from './diagnostics';
-import { buildImportRequest } from './importFlow';
+import { buildImportRequest, changeDataset } from './importFlow';
 import { DatasetStatsPanel, readCachedStats, STATS_VIEW_TYPE } from './statsPanel';
 import { DatasetsTree, type DatasetNode } from './tree';
 
@@ -197,6 +197,16 @@ export function registerDatasets(ctx: Ctx): void {
     vscode.commands.registerCommand('bertStudio.importDataset', importCommand),
     vscode.commands.registerCommand('bertStudio.validateDataset', validateCommand),
     vscode.commands.registerCommand('bertStudio.refreshDatasets', () => tree.refresh()),
+    vscode.commands.registerCommand('bertStudio.nameLabels', async (arg?: unknown) => {
+      const entry = await entryFor(arg);
+      const dir = datasetsDir();
+      if (entry && dir && (await changeDataset(entry, dir, 'labelNames'))) tree.refresh();
+    }),
+    vscode.commands.registerCommand('bertStudio.addTestSplit', async (arg?: unknown) => {
+      const entry = await entryFor(arg);
+      const dir = datasetsDir();
+      if (entry && dir && (await changeDataset(entry, dir, 'test'))) tree.refresh();
+    }),
     vscode.commands.registerCommand('bertStudio.showDatasetStatistics', async (arg?: unknown) => {
       const entry = await entryFor(arg);
       if (entry) await DatasetStatsPanel.show(ctx, entry, onStats);

@@ -3,6 +3,7 @@ import { onInvalidRecord } from '../../core/runs/protocol';
 import { RunStore } from '../../core/runs/store';
 import type { Ctx } from '../ctx';
 import { registerRunCommands } from './commands';
+import { registerEvaluateCommands } from './evaluateCommands';
 import { RunMonitor } from './monitor';
 import { ModelsTreeProvider, RunsTreeProvider } from './tree';
 
@@ -22,6 +23,7 @@ export function registerRuns(ctx: Ctx): void {
   ctx.push(onInvalidRecord((file, reason) => ctx.log.warn(`ignored ${file}: ${reason}`), { onceEach: true }));
   ctx.push(runs, models, vscode.window.registerTreeDataProvider('bertStudio.runs', runs), vscode.window.registerTreeDataProvider('bertStudio.models', models));
   registerRunCommands(ctx, store, () => monitor?.poll());
+  registerEvaluateCommands(ctx, store);
   // The monitor reads every run's files; start it after activation returns to keep that cheap.
   let monitor: RunMonitor | undefined;
   const timer = setTimeout(() => {

@@ -32,6 +32,14 @@ describe('security: workspace trust', () => {
     for (const id of GUARDED) assert.match(first.get(id) ?? '(not registered)', /^if \(!requireTrust\(ctx, /, id);
   });
 
+  it('Evaluate on… (runs the worker) and Predict File… (loads a model) check trust first', () => {
+    const first = firstStatements(path.join(REPO, 'src', 'vscode', 'runs', 'evaluateCommands.ts'));
+    for (const id of ['bertStudio.evaluateModel', 'bertStudio.predictFile']) assert.match(first.get(id) ?? '(not registered)', /^if \(!requireTrust\(ctx, /, id);
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { contributes: { menus: Record<string, { command: string; when?: string }[]> } };
+    const items = Object.values(pkg.contributes.menus).flat().filter((i) => i.command === 'bertStudio.evaluateModel' || i.command === 'bertStudio.predictFile');
+    assert.ok(items.length >= 4 && items.every((i) => /\bisWorkspaceTrusted\b/.test(i.when ?? '')), JSON.stringify(items));
+  });
+
   it('and are hidden in restricted mode wherever a menu shows them', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { contributes: { menus: Record<string, { command: string; when?: string }[]> } };
     let seen = 0;
