@@ -70,6 +70,8 @@ export const EVAL_REPORT = object({
   table: arrayOf(CLASS_ROW),
   confusion: optional(object({ labels: arrayOf(text), matrix: arrayOf(arrayOf(num())) })),
   misclassified: arrayOf(EXAMPLE_ITEM),
+  /** Evaluations on other files or splits (`bert-studio evaluate`, "Evaluate on…"), shown beside these figures. */
+  others: optional(arrayOf(object({ name: text, split: text, step: count, metrics: recordOf(num()) }))),
 });
 export type EvalReport = Infer<typeof EVAL_REPORT>;
 

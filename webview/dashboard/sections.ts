@@ -75,6 +75,17 @@ export function renderEval(root: HTMLElement, report: EvalReport | null | undefi
     metrics.append(chip);
   }
   root.append(metrics);
+  for (const o of report.others ?? []) {
+    // Evaluations on other files or splits (test sets), beside the validation figures.
+    const row = el('div', 'metrics');
+    row.append(el('span', 'metric-name', `${o.split} · ${o.name} (step ${o.step})`));
+    for (const [name, value] of Object.entries(o.metrics)) {
+      const chip = el('span', 'metric');
+      chip.append(el('span', 'metric-name', name), el('span', 'metric-value', formatNumber(value)));
+      row.append(chip);
+    }
+    root.append(row);
+  }
 
   if (report.table.length) {
     const table = el('table', 'report');

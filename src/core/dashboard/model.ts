@@ -64,6 +64,7 @@ export class RunModel {
   private status: RunStatus | undefined;
   private displayState: string | undefined;
   private lastEval: EvalEvent | undefined;
+  private readonly otherEvals = new Map<string, EvalEvent>();
   private logs: LogLine[] = [];
   private pendingLogs: LogLine[] = [];
   private summaryDirty = true;
@@ -98,6 +99,12 @@ export class RunModel {
         break;
       }
       case 'eval': {
+        if (ev.split !== undefined) {
+          // Another file or split: beside the validation figures, not a point of their curves.
+          this.otherEvals.set(ev.name ?? ev.split, ev);
+          this.evalDirty = true;
+          break;
+        }
         for (const [name, v] of Object.entries(ev.metrics)) if (finite(v)) this.add(EVAL_PREFIX + name, ev.step, v);
         this.lastEval = ev;
         this.evalDirty = true;
@@ -185,7 +192,8 @@ export class RunModel {
 
   evalReport(): EvalReport | null {
     const ev = this.lastEval;
-    if (!ev) return null;
+    const others = [...this.otherEvals.entries()].map(([name, o]) => ({ name, split: o.split ?? 'test', step: o.step, metrics: Object.fromEntries(Object.entries(o.metrics).filter(([, v]) => finite(v))) }));
+    if (!ev) return others.length ? { step: others[0].step, metrics: {}, table: [], misclassified: [], others } : null;
     const kind = ev.per_class ? 'class' : ev.per_entity ? 'entity' : undefined;
     const source = ev.per_class ?? ev.per_entity ?? {};
     const table: ClassRow[] = Object.entries(source)
@@ -209,6 +217,7 @@ export class RunModel {
         pred: String(m.pred ?? ''),
         openable: !!m.source && typeof m.source.file === 'string' && Number.isInteger(m.source.line) && m.source.line > 0,
       })),
+      ...(others.length ? { others } : {}),
     };
   }
 

@@ -7,7 +7,9 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { main } from '../../../src/cli/main';
 import type { CliIo } from '../../../src/cli/io';
+import { RunModel } from '../../../src/core/dashboard/model';
 import { RunStore } from '../../../src/core/runs/store';
+import { EVAL_PREFIX } from '../../../webview/dashboard/protocol';
 import { studioLayout } from '../../../src/core/paths';
 import { needSetup } from '../needSetup';
 import { DATA, DEV_ROWS, mrpcRows, pairRunAvailable, RUN_ID, tinyPairRun, type PairRun } from '../inference/pairRun';
@@ -60,6 +62,14 @@ describe('bert-studio evaluate and predict --input', function () {
     const tagged = evals.filter((e) => e.type === 'eval' && e.split === 'test').map((e) => (e.type === 'eval' ? e.name : ''));
     assert.deepEqual(tagged.slice(-2), ['dev-head', 'mrpc-small-test']);
     assert.ok(evals.some((e) => e.type === 'eval' && e.split === undefined), 'the validation eval is still there');
+    // The dashboard shows them beside the validation figures, not as points of the validation curve.
+    const model = new RunModel();
+    model.ingest(new RunStore(studioLayout(run.workspace).runsDir).events(RUN_ID));
+    const report = model.evalReport();
+    assert.deepEqual(report?.others?.map((o) => [o.name, o.split, o.metrics.accuracy]), [['dev-head', 'test', byFile.metrics.accuracy], ['mrpc-small-test', 'test', bySplit.metrics.accuracy]]);
+    const validation = evals.filter((e) => e.type === 'eval' && e.split === undefined).length;
+    const curve = model.snapshot().series.find((s) => s.name === `${EVAL_PREFIX}accuracy`);
+    assert.equal(curve?.total, validation, 'one bucket per validation eval: the test evaluations are not on the curve');
   });
 
   it('names the fix for a missing split, an unknown dataset and a run without a model', async () => {
