@@ -27,40 +27,42 @@ export async function fillMaskAtSelection(ctx: Ctx, engines: EngineHost, models:
   const sel = editor.selection;
   const selected = doc.getText(sel);
   let input: string;
-  let target: vscode.Range | undefined; // a selection with a mask: where the engine found it
+  let inputAt: number; // document offset of input's first character
+  let maskEnd: number | undefined; // document offset where the masked text ends (a masked word: its end)
   if (MASK_SPELLINGS.some((m) => selected.includes(m))) {
     input = selected;
+    inputAt = doc.offsetAt(sel.start);
   } else {
     const line = doc.lineAt(sel.start.line);
     const end = sel.end.line === sel.start.line ? sel.end.character : line.range.end.character;
     input = line.text.slice(0, sel.start.character) + MASK + line.text.slice(end);
-    target = new vscode.Range(sel.start, new vscode.Position(sel.start.line, end));
+    inputAt = doc.offsetAt(line.range.start);
+    maskEnd = doc.offsetAt(new vscode.Position(sel.start.line, end));
   }
   const result = await withInferenceProgress('BERT Studio: filling the mask…', async (signal) => {
     const engine = await engines.get();
     return engine.fillMask(model, input, 10, { signal });
   });
   if (!result) return;
-  if (!target) {
-    const at = doc.offsetAt(sel.start);
-    target = new vscode.Range(doc.positionAt(at + result.maskSpan[0]), doc.positionAt(at + result.maskSpan[1]));
-  }
-  type Item = vscode.QuickPickItem & { fill?: string };
+  const end = doc.positionAt(maskEnd ?? inputAt + result.maskSpan[1]);
+  type Item = vscode.QuickPickItem & { fill?: string; from?: number };
   const items: Item[] = result.candidates.map((c) => ({
     label: c.text,
     description: `${(c.probability * 100).toFixed(1)}%`,
     detail: c.sequence.length > 160 ? `${c.sequence.slice(0, 157)}…` : c.sequence,
     fill: c.text,
+    // The edit matches c.sequence: a piece that continues the word before also takes the space before the mask.
+    from: inputAt + c.sequence.length - c.text.length - (input.length - result.maskSpan[1]),
   }));
   items.push({ label: '', kind: vscode.QuickPickItemKind.Separator }, { label: `$(preview) ${OPEN_PANEL}` });
   const pick = await vscode.window.showQuickPick(items, { title: `Fill ${result.maskToken} — ${result.candidates.length} completions`, placeHolder: result.note, matchOnDetail: true });
   if (!pick) return;
-  if (pick.fill === undefined) {
+  if (pick.fill === undefined || pick.from === undefined) {
     panel().show(input);
     return;
   }
   const fill = pick.fill;
-  const range = target;
+  const range = new vscode.Range(doc.positionAt(pick.from), end);
   const ok = await editor.edit((b) => b.replace(range, fill));
   if (!ok) ctx.log.warn('fill-mask: the editor refused the edit (document changed?)');
 }
