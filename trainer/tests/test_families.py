@@ -154,6 +154,17 @@ def test_ner_with_byte_level_bpe_gets_a_prefix_space(checkpoints: Path) -> None:
     assert "token_type_ids" not in words
 
 
+@pytest.mark.parametrize("arch", ARCHS)
+def test_token_type_ids_only_for_models_with_token_types(checkpoints: Path, arch: str) -> None:
+    """DeBERTa-v3's and DistilBERT's tokenizers would return token_type_ids; the models have no token
+    types (type_vocab_size 0, no such input), so the tasks' features must not carry them."""
+    folder = checkpoints / arch / "checkpoint"
+    enc = load_tokenizer(folder, "sequence_classification")("a first text", "a second one")
+    assert ("token_type_ids" in enc) == model_facts(folder).token_type_ids
+    if "token_type_ids" in enc:
+        assert set(enc["token_type_ids"]) == {0, 1}
+
+
 @pytest.mark.slow
 def test_resume_is_exact_for_roberta(tmp_path: Path, data: Path, checkpoints: Path) -> None:
     spec = family_spec(data, checkpoints / "roberta" / "checkpoint", "ner", max_steps=6, save_steps=3, eval_steps=100)
