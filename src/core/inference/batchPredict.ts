@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { guessDataset } from '../datasets/detect';
 import { columnIndex, parseQuoted } from '../datasets/delimited';
+import { splitLabelPrefixed } from '../datasets/labelPrefixed';
 import type { ColumnMapping } from '../datasets/types';
 import type { InferenceEngine } from './engine';
 import type { Classification, EntitySpan } from './types';
@@ -103,6 +104,10 @@ export async function* readPredictInput(file: string, opts: Pick<PredictFileOpti
         const pi = columnIndex(mapping.textPair, header, fields.length);
         const li = columnIndex(mapping.label, header, fields.length);
         yield { line: n, text: fields[ti], ...(pi >= 0 ? { pair: fields[pi] } : {}), ...(li >= 0 ? { gold: fields[li] } : {}) };
+      } else if (guess.labelPrefixed) {
+        // `LABEL text` lines (fastText, TREC): the label is the gold, only the text is predicted.
+        const parts = splitLabelPrefixed(line);
+        yield parts ? { line: n, text: parts.text, gold: parts.labels.map((l) => l.value).join(' ') } : { line: n, text: line };
       } else {
         yield { line: n, text: line };
       }

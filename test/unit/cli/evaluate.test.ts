@@ -109,6 +109,17 @@ describe('bert-studio evaluate and predict --input', function () {
     assert.equal(csv[0], 'line,text,text_pair,gold,label,probability,labels,entities,truncated');
     assert.equal(csv.length, DEV_ROWS + 1);
     assert.ok(csv[1].startsWith('2,'));
+    // Plain text, one example per line (blank lines skipped), and label-prefixed lines whose label is kept as gold.
+    const txt = path.join(run.workspace, 'first.txt');
+    fs.writeFileSync(txt, `${rows[0][3]}\n\n${rows[1][3]}\n`);
+    const outTxt = path.join(run.workspace, 'first.jsonl');
+    assert.equal(await main(['predict', '--model', RUN_ID, '--input', txt, '--output', outTxt, ...ws], capture().io), 0);
+    assert.deepEqual(fs.readFileSync(outTxt, 'utf8').trim().split('\n').map((l) => { const o = JSON.parse(l) as { line: number; text: string }; return [o.line, o.text]; }), [[1, rows[0][3]], [3, rows[1][3]]]);
+    const lp = path.join(run.workspace, 'prefixed.txt');
+    fs.writeFileSync(lp, rows.slice(0, 6).map((r) => `__label__${r[0]} ${r[3]}\n`).join(''));
+    const outLp = path.join(run.workspace, 'prefixed.jsonl');
+    assert.equal(await main(['predict', '--model', RUN_ID, '--input', lp, '--output', outLp, ...ws], capture().io), 0);
+    assert.deepEqual(fs.readFileSync(outLp, 'utf8').trim().split('\n').map((l) => { const o = JSON.parse(l) as { gold: string; text: string }; return [o.gold, o.text]; }), rows.slice(0, 6).map((r) => [r[0], r[3]]));
     const bad = capture();
     assert.equal(await main(['predict', '--model', RUN_ID, '--input', run.dev, '--output', path.join(run.workspace, 'x.txt'), ...ws], bad.io), 2);
     assert.match(bad.err(), /must end in \.jsonl or \.csv/);
