@@ -4,7 +4,8 @@
 The run's own spec gives the task, max_seq_length, eval batch size and data columns, so the file is
 read, tokenized and scored exactly as the run's validation data was (the same `Task.load_examples`,
 `build_eval_features` and `evaluate`). Writes into DIR:
-    metrics.json      {name, split, data, model, step, examples, metrics, per_class?, confusion_matrix?, ...}
+    metrics.json      {name, split, data, model, run, task, step, examples, seconds, metrics, per_class?,
+                      confusion_matrix?, misclassified?, predictions, event}
     predictions.jsonl one line per example (sequence classification): {index, text, text_pair?, gold,
                       pred, score, probabilities {label: p}, correct, source {file, line}}
 and, when the model is a run's, appends an `eval` event with `split` and `name` to its events.jsonl so
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 import traceback
@@ -142,9 +144,12 @@ def evaluate(model: Path, data: Path, out: Path, name: str | None = None, split:
         "run": str(run_dir) if run_dir else None, "task": spec.task, "step": step, "examples": len(examples),
         "seconds": round(seconds, 3), "metrics": result.metrics, **result.tables,
         "predictions": "predictions.jsonl" if n_pred else None,
+        # Whether the result went into the run's events.jsonl: not while the run's worker is writing
+        # its own events (its lines and ours could interleave); metrics.json has it either way.
+        "event": run_dir is not None and not _training_now(run_dir),
     }
     atomic_write_text(out / "metrics.json", json.dumps(_clean(report), indent=2, ensure_ascii=False))
-    if run_dir is not None:
+    if run_dir is not None and report["event"]:
         events = EventLog(run_dir)
         try:
             events.emit("eval", step=step, metrics=result.metrics, split=report["split"], name=report["name"],
@@ -152,6 +157,18 @@ def evaluate(model: Path, data: Path, out: Path, name: str | None = None, split:
         finally:
             events.close()
     return report
+
+
+def _training_now(run_dir: Path) -> bool:
+    """Whether the run's worker is alive and writing events (status.json says so and its pid exists)."""
+    try:
+        status = json.loads((run_dir / "status.json").read_text(encoding="utf-8"))
+        if status.get("state") not in ("starting", "running", "stopping"):
+            return False
+        os.kill(int(status["pid"]), 0)
+        return True
+    except (OSError, ValueError, TypeError, KeyError):
+        return False
 
 
 def _run_step(run_dir: Path | None) -> int:

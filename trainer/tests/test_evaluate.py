@@ -5,6 +5,7 @@ and an `eval` event with its split in the run's events."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -78,3 +79,16 @@ def test_unknown_label_and_missing_model_are_clear(mrpc_run: tuple[Path, Path], 
     assert r.returncode == 2 and "no trained model yet" in r.stderr
     r = _evaluate("--model", str(run), "--data", str(tmp_path / "nope.tsv"), "--out", str(tmp_path / "o3"))
     assert r.returncode == 2 and "nope.tsv" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_no_event_while_the_run_is_training(tmp_path: Path) -> None:
+    from bert_studio_trainer.evaluate import _training_now
+
+    status = tmp_path / "status.json"
+    status.write_text(json.dumps({"state": "running", "pid": os.getpid()}))
+    assert _training_now(tmp_path)
+    status.write_text(json.dumps({"state": "completed", "pid": os.getpid()}))
+    assert not _training_now(tmp_path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+    status.write_text(json.dumps({"state": "running", "pid": int(dead)}))
+    assert not _training_now(tmp_path), "a worker that died while running writes nothing any more"

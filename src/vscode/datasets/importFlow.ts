@@ -242,8 +242,7 @@ export async function changeDataset(entry: DatasetEntry, datasetsDir: string, ch
       },
     });
     if (text === undefined) return false;
-    const { labelNames: _old, ...rest } = request;
-    changed = text.trim() ? { ...rest, labelNames: parseLabelNames(text, 'Label names') } : rest;
+    changed = { ...request, labelNames: text.trim() ? parseLabelNames(text, 'Label names') : undefined };
   } else {
     const uri = await vscode.window.showOpenDialog({ canSelectMany: false, defaultUri: vscode.Uri.file(path.dirname(request.files.train)), title: `Test file for ${entry.manifest.name}` });
     if (!uri?.[0]) return false;
