@@ -167,6 +167,12 @@ def _tokenizer_facts(folder: Path) -> dict[str, Any]:
     return facts
 
 
+def has_nsp(config: Any) -> bool:
+    """Whether the architecture's pretraining class has a next-sentence head (takes next_sentence_label)."""
+    pretraining = _class_for(config, "AutoModelForPreTraining")
+    return pretraining is not None and "next_sentence_label" in inspect.signature(pretraining.forward).parameters
+
+
 @lru_cache(maxsize=16)
 def _facts_cached(folder: str, stamp: float) -> ModelFacts:
     path = Path(folder)
@@ -177,8 +183,7 @@ def _facts_cached(folder: str, stamp: float) -> ModelFacts:
     total = int(getattr(config, "max_position_embeddings", 512) or 512)
     offset = _position_offset(base) if base is not None else 0
     tasks = [t for t, c in _TASK_CLASSES.items() if _class_for(config, c) is not None]
-    pretraining = _class_for(config, "AutoModelForPreTraining")
-    nsp = pretraining is not None and "next_sentence_label" in inspect.signature(pretraining.forward).parameters
+    nsp = has_nsp(config)
     if not nsp and "mlm_nsp" in tasks:
         tasks.remove("mlm_nsp")
     mlm_head, foreign = _heads(config, _checkpoint_keys(path))
@@ -197,12 +202,16 @@ def model_facts(folder: str | Path) -> ModelFacts:
     return _facts_cached(str(path), (path / "config.json").stat().st_mtime)
 
 
+def nsp_refusal(model_type: str) -> str:
+    return (f"task mlm_nsp (masked LM + next-sentence prediction) needs a model with an NSP head, which only "
+            f"BERT-style models have; this {model_type} model has none. Use the mlm task instead.")
+
+
 def task_refusal(facts: ModelFacts, task: str) -> str | None:
     """Why ``task`` cannot run on this checkpoint (a sentence with the fix), or None when it can."""
     name = facts.model_type
     if task == "mlm_nsp" and not facts.nsp:
-        return (f"task mlm_nsp (masked LM + next-sentence prediction) needs a model with an NSP head, which only "
-                f"BERT-style models have; this {name} model has none. Use the mlm task instead.")
+        return nsp_refusal(name)
     if task not in facts.tasks:
         return f"the {name} architecture has no {_TASK_CLASSES.get(task, task)} head in transformers; choose another task or model."
     if task in ("mlm", "mlm_nsp") and facts.foreign_head:

@@ -4,6 +4,7 @@ exported graph with the model's own inputs. Model facts come from the checkpoint
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import math
@@ -133,6 +134,17 @@ def test_nsp_is_refused_up_front_for_non_bert(data: Path, checkpoints: Path, arc
     assert e.value.field == "task"
 
 
+def test_nsp_is_refused_before_training_when_the_spec_check_cannot_see_the_model(data: Path, checkpoints: Path) -> None:
+    """A hub id is not checked by parse_spec; the task refuses it before any training step."""
+    from bert_studio_trainer.tasks import build_task
+
+    spec = parse_spec(family_spec(data, checkpoints / "bert-uncased" / "checkpoint", "mlm_nsp"))
+    roberta = checkpoints / "roberta" / "checkpoint"
+    hub_like = dataclasses.replace(spec, model=dataclasses.replace(spec.model, path=str(roberta), is_local=False))
+    with pytest.raises(SpecError, match=r"cannot run task mlm_nsp: .*this roberta model has none. Use the mlm task"):
+        build_task(hub_like).build_model(hub_like.model)
+
+
 def test_mlm_on_an_electra_discriminator_is_refused(data: Path, checkpoints: Path) -> None:
     with pytest.raises(SpecError, match=r"discriminator_predictions\) is not a masked-LM head.*fine-tune") as e:
         parse_spec(family_spec(data, checkpoints / "electra" / "checkpoint", "mlm"))
@@ -165,7 +177,6 @@ def test_token_type_ids_only_for_models_with_token_types(checkpoints: Path, arch
         assert set(enc["token_type_ids"]) == {0, 1}
 
 
-@pytest.mark.slow
 def test_resume_is_exact_for_roberta(tmp_path: Path, data: Path, checkpoints: Path) -> None:
     spec = family_spec(data, checkpoints / "roberta" / "checkpoint", "ner", max_steps=6, save_steps=3, eval_steps=100)
     spec["export"] = {"onnx": False}

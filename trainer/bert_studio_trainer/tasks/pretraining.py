@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..data.collate import pad_batch
+from ..families import has_nsp, nsp_refusal
 from ..models import from_pretrained_kwargs
 from ..pretrain.corpus import Document, read_corpus
 from ..pretrain.features import add_static_masks, build_sequences, tokenize_documents
@@ -77,6 +78,9 @@ class _PretrainingTask(Task):
         from transformers import AutoConfig
 
         config = None if model_ref.from_scratch else AutoConfig.from_pretrained(model_ref.path)
+        if config is not None and self.uses_nsp and not has_nsp(config):  # a hub id: the spec check could not see it
+            raise SpecError(f"The model {model_ref.name_or_path!r} cannot run task mlm_nsp: "
+                            f"{nsp_refusal(config.model_type)}", "task")
         cls = model_class(self.uses_nsp, config)
         max_len = self.spec.t("max_seq_length")
         if model_ref.from_scratch:
