@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { guessDataset } from '../datasets/detect';
 import { snapshotPaths } from '../datasets/snapshot';
 import { workerEnv } from '../python/workerEnv';
 
@@ -31,6 +32,10 @@ export async function resolveEvalData(value: string, datasetsDir: string, name?:
   if (fs.existsSync(value)) {
     if (!fs.statSync(value).isFile()) throw new EvaluationError(`${value} is a folder; give the data file inside it, or DATASET:split.`);
     const file = path.resolve(value);
+    if ((await guessDataset(file)).labelPrefixed) {
+      // The worker reads snapshots and raw GLUE/CoNLL/SQuAD files; `LABEL text` lines go through an import.
+      throw new EvaluationError(`${path.basename(file)} holds label-prefixed lines ("LABEL text"): import it as a test split first (bert-studio dataset import TRAIN_FILE --label-prefixed --test ${path.basename(file)}, or "Add Test Split…" in the Datasets view), then evaluate on DATASET:test.`);
+    }
     return { file, split: 'test', name: slug(name ?? path.basename(file, path.extname(file))) };
   }
   const m = /^([\w.-]+)(?::(train|validation|test))?$/.exec(value);

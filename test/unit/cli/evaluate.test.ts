@@ -79,6 +79,11 @@ describe('bert-studio evaluate and predict --input', function () {
     const unknown = capture();
     assert.equal(await main(['evaluate', '--model', RUN_ID, '--data', 'nosuch:test', ...ws], unknown.io), 2);
     assert.match(unknown.err(), /no imported dataset "nosuch".*dataset import/);
+    const prefixed = path.join(run.workspace, 'trec-like.txt');
+    fs.writeFileSync(prefixed, mrpcRows(run.dev).slice(0, 10).map((r) => `${r[0] === '1' ? 'SAME:yes' : 'DIFF:no'} ${r[3]}\n`).join(''));
+    const lp = capture();
+    assert.equal(await main(['evaluate', '--model', RUN_ID, '--data', prefixed, ...ws], lp.io), 2);
+    assert.match(lp.err(), /label-prefixed lines .*import it as a test split first .*--label-prefixed --test trec-like\.txt/);
     const bare = path.join(studioLayout(run.workspace).runsDir, 'untrained');
     fs.mkdirSync(bare, { recursive: true });
     fs.copyFileSync(path.join(run.runDir, 'spec.json'), path.join(bare, 'spec.json'));
