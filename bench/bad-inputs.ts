@@ -14,11 +14,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
 import { main } from '../src/cli/main';
 import { importDataset } from '../src/core/datasets/snapshot';
 import { packageRoot, studioLayout } from '../src/core/paths';
 import { workerEnv } from '../src/core/python/workerEnv';
+import { textSink } from '../src/cli/io';
 
 const ROOT = packageRoot(__dirname);
 const PYTHON = process.env.BERT_STUDIO_PYTHON ?? path.join(ROOT, '.venv', 'bin', 'python');
@@ -395,16 +395,6 @@ export async function makeWorkspace(dir: string): Promise<Workspace> {
 // ---------------------------------------------------------------------------------------------
 // Running and judging
 
-function sink(): Writable & { text: string } {
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      w.text += String(chunk);
-      cb();
-    },
-  }) as Writable & { text: string };
-  w.text = '';
-  return w;
-}
 
 function runFolders(ws: Workspace): string[] {
   try {
@@ -436,8 +426,8 @@ function cleanUpRun(ws: Workspace, id: string, outcome: Outcome): void {
 /** Runs a CLI case: `node dist/cli.js` in its own process, or `main()` in this one. */
 export async function runCli(args: string[], cwd: string, inProcess: boolean, log: string): Promise<Outcome> {
   if (inProcess) {
-    const stdout = sink();
-    const stderr = sink();
+    const stdout = textSink();
+    const stderr = textSink();
     const before = process.env.BERT_STUDIO_CLI_LOG;
     process.env.BERT_STUDIO_CLI_LOG = log;
     try {

@@ -1,6 +1,7 @@
+/** Output streams and argument parsing shared by the CLI commands. */
+import { Writable } from 'node:stream';
 import { closestName } from '../core/runs/launch';
 
-/** Output streams and argument parsing shared by the CLI commands. */
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
@@ -100,4 +101,16 @@ export class ProgressBar {
   done(): void {
     if (this.out.isTTY) this.out.write('\n');
   }
+}
+
+/** A stream that keeps what is written to it in `text`: the CLI's output in tests and benchmarks. */
+export function textSink(): Writable & { text: string } {
+  const w = new Writable({
+    write(chunk, _enc, cb) {
+      w.text += String(chunk);
+      cb();
+    },
+  }) as Writable & { text: string };
+  w.text = '';
+  return w;
 }

@@ -7,27 +7,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
-import { parseArgs, UsageError } from '../../../src/cli/io';
+import { parseArgs, textSink, UsageError } from '../../../src/cli/io';
 import { main } from '../../../src/cli/main';
 import { packageRoot } from '../../../src/core/paths';
 import { needSetup } from '../needSetup';
 
 const root = packageRoot(__dirname);
 
-function sink(): Writable & { text: string } {
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      w.text += String(chunk);
-      cb();
-    },
-  }) as Writable & { text: string };
-  w.text = '';
-  return w;
-}
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = sink();
-  const err = sink();
+  const out = textSink();
+  const err = textSink();
   const code = await main(args, { stdout: out, stderr: err });
   return { code, out: out.text, err: err.text };
 }
@@ -134,7 +124,7 @@ describe('CLI errors', function () {
         throw new TypeError('the terminal went away in a strange way');
       },
     });
-    const err = sink();
+    const err = textSink();
     const code = await main(['runs', 'list', '--workspace', ws], { stdout: out, stderr: err });
     assert.equal(code, 1);
     assert.match(err.text, /^error: unexpected TypeError: the terminal went away in a strange way \(details in .*cli\.log; please report it\)\n$/);

@@ -6,24 +6,14 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
 import { main } from '../../../src/cli/main';
 import { hasProc, processStartTime, writeLaunch } from '../../../src/core/runs/workerProcess';
+import { textSink } from '../../../src/cli/io';
 
-function sink(): Writable & { text: string } {
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      w.text += String(chunk);
-      cb();
-    },
-  }) as Writable & { text: string };
-  w.text = '';
-  return w;
-}
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = sink();
-  const err = sink();
+  const out = textSink();
+  const err = textSink();
   const code = await main(argv, { stdout: out, stderr: err });
   return { code, out: out.text, err: err.text };
 }
