@@ -249,6 +249,7 @@ def word_mlm_accuracy(model_dir: Path, docs: list[dict[str, Any]], args: argpars
         cfg = dataclasses.replace(MaskingConfig.from_tokenizer(tok, 0.15, whole), mask_ratio=1.0, random_ratio=0.0)
         rng = np.random.default_rng(args.seed + 1)
         words = words_right = tokens = tokens_right = 0
+        predicted: Counter[int] = Counter()
         for b in range(0, len(seqs), 64):
             batch = seqs[b:b + 64]
             masked = [mask_sequence(s, cfg, rng) for s in batch]
@@ -265,12 +266,17 @@ def word_mlm_accuracy(model_dir: Path, docs: list[dict[str, Any]], args: argpars
                 chosen = labels != IGNORE
                 tokens += int(chosen.sum())
                 tokens_right += int((hit & chosen).sum())
+                predicted.update(pred[i, :len(s)][chosen].tolist())
                 for u in word_units(s, cfg):
                     if chosen[u].any():
                         words += 1
                         words_right += int(hit[u][chosen[u]].all())
+        # A model that has only learnt the unigram distribution predicts one token everywhere.
+        top = predicted.most_common(1)[0] if predicted else ("", 0)
         out[name] = {"word_accuracy": words_right / max(words, 1), "words": words,
-                     "token_accuracy": tokens_right / max(tokens, 1), "tokens": tokens}
+                     "token_accuracy": tokens_right / max(tokens, 1), "tokens": tokens,
+                     "distinct_predictions": len(predicted), "top_prediction": tok.convert_ids_to_tokens(int(top[0])) if predicted else None,
+                     "top_prediction_share": top[1] / max(tokens, 1)}
     return out
 
 
