@@ -188,13 +188,9 @@ export class InferenceEngine {
   async tokenClassify(folder: string, text: string, opts: RequestOptions = {}): Promise<EntitySpan[]> {
     return this.use(folder, opts, async (m) => {
       this.expectTask(m, 'token-classification');
-      // A byte-level BPE (RoBERTa) tags words as the trainer fed them, each with its space before it
-      // (add_prefix_space): the first word too, unless the text starts with a space (as the ByteLevel
-      // pre-tokenizer adds it). Spans are shifted back onto `text`.
-      const info = m.tokenizer.info;
-      const prefix = info.byteLevel && !info.addPrefixSpace && !text.startsWith(' ') ? ' ' : '';
-      const windows = tokenWindows(await encodeAll(m, prefix + text), m.config.maxLength);
-      const onText = (span: Span): Span => trimSpan(text, [Math.max(0, span[0] - prefix.length), Math.max(0, span[1] - prefix.length)]);
+      // The tokenizer as the run saved it: a byte-level BPE trained on pre-split words (RoBERTa) was
+      // saved with add_prefix_space, so the first word gets its "Ġ" as in training.
+      const windows = tokenWindows(await encodeAll(m, text), m.config.maxLength);
       const preds: TokenPrediction[] = [];
       for (const [a, b] of tokenBatches(windows.map((w) => w.ids.length))) {
         const [logits] = await this.run(m, 'main', windows.slice(a, b), opts.signal, ['logits']);
@@ -206,7 +202,7 @@ export class InferenceEngine {
           const best = topK(p, 1)[0];
           // Windows are consecutive and never split a word, so "the word before" is within the window.
           // A SentencePiece "▁" token's span may cover the space before its word: trimmed.
-          preds.push({ span: onText(span), continuation: continuesWord(w, i), label: m.config.labels[best] ?? `LABEL_${best}`, probability: p[best] });
+          preds.push({ span: trimSpan(text, span), continuation: continuesWord(w, i), label: m.config.labels[best] ?? `LABEL_${best}`, probability: p[best] });
         }));
       }
       return aggregateEntities(text, preds);

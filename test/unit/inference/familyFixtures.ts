@@ -14,7 +14,7 @@ const FAMILIES = path.join(REPO, 'test/fixtures/families/build.py');
 const SCRIPT = path.join(REPO, 'test/fixtures/inference/make_family_models.py');
 const EXPORT = path.join(REPO, 'trainer/bert_studio_trainer/export.py');
 
-export const FAMILY_ARCHS = ['roberta', 'xlm-roberta'] as const;
+export const FAMILY_ARCHS = ['roberta', 'xlm-roberta', 'modernbert', 'distilbert', 'bert-cased'] as const;
 export type FamilyArch = (typeof FAMILY_ARCHS)[number];
 
 export interface FamilyReference {
@@ -32,7 +32,14 @@ export function familiesFolder(): string | undefined {
 }
 
 /** `<dir>/<arch>/{mlm,token_classification}/onnx` and the references, or undefined when they cannot be built here. */
-export function ensureFamilyModels(): { dir: string; reference: Record<FamilyArch, FamilyReference> } | undefined {
+/** What helper Python (trainer/bert_studio_trainer/families.py) says of each checkpoint: build.py's manifest.json. */
+export interface FamilyFacts {
+  model_type: string;
+  tokenizer: string;
+  facts: { positions: number | null; token_type_ids: boolean; mask_token: string | null };
+}
+
+export function ensureFamilyModels(): { dir: string; reference: Record<FamilyArch, FamilyReference>; manifest: Record<FamilyArch, FamilyFacts> } | undefined {
   const py = python();
   const families = familiesFolder();
   if (!py || !families) return undefined;
@@ -44,7 +51,11 @@ export function ensureFamilyModels(): { dir: string; reference: Record<FamilyArc
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(tmp, dir);
   }
-  return { dir, reference: JSON.parse(fs.readFileSync(path.join(dir, 'reference.json'), 'utf8')) as Record<FamilyArch, FamilyReference> };
+  return {
+    dir,
+    reference: JSON.parse(fs.readFileSync(path.join(dir, 'reference.json'), 'utf8')) as Record<FamilyArch, FamilyReference>,
+    manifest: JSON.parse(fs.readFileSync(path.join(families, 'manifest.json'), 'utf8')) as Record<FamilyArch, FamilyFacts>,
+  };
 }
 
 if (require.main === module) process.stdout.write(`family models: ${ensureFamilyModels()?.dir ?? 'none (no venv Python or shared data)'}\n`);
