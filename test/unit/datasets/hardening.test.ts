@@ -5,24 +5,13 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
-import { main } from '../../../src/cli/main';
 import { guessDataset } from '../../../src/core/datasets/detect';
 import { datasetDir, importDataset, readManifest, sourceStates, type DatasetManifest } from '../../../src/core/datasets/snapshot';
 import type { QaRecord } from '../../../src/core/datasets/types';
 import { writeHostileCorpus } from '../../fixtures/hostile/corpus';
 import { DATA, tmpDir } from './helpers';
+import { runCli as cli } from '../runCli';
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io = {
-    stdout: new Writable({ write: (c, _e, cb) => ((stdout += String(c)), cb()) }),
-    stderr: new Writable({ write: (c, _e, cb) => ((stderr += String(c)), cb()) }),
-  };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
-}
 
 const ADVICE = /Each line is a label, a space, then the text \(line 1: .*\)\. Import it as label-prefixed lines: bert-studio dataset import "trec-latin1\.txt" --label-prefixed/;
 

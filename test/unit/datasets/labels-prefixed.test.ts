@@ -4,22 +4,12 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
-import { main } from '../../../src/cli/main';
 import { splitLabelPrefixed } from '../../../src/core/datasets/labelPrefixed';
 import { datasetDir, readManifest, requestFromManifest, type DatasetManifest } from '../../../src/core/datasets/snapshot';
 import { validateDataset } from '../../../src/core/datasets/validate';
 import { DATA, tmpDir } from './helpers';
+import { runCli as cli } from '../runCli';
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io = {
-    stdout: new Writable({ write: (c, _e, cb) => ((stdout += String(c)), cb()) }),
-    stderr: new Writable({ write: (c, _e, cb) => ((stderr += String(c)), cb()) }),
-  };
-  return { code: await main(args, io), stdout, stderr };
-}
 
 interface Row { text: string; label: string }
 
