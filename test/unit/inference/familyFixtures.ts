@@ -14,7 +14,7 @@ const FAMILIES = path.join(REPO, 'test/fixtures/families/build.py');
 const SCRIPT = path.join(REPO, 'test/fixtures/inference/make_family_models.py');
 const EXPORT = path.join(REPO, 'trainer/bert_studio_trainer/export.py');
 
-export const FAMILY_ARCHS = ['roberta', 'xlm-roberta', 'modernbert', 'distilbert', 'bert-cased'] as const;
+export const FAMILY_ARCHS = ['roberta', 'xlm-roberta', 'deberta-v3', 'modernbert', 'distilbert', 'bert-cased'] as const;
 export type FamilyArch = (typeof FAMILY_ARCHS)[number];
 
 export interface FamilyReference {
