@@ -11,7 +11,9 @@ import { describeLines, describeModel, modelTaskProblem } from '../../../src/cor
 import { cachedModel, hfHubCache, listCachedModels, resolveModel } from '../../../src/core/models/resolve';
 import { studioLayout } from '../../../src/core/paths';
 import { checkRunSpec, planRun, type RunEnvironment } from '../../../src/core/runs/create';
-import { familiesFolder } from '../inference/familyFixtures';
+import { resolveModelArg } from '../../../src/cli/commands/infer';
+import { InferenceEngine } from '../../../src/core/inference/engine';
+import { ensureFamilyModels, familiesFolder } from '../inference/familyFixtures';
 import { python } from '../inference/fixtures';
 import { needSetup } from '../needSetup';
 
@@ -152,5 +154,27 @@ describe('choosing a model: folder, run, Hugging Face cache, hub id', function (
     assert.equal(modelTaskProblem(ckpt('roberta'), 'token_classification'), undefined);
     const spec = { ...over.spec!, task: 'token_classification' as const, model: { name_or_path: bare }, training: {} };
     assert.match((await checkRunSpec(spec, renv)).map((p) => p.message).join('\n'), /token_classification needs the character offsets/);
+  });
+
+  it('predict and fill-mask take a cached id whose snapshot has an ONNX export (transformers.js layout), and name the cache when it is missing', async () => {
+    const fx = ensureFamilyModels();
+    assert.ok(fx, 'family models');
+    const onnx = path.join(fx.dir, 'roberta', 'mlm', 'onnx');
+    const snap = cacheModel(hub, 'tiny-org/tiny-roberta-onnx', onnx, 'dddd');
+    fs.mkdirSync(path.join(snap, 'onnx'));
+    fs.renameSync(path.join(snap, 'model.onnx'), path.join(snap, 'onnx', 'model.onnx'));
+    const saved = process.env.HF_HUB_CACHE;
+    process.env.HF_HUB_CACHE = hub;
+    const engine = new InferenceEngine();
+    try {
+      assert.equal(resolveModelArg('tiny-org/tiny-roberta-onnx', tmp), snap);
+      const r = await engine.fillMask(resolveModelArg('tiny-org/tiny-roberta-onnx', tmp), 'The capital of France is <mask>.', 3);
+      assert.equal(r.maskToken, '<mask>');
+      assert.throws(() => resolveModelArg('nobody/not-cached', tmp), (err: Error) => err.message.includes('no "nobody/not-cached" in the Hugging Face cache') && err.message.includes(hub));
+    } finally {
+      await engine.dispose();
+      if (saved === undefined) delete process.env.HF_HUB_CACHE;
+      else process.env.HF_HUB_CACHE = saved;
+    }
   });
 });
