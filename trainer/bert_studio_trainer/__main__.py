@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .engine.control import StopControl
 from . import evaluate as evaluate_cli
+from .engine.control import StopControl
 from .pretrain import cli as pretrain_cli
 
 THREADS_HELP = """environment:

@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 
+from .squad_metrics import average_over_questions, squad_evaluate
 from .squad_metrics import exact_match_score as squad_exact_match
-from .squad_metrics import metric_max_over_ground_truths, squad_evaluate
 
 # The official list, in its order ("……" included as written: it never equals one character).
 PUNCTUATION = ["-", ":", "_", "*", "^", "/", "\\", "~", "`", "+", "=",
@@ -89,15 +89,8 @@ def exact_match_score(prediction: str, ground_truth: str) -> bool:
 
 
 def cmrc_evaluate(predictions: dict[str, str], gold: dict[str, Sequence[str]]) -> dict[str, float]:
-    """{"exact_match", "f1"} in percent over the questions in `gold` (missing predictions score 0)."""
-    em = f1 = 0.0
-    for qid, answers in gold.items():
-        if qid not in predictions:
-            continue
-        em += metric_max_over_ground_truths(exact_match_score, predictions[qid], answers)
-        f1 += metric_max_over_ground_truths(f1_score, predictions[qid], answers)
-    n = max(len(gold), 1)
-    return {"exact_match": 100.0 * em / n, "f1": 100.0 * f1 / n}
+    """CMRC 2018's EM/F1 (characters, punctuation removed) in percent over the questions in `gold`."""
+    return average_over_questions(predictions, gold, exact_match_score, f1_score)
 
 
 QA_METRICS = ("auto", "squad", "cmrc")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import string
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 _PUNCT = set(string.punctuation)
 
@@ -38,13 +38,20 @@ def metric_max_over_ground_truths(metric, prediction: str, ground_truths: Sequen
     return max(float(metric(prediction, gt)) for gt in ground_truths)
 
 
-def squad_evaluate(predictions: dict[str, str], gold: dict[str, Sequence[str]]) -> dict[str, float]:
-    """{"exact_match", "f1"} in percent over the questions in `gold` (missing predictions score 0)."""
-    em = f1 = 0.0
+def average_over_questions(predictions: dict[str, str], gold: dict[str, Sequence[str]],
+                           exact_match: Callable[[str, str], bool], f1: Callable[[str, str], float]) -> dict[str, float]:
+    """{"exact_match", "f1"} in percent over the questions in `gold` (missing predictions score 0),
+    each question scored against its best-matching gold answer, as the official scripts do."""
+    em_total = f1_total = 0.0
     for qid, answers in gold.items():
         if qid not in predictions:
             continue
-        em += metric_max_over_ground_truths(exact_match_score, predictions[qid], answers)
-        f1 += metric_max_over_ground_truths(f1_score, predictions[qid], answers)
+        em_total += metric_max_over_ground_truths(exact_match, predictions[qid], answers)
+        f1_total += metric_max_over_ground_truths(f1, predictions[qid], answers)
     n = max(len(gold), 1)
-    return {"exact_match": 100.0 * em / n, "f1": 100.0 * f1 / n}
+    return {"exact_match": 100.0 * em_total / n, "f1": 100.0 * f1_total / n}
+
+
+def squad_evaluate(predictions: dict[str, str], gold: dict[str, Sequence[str]]) -> dict[str, float]:
+    """SQuAD v1.1's EM/F1 (whitespace tokens after normalisation)."""
+    return average_over_questions(predictions, gold, exact_match_score, f1_score)
