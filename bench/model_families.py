@@ -34,15 +34,14 @@ sys.path.insert(0, str(REPO / "trainer"))
 sys.path.insert(0, str(REPO / "trainer" / "tests"))
 os.environ.setdefault("BERT_STUDIO_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-import test_families as tf  # noqa: E402  (the matrix test's fixtures and specs)
-import torch  # noqa: E402
-from conftest import data_dir, read_events, write_run  # noqa: E402
-from safetensors.torch import load_file  # noqa: E402
-
-from bert_studio_trainer.families import load_tokenizer, model_facts, task_refusal  # noqa: E402
-from bert_studio_trainer.train import train  # noqa: E402
+import numpy as np
+import onnxruntime as ort
+import test_families as tf
+import torch
+from bert_studio_trainer.families import load_tokenizer, model_facts, task_refusal
+from bert_studio_trainer.train import train
+from conftest import data_dir, read_events, write_run
+from safetensors.torch import load_file
 
 OUT = REPO / "bench" / "results" / "model-families.json"
 SENTENCE = "Ada Lovelace worked with Charles Babbage on the Analytical Engine in London ."
