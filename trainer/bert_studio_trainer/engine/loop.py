@@ -74,6 +74,8 @@ class Trainer:
         self.features = task.build_train_features(train, self.tokenizer)
         self.eval_features = task.build_eval_features(self.eval_examples, self.tokenizer) if self.eval_examples else []
         self.control.check_starting()
+        for note in task.notes:
+            self.events.log("warning", note)
         self.events.log("info", f"{len(train)} training examples -> {len(self.features)} features, "
                         f"{len(self.eval_examples)} eval examples, tokenized in {time.perf_counter() - t0:.1f}s")
         self.lengths = [len(f["input_ids"]) for f in self.features]

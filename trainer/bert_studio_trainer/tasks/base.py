@@ -88,6 +88,8 @@ class Task(ABC):
 
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
+        # Warnings about the data found while building features; the loop logs them as events.
+        self.notes: list[str] = []
 
     # ---- spec and data -------------------------------------------------------------------
     def validate_spec(self, spec: Spec) -> None:  # noqa: B027 - optional hook

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..data.collate import pad_batch
-from ..data.readers import check_fields, read_jsonl, read_squad
+from ..data.readers import check_fields, read_jsonl, read_squad, record_where
 from ..models import from_pretrained_kwargs
 from ..spec import ModelRef, SpecError
 from .base import Batch, EvalResult, Feature, RunBatches, Task
@@ -77,6 +77,7 @@ class QuestionAnsweringTask(Task):
         )
 
     def build_train_features(self, examples: Sequence[dict[str, Any]], tokenizer: Any) -> list[Feature]:
+        examples = self._with_true_spans(examples)
         enc = self._encode(examples, tokenizer)
         feats = []
         for i, ex_i in enumerate(enc["overflow_to_sample_mapping"]):
@@ -97,6 +98,24 @@ class QuestionAnsweringTask(Task):
                 f["token_type_ids"] = enc["token_type_ids"][i]
             feats.append(f)
         return feats
+
+    def _with_true_spans(self, examples: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Questions whose trained answer's `answer_start` does not point at its text are never trained
+        on (a shifted span teaches the wrong words): they are left out, with a note naming the first."""
+        kept, wrong = [], []
+        for r in examples:
+            a = r["answers"][0] if r["answers"] else None
+            if a is not None and r["context"][a["answer_start"]:a["answer_start"] + len(a["text"])] != a["text"]:
+                wrong.append(r)
+            else:
+                kept.append(r)
+        if wrong:
+            where = record_where(wrong[0], Path(str((wrong[0].get("source") or {}).get("file", "data"))))
+            self.notes.append(
+                f"{len(wrong)} training question(s) whose answer_start does not point at their answer text were "
+                f"left out (the first: {where}, id {wrong[0].get('id')}); import the file as a dataset to see each "
+                "one at its place with the corrected offset as a quick fix.")
+        return kept
 
     def build_eval_features(self, examples: Sequence[dict[str, Any]], tokenizer: Any) -> list[Feature]:
         enc = self._encode(examples, tokenizer)
