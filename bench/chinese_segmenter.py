@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from flops import cpu_model  # bench/flops.py
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "chnsenticorp" / "ChnSentiCorp_htl_all.csv"
 
@@ -79,12 +81,7 @@ def agreement(r_out: list[list[str]], j_out: list[list[str]]) -> dict[str, Any]:
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_model()
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
             "load_average_at_start": os.getloadavg(),
             "note": "2 cores shared with other work; speeds are indicative, the ratio is what matters"}

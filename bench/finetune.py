@@ -157,12 +157,7 @@ def run_theirs(cfg: dict[str, Any]) -> dict[str, Any]:
 def machine(device: str) -> dict[str, Any]:
     import torch
 
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = flops.cpu_model()
     info = {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "python": platform.python_version()}
     if device == "cuda":
         info["gpu"] = torch.cuda.get_device_name(0)

@@ -19,6 +19,17 @@ from typing import Any
 GPU_BF16_PEAK = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10": 125e12}
 
 
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), else what platform knows."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def train_flops_per_token(model: Any, mean_seq_len: float) -> float:
     config = model.config
     embedding = sum(p.numel() for name, p in model.named_parameters() if "embeddings." in name)

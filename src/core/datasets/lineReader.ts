@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { DiagnosticBag } from './diagnostics';
 import { throwIfAborted, type Encoding, type FileFacts, type Newline, type ProgressInfo } from './types';
@@ -414,20 +414,25 @@ function grow(buf: Buffer, keep: number, need: number): Buffer {
 export async function hashFile(file: string, signal?: AbortSignal): Promise<{ sha256: string; bytes: number }> {
   const fh = await open(file, 'r');
   try {
-    const hash = createHash('sha256');
-    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-    let bytes = 0;
-    for (;;) {
-      throwIfAborted(signal);
-      const { bytesRead } = await fh.read(chunk, 0, CHUNK_BYTES, null);
-      if (!bytesRead) break;
-      bytes += bytesRead;
-      hash.update(chunk.subarray(0, bytesRead));
-    }
-    return { sha256: hash.digest('hex'), bytes };
+    return await hashOpenFile(fh, Infinity, signal);
   } finally {
     await fh.close();
   }
+}
+
+/** sha256 and size of what an open file holds, read in chunks up to `limit` bytes. */
+export async function hashOpenFile(fh: FileHandle, limit: number, signal?: AbortSignal): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  let bytes = 0;
+  while (bytes < limit) {
+    throwIfAborted(signal);
+    const { bytesRead } = await fh.read(chunk, 0, Math.min(CHUNK_BYTES, limit - bytes), null);
+    if (!bytesRead) break;
+    bytes += bytesRead;
+    hash.update(chunk.subarray(0, bytesRead));
+  }
+  return { sha256: hash.digest('hex'), bytes };
 }
 
 /** Up to `bytes` from the start of a file. */

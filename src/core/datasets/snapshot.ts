@@ -4,12 +4,12 @@
 // they were. A run trains on the snapshot, never on the source, and the manifest's sha256 tells
 // when a source changed since.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, createWriteStream, type WriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { renameCounts, renameLabel, renameRecord } from './labelNames';
-import { hashFile } from './lineReader';
+import { hashFile, hashOpenFile } from './lineReader';
 import { readDataset } from './validate';
 import {
   AbortError,
@@ -432,17 +432,7 @@ export async function hashRegularFile(file: string, signal?: AbortSignal, maxByt
     const st = await fh.stat();
     if (!st.isFile()) throw new Error(`${file}: not a regular file`);
     if (st.size > maxBytes) throw new Error(`${file}: larger than ${maxBytes} bytes`);
-    const hash = createHash('sha256');
-    const chunk = Buffer.allocUnsafe(1024 * 1024);
-    let bytes = 0;
-    while (bytes < st.size) {
-      if (signal?.aborted) throw new AbortError();
-      const { bytesRead } = await fh.read(chunk, 0, Math.min(chunk.length, st.size - bytes), null);
-      if (!bytesRead) break;
-      bytes += bytesRead;
-      hash.update(chunk.subarray(0, bytesRead));
-    }
-    return { sha256: hash.digest('hex'), bytes };
+    return await hashOpenFile(fh, st.size, signal);
   } finally {
     await fh.close();
   }
