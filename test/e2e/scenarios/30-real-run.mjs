@@ -57,7 +57,10 @@ export const scenario = {
     await h.pickQuickItem(page, 'sequence_classification');
     await step('base model');
     await h.pickQuickItem(page, 'Local folder');
-    await h.answerFileDialog(page, model, 'Use this model folder', { done: () => page.locator('.quick-input-widget .quick-input-title', { hasText: /: dataset/ }).isVisible() });
+    // The wizard then describes the model (architecture, parameters, positions, tokenizer) in a modal.
+    const describe = page.locator('.monaco-dialog-box', { hasText: 'Architecture: bert' });
+    await h.answerFileDialog(page, model, 'Use this model folder', { done: () => describe.isVisible() });
+    await describe.locator('.monaco-button', { hasText: 'Use This Model' }).click();
     await step('dataset');
     await h.pickQuickItem(page, 'sst2');
     await step('num_train_epochs');
