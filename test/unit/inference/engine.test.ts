@@ -4,23 +4,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { InferenceEngine } from '../../../src/core/inference/engine';
 import { aggregateEntities } from '../../../src/core/inference/postprocess';
-import { ensureFillMaskModel, ensureFixtures, type Reference } from './fixtures';
+import { ensureFillMaskModel, useFixtures } from './fixtures';
 import { needSetup } from '../needSetup';
 
 describe('inference engine against PyTorch (tiny exported models)', function () {
   this.timeout(300_000);
-  let fx: { dir: string; reference: Reference } | undefined;
+  const fx = useFixtures();
   const engine = new InferenceEngine({ idleMs: 60_000 });
-  const model = (task: string): string => path.join(fx?.dir ?? '', task);
-
-  before(function () {
-    fx = ensureFixtures();
-    needSetup(this, fx, 'inference fixtures (the venv Python and shared SST-2)');
-  });
+  const model = (task: string): string => path.join(fx.dir, task);
   after(() => engine.dispose());
 
   it('classifies SST-2 dev sentences with the logits PyTorch gives (1e-4), batched with padding', async () => {
-    const ref = fx!.reference;
+    const ref = fx.reference;
     const [out] = await engine.logits(model('sequence_classification'), ref.sst2);
     assert.deepEqual(out.dims, [ref.sst2.length, 2]);
     ref.sst2_logits.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(out.data[i * 2 + j] - v) < 1e-4, `sentence ${i} label ${j}: ${out.data[i * 2 + j]} vs ${v}`)));
@@ -33,7 +28,7 @@ describe('inference engine against PyTorch (tiny exported models)', function () 
   });
 
   it('tokenizes like the Python tokenizer, with its character offsets (emoji, accents, CJK, \\r\\n)', async () => {
-    for (const c of fx!.reference.offsets) {
+    for (const c of fx.reference.offsets) {
       const enc = await engine.encode(model('token_classification'), c.text);
       assert.deepEqual(enc.ids, c.ids, c.text);
       enc.spans.forEach((span, i) => {
@@ -46,7 +41,7 @@ describe('inference engine against PyTorch (tiny exported models)', function () 
 
   it('aggregates entities at the offsets Python gives, each span slicing the original text', async () => {
     const labels = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC', 'B-ORG', 'I-ORG'];
-    for (const c of fx!.reference.offsets) {
+    for (const c of fx.reference.offsets) {
       const entities = await engine.tokenClassify(model('token_classification'), c.text);
       const enc = await engine.encode(model('token_classification'), c.text);
       const expected = aggregateEntities(
@@ -70,7 +65,7 @@ describe('inference engine against PyTorch (tiny exported models)', function () 
   });
 
   it('fill-mask: top-1 equals PyTorch top-1 for the same exported MLM', async () => {
-    const ref = fx!.reference;
+    const ref = fx.reference;
     for (const [i, text] of ref.mask_texts.entries()) {
       const result = await engine.fillMask(model('mlm'), text, 5);
       assert.equal(result.candidates.length, 5);
@@ -83,7 +78,7 @@ describe('inference engine against PyTorch (tiny exported models)', function () 
   });
 
   it('answers with a span of the context and the logits PyTorch gives', async () => {
-    const { question, context, start_logits } = fx!.reference.qa;
+    const { question, context, start_logits } = fx.reference.qa;
     const [start] = await engine.logits(model('question_answering'), [question], { pairs: [context] });
     start_logits.forEach((v, i) => assert.ok(Math.abs(start.data[i] - v) < 1e-4));
     const answer = await engine.answer(model('question_answering'), question, context);
@@ -106,7 +101,7 @@ describe('inference engine against PyTorch (tiny exported models)', function () 
       const info = await q.info(model('mlm'));
       assert.equal(info.precision, 'int8');
       assert.ok(info.provider === 'cpu' || info.provider === 'cuda');
-      const r = await q.fillMask(model('mlm'), fx!.reference.mask_texts[0], 3);
+      const r = await q.fillMask(model('mlm'), fx.reference.mask_texts[0], 3);
       assert.equal(r.candidates.length, 3);
     } finally {
       await q.dispose();
@@ -140,12 +135,10 @@ describe('inference engine against PyTorch (tiny exported models)', function () 
 
 describe('inference engine cold path (pre-optimised graphs, load timings, bad files)', function () {
   this.timeout(300_000);
-  let fx: { dir: string; reference: Reference } | undefined;
+  const fx = useFixtures();
   let tmp = '';
 
   before(function () {
-    fx = ensureFixtures();
-    needSetup(this, fx, 'inference fixtures (the venv Python and shared SST-2)');
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-studio-cold-'));
   });
   after(() => tmp && fs.rmSync(tmp, { recursive: true, force: true }));
@@ -153,13 +146,13 @@ describe('inference engine cold path (pre-optimised graphs, load timings, bad fi
   /** A private copy of a fixture's onnx folder, to age or break files in. */
   const copy = (task: string, name: string): string => {
     const dir = path.join(tmp, name);
-    fs.cpSync(path.join(fx!.dir, task, 'onnx'), dir, { recursive: true });
+    fs.cpSync(path.join(fx.dir, task, 'onnx'), dir, { recursive: true });
     return dir;
   };
 
   it('loads model_cpu.onnx (and model_quantized_cpu.onnx) where the export wrote them, with the same logits as model.onnx and PyTorch', async () => {
-    const ref = fx!.reference;
-    const folder = path.join(fx!.dir, 'sequence_classification');
+    const ref = fx.reference;
+    const folder = path.join(fx.dir, 'sequence_classification');
     const fast = new InferenceEngine({ idleMs: 60_000 });
     const plain = new InferenceEngine({ idleMs: 60_000, optimisedGraphs: false });
     try {
@@ -175,7 +168,7 @@ describe('inference engine cold path (pre-optimised graphs, load timings, bad fi
     const q = new InferenceEngine({ precision: 'int8', idleMs: 60_000 });
     const qPlain = new InferenceEngine({ precision: 'int8', idleMs: 60_000, optimisedGraphs: false });
     try {
-      const mlm = path.join(fx!.dir, 'mlm');
+      const mlm = path.join(fx.dir, 'mlm');
       assert.equal(path.basename((await q.info(mlm)).graphFile), 'model_quantized_cpu.onnx');
       const [a] = await q.logits(mlm, ref.mask_texts);
       const [b] = await qPlain.logits(mlm, ref.mask_texts);
@@ -190,17 +183,17 @@ describe('inference engine cold path (pre-optimised graphs, load timings, bad fi
 
   it('reports where the cold load went: config, session, tokenizer and first run', async () => {
     const engine = new InferenceEngine({ idleMs: 60_000 });
-    const folder = path.join(fx!.dir, 'mlm');
+    const folder = path.join(fx.dir, 'mlm');
     try {
       assert.equal(await engine.loadTimings(folder), undefined); // asking starts no load
       const t0 = performance.now();
-      await engine.fillMask(folder, fx!.reference.mask_texts[0], 3);
+      await engine.fillMask(folder, fx.reference.mask_texts[0], 3);
       const total = performance.now() - t0;
       const t = await engine.loadTimings(folder);
       assert.ok(t && t.firstRunMs !== undefined);
       for (const v of [t.configMs, t.sessionMs, t.tokenizerMs, t.firstRunMs]) assert.ok(v > 0 && Number.isFinite(v));
       assert.ok(t.configMs + t.sessionMs + t.tokenizerMs + t.firstRunMs <= total);
-      await engine.fillMask(folder, fx!.reference.mask_texts[1], 3);
+      await engine.fillMask(folder, fx.reference.mask_texts[1], 3);
       assert.equal((await engine.loadTimings(folder))?.firstRunMs, t.firstRunMs); // only the first run counts
     } finally {
       await engine.dispose();
@@ -219,8 +212,8 @@ describe('inference engine cold path (pre-optimised graphs, load timings, bad fi
       assert.equal(path.basename((await engine.info(stale)).graphFile), 'model.onnx');
       assert.equal(path.basename((await engine.info(broken)).graphFile), 'model.onnx');
       assert.ok(logs.some((l) => l.includes(path.join(broken, 'model_cpu.onnx')) && l.includes('did not load')), logs.join('\n'));
-      const [c] = await engine.classify(broken, [fx!.reference.sst2[0]]);
-      assert.equal(c.label, fx!.reference.sst2_logits[0][0] > fx!.reference.sst2_logits[0][1] ? 'negative' : 'positive');
+      const [c] = await engine.classify(broken, [fx.reference.sst2[0]]);
+      assert.equal(c.label, fx.reference.sst2_logits[0][0] > fx.reference.sst2_logits[0][1] ? 'negative' : 'positive');
     } finally {
       await engine.dispose();
     }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { needSetup } from '../needSetup';
 
 export const REPO = path.resolve(__dirname, '../../../..');
 const SCRIPT = path.join(REPO, 'test/fixtures/inference/make_models.py');
@@ -62,6 +63,20 @@ export function ensureFixtures(): { dir: string; reference: Reference } | undefi
     fs.renameSync(tmp, dir);
   }
   return { dir, reference: JSON.parse(fs.readFileSync(path.join(dir, 'reference.json'), 'utf8')) as Reference };
+}
+
+/**
+ * Mocha set-up for a suite on the fixtures: found or built in a `before` hook; the suite is skipped
+ * (failed under CI) without them. The returned object is filled in by then.
+ */
+export function useFixtures(): { readonly dir: string; readonly reference: Reference } {
+  const holder = {} as { dir: string; reference: Reference };
+  before(function () {
+    const fx = ensureFixtures();
+    needSetup(this, fx, 'inference fixtures (the venv Python and shared SST-2)');
+    Object.assign(holder, fx);
+  });
+  return holder;
 }
 
 export interface SureFill {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { COMMAND_LINE_LIMIT } from '../../../src/cli/commands/infer';
 import { InferenceEngine, MAX_BATCH_TOKENS, tokenBatches, tokenWindows } from '../../../src/core/inference/engine';
 import { wholeWordSpan } from '../../../src/core/inference/postprocess';
-import { dataDir, ensureFixtures, REPO, type Reference } from './fixtures';
+import { dataDir, REPO, useFixtures } from './fixtures';
 import { needSetup } from '../needSetup';
 
 const CLI = path.join(REPO, 'dist', 'cli.js');
@@ -35,14 +35,9 @@ function squadDev(limit: number): SquadAnswer[] {
 
 describe('inference on many and long inputs', function () {
   this.timeout(300_000);
-  let fx: { dir: string; reference: Reference } | undefined;
+  const fx = useFixtures();
   const engine = new InferenceEngine({ idleMs: 60_000 });
-  const model = (task: string): string => path.join(fx?.dir ?? '', task);
-
-  before(function () {
-    fx = ensureFixtures();
-    needSetup(this, fx, 'inference fixtures (the venv Python and shared SST-2)');
-  });
+  const model = (task: string): string => path.join(fx.dir, task);
   after(() => engine.dispose());
 
   it('predict classifies 350 SST-2 dev sentences given on the command line of the real CLI, one line each, in order', function () {
