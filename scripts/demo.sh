@@ -18,7 +18,7 @@ echo "== Importing SST-2 (train + dev) as a dataset snapshot"
 node dist/cli.js dataset import "$data/sst2/train.tsv" --validation "$data/sst2/dev.tsv" --task sequence_classification --id sst2 --workspace "$root" --replace
 
 steps=$(( (train_samples + 31) / 32 ))
-eval_steps=$(( steps / 3 > 0 ? steps / 3 : 1 ))  # three evaluations over the run
+eval_steps=$(( (steps + 2) / 3 ))  # three evaluations over the run, the last one at the final step
 
 echo "== Fine-tuning on $train_samples sentences (CPU)"
 node dist/cli.js train --dataset sst2 --workspace "$root" --name sst2-demo \
