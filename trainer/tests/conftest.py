@@ -78,3 +78,26 @@ def read_events(run_dir: Path, type_: str | None = None) -> list[dict[str, Any]]
 
 def read_status(run_dir: Path) -> dict[str, Any]:
     return json.loads((run_dir / "status.json").read_text())
+
+
+def train_straight_and_resumed(tmp_path: Path, spec: dict[str, Any], stop_after: int) -> tuple[Path, Path]:
+    """The same spec trained straight through, and stopped after `stop_after` steps then resumed: the
+    two run folders, for resume-exactness checks."""
+    from bert_studio_trainer.train import train
+
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert train(write_run(straight, spec)) == 0
+    assert train(write_run(split, spec), stop_after_steps=stop_after) == 0
+    assert read_status(split)["state"] == "stopped"
+    assert train(split, resume=True) == 0
+    return straight, split
+
+
+def assert_same_weights(a: Path, b: Path) -> None:
+    """The final models of two runs hold the same tensors, exactly."""
+    from safetensors.torch import load_file
+
+    wa, wb = load_file(a / "model" / "model.safetensors"), load_file(b / "model" / "model.safetensors")
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        torch.testing.assert_close(wb[k], wa[k], msg=k)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import make_spec, read_events, read_status, write_run
+from conftest import make_spec, read_events, train_straight_and_resumed
 
 from bert_studio_trainer.pretrain.corpus import Document, read_corpus
 from bert_studio_trainer.pretrain.features import build_sequences, tokenize_documents
@@ -178,19 +178,10 @@ def test_resume_is_exact_with_chinese_whole_word_masking(tmp_path: Path, sample:
     corpus = tmp_path / "zh.txt"
     corpus.write_text("\n\n".join(sample[:40]) + "\n", encoding="utf-8")
 
-    def spec() -> dict:
-        s = make_spec("mlm_nsp", corpus, max_steps=6, per_device_train_batch_size=8, max_seq_length=32, save_steps=3,
-                      logging_steps=1, learning_rate=1e-3, warmup_ratio=0.0, whole_word_masking=True)
-        s["model"]["from_scratch"] = {"preset": "tiny", "vocab_size": 1500}
-        return s
-
-    from bert_studio_trainer.train import train
-
-    full, split = tmp_path / "full", tmp_path / "split"
-    assert train(write_run(full, spec())) == 0
-    assert train(write_run(split, spec()), stop_after_steps=3) == 0
-    assert read_status(split)["state"] == "stopped"
-    assert train(split, resume=True) == 0
+    spec = make_spec("mlm_nsp", corpus, max_steps=6, per_device_train_batch_size=8, max_seq_length=32, save_steps=3,
+                     logging_steps=1, learning_rate=1e-3, warmup_ratio=0.0, whole_word_masking=True)
+    spec["model"]["from_scratch"] = {"preset": "tiny", "vocab_size": 1500}
+    full, split = train_straight_and_resumed(tmp_path, spec, stop_after=3)
     a = {e["step"]: e for e in read_events(full, "step")}
     b = {e["step"]: e for e in read_events(split, "step")}
     assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5, 6]

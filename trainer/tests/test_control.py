@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_spec, read_events, read_status, write_run
-from safetensors.torch import load_file
+from conftest import assert_same_weights, make_spec, read_events, read_status, write_run
 
 from bert_studio_trainer.engine.checkpoint import complete_checkpoints
 from bert_studio_trainer.train import train
@@ -62,10 +61,7 @@ def test_resume_is_exact(tmp_path: Path, data: Path) -> None:
     a, b = losses(straight), losses(split)
     assert sorted(a) == sorted(b) == list(range(1, 9))
     torch.testing.assert_close(torch.tensor([b[k] for k in sorted(b)]), torch.tensor([a[k] for k in sorted(a)]))
-    wa, wb = load_file(straight / "model" / "model.safetensors"), load_file(split / "model" / "model.safetensors")
-    assert wa.keys() == wb.keys()
-    for k in wa:
-        torch.testing.assert_close(wb[k], wa[k], msg=k)
+    assert_same_weights(straight, split)
 
 
 @pytest.mark.slow

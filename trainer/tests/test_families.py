@@ -15,8 +15,14 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from conftest import REPO, read_events, read_status, write_run
-from safetensors.torch import load_file
+from conftest import (
+    REPO,
+    assert_same_weights,
+    read_events,
+    read_status,
+    train_straight_and_resumed,
+    write_run,
+)
 
 from bert_studio_trainer.engine.checkpoint import complete_checkpoints
 from bert_studio_trainer.export import PARITY_TOLERANCE
@@ -193,16 +199,9 @@ def test_token_type_ids_only_for_models_with_token_types(checkpoints: Path, arch
 def test_resume_is_exact_for_roberta(tmp_path: Path, data: Path, checkpoints: Path) -> None:
     spec = family_spec(data, checkpoints / "roberta" / "checkpoint", "ner", max_steps=6, save_steps=3, eval_steps=100)
     spec["export"] = {"onnx": False}
-    straight, split = tmp_path / "straight", tmp_path / "split"
-    assert train(write_run(straight, spec)) == 0
-    assert train(write_run(split, spec), stop_after_steps=3) == 0
-    assert read_status(split)["state"] == "stopped"
-    assert train(split, resume=True) == 0
+    straight, split = train_straight_and_resumed(tmp_path, spec, stop_after=3)
     a = {e["step"]: e["loss"] for e in read_events(straight, "step")}
     b = {e["step"]: e["loss"] for e in read_events(split, "step")}
     assert sorted(a) == sorted(b) == list(range(1, 7))
     torch.testing.assert_close(torch.tensor([b[k] for k in sorted(b)]), torch.tensor([a[k] for k in sorted(a)]))
-    wa, wb = load_file(straight / "model" / "model.safetensors"), load_file(split / "model" / "model.safetensors")
-    assert wa.keys() == wb.keys()
-    for k in wa:
-        torch.testing.assert_close(wb[k], wa[k], msg=k)
+    assert_same_weights(straight, split)

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_spec, read_events, read_status, write_run
+from conftest import (
+    assert_same_weights,
+    make_spec,
+    read_events,
+    train_straight_and_resumed,
+    write_run,
+)
 
 from bert_studio_trainer.pretrain.model import SparseBertForMaskedLM, SparseBertForPreTraining
 from bert_studio_trainer.pretrain.presets import preset_config
@@ -80,23 +86,14 @@ def _tiny_spec(data: Path, task: str = "mlm_nsp", **training: object) -> dict:
 
 
 def test_resume_is_exact(tmp_path: Path, data: Path) -> None:
-    full, split = tmp_path / "full", tmp_path / "split"
-    assert train(write_run(full, _tiny_spec(data))) == 0
-    assert train(write_run(split, _tiny_spec(data)), stop_after_steps=3) == 0
-    assert read_status(split)["state"] == "stopped"
-    assert train(split, resume=True) == 0
+    full, split = train_straight_and_resumed(tmp_path, _tiny_spec(data), stop_after=3)
     a = {e["step"]: e for e in read_events(full, "step")}
     b = {e["step"]: e for e in read_events(split, "step")}
     assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5, 6]
     for step in a:
         for key in ("loss", "mlm_loss", "nsp_loss"):
             torch.testing.assert_close(b[step][key], a[step][key], rtol=0, atol=0)
-    from safetensors.torch import load_file
-
-    wa, wb = load_file(full / "model" / "model.safetensors"), load_file(split / "model" / "model.safetensors")
-    assert wa.keys() == wb.keys()
-    for k in wa:
-        torch.testing.assert_close(wb[k], wa[k])
+    assert_same_weights(full, split)
     config = json.loads((full / "model" / "config.json").read_text())
     assert config["architectures"] == ["BertForPreTraining"] and config["num_hidden_layers"] == 2
     assert config["hidden_size"] == 128 and config["vocab_size"] == 1000
