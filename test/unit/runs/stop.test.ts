@@ -66,6 +66,14 @@ describe('stop and run state against real processes', function () {
     return dir;
   }
 
+  /** A fake worker for `dir`, killed after the test, once its SIGTERM handler is in place. */
+  async function startWorker(dir: string, script?: string): Promise<ChildProcess> {
+    const child = fakeWorker(dir, script);
+    children.push(child);
+    await execed(child);
+    return child;
+  }
+
   function writeStatus(dir: string, status: Record<string, unknown>): void {
     fs.writeFileSync(path.join(dir, 'status.json'), JSON.stringify({ step: 3, max_steps: 10, updated: Date.now() / 1000, ...status }));
   }
@@ -90,9 +98,7 @@ describe('stop and run state against real processes', function () {
 
   it('never signals a recycled pid: a worker-looking process with another start time', async () => {
     const dir = newRun('recycled');
-    const other = fakeWorker(dir);
-    children.push(other);
-    await execed(other);
+    const other = await startWorker(dir);
     const pid = other.pid as number;
     writeStatus(dir, { state: 'running', pid, pid_start: (processStartTime(pid) as number) - 1 });
     assert.equal(store.get('recycled').state, 'interrupted');
@@ -107,9 +113,7 @@ describe('stop and run state against real processes', function () {
   it("never signals another run's worker", async () => {
     const mine = newRun('mine');
     const theirs = newRun('theirs');
-    const worker = fakeWorker(theirs);
-    children.push(worker);
-    await execed(worker);
+    const worker = await startWorker(theirs);
     const pid = worker.pid as number;
     writeStatus(mine, { state: 'running', pid, pid_start: processStartTime(pid) });
     const check = verifyWorker(mine, { pid, start: processStartTime(pid) });
@@ -122,9 +126,7 @@ describe('stop and run state against real processes', function () {
 
   it("stops this run's worker: stop file, then SIGTERM; a stale pid afterwards signals nothing", async () => {
     const dir = newRun('live');
-    const worker = fakeWorker(dir);
-    children.push(worker);
-    await execed(worker);
+    const worker = await startWorker(dir);
     const pid = worker.pid as number;
     writeStatus(dir, { state: 'running', pid, pid_start: processStartTime(pid) });
     assert.equal(store.get('live').state, 'running');
@@ -137,9 +139,7 @@ describe('stop and run state against real processes', function () {
 
   it('kills a worker that ignores the stop after the grace period, checking it again first', async () => {
     const dir = newRun('stubborn');
-    const worker = fakeWorker(dir, `process.on('SIGTERM', () => {});`);
-    children.push(worker);
-    await execed(worker);
+    const worker = await startWorker(dir, `process.on('SIGTERM', () => {});`);
     writeStatus(dir, { state: 'running', pid: worker.pid, pid_start: processStartTime(worker.pid as number) });
     assert.equal(await stopWorker(dir, undefined, 300, 20), 'killed');
     await exited(worker);
@@ -148,9 +148,7 @@ describe('stop and run state against real processes', function () {
 
   it('a launched worker shows starting before its first status, failed when it dies before one, stopped when asked to stop', async () => {
     const dir = newRun('launch');
-    const worker = fakeWorker(dir);
-    children.push(worker);
-    await execed(worker);
+    const worker = await startWorker(dir);
     writeLaunch(dir, worker.pid as number, false);
     assert.equal(store.get('launch').state, 'starting');
     // A run still starting stops through launch.json (there is no status.json yet).
@@ -180,9 +178,7 @@ describe('stop and run state against real processes', function () {
 
   it('cancelling a start stops the launched worker', async () => {
     const dir = newRun('cancel');
-    const child = fakeWorker(dir);
-    children.push(child);
-    await execed(child);
+    const child = await startWorker(dir);
     const record = writeLaunch(dir, child.pid as number, false);
     const w: LaunchedWorker = { pid: child.pid as number, start: record.pid_start, exited: exited(child) };
     const abort = new AbortController();
