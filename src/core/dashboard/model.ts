@@ -14,6 +14,7 @@ import {
 } from '../../../webview/dashboard/protocol';
 import { RawSeries, StreamingBuckets } from './buckets';
 import { StepRate } from './eta';
+import { cleanLogLine, eventLogMessage, LogPairing, workerLogMessage } from './logText';
 
 export const LOG_LINES = 200;
 /** Misclassified examples sent to the webview per evaluation; the rest stay on the host. */
@@ -67,6 +68,8 @@ export class RunModel {
   private readonly otherEvals = new Map<string, EvalEvent>();
   private logs: LogLine[] = [];
   private pendingLogs: LogLine[] = [];
+  /** The worker writes its messages to both files: each is shown once. */
+  private readonly pairing = new LogPairing();
   private summaryDirty = true;
   private evalDirty = false;
 
@@ -77,6 +80,8 @@ export class RunModel {
   }
 
   private ingestOne(ev: RunEvent): void {
+    const twin = eventLogMessage(ev);
+    const shown = twin === undefined || !this.pairing.seen('event', cleanLogLine(twin.split('\n')[0] as string));
     if (finite(ev.ts)) {
       this.firstTs ??= ev.ts;
       this.lastTs = ev.ts;
@@ -115,15 +120,15 @@ export class RunModel {
         this.message = ev.message;
         // A (re)start: the time since the last step is not training time.
         if (ev.state === 'starting' || ev.state === 'running') this.rate.restart();
-        this.log({ ts: ev.ts, level: 'status', text: ev.message ? `${ev.state}: ${clip(ev.message)}` : ev.state });
+        if (shown) this.log({ ts: ev.ts, level: 'status', text: ev.message ? `${ev.state}: ${clip(cleanLogLine(ev.message))}` : ev.state });
         this.summaryDirty = true;
         break;
       case 'log':
-        this.log({ ts: ev.ts, level: typeof ev.level === 'string' ? ev.level : 'info', text: clip(String(ev.message)) });
+        if (shown) this.log({ ts: ev.ts, level: typeof ev.level === 'string' ? ev.level : 'info', text: clip(cleanLogLine(String(ev.message))) });
         break;
       case 'error':
         this.error = ev.field ? `${ev.field}: ${ev.message}` : String(ev.message);
-        this.log({ ts: ev.ts, level: 'error', text: clip(this.error) });
+        if (shown) this.log({ ts: ev.ts, level: 'error', text: clip(cleanLogLine(this.error)) });
         this.summaryDirty = true;
         break;
       case 'checkpoint':
@@ -152,9 +157,14 @@ export class RunModel {
     if (this.pendingLogs.length > LOG_LINES * 2) this.pendingLogs = this.pendingLogs.slice(-LOG_LINES);
   }
 
-  /** Lines of the worker's own log (worker.log). */
+  /** Lines of the worker's own log (worker.log), without escape codes or the twins of event messages. */
   addLogLines(lines: readonly string[]): void {
-    for (const text of lines) this.log({ level: 'worker', text: clip(text) });
+    for (const line of lines) {
+      const text = cleanLogLine(line);
+      const message = workerLogMessage(text);
+      if (message !== undefined && this.pairing.seen('worker', message)) continue;
+      this.log({ level: 'worker', text: clip(text) });
+    }
   }
 
   /** status.json as read now, and the state the host shows for it (e.g. `interrupted`). */
