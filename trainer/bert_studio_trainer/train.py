@@ -48,7 +48,9 @@ def log_traceback(run_dir: Path) -> None:
 
 
 def train(run_dir: Path | str, resume: bool = False, stop_after_steps: int | None = None,
-          control: StopControl | None = None) -> int:
+          control: StopControl | None = None, on_eval: Any = None) -> int:
+    """`on_eval(step, metrics)`: called after each evaluation (a study's pruner, sweep.py); a reason it
+    returns ends training there, as early stopping does."""
     run_dir = Path(run_dir).resolve()
     setup_logging()
     control = control or StopControl(run_dir, stop_after_steps)
@@ -74,10 +76,12 @@ def train(run_dir: Path | str, resume: bool = False, stop_after_steps: int | Non
         _quiet_transformers()
         runtime = setup_runtime(spec.device, spec.t("bf16"))
         events.log("info", runtime.threads_note)
+        events.log("info", runtime.precision_note)
         control.check_starting()
         from .engine.loop import Trainer  # after validation: imports torch-heavy modules
 
         trainer = Trainer(spec, run_dir, runtime, events, control, resume=resume)
+        trainer.on_eval = on_eval
         trainer.prepare()
         final = trainer.run()
         if final == "completed":

@@ -84,8 +84,9 @@ def test_device_and_autocast_choice() -> None:
     auto = resolve_device("auto")
     assert auto.type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert resolve_device("cpu").type == "cpu"
-    # bf16 autocast: on CUDA when "auto" (and supported); on CPU only when asked for explicitly.
-    assert resolve_autocast("auto", torch.device("cpu")) is None
+    # bf16 autocast: on CUDA when "auto" (and supported); on CPU when asked for explicitly, or
+    # "auto" on a CPU with bf16 instructions (test_bf16_cpu.py).
+    assert resolve_autocast("auto", torch.device("cpu"), cpu_bf16=None) is None
     assert resolve_autocast(True, torch.device("cpu")) is torch.bfloat16
     assert resolve_autocast(False, auto) is None
     if torch.cuda.is_available():

@@ -20,6 +20,7 @@ class Runtime:
     local_rank: int = 0
     autocast_dtype: torch.dtype | None = None
     threads_note: str = ""  # how many CPU threads torch uses and why (logged at the start of a run)
+    precision_note: str = ""  # fp32 or bf16 autocast, and what decided it (logged at the start of a run)
 
     @property
     def distributed(self) -> bool:
@@ -57,13 +58,48 @@ def resolve_device(spec_device: str, local_rank: int = 0) -> torch.device:
     return torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
 
 
-def resolve_autocast(bf16: object, device: torch.device) -> torch.dtype | None:
-    if bf16 is False:
+# CPU flags (Linux /proc/cpuinfo) of native bf16 matrix instructions, best first: AMX tiles
+# (Sapphire Rapids and later Xeons), AVX512-BF16 (Cooper Lake, Zen 4 and later EPYC/Ryzen).
+# torch.backends.cpu.get_cpu_capability() stops at "AVX512" and so cannot tell these apart.
+CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def cpu_bf16_capability(cpuinfo: str = "/proc/cpuinfo") -> str | None:
+    """The first of CPU_BF16_FLAGS this CPU has, else None (also where there is no /proc/cpuinfo)."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
         return None
+    return next((flag for flag in CPU_BF16_FLAGS if flag in flags), None)
+
+
+_DETECT = object()
+
+
+def resolve_precision(bf16: object, device: torch.device,
+                      cpu_bf16: str | None | object = _DETECT) -> tuple[torch.dtype | None, str]:
+    """(autocast dtype or None for fp32, why). Autocast only: parameters, gradients and optimizer
+    state stay fp32 (master weights). ``cpu_bf16`` is the CPU's bf16 flag (detected when not given)."""
+    if bf16 is False:
+        return None, "fp32 (training.bf16 is false)"
     if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
-    # On CPU bf16 autocast is slower than fp32 on most machines: only when asked for explicitly.
-    return torch.bfloat16 if bf16 is True else None
+        if torch.cuda.is_bf16_supported():
+            return torch.bfloat16, "bf16 autocast on the GPU; weights and optimizer state stay fp32"
+        return None, "fp32: this GPU has no bf16 support"
+    if bf16 is True:
+        return torch.bfloat16, "bf16 autocast on the CPU (training.bf16 is true); weights and optimizer state stay fp32"
+    flag = cpu_bf16_capability() if cpu_bf16 is _DETECT else cpu_bf16
+    if flag:
+        return torch.bfloat16, (f"bf16 autocast on the CPU: it has {flag} (bf16 matrix instructions); weights and "
+                                "optimizer state stay fp32 (set training.bf16 to false for fp32)")
+    # Without native bf16 instructions, CPU bf16 autocast is slower than fp32.
+    return None, (f"fp32: this CPU has none of {', '.join(CPU_BF16_FLAGS)}, so bf16 autocast would be slower "
+                  "(set training.bf16 to true to use it anyway)")
+
+
+def resolve_autocast(bf16: object, device: torch.device, cpu_bf16: str | None | object = _DETECT) -> torch.dtype | None:
+    return resolve_precision(bf16, device, cpu_bf16)[0]
 
 
 # torch's own choice (physical cores, or OMP_NUM_THREADS), read before anything changes it.
@@ -119,7 +155,8 @@ def setup_runtime(spec_device: str, bf16: object) -> Runtime:
     torch.set_num_threads(threads)
     if world_size > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return Runtime(device, rank, world_size, local_rank, resolve_autocast(bf16, device), threads_note)
+    dtype, precision_note = resolve_precision(bf16, device)
+    return Runtime(device, rank, world_size, local_rank, dtype, threads_note, precision_note)
 
 
 def shutdown(runtime: Runtime) -> None:
