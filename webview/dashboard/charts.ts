@@ -3,7 +3,8 @@
 
 import uPlot from 'uplot';
 import { el } from '../shared/dom';
-import { cssVar, formatNumber } from './dom';
+import { axisWidth, realRange, stepLabel, stepRange, STEP_INCRS, stepTicks, tickLabels, valueRange } from './axes';
+import { cssVar } from './dom';
 import type { Line } from './seriesStore';
 
 export interface ChartSeries {
@@ -24,6 +25,27 @@ export interface ChartOptions {
   /** Label of the right-hand axis, when series use scale 'y2'. */
   readonly y2?: string;
   readonly onZoom: (range: [number, number] | undefined) => void;
+}
+
+/** What the axes are fitted to besides the data: the runs' length and the quantities drawn. */
+export interface AxisFit {
+  /** Total steps of the longest visible run, when known: the step axis ends there. */
+  readonly runLength?: number;
+  /** Series name of the left axis (`loss`, `eval/accuracy`…), for its real range. */
+  readonly quantity?: string;
+  /** Series name of the right axis. */
+  readonly quantity2?: string;
+}
+
+let measureCtx: CanvasRenderingContext2D | null | undefined;
+/** Text width in CSS pixels at the axes' font. */
+function measure(font: string): (text: string) => number {
+  measureCtx ??= document.createElement('canvas').getContext('2d');
+  return (text) => {
+    if (!measureCtx) return text.length * 7;
+    measureCtx.font = font;
+    return measureCtx.measureText(text).width;
+  };
 }
 
 /** `color` at `alpha` opacity, as rgba() (canvas needs a colour it can parse without CSS). */
@@ -50,6 +72,7 @@ export class Chart {
   private readonly empty: HTMLElement;
   private plot: uPlot | undefined;
   private shape = '';
+  private fit: AxisFit = {};
   private readonly resize: ResizeObserver;
 
   constructor(parent: HTMLElement, private readonly options: ChartOptions) {
@@ -59,18 +82,21 @@ export class Chart {
     this.empty = el('div', 'chart-empty', 'No data yet');
     this.root.append(this.body, this.empty);
     parent.append(this.root);
+    // The section's width is the grid column's (the canvas inside does not widen it): follow it.
     this.resize = new ResizeObserver(() => {
-      if (this.plot) this.plot.setSize({ width: this.width(), height: this.options.height ?? 200 });
+      if (this.plot && Math.round(this.plot.width) !== this.width()) this.plot.setSize({ width: this.width(), height: this.options.height ?? 200 });
     });
-    this.resize.observe(this.body);
+    this.resize.observe(this.root);
   }
 
   private width(): number {
-    return Math.max(200, this.body.clientWidth || this.root.clientWidth || 300);
+    return Math.max(120, Math.floor(this.root.clientWidth || 300));
   }
 
   /** Draws the series; `zoom` fixes the x range, otherwise it follows the data. */
-  update(series: readonly ChartSeries[], zoom: [number, number] | undefined): void {
+  update(series: readonly ChartSeries[], zoom: [number, number] | undefined, fit: AxisFit = {}): void {
+    const refit = fit.runLength !== this.fit.runLength || fit.quantity !== this.fit.quantity || fit.quantity2 !== this.fit.quantity2;
+    this.fit = fit;
     const visible = series.filter((s) => s.line.xs.length > 0);
     this.empty.hidden = visible.length > 0;
     this.body.hidden = visible.length === 0;
@@ -85,7 +111,7 @@ export class Chart {
       this.shape = shape;
       this.plot = new uPlot(this.buildOptions(visible), data, this.body);
     } else {
-      this.plot.setData(data, zoom === undefined);
+      this.plot.setData(data, zoom === undefined || refit);
     }
     if (zoom) this.plot.setScale('x', { min: zoom[0], max: zoom[1] });
   }
@@ -105,17 +131,25 @@ export class Chart {
     const fg = cssVar('--vscode-descriptionForeground', cssVar('--vscode-foreground', '#cccccc'));
     const grid = withAlpha(cssVar('--vscode-foreground', '#cccccc'), 0.12);
     const font = `11px ${cssVar('--vscode-font-family', 'sans-serif')}`;
-    const fmt = (_u: uPlot, splits: number[]): string[] => splits.map((v) => formatNumber(v, 3));
+    const width = measure(font);
     // Only set what differs from uPlot's defaults: an explicit `side: undefined` would override them.
     const axis = (scale: string, side?: number): uPlot.Axis => ({
       scale,
       ...(side !== undefined ? { side } : {}),
       stroke: fg,
       font,
-      size: scale === 'x' ? 28 : 52,
       grid: { stroke: grid, width: 1, show: side !== 1 },
       ticks: { stroke: grid, width: 1 },
-      values: fmt,
+      ...(scale === 'x'
+        ? { size: 28, incrs: STEP_INCRS as number[], filter: (_u: uPlot, splits: number[]) => stepTicks(splits) as number[], values: (_u: uPlot, splits: (number | null)[]) => splits.map(stepLabel) }
+        : { size: (_u: uPlot, values: string[] | null) => axisWidth(values, width) + (side === 1 ? 14 : 0), values: (_u: uPlot, splits: number[]) => tickLabels(splits) }),
+    });
+    const valueScale = (which: 'quantity' | 'quantity2'): uPlot.Scale => ({
+      auto: true,
+      range: (_u, min, max) => {
+        const q = this.fit[which];
+        return valueRange(min, max, q ? realRange(q, max) : undefined);
+      },
     });
     const hasY2 = series.some((s) => s.scale === 'y2');
     return {
@@ -127,7 +161,11 @@ export class Chart {
         drag: { x: true, y: false, setScale: false },
         bind: { dblclick: () => () => null },
       },
-      scales: { x: { time: false }, y: { auto: true }, ...(hasY2 ? { y2: { auto: true } } : {}) },
+      scales: {
+        x: { time: false, range: (_u, _min, max) => stepRange(max, this.fit.runLength) },
+        y: valueScale('quantity'),
+        ...(hasY2 ? { y2: valueScale('quantity2') } : {}),
+      },
       axes: [axis('x'), axis('y'), ...(hasY2 ? [{ ...axis('y2', 1), label: this.options.y2, labelFont: font, labelSize: 14 }] : [])],
       series: [
         { label: 'step' },

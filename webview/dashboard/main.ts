@@ -339,14 +339,25 @@ function smoothedOnly(name: string, label: string, extra: Partial<ChartSeries> =
   return smoothed(name, label, extra).filter((s) => s.label.endsWith('(smoothed)'));
 }
 
+/** The step axis ends at the longest visible run's total steps (when known). */
+function runLength(): number | undefined {
+  let longest: number | undefined;
+  for (const id of visibleRuns()) {
+    const n = summaries.get(id)?.maxSteps ?? runs.find((r) => r.id === id)?.maxSteps;
+    if (n !== undefined && n > 0) longest = Math.max(longest ?? 0, n);
+  }
+  return longest;
+}
+
 function drawCharts(): void {
-  lossChart.update(smoothed('loss', 'loss'), zoom);
-  lrChart.update(lines('learning_rate', 'learning rate', (b) => perBucket(b, 'mean')), zoom);
+  const length = runLength();
+  lossChart.update(smoothed('loss', 'loss'), zoom, { runLength: length, quantity: 'loss' });
+  lrChart.update(lines('learning_rate', 'learning rate', (b) => perBucket(b, 'mean')), zoom, { runLength: length, quantity: 'learning_rate' });
   const metric = renderMetricSelect(metricNames());
-  evalChart.update(metric ? lines(EVAL_PREFIX + metric, metric, envelope, { points: true }) : [], zoom);
-  throughputChart.update([...smoothedOnly('samples_per_second', 'samples/s'), ...smoothedOnly('tokens_per_second', 'tokens/s', { scale: 'y2', dash: [4, 3], width: 1 })], zoom);
-  memoryChart.update(lines('memory_mb', 'MB', (b) => perBucket(b, 'max')), zoom);
-  gradChart.update(smoothed('grad_norm', 'grad norm'), zoom);
+  evalChart.update(metric ? lines(EVAL_PREFIX + metric, metric, envelope, { points: true }) : [], zoom, { runLength: length, quantity: metric ? EVAL_PREFIX + metric : undefined });
+  throughputChart.update([...smoothedOnly('samples_per_second', 'samples/s'), ...smoothedOnly('tokens_per_second', 'tokens/s', { scale: 'y2', dash: [4, 3], width: 1 })], zoom, { runLength: length, quantity: 'samples_per_second', quantity2: 'tokens_per_second' });
+  memoryChart.update(lines('memory_mb', 'MB', (b) => perBucket(b, 'max')), zoom, { runLength: length, quantity: 'memory_mb' });
+  gradChart.update(smoothed('grad_norm', 'grad norm'), zoom, { runLength: length, quantity: 'grad_norm' });
 }
 
 // ---- controls ----------------------------------------------------------------------------------
