@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from . import evaluate as evaluate_cli
+from .analysis import label_errors as label_errors_cli
 from .engine.control import StopControl
 from .pretrain import cli as pretrain_cli
 
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("default-model", help="print the folder of the default pretrained model")
     pretrain_cli.add_commands(sub)  # inspect-masking, build-vocab
     evaluate_cli.add_command(sub)  # evaluate --model RUN --data FILE --out DIR
+    label_errors_cli.add_command(sub)  # label-errors --model RUN [--data FILE --folds K]
     args = parser.parse_args(argv)
     control = None
     if args.command == "train":
@@ -38,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         return pretrain_cli.run_command(args)
     if args.command == "evaluate":
         return evaluate_cli.run_command(args)
+    if args.command == "label-errors":
+        return label_errors_cli.run_command(args)
     if args.command == "default-model":
         from .models import default_model_path
 

@@ -65,6 +65,7 @@ export const TRAINING_FIELDS: Readonly<Record<string, FieldRule>> = {
   short_seq_prob: { kind: 'number', min: 0, max: 1, tasks: ['mlm', 'mlm_nsp'] },
   whole_word_masking: { kind: 'bool', tasks: ['mlm', 'mlm_nsp'] },
   nsp: { kind: 'bool', tasks: ['mlm_nsp'] },
+  record_dynamics: { kind: 'bool', tasks: ['sequence_classification', 'token_classification'], what: "each training example's gold-label probability per epoch (dynamics.npz)" },
 };
 
 /** Names people type for Trainer's: a hint, never applied silently. */

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from transformers import set_seed
 
+from ..analysis.dynamics import DYNAMICS_NPZ, recorder_for
 from ..spec import Spec, SpecError
 from ..tasks import build_task
 from ..tasks.base import Batch, EvalResult, Feature, Task, collapsed_class
@@ -90,6 +91,12 @@ class Trainer:
         self.optimizer = build_optimizer(self.raw_model, spec.t("learning_rate"), spec.t("weight_decay"), self.rt.device)
         self.scheduler = build_scheduler(self.optimizer, spec.t("warmup_ratio"), self.max_steps)
         self.state = TrainState(world_size=self.rt.world_size)
+        # Per-example training dynamics (analysis/dynamics.py), from the training forward passes.
+        self.dynamics, note = recorder_for(spec, task, self.features, train, self.rt.world_size)
+        if note:
+            self.events.log("info", note)
+        if self.dynamics:
+            self.dynamics.attach(self.raw_model)
         if self.resume:
             self._resume()
         self.model: torch.nn.Module = self.raw_model
@@ -117,6 +124,8 @@ class Trainer:
             self.events.log("warning", "--resume: no complete checkpoint yet; starting from the beginning")
             return
         self.state = load_checkpoint(ckpt, self.raw_model, self.optimizer, self.scheduler, self.rt.rank)
+        if self.dynamics and not self.dynamics.load(ckpt / DYNAMICS_NPZ):
+            self.events.log("warning", f"{ckpt.name} has no matching {DYNAMICS_NPZ}: training dynamics start afresh")
         if self.state.world_size != self.rt.world_size:
             self.events.log("warning", f"resuming with {self.rt.world_size} processes, saved with "
                             f"{self.state.world_size}: the data order will differ")
@@ -185,6 +194,8 @@ class Trainer:
             tokens += sum(self.lengths[j] for j in idx)
             sync = not rt.distributed or i == len(micro_batches) - 1
             ctx = model.no_sync() if not sync else contextlib.nullcontext()  # type: ignore[operator]
+            if self.dynamics:
+                self.dynamics.watch(self.state.epoch, idx, batch)
             with ctx:
                 with rt.autocast():
                     losses = task.training_step(model, batch)
@@ -282,6 +293,8 @@ class Trainer:
         save_rank_rng(tmp, rt.rank)
         rt.barrier()
         if rt.is_main:
+            if self.dynamics:
+                self.dynamics.save(tmp / DYNAMICS_NPZ)
             keep = self.spec.t("save_total_limit")
             final = finish_checkpoint(self.run_dir, tmp, st.step, self.raw_model, self.tokenizer,
                                       self.optimizer, self.scheduler, st, keep)
@@ -290,6 +303,8 @@ class Trainer:
             # (its step otherwise lags until the next logging step).
             self.events.set_status(step=st.step, last_checkpoint=rel)
             self.events.emit("checkpoint", step=st.step, path=rel)
+            if self.dynamics:
+                self.dynamics.write_run_files(self.run_dir)
         rt.barrier()
 
     def _finish(self) -> None:
