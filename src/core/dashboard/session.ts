@@ -26,6 +26,7 @@ export interface SessionOptions extends FollowOptions {
 }
 
 const MAX_QUEUE = 50;
+const LIVE = new Set(['starting', 'running', 'stopping']);
 
 export class DashboardSession {
   private ready = false;
@@ -38,6 +39,8 @@ export class DashboardSession {
   private flushTimer: NodeJS.Timeout | undefined;
   private runsTimer: NodeJS.Timeout | undefined;
   private lastRuns = '';
+  /** Runs live at the last run-list read: a run not in it has just started. */
+  private live = new Set<string>();
   private disposed = false;
 
   constructor(
@@ -231,13 +234,18 @@ export class DashboardSession {
       step: r.status?.step,
       maxSteps: r.status?.max_steps ?? undefined,
     }));
+    const live = new Set(infos.filter((r) => LIVE.has(r.state)).map((r) => r.id));
+    const started = infos.filter((r) => live.has(r.id) && !this.live.has(r.id));
+    this.live = live;
     const key = JSON.stringify(runs);
     if (key === this.lastRuns) return;
     this.lastRuns = key;
     this.post({ type: ToWebview.Runs, runs });
     if (!followDefault || !this.ready || this.selection.pinned) return;
-    const id = this.defaultRun(infos);
-    if (id && id !== this.selection.primary) this.applySelection(this.withDefaultPrimary(this.selection, id), true);
+    // Following sticks to one run while it lives: it moves to a run that starts, or on once it ends.
+    const current = this.selection.primary;
+    const id = started.length ? this.defaultRun(started) : current && live.has(current) ? current : this.defaultRun(infos);
+    if (id && id !== current) this.applySelection(this.withDefaultPrimary(this.selection, id), true);
   }
 
   private post(message: HostMessage): void {

@@ -1,10 +1,11 @@
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DashboardSession, type SessionHost } from '../../../src/core/dashboard/session';
 import { RunStore } from '../../../src/core/runs/store';
+import { hasProc, processStartTime } from '../../../src/core/runs/workerProcess';
 import type { Misclassified } from '../../../src/core/runs/protocol';
 import type { HostMessage, Selection } from '../../../webview/dashboard/protocol';
 import { loadState, readySelection } from '../../../webview/dashboard/uiState';
@@ -236,6 +237,54 @@ describe('DashboardSession after a window reload', () => {
     pinned.sendRuns();
     assert.equal(free.currentSelection.primary, id);
     assert.equal(pinned.currentSelection.primary, '20250102-100000-earlier');
+  });
+
+  it('follows one of two live runs until another starts, however their activity alternates', async function () {
+    if (!hasProc()) this.skip(); // liveness is checked through /proc
+    const store = reloadRuns([
+      { id: '20250101-100000-a', state: 'running', updated: t + 100 },
+      { id: '20250102-100000-b', state: 'running', updated: t + 200 },
+    ]);
+    // Stand-in workers: processes whose command line names the trainer module and their run folder.
+    const workers = new Map<string, ChildProcess>();
+    const touch = (id: string, updated: number, step: number): void => {
+      const file = path.join(store.runsDir, id, 'status.json');
+      const pid = workers.get(id)?.pid as number;
+      fs.writeFileSync(file, JSON.stringify({ state: 'running', pid, pid_start: processStartTime(pid), step, max_steps: 400, updated }));
+      fs.utimesSync(file, updated, updated);
+    };
+    const startWorker = async (id: string): Promise<void> => {
+      const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', 'bert_studio_trainer', store.runDir(id)], { stdio: 'ignore' });
+      workers.set(id, child);
+      await new Promise((r) => child.once('spawn', r));
+    };
+    try {
+      await startWorker('20250101-100000-a');
+      await startWorker('20250102-100000-b');
+      touch('20250101-100000-a', t + 100, 200);
+      touch('20250102-100000-b', t + 200, 200);
+      const s = open(store);
+      assert.equal(s.currentSelection.primary, '20250102-100000-b', 'the most recently active at first');
+      for (let i = 1; i <= 4; i++) {
+        touch(i % 2 ? '20250101-100000-a' : '20250102-100000-b', t + 1000 * i, 200 + i);
+        s.sendRuns();
+        assert.equal(s.currentSelection.primary, '20250102-100000-b', `still b after update ${i}`);
+      }
+      const id = '20250105-100000-started';
+      fs.mkdirSync(path.join(store.runsDir, id));
+      fs.writeFileSync(path.join(store.runsDir, id, 'spec.json'), JSON.stringify({ version: 1, task: 'mlm', data: { train: 't' } }));
+      await startWorker(id);
+      touch(id, t + 1, 1);
+      s.sendRuns();
+      assert.equal(s.currentSelection.primary, id, 'a run that starts takes over');
+      assert.equal(s.currentSelection.pinned, false);
+      workers.get(id)?.kill();
+      await new Promise((r) => workers.get(id)?.once('exit', r));
+      s.sendRuns();
+      assert.equal(s.currentSelection.primary, '20250102-100000-b', 'once it ends: the most recently active live run');
+    } finally {
+      for (const w of workers.values()) w.kill();
+    }
   });
 
   it('"follow the active run" in the page unpins: the host picks the run and tells the page', () => {
