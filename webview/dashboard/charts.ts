@@ -73,6 +73,8 @@ export class Chart {
   private plot: uPlot | undefined;
   private shape = '';
   private fit: AxisFit = {};
+  /** Data is on its way: an empty chart says so instead of "No data yet". */
+  loading = false;
   private readonly resize: ResizeObserver;
 
   constructor(parent: HTMLElement, private readonly options: ChartOptions) {
@@ -98,6 +100,7 @@ export class Chart {
     const refit = fit.runLength !== this.fit.runLength || fit.quantity !== this.fit.quantity || fit.quantity2 !== this.fit.quantity2;
     this.fit = fit;
     const visible = series.filter((s) => s.line.xs.length > 0);
+    this.empty.textContent = this.loading ? 'Loading…' : 'No data yet';
     this.empty.hidden = visible.length > 0;
     this.body.hidden = visible.length === 0;
     if (visible.length === 0) {
@@ -114,6 +117,11 @@ export class Chart {
       this.plot.setData(data, zoom === undefined || refit);
     }
     if (zoom) this.plot.setScale('x', { min: zoom[0], max: zoom[1] });
+  }
+
+  /** Whether a plot is on screen. */
+  get drawn(): boolean {
+    return this.plot !== undefined;
   }
 
   /** Forgets the plot so the next update rebuilds it with fresh theme colours. */

@@ -11,7 +11,8 @@ import { Chart, type ChartSeries } from './charts';
 import { el } from '../shared/dom';
 import { clear, cssVar, custom } from './dom';
 import { onHostMessage } from '../shared/messages';
-import { EVAL_PREFIX, HOST_MESSAGE, ToHost, ToWebview, type EvalReport, type HostMessage, type RunListItem, type RunSummary, type Selection, type SeriesDelta, type WebviewMessage } from './protocol';
+import { arrayOf, check, object, optional } from '../../src/shared/guard';
+import { EVAL_PREFIX, HOST_MESSAGE, RUN_LIST_ITEM, RUN_SUMMARY, ToHost, ToWebview, type EvalReport, type HostMessage, type RunListItem, type RunSummary, type Selection, type SeriesDelta, type WebviewMessage } from './protocol';
 import { LogView, renderEval, renderSummary } from './sections';
 import { loadState, readySelection, selectionOf, type UiState } from './uiState';
 import { envelope, perBucket, SeriesStore, smoothedEnvelope, type Buckets, type Line } from './seriesStore';
@@ -27,11 +28,22 @@ const vscode = acquireVsCodeApi();
 const PALETTE = ['blue', 'orange', 'green', 'purple', 'red', 'yellow'];
 const FALLBACK = ['#3794ff', '#d18616', '#89d185', '#b180d7', '#f14c4c', '#cca700'];
 
-const ui = loadState(vscode.getState());
+const saved = vscode.getState();
+const ui = loadState(saved);
 const store = new SeriesStore();
 const zoomStore = new SeriesStore();
-let runs: RunListItem[] = [];
-const summaries = new Map<string, RunSummary>();
+/**
+ * The run list and the primary run's summary as last shown, saved with the state: a page reopened
+ * (or the window reloaded) shows them at once instead of "No runs yet" while the host reads the runs.
+ */
+const VIEW_CACHE = object({ runs: arrayOf(RUN_LIST_ITEM, 200), summary: optional(RUN_SUMMARY) });
+const cached = check(VIEW_CACHE, (saved as { view?: unknown } | undefined)?.view);
+let runs: RunListItem[] = cached.ok ? [...cached.value.runs] : [];
+/** No run list from the host yet (the cached one, if any, is shown meanwhile). */
+let runsLoading = true;
+/** Visible runs whose data the host has not sent yet: the charts keep the last view, dimmed, meanwhile. */
+const awaiting = new Set<string>(ui.primary ? [ui.primary] : []);
+const summaries = new Map<string, RunSummary>(cached.ok && cached.value.summary && ui.primary ? [[ui.primary, cached.value.summary]] : []);
 const evals = new Map<string, EvalReport | null>();
 let zoom: [number, number] | undefined;
 let zoomRequest = 0;
@@ -102,7 +114,8 @@ function post(msg: WebviewMessage): void {
 }
 
 function saveState(): void {
-  vscode.setState(ui);
+  const summary = ui.primary ? summaries.get(ui.primary) : undefined;
+  vscode.setState({ ...ui, view: { runs: runs.slice(0, 200), ...(summary ? { summary } : {}) } } as UiState);
 }
 
 function selection(): Selection {
@@ -117,11 +130,13 @@ function visibleRuns(): string[] {
 
 function changeSelection(next: Selection, notifyHost: boolean): void {
   if (next.primary !== ui.primary) ui.cell = undefined;
+  for (const id of [next.primary, ...next.compare]) if (id && !visibleRuns().includes(id)) awaiting.add(id);
   ui.primary = next.primary;
   ui.compare = next.compare.filter((id) => id !== next.primary);
   ui.pinned = next.pinned === true && next.primary !== undefined;
   saveState();
   const keep = new Set(visibleRuns());
+  for (const id of [...awaiting]) if (!keep.has(id)) awaiting.delete(id);
   store.drop(keep);
   zoomStore.drop(keep);
   if (notifyHost) post({ type: ToHost.Select, selection: selection() });
@@ -134,7 +149,9 @@ onHostMessage('dashboard', HOST_MESSAGE, (msg: HostMessage) => {
   switch (msg.type) {
     case ToWebview.Runs:
       runs = [...msg.runs];
+      runsLoading = false;
       renderRuns();
+      saveState();
       break;
     case ToWebview.Selection:
       changeSelection(msg.selection, false);
@@ -142,12 +159,15 @@ onHostMessage('dashboard', HOST_MESSAGE, (msg: HostMessage) => {
     case ToWebview.Series:
       if (!visibleRuns().includes(msg.runId)) break;
       if (!store.apply(msg.runId, msg.reset, msg.deltas)) console.warn(`dashboard: series out of step for ${msg.runId}`);
+      if (msg.reset) awaiting.delete(msg.runId);
       scheduleCharts();
       break;
     case ToWebview.Summary:
       summaries.set(msg.runId, msg.summary);
       if (msg.runId === ui.primary) {
+        summaryRoot.classList.remove('loading');
         renderSummary(summaryRoot, msg.summary);
+        saveState();
         // The evaluation chart defaults to the run's best-model metric, known from the summary.
         if (!ui.metric) scheduleCharts();
       }
@@ -155,6 +175,7 @@ onHostMessage('dashboard', HOST_MESSAGE, (msg: HostMessage) => {
     case ToWebview.Eval:
       evals.set(msg.runId, msg.report);
       if (msg.runId === ui.primary) {
+        evalRoot.classList.remove('loading');
         ui.cell = undefined;
         saveState();
         renderEvalSection();
@@ -162,7 +183,10 @@ onHostMessage('dashboard', HOST_MESSAGE, (msg: HostMessage) => {
       scheduleCharts();
       break;
     case ToWebview.Logs:
-      if (msg.runId === ui.primary) logView.append(msg.lines, msg.reset);
+      if (msg.runId === ui.primary) {
+        logRoot.classList.remove('loading');
+        logView.append(msg.lines, msg.reset);
+      }
       break;
     case ToWebview.Range:
       if (msg.requestId !== zoomRequest) break;
@@ -188,7 +212,7 @@ function renderRuns(): void {
   clear(runSelect);
   if (!runs.length) {
     const opt = custom<{ value: string }>('vscode-option');
-    opt.textContent = 'No runs yet';
+    opt.textContent = runsLoading ? 'Loading runs…' : 'No runs yet';
     opt.setAttribute('value', '');
     runSelect.append(opt);
   } else {
@@ -209,8 +233,10 @@ function renderRuns(): void {
   if (runs.length) runSelect.value = ui.pinned && ui.primary ? ui.primary : FOLLOW_ACTIVE;
 
   clear(compareList);
-  const others = runs.filter((r) => r.id !== ui.primary);
-  if (!others.length) compareList.append(el('p', 'muted', 'No other runs to compare.'));
+  // Only runs of the same task share metrics and meaning: the others are not offered.
+  const task = runs.find((r) => r.id === ui.primary)?.task;
+  const others = runs.filter((r) => r.id !== ui.primary && (!task || !r.task || r.task === task || ui.compare.includes(r.id)));
+  if (!others.length) compareList.append(el('p', 'muted', task ? `No other ${task} runs to compare.` : 'No other runs to compare.'));
   for (const r of others) {
     const box = custom<{ checked: boolean }>('vscode-checkbox');
     box.textContent = `${runLabel(r)} — ${r.state}`;
@@ -246,9 +272,16 @@ function renderZoomNote(): void {
 }
 
 function renderDetails(): void {
-  renderSummary(summaryRoot, ui.primary ? summaries.get(ui.primary) : undefined);
-  renderEvalSection();
-  logView.append([], true);
+  // While the host reads a newly shown run, the last view stays, dimmed, rather than "No run selected".
+  const loading = ui.primary !== undefined && awaiting.has(ui.primary);
+  const summary = ui.primary ? summaries.get(ui.primary) : undefined;
+  summaryRoot.classList.toggle('loading', loading);
+  logRoot.classList.toggle('loading', loading);
+  evalRoot.classList.toggle('loading', loading);
+  if (summary || !loading) renderSummary(summaryRoot, summary);
+  else if (!summaryRoot.firstChild) summaryRoot.append(el('p', 'muted', 'Loading…'));
+  if (!loading || (ui.primary && evals.has(ui.primary))) renderEvalSection();
+  if (!loading) logView.append([], true);
 }
 
 function renderEvalSection(): void {
@@ -350,6 +383,10 @@ function runLength(): number | undefined {
 }
 
 function drawCharts(): void {
+  const loading = ui.primary !== undefined && awaiting.has(ui.primary);
+  charts.classList.toggle('loading', loading);
+  for (const c of allCharts) c.loading = loading;
+  if (loading && lossChart.drawn) return; // keep the last view until the new run's data is here
   const length = runLength();
   lossChart.update(smoothed('loss', 'loss'), zoom, { runLength: length, quantity: 'loss' });
   lrChart.update(lines('learning_rate', 'learning rate', (b) => perBucket(b, 'mean')), zoom, { runLength: length, quantity: 'learning_rate' });
