@@ -2,6 +2,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ColumnarError, saveToDiskSplits } from '../../core/datasets/columnar';
 import { guessDataset, labelPrefixedAdvice } from '../../core/datasets/detect';
 import { checkDatasetId, datasetDir, importDataset, InvalidDatasetIdError, listDatasets, readManifest } from '../../core/datasets/snapshot';
 import { LabelNamesError, parseLabelNames } from '../../core/datasets/labelNames';
@@ -22,7 +23,8 @@ bert-studio dataset list                      imported datasets
   --validation FILE --test FILE   other splits (else --split 0.1 [--seed 42] carves one from train)
   --task T            ${TASKS.join(', ')}
   --format F          ${FORMATS.join(', ')} (default: from the file)
-  --text C --text-pair C --label C   CSV/TSV columns (names or 0-based indexes) or JSONL fields
+  --text C --text-pair C --label C   CSV/TSV columns (names or 0-based indexes), JSONL fields or
+                      Parquet/Arrow columns (FILE may be a datasets save_to_disk folder: its splits)
   --tokens N --tags N CoNLL token and tag columns (default 0 and -1, the last)
   --no-header --quoting on|off --text-mode sentences|documents|wikitext --tag-scheme iob2|iob1
   --labels a,b,c      the label set (others are reported)
@@ -86,9 +88,17 @@ function dataFile(file: string, what: string): string {
   } catch {
     throw new UsageError(`${what} ${file}: no such file. Check the path.`, what);
   }
-  if (st.isDirectory()) throw new UsageError(`${what} ${file}: is a folder, not a data file. Pass the file itself (e.g. ${path.join(file, 'train.tsv')}).`, what);
-  if (!st.isFile()) throw new UsageError(`${what} ${file}: not a regular file (a device, pipe or socket). Pass a CSV, TSV, JSONL, CoNLL, SQuAD JSON or text file.`, what);
+  if (st.isDirectory()) throw new UsageError(`${what} ${file}: is a folder, not a data file. Pass the file itself (e.g. ${path.join(file, 'train.tsv')}), or a datasets save_to_disk folder (with state.json or dataset_dict.json).`, what);
+  if (!st.isFile()) throw new UsageError(`${what} ${file}: not a regular file (a device, pipe or socket). Pass a CSV, TSV, JSONL, CoNLL, SQuAD JSON, Parquet, Arrow or text file.`, what);
   return path.resolve(file);
+}
+
+/** A columnar file or folder that cannot be read becomes a usage error naming the argument. */
+function columnarUsage(what: string): (e: unknown) => never {
+  return (e) => {
+    if (e instanceof ColumnarError) throw new UsageError(`${what}: ${e.message}`, what);
+    throw e;
+  };
 }
 
 /** --label-prefixed [--label-separator S] [--coarse-labels]; the separator and transform alone imply it. */
@@ -122,17 +132,20 @@ function labelNamesFlag(args: ParsedArgs, task: Task): Record<string, string> | 
 }
 
 async function buildRequest(args: ParsedArgs): Promise<{ request: DatasetRequest; guessed: string }> {
-  const train = args.positional[0];
-  if (!train) throw new UsageError(`a data FILE is required.\n${DATASET_USAGE}`);
+  const source = args.positional[0];
+  if (!source) throw new UsageError(`a data FILE is required.\n${DATASET_USAGE}`);
+  // A `datasets` save_to_disk folder stands for its split files.
+  const disk = fs.statSync(source, { throwIfNoEntry: false })?.isDirectory() ? await saveToDiskSplits(source).catch(columnarUsage('FILE')) : undefined;
+  const train = disk?.train ?? source;
   dataFile(train, 'FILE');
-  const validation = flag(args, 'validation') !== undefined ? dataFile(flag(args, 'validation') as string, '--validation') : undefined;
-  const test = flag(args, 'test') !== undefined ? dataFile(flag(args, 'test') as string, '--test') : undefined;
+  const validation = flag(args, 'validation') !== undefined ? dataFile(flag(args, 'validation') as string, '--validation') : disk?.validation;
+  const test = flag(args, 'test') !== undefined ? dataFile(flag(args, 'test') as string, '--test') : disk?.test;
   const quoting = choice(args, 'quoting', ['on', 'off', 'true', 'false']);
   const textMode = choice<TextMode>(args, 'text-mode', ['sentences', 'documents', 'wikitext']);
   const tagScheme = choice<TagScheme>(args, 'tag-scheme', ['iob2', 'iob1']);
   const split = numberFlag(args, 'split', 0.001, 0.9, false, '0.1');
   const seed = numberFlag(args, 'seed', 0, 2 ** 31 - 1, true, '42');
-  const guess = await guessDataset(train);
+  const guess = await guessDataset(train).catch(columnarUsage('FILE'));
   const labelPrefix = labelPrefixFlags(args);
   const task = (flag(args, 'task') ?? (labelPrefix ? 'sequence_classification' : guess.task)) as Task | undefined;
   if (!task || !(TASKS as readonly string[]).includes(task)) throw new UsageError(`--task must be one of ${TASKS.join(', ')}.`);

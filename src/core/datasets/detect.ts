@@ -3,6 +3,7 @@
 // always take an explicit request.
 
 import * as path from 'node:path';
+import { columnarHead, COLUMNAR_EXTENSIONS, type ColumnarFormat } from './columnar';
 import { nodeEncoding, readHead, sniffEncoding, type SniffResult } from './lineReader';
 import { parseQuoted } from './delimited';
 import { detectTextMode } from './text';
@@ -237,7 +238,33 @@ export function delimitedConsistent(lines: readonly string[], delimiter: ',' | '
   return w.length > 0 && w[0] > 1 && w.filter((x) => x === w[0]).length >= 0.8 * w.length;
 }
 
+/** JSON Lines objects and Parquet/Arrow rows: the task and mapping from the first example's keys. */
+function objectGuess(first: Record<string, unknown>, format: 'jsonl' | ColumnarFormat): DatasetGuess {
+  const keys = Object.keys(first);
+  const has = (k: string): boolean => keys.includes(k);
+  if ((has('tokens') || has('words')) && (has('tags') || has('ner_tags'))) {
+    return { format, task: 'token_classification', mapping: { tokens: has('tokens') ? 'tokens' : 'words', tags: has('tags') ? 'tags' : 'ner_tags' }, columns: keys, confident: true, reason: 'tokens and tags fields' };
+  }
+  if (has('context') && has('question')) {
+    return { format, task: 'question_answering', mapping: { context: 'context', question: 'question', answers: 'answers' }, columns: keys, confident: true, reason: 'context and question fields' };
+  }
+  if (has('sentences')) return { format, task: 'mlm', mapping: {}, columns: keys, confident: false, reason: 'a sentences field (pretraining)' };
+  const { mapping, confident } = classificationMapping(keys);
+  const multiLabel = mapping.label !== undefined && Array.isArray(first[String(mapping.label)]);
+  return {
+    format,
+    task: 'sequence_classification',
+    mapping,
+    columns: keys,
+    ...(multiLabel ? { multiLabel } : {}),
+    confident,
+    reason: confident ? `text and ${multiLabel ? 'label-list (multi-label)' : 'label'} fields` : 'no obvious text/label fields',
+  };
+}
+
 export async function guessDataset(file: string): Promise<DatasetGuess> {
+  const columnar = COLUMNAR_EXTENSIONS[path.extname(file).toLowerCase()];
+  if (columnar) return objectGuess((await columnarHead(file, columnar)).first, columnar);
   const { text, lines } = await sampleLines(file);
   const ext = path.extname(file).toLowerCase();
   const firstLine = lines.find((l) => l.trim()) ?? '';
@@ -270,33 +297,13 @@ export async function guessDataset(file: string): Promise<DatasetGuess> {
     return { format: 'squad', task: 'question_answering', mapping: {}, confident: true, reason: 'SQuAD layout (data → paragraphs → qas)' };
   }
   if (ext === '.jsonl' || ext === '.ndjson' || (ext === '.json' && trimmed.startsWith('{'))) {
-    let keys: string[] = [];
     let first: Record<string, unknown> = {};
     try {
       first = JSON.parse(firstLine) as Record<string, unknown>;
-      keys = Object.keys(first);
     } catch {
       // An unparsable first line: validation will say where.
     }
-    const has = (k: string): boolean => keys.includes(k);
-    if ((has('tokens') || has('words')) && (has('tags') || has('ner_tags'))) {
-      return { format: 'jsonl', task: 'token_classification', mapping: { tokens: has('tokens') ? 'tokens' : 'words', tags: has('tags') ? 'tags' : 'ner_tags' }, columns: keys, confident: true, reason: 'tokens and tags fields' };
-    }
-    if (has('context') && has('question')) {
-      return { format: 'jsonl', task: 'question_answering', mapping: { context: 'context', question: 'question', answers: 'answers' }, columns: keys, confident: true, reason: 'context and question fields' };
-    }
-    if (has('sentences')) return { format: 'jsonl', task: 'mlm', mapping: {}, columns: keys, confident: false, reason: 'a sentences field (pretraining)' };
-    const { mapping, confident } = classificationMapping(keys);
-    const multiLabel = mapping.label !== undefined && Array.isArray(first[String(mapping.label)]);
-    return {
-      format: 'jsonl',
-      task: 'sequence_classification',
-      mapping,
-      columns: keys,
-      ...(multiLabel ? { multiLabel } : {}),
-      confident,
-      reason: confident ? `text and ${multiLabel ? 'label-list (multi-label)' : 'label'} fields` : 'no obvious text/label fields',
-    };
+    return objectGuess(first, 'jsonl');
   }
   const conll = conllTagColumn(lines.slice(0, 200));
   if (conll || ext === '.conll' || ext === '.iob' || ext === '.bio') {

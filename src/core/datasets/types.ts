@@ -7,7 +7,7 @@ export type { Task };
 
 import type { LabelPrefixOptions } from './labelPrefixed';
 
-export const FORMATS = ['csv', 'tsv', 'jsonl', 'conll', 'squad', 'text'] as const;
+export const FORMATS = ['csv', 'tsv', 'jsonl', 'conll', 'squad', 'text', 'parquet', 'arrow'] as const;
 export type Format = (typeof FORMATS)[number];
 
 import { SPLITS, type SplitName } from '../../shared/datasetStats';

@@ -6,14 +6,15 @@ import { stat } from 'node:fs/promises';
 import { SharedState, SplitContext, type RecordSink } from './context';
 import { readConll } from './conll';
 import { readDelimited } from './delimited';
+import { ColumnarError, columnarToJsonl, isColumnar } from './columnar';
 import { DiagnosticBag } from './diagnostics';
 import { readJsonl } from './jsonl';
 import { readLabelPrefixed } from './labelPrefixed';
 import { delimitedConsistent, labelPrefixedAdvice, labelPrefixedLines, sampleLines, sniffLayout } from './detect';
-import { DEFAULT_MAX_LINE_BYTES, FatalFileError, LineReader } from './lineReader';
+import { DEFAULT_MAX_LINE_BYTES, FatalFileError, hashFile, LineReader } from './lineReader';
 import { readSquad } from './squad';
 import { detectTextMode, readText } from './text';
-import { AbortError, type DatasetRequest, type FileReport, type Format, type RunOptions, type SplitName, type Task, type ValidationReport } from './types';
+import { AbortError, type DatasetRequest, type FileFacts, type FileReport, type Format, type RunOptions, type SplitName, type Task, type ValidationReport } from './types';
 
 const ORDER: SplitName[] = ['validation', 'test', 'train'];
 const REPORT_ORDER: SplitName[] = ['train', 'validation', 'test'];
@@ -26,6 +27,8 @@ const FORMAT_TASKS: Record<Format, readonly Task[]> = {
   conll: ['token_classification'],
   squad: ['question_answering'],
   text: ['mlm', 'mlm_nsp'],
+  parquet: ['sequence_classification', 'token_classification', 'question_answering', 'mlm', 'mlm_nsp'],
+  arrow: ['sequence_classification', 'token_classification', 'question_answering', 'mlm', 'mlm_nsp'],
 };
 const FORMAT_NAMES: Record<Format | 'label-prefixed', string> = {
   csv: 'CSV (comma-separated rows)',
@@ -34,6 +37,8 @@ const FORMAT_NAMES: Record<Format | 'label-prefixed', string> = {
   conll: 'CoNLL (one token and its tag per line)',
   squad: 'a SQuAD JSON document',
   text: 'plain text',
+  parquet: 'Parquet (one row an example)',
+  arrow: 'Arrow IPC (one row an example)',
   'label-prefixed': 'label-prefixed lines',
 };
 
@@ -44,6 +49,7 @@ const FORMAT_NAMES: Record<Format | 'label-prefixed', string> = {
  */
 async function checkLayout(ctx: SplitContext, request: DatasetRequest): Promise<void> {
   const { bag, file } = ctx;
+  if (isColumnar(request.format)) return;
   const { text, lines, sniff } = await sampleLines(file);
   if (sniff.binary || sniff.foreign) return;
   const seen = sniffLayout(text, lines);
@@ -73,6 +79,41 @@ async function checkLayout(ctx: SplitContext, request: DatasetRequest): Promise<
   throw new FatalFileError('format does not match the file');
 }
 
+/**
+ * Parquet / Arrow: the rows go through the JSON Lines reader (see columnar.ts), so a diagnostic's
+ * line is the row number. Its column and quick fix point into the JSON text, which is not the
+ * file's: both are dropped. The facts are the source file's (its sha256 and size).
+ */
+async function readColumnar(ctx: SplitContext, request: DatasetRequest, opts: RunOptions): Promise<FileFacts> {
+  const { bag, file } = ctx;
+  let rows;
+  try {
+    rows = await columnarToJsonl(file, request.format as 'parquet' | 'arrow', opts.signal);
+  } catch (e) {
+    if (e instanceof ColumnarError) {
+      bag.add('error', 'file.unreadable', 1, 1, e.message);
+      throw new FatalFileError('unreadable columnar file');
+    }
+    throw e;
+  }
+  if (rows.rows === 0) {
+    await rows.dispose();
+    bag.add('error', 'file.empty', 1, 1, `The ${request.format === 'parquet' ? 'Parquet' : 'Arrow'} file holds no rows. Pick the file that holds the data, or remove this split.`);
+    throw new FatalFileError('no rows');
+  }
+  try {
+    const reader = new LineReader(rows.path, bag, { maxLineBytes: request.options?.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, signal: opts.signal });
+    await readJsonl(reader, ctx, request.mapping, request.options?.tagScheme ?? 'iob2');
+  } finally {
+    await rows.dispose();
+    bag.diagnostics.forEach((d, i) => {
+      bag.diagnostics[i] = { file: d.file, line: d.line, column: 1, severity: d.severity, code: d.code, message: `Row ${d.line}: ${d.message}` };
+    });
+  }
+  const { sha256, bytes } = await hashFile(file);
+  return { bytes, sha256, encoding: 'utf-8', newline: 'none', lines: rows.rows };
+}
+
 async function readOne(ctx: SplitContext, request: DatasetRequest, opts: RunOptions): Promise<FileReport> {
   const { bag, file, split } = ctx;
   const report: FileReport = { split, file, counts: ctx.counts, diagnostics: bag.diagnostics, problems: bag.problems, errors: 0, warnings: 0 };
@@ -88,6 +129,8 @@ async function readOne(ctx: SplitContext, request: DatasetRequest, opts: RunOpti
     const scheme = o.tagScheme ?? 'iob2';
     if (request.format === 'squad') {
       report.facts = await readSquad(ctx, opts);
+    } else if (isColumnar(request.format)) {
+      report.facts = await readColumnar(ctx, request, opts);
     } else {
       const reader = new LineReader(file, bag, { maxLineBytes: o.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, signal: opts.signal, onProgress: opts.onProgress });
       switch (request.format) {

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { saveToDiskSplits } from '../../core/datasets/columnar';
 import { columnIndex, parseQuoted } from '../../core/datasets/delimited';
 import { guessDataset, labelPrefixedAdvice, splitsFromNames, type DatasetGuess } from '../../core/datasets/detect';
 import { LabelNamesError, parseLabelNames } from '../../core/datasets/labelNames';
@@ -123,7 +124,13 @@ async function chooseMultiLabel(file: string, guess: DatasetGuess, header: boole
 
 /** Asks what is not obvious; undefined when the user cancels. */
 export async function buildImportRequest(files: readonly string[]): Promise<DatasetRequest | undefined> {
-  const named = splitsFromNames(files);
+  // A `datasets` save_to_disk folder stands for its split files.
+  const disk = files.length === 1 && (await fs.promises.stat(files[0]).catch(() => undefined))?.isDirectory() ? await saveToDiskSplits(files[0]).catch((e: Error) => e) : undefined;
+  if (disk instanceof Error) {
+    void vscode.window.showErrorMessage(`BERT Studio: ${disk.message}`);
+    return undefined;
+  }
+  const named = disk ?? splitsFromNames(files);
   const train = named.train ?? files[0];
   const guess = await guessDataset(train);
   let labelPrefix: LabelPrefixOptions | undefined;

@@ -93,7 +93,7 @@ export function registerDatasets(ctx: Ctx): void {
       const picked = await vscode.window.showOpenDialog({
         canSelectMany: true,
         title: 'Import dataset: pick the training file (and dev/test files, optionally)',
-        filters: { 'Data files': ['csv', 'tsv', 'jsonl', 'json', 'txt', 'conll', 'iob'], 'All files': ['*'] },
+        filters: { 'Data files': ['csv', 'tsv', 'jsonl', 'json', 'txt', 'conll', 'iob', 'parquet', 'arrow'], 'All files': ['*'] },
       });
       if (!picked?.length) return;
       files = picked.map((u) => u.fsPath);
