@@ -7,7 +7,7 @@ cheaper than one extra inference pass per epoch, see bench/label_errors.md). A u
 (sequence classification) or a word, at its first sub-token (token classification).
 
 Files (run folder; also `dynamics.npz` in each checkpoint, so a resumed run continues exactly):
-    dynamics.npz    probs [epochs, units, classes] float32 (NaN where a unit was not trained on in that
+    dynamics.npz    seconds (spent recording), probs [epochs, units, classes] float32 (NaN where a unit was not trained on in that
                     epoch, e.g. the last, partial epoch under max_steps), gold [units], example [units]
                     (index in the training data), word [units] (-1 for sequence classification), labels
     dynamics.jsonl  one line per training example: {example, source, gold, epochs, gold_prob [per epoch],
@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,7 @@ class DynamicsRecorder:
         self.epochs: list[np.ndarray] = []
         self.pending: list[tuple[int, list[int], Any, Any]] = []
         self._current: tuple[int, list[int], Any] | None = None
+        self.seconds = 0.0  # time spent recording (hook and flush), saved with the dynamics
 
     # ---- recording ---------------------------------------------------------------------------
     def attach(self, model: Any) -> Any:
@@ -74,6 +76,7 @@ class DynamicsRecorder:
     def _hook(self, _module: Any, _inputs: Any, output: Any) -> None:
         if self._current is None:
             return
+        t0 = time.perf_counter()
         epoch, idx, batch = self._current
         self._current = None  # one forward per micro-batch
         import torch
@@ -83,10 +86,12 @@ class DynamicsRecorder:
         mask = (batch["labels"] != IGNORE) if self.token_level else None
         # Kept on the device until the next flush: no host sync per step.
         self.pending.append((epoch, idx, probs, mask))
+        self.seconds += time.perf_counter() - t0
         if len(self.pending) >= 256:
             self.flush()
 
     def flush(self) -> None:
+        t0 = time.perf_counter()
         for epoch, idx, probs, mask in self.pending:
             arr = self._epoch(epoch)
             p = probs.cpu().numpy()
@@ -97,6 +102,7 @@ class DynamicsRecorder:
             for row, j in enumerate(idx):
                 arr[self.offset[j]:self.offset[j + 1]] = p[row][m[row]]
         self.pending.clear()
+        self.seconds += time.perf_counter() - t0
 
     def _epoch(self, epoch: int) -> np.ndarray:
         while len(self.epochs) <= epoch:
@@ -114,7 +120,7 @@ class DynamicsRecorder:
         """Writes the npz atomically (a temporary file renamed)."""
         buf = io.BytesIO()
         np.savez(buf, probs=self.probs(), gold=self.gold, example=self.example, word=self.word,
-                 labels=np.asarray(self.labels, dtype=str))
+                 labels=np.asarray(self.labels, dtype=str), seconds=np.float64(self.seconds))
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_bytes(buf.getvalue())
         os.replace(tmp, path)
@@ -127,6 +133,7 @@ class DynamicsRecorder:
             if z["gold"].shape != self.gold.shape or not np.array_equal(z["gold"], self.gold):
                 return False
             self.epochs = [np.array(a) for a in z["probs"]]
+            self.seconds = float(z["seconds"]) if "seconds" in z.files else 0.0
         return True
 
     def write_run_files(self, run_dir: Path) -> None:
