@@ -12,11 +12,15 @@ export class DashboardPanel {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly session: DashboardSession;
 
+  static get isOpen(): boolean {
+    return DashboardPanel.current !== undefined;
+  }
+
   /** Opens (or reveals) the panel on a run; undefined shows the most recent run. */
-  static show(ctx: Ctx, runId: string | undefined): void {
+  static show(ctx: Ctx, runId: string | undefined, preserveFocus = false): void {
     const existing = DashboardPanel.current;
     if (existing) {
-      existing.panel.reveal(existing.panel.viewColumn);
+      existing.panel.reveal(existing.panel.viewColumn, preserveFocus);
       existing.session.show(runId);
       return;
     }

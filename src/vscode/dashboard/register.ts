@@ -20,5 +20,12 @@ export function registerDashboard(ctx: Ctx): void {
       if (arg !== undefined && runId === undefined) ctx.log.warn('openDashboard: argument is not a run id or run item; showing the most recent run');
       DashboardPanel.show(ctx, runId);
     }),
+    // One click on a run in the Runs view: every open dashboard shows it; with none on screen, the panel opens.
+    vscode.commands.registerCommand('bertStudio.selectRun', (arg?: unknown) => {
+      const runId = runIdFromArg(arg);
+      if (runId === undefined) return;
+      const inSidebar = provider.showRun(runId);
+      if (DashboardPanel.isOpen || !inSidebar) DashboardPanel.show(ctx, runId, true);
+    }),
   );
 }

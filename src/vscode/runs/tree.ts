@@ -39,7 +39,7 @@ export class RunItem extends vscode.TreeItem {
     this.tooltip = new vscode.MarkdownString(
       [`**${run.id}**`, `task: ${run.spec?.task ?? '?'}`, `model: ${run.spec?.model.name_or_path ?? '?'}`, `folder: ${run.dir}`].join('\n\n'),
     );
-    this.command = { command: 'bertStudio.openDashboard', title: 'Open Dashboard', arguments: [run.id] };
+    this.command = { command: 'bertStudio.selectRun', title: 'Show in the Dashboard', arguments: [run.id] };
   }
 
   /** Commands invoked from the tree get this item; `runId` lets other features read it too. */
