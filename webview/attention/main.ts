@@ -2,6 +2,7 @@
 // PNG/SVG export, and the difference of two models on the same text.
 import { el } from '../shared/dom';
 import { onHostMessage } from '../shared/messages';
+import { CJK_FONT_FALLBACK, fitLabel, labelColumnPx } from './labels';
 import { HOST_MESSAGE, type AttentionSet, type HostMessage, type WebviewMessage } from './protocol';
 
 interface VsCodeApi {
@@ -164,8 +165,14 @@ function renderHeads(): void {
   lines.width = width;
   lines.height = s * rowPx;
   wrap.style.height = `${s * rowPx}px`;
-  const spansL = tokens.map((t) => el('span', undefined, t));
-  const spansR = tokens.map((t) => el('span', undefined, t));
+  // Whole labels (a Chinese token is one character), in a font with CJK glyphs; the full token on hover.
+  const label = (t: string): HTMLSpanElement => {
+    const e = el('span', undefined, t);
+    e.title = t;
+    return e;
+  };
+  const spansL = tokens.map(label);
+  const spansR = tokens.map(label);
   left.append(...spansL);
   right.append(...spansR);
   wrap.append(lines, left, right);
@@ -223,7 +230,13 @@ function exportImage(format: 'png' | 'svg'): void {
   const tokens = sets[0].tokens;
   const s = tokens.length;
   const cell = Math.max(4, Math.min(20, Math.floor(1600 / Math.max(1, s))));
-  const label = 90;
+  // Labels at least 10 px (a CJK glyph smaller than that is unreadable), in a column as wide as the
+  // widest label needs (CJK characters count one em), cut with "…" only past 160 px, never a single
+  // character; not squeezed by fillText's maxWidth, which makes Chinese illegible.
+  const fontPx = Math.max(10, Math.min(12, cell));
+  const label = labelColumnPx(tokens, fontPx);
+  const shown = tokens.map((t) => fitLabel(t, (label - 6) / fontPx));
+  const font = `${fontPx}px ${CJK_FONT_FALLBACK}`;
   const size = label + s * cell;
   const scale = mapScale(view.layer, view.head);
   const name = `attention-L${view.layer + 1}-H${view.head + 1}${view.which === 'diff' ? '-diff' : ''}`;
@@ -242,25 +255,25 @@ function exportImage(format: 'png' | 'svg'): void {
         g.fillRect(label + j * cell, label + i * cell, cell, cell);
       }
     g.fillStyle = '#000';
-    g.font = `${Math.min(12, cell)}px sans-serif`;
-    tokens.forEach((t, k) => {
-      g.fillText(t, 2, label + k * cell + cell - 1, label - 4);
+    g.font = font;
+    shown.forEach((t, k) => {
+      g.fillText(t, 2, label + k * cell + cell - 1);
       g.save();
       g.translate(label + k * cell + cell - 1, label - 2);
       g.rotate(-Math.PI / 2);
-      g.fillText(t, 0, 0, label - 4);
+      g.fillText(t, 0, 0);
       g.restore();
     });
     vscode.postMessage({ type: 'export', format, data: c.toDataURL('image/png'), name });
     return;
   }
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" font-family="sans-serif" font-size="${Math.min(12, cell)}">`, `<rect width="${size}" height="${size}" fill="#fff"/>`];
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" font-family="${escapeXml(CJK_FONT_FALLBACK)}" font-size="${fontPx}">`, `<rect width="${size}" height="${size}" fill="#fff"/>`];
   for (let i = 0; i < s; i++)
     for (let j = 0; j < s; j++) {
       const [r, gg, b, a] = colour(weight(view.layer, view.head, i, j), scale);
       if (a >= 3) parts.push(`<rect x="${label + j * cell}" y="${label + i * cell}" width="${cell}" height="${cell}" fill="rgb(${r},${gg},${b})" fill-opacity="${(a / 255).toFixed(3)}"/>`);
     }
-  tokens.forEach((t, k) => {
+  shown.forEach((t, k) => {
     parts.push(`<text x="2" y="${label + k * cell + cell - 1}">${escapeXml(t)}</text>`);
     parts.push(`<text transform="translate(${label + k * cell + cell - 1},${label - 2}) rotate(-90)">${escapeXml(t)}</text>`);
   });

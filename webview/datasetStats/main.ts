@@ -1,6 +1,7 @@
 // Dataset statistics and preview. Everything from the dataset is put in the page with textContent
 // (never as HTML); the preview table renders only the rows in view and asks the host for pages.
 
+import { characterSummary } from './cjk';
 import './main.css';
 import { onHostMessage } from '../shared/messages';
 import { HOST_MESSAGE, pagesToEvict, PREVIEW_PAGE, ROW_HEIGHT, ToHost, ToWebview, visibleRows, type DatasetStatistics, type HostMessage, type SplitName, type ViewState, type WebviewMessage } from './protocol';
@@ -137,6 +138,11 @@ function render(): void {
       const card = el('div', undefined, 'card');
       card.append(el('h3', `${s.split} — ${fmt(s.rows)} examples`));
       card.append(histogram(stats, s));
+      const chars = characterSummary(s);
+      if (chars) {
+        card.append(el('div', chars.text, chars.warn ? 'warn' : 'muted'));
+        if (chars.fix) card.append(el('div', chars.fix, 'warn'));
+      }
       if (s.labels) card.append(bars(s.labelsPerExample ? 'Labels (examples with each label)' : 'Labels', s.labels));
       if (s.labelsPerExample) card.append(bars('Labels per example', s.labelsPerExample, true));
       if (s.entities) card.append(bars('Entities', s.entities));

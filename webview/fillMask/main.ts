@@ -19,7 +19,7 @@ const app = document.getElementById('app') ?? document.body;
 const model = el('div', 'meta', 'No model yet.');
 const input = el('textarea');
 input.maxLength = MAX_TEXT;
-input.placeholder = 'Type a sentence with [MASK]…';
+input.placeholder = 'Type a sentence with [MASK] (several in a row for a whole word: 我们住的[MASK][MASK]很好)…';
 input.value = state.text;
 const controls = el('div', 'row');
 const topK = el('input');
@@ -69,14 +69,15 @@ function render(m: HostMessage): void {
     return;
   }
   status.className = 'meta';
-  status.textContent = '';
+  // Consecutive masks are one word: its candidates are ranked jointly (chain rule, fillMaskWords.ts).
+  status.textContent = m.masks > 1 ? `${m.masks} consecutive masks filled as one word, ranked by joint probability${m.exact ? '' : ' (approximate: the search was cut short)'}.` : '';
   timing.textContent = `${m.ms} ms`;
   list.replaceChildren(
     ...m.candidates.map((c) => {
       const li = el('li');
       const bar = el('span', 'bar');
       bar.style.width = `${Math.max(1, Math.round(c.probability * 120))}px`;
-      li.append(bar, el('span', 'tok', c.text), el('span', 'meta', `  ${(c.probability * 100).toFixed(1)}%`), el('div', 'seq', c.sequence));
+      li.append(bar, el('span', 'tok', c.text), el('span', 'meta', `  ${(c.probability * 100).toFixed(1)}%${c.pieces.length > 1 ? `  ·  ${c.pieces.join(' · ')}` : ''}`), el('div', 'seq', c.sequence));
       return li;
     }),
   );

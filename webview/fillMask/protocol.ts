@@ -2,11 +2,12 @@
 // (src/vscode/inference/fillMask.ts), typed once as guards (src/shared/guard.ts); each side checks
 // what it receives (src/core/webview/messages.ts, webview/shared/messages.ts).
 
-import { arrayOf, int, message, nullable, num, object, str, tagged, type Infer } from '../../src/shared/guard';
+import { arrayOf, bool, int, message, nullable, num, object, str, tagged, type Infer } from '../../src/shared/guard';
 
 export const MAX_TEXT = 20_000;
 
-export const CANDIDATE = object({ token: str(), text: str(), probability: num(0), sequence: str() });
+// pieces: the vocabulary entries filling the masks (one for a single mask; a whole word's, left to right).
+export const CANDIDATE = object({ token: str(), text: str(), probability: num(0), sequence: str(), pieces: arrayOf(str(), 64) });
 export type Candidate = Infer<typeof CANDIDATE>;
 
 export const ToHost = { Ready: 'ready', Query: 'query' } as const;
@@ -25,7 +26,7 @@ export type QueryMessage = Extract<WebviewMessage, { type: 'query' }>;
 // Host → webview
 export const HOST_MESSAGE = tagged({
   [ToWebview.Model]: message(ToWebview.Model, { name: nullable(str()), text: str() }),
-  [ToWebview.Result]: message(ToWebview.Result, { id, candidates: arrayOf(CANDIDATE), ms: num(0) }),
+  [ToWebview.Result]: message(ToWebview.Result, { id, candidates: arrayOf(CANDIDATE), ms: num(0), masks: int(1, 64), exact: bool }),
   [ToWebview.Error]: message(ToWebview.Error, { id, message: str() }),
 });
 export type HostMessage = Infer<typeof HOST_MESSAGE>;

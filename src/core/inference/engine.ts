@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { trimSpan, type Span } from './offsets';
 import { readModelConfig, resolveModelFolder, detectTask, type ModelConfig, type ModelFolder } from './folder';
+import { jointFill, joinPieces, logSoftmax } from './fillMaskWords';
 import { aggregateEntities, bestSpan, sigmoid, softmax, toClassification, topK, wholeWordSpan, type TokenPrediction } from './postprocess';
 import { floatData, int64Batch, loadOrt, openSession, type OpenedSession, type OrtTensor } from './runtime';
 import { readTokenizerFiles, ModelTokenizer, type Encoded } from './tokenizer';
@@ -138,10 +139,13 @@ export class InferenceEngine {
       const pos = enc.ids.indexOf(maskId);
       const found = pos >= 0 ? enc.spans[pos] : null;
       if (pos < 0 || !found) throw new Error(`The text has no ${mask} to fill (within the first ${m.config.maxLength} tokens): this model's mask token is ${mask}${MASK_SPELLINGS.includes(mask) ? ` (${MASK_SPELLINGS.filter((s) => s !== mask).join(', ')} is read as ${mask} too)` : ''}.`);
-      const maskSpan = spelt.toOriginal(trimSpan(spelt.text, found));
-      const [logits] = await this.run(m, 'main', [enc], opts.signal, ['logits']);
-      const vocab = logits.dims[2];
-      const probs = softmax(floatData(logits), pos * vocab, vocab);
+      let count = 1; // consecutive masks: filled jointly, as one word (fillMaskWords.ts)
+      while (enc.ids[pos + count] === maskId) count++;
+      const lastSpan = enc.spans[pos + count - 1] ?? found;
+      const maskSpan = spelt.toOriginal(trimSpan(spelt.text, [found[0], lastSpan[1]]));
+      if (count > 1) return { ...(await this.fillMaskRun(m, enc, pos, count, k, text, maskSpan, opts.signal)), maskToken: mask, ...(spelt.other ? { note: `This model's mask token is ${mask}; ${spelt.other} was read as ${mask}.` } : {}) };
+      const at = await this.logitsAt(m, [enc], [[pos]], opts.signal);
+      const probs = softmax(at.data, at.offset(0, 0), at.vocab);
       const before = text.slice(0, maskSpan[0]);
       const after = text.slice(maskSpan[1]);
       const candidates = topK(probs, k).map((id) => {
@@ -152,6 +156,29 @@ export class InferenceEngine {
       });
       return { maskSpan, maskToken: mask, candidates, ...(spelt.other ? { note: `This model's mask token is ${mask}; ${spelt.other} was read as ${mask}.` } : {}) };
     });
+  }
+
+  /** `count` consecutive masks from token `pos`, the k best fillers ranked jointly (jointFill). */
+  private async fillMaskRun(m: LoadedModel, enc: Encoded, pos: number, count: number, k: number, text: string, maskSpan: Span, signal: AbortSignal | undefined): Promise<Omit<FillMaskResult, 'maskToken'>> {
+    const special = new Set(m.tokenizer.info.specialTokens.map((t) => m.tokenizer.tokenId(t)));
+    const forward = async (prefixes: readonly (readonly number[])[]): Promise<Float64Array[]> => {
+      const encs = prefixes.map((p) => ({ ...enc, ids: enc.ids.map((id, i) => (i >= pos && i < pos + p.length ? p[i - pos] : id)) }));
+      const at = await this.logitsAt(m, encs, prefixes.map((p) => [pos + p.length]), signal);
+      return prefixes.map((_, row) => logSoftmax(at.data, at.offset(row, 0), at.vocab));
+    };
+    const batchRows = Math.max(1, Math.min(MAX_BATCH_ROWS, Math.floor(MAX_BATCH_TOKENS / enc.ids.length)));
+    const search = await jointFill(count, k, (id) => !special.has(id), forward, { batchRows });
+    const before = text.slice(0, maskSpan[0]);
+    const after = text.slice(maskSpan[1]);
+    const spaceMarked = m.tokenizer.info.continuationPrefix === undefined;
+    const candidates = search.fills.map((f) => {
+      const pieces = f.ids.map((id) => m.tokenizer.tokenText(id));
+      const fill = joinPieces(pieces, spaceMarked);
+      const head = pieces[0].startsWord || !before ? before : before.replace(/\s+$/, '');
+      const tokens = f.ids.map((id) => m.tokenizer.idToToken(id));
+      return { tokenId: f.ids[0], token: tokens.join(' '), text: fill, probability: Math.exp(f.logp), sequence: head + fill + after, tokenIds: f.ids, tokens };
+    });
+    return { maskSpan, masks: count, exact: search.exact, candidates };
   }
 
   /**
@@ -243,8 +270,11 @@ export class InferenceEngine {
           Array.from({ length: seq }, (_, i) => data.subarray(((l * heads + h) * seq + i) * seq, ((l * heads + h) * seq + i + 1) * seq)),
         ),
       );
+      const unk = m.tokenizer.tokenId(m.tokenizer.info.unkToken);
       const labels = enc.tokens.map((token, i) => {
-        if (!enc.spans[i]) return token;
+        const span = enc.spans[i];
+        if (!span) return token;
+        if (enc.ids[i] === unk) return `${token} ${text.slice(span[0], span[1])}`; // which character was unknown (most of Chinese under an English vocabulary)
         const read = m.tokenizer.info.continuationPrefix !== undefined ? { text: token, startsWord: true } : tokenText(m.tokenizer.info, token);
         return continuesWord(enc, i) && m.tokenizer.info.continuationPrefix === undefined ? `##${read.text}` : read.text || token;
       });
@@ -353,7 +383,19 @@ export class InferenceEngine {
     if (m.task !== task) throw new Error(`${m.folder.onnxDir} is a ${m.task} model; this needs a ${task} model.`);
   }
 
-  private async run(m: LoadedModel, graph: Graph, encs: readonly Encoded[], signal: AbortSignal | undefined, outputs: readonly string[]): Promise<OrtTensor[]> {
+  /**
+   * MLM vocabulary logits at `positions[row]` of each row; `offset(row, j)` is where the logits of
+   * `positions[row][j]` start in `data`. A graph with a `mask_positions` input (export.py) computes
+   * only those; an export older than that input computes every position and they are picked here.
+   */
+  private async logitsAt(m: LoadedModel, encs: readonly Encoded[], positions: readonly (readonly number[])[], signal: AbortSignal | undefined): Promise<{ data: Float32Array; vocab: number; offset: (row: number, j: number) => number }> {
+    const [logits] = await this.run(m, 'main', encs, signal, ['logits'], positions);
+    const [, cols, vocab] = logits.dims;
+    const gathered = (await m.sessions.get('main'))?.session.inputNames.includes('mask_positions');
+    return { data: floatData(logits), vocab, offset: (row, j) => (row * cols + (gathered ? j : positions[row][j])) * vocab };
+  }
+
+  private async run(m: LoadedModel, graph: Graph, encs: readonly Encoded[], signal: AbortSignal | undefined, outputs: readonly string[], positions?: readonly (readonly number[])[]): Promise<OrtTensor[]> {
     checkAbort(signal);
     let opened = m.sessions.get(graph);
     if (!opened) {
@@ -372,6 +414,8 @@ export class InferenceEngine {
       attention_mask: int64Batch(ort, encs.map((e) => e.ids.map(() => 1))),
     };
     if (session.inputNames.includes('token_type_ids')) feeds.token_type_ids = int64Batch(ort, encs.map((e) => e.typeIds));
+    // MLM graphs: the positions whose vocabulary logits to compute (every position unless given).
+    if (session.inputNames.includes('mask_positions')) feeds.mask_positions = int64Batch(ort, positions ?? encs.map((e) => e.ids.map((_, i) => i)));
     const result = await session.run(feeds, [...outputs]);
     if (first !== undefined) {
       m.timings = { ...m.timings, firstRunMs: performance.now() - first };

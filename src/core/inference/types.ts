@@ -18,6 +18,9 @@ export interface FillMaskCandidate {
   readonly probability: number;
   /** The input with this candidate in place of the mask. */
   readonly sequence: string;
+  /** Several consecutive masks (a whole word): the ids and vocabulary entries filling them, left to right. */
+  readonly tokenIds?: readonly number[];
+  readonly tokens?: readonly string[];
 }
 
 export interface FillMaskResult {
@@ -27,6 +30,10 @@ export interface FillMaskResult {
   readonly maskToken: string;
   /** Set when the text spelt the mask another way ("[MASK]" for a "<mask>" model): it was read as the model's. */
   readonly note?: string;
+  /** Consecutive masks filled jointly (absent for one): candidates are whole words ranked by the chain rule. */
+  readonly masks?: number;
+  /** With `masks`: whether the ranking is the exact top k (false when the search ran out of budget and completed greedily). */
+  readonly exact?: boolean;
   readonly candidates: readonly FillMaskCandidate[];
 }
 

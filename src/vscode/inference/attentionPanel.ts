@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { CJK_FONT_FALLBACK } from '../../../webview/attention/labels';
 import { WEBVIEW_MESSAGE, type AttentionSet, type HostMessage, type WebviewMessage } from '../../../webview/attention/protocol';
 import type { InferenceTask } from '../../core/inference/types';
 import type { Ctx } from '../ctx';
@@ -113,7 +114,7 @@ button.on { outline: 1px solid var(--vscode-focusBorder); }
   padding: 2px 6px; font-family: var(--vscode-editor-font-family); font-size: 12px; display: none; }
 .heads { position: relative; display: flex; justify-content: space-between; width: 420px; }
 .col { display: flex; flex-direction: column; z-index: 1; }
-.col span { height: 16px; line-height: 16px; font-family: var(--vscode-editor-font-family); font-size: 12px; padding: 0 4px; cursor: default; white-space: pre; }
+.col span { height: 16px; line-height: 16px; font-family: var(--vscode-editor-font-family), ${CJK_FONT_FALLBACK}; font-size: 12px; padding: 0 4px; cursor: default; white-space: pre; }
 .col span.hi { background: var(--vscode-editor-selectionBackground); }
 .lines { position: absolute; left: 0; top: 0; }
 .err { color: var(--vscode-errorForeground); }

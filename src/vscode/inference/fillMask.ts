@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { WEBVIEW_MESSAGE, type HostMessage, type WebviewMessage } from '../../../webview/fillMask/protocol';
+import { maskSelection } from '../../core/inference/fillMaskWords';
 import { MASK_SPELLINGS } from '../../core/inference/tokenizerInfo';
 import type { Ctx } from '../ctx';
 import { withInferenceProgress, type EngineHost } from './engineHost';
@@ -13,7 +14,8 @@ const OPEN_PANEL = 'Open Fill-Mask Panel';
 /**
  * "Fill Mask at Selection": a selection containing a mask ([MASK] or <mask>, whichever the model
  * uses; the other spelling is read as the model's) is filled in place; otherwise the
- * selected word is masked within its line and replaced by the chosen completion.
+ * selected word is masked within its line, one mask per token of the word (a Chinese word of two
+ * characters gets two, filled jointly as one word), and replaced by the chosen completion.
  */
 export async function fillMaskAtSelection(ctx: Ctx, engines: EngineHost, models: ActiveModels, panel: () => FillMaskPanel): Promise<void> {
   const editor = vscode.window.activeTextEditor;
@@ -29,18 +31,23 @@ export async function fillMaskAtSelection(ctx: Ctx, engines: EngineHost, models:
   let input: string;
   let inputAt: number; // document offset of input's first character
   let maskEnd: number | undefined; // document offset where the masked text ends (a masked word: its end)
+  let word: [number, number] | undefined; // the selected word's columns in its line, to be masked
   if (MASK_SPELLINGS.some((m) => selected.includes(m))) {
     input = selected;
     inputAt = doc.offsetAt(sel.start);
   } else {
     const line = doc.lineAt(sel.start.line);
     const end = sel.end.line === sel.start.line ? sel.end.character : line.range.end.character;
-    input = line.text.slice(0, sel.start.character) + MASK + line.text.slice(end);
+    input = line.text;
     inputAt = doc.offsetAt(line.range.start);
     maskEnd = doc.offsetAt(new vscode.Position(sel.start.line, end));
+    word = [sel.start.character, end];
   }
   const result = await withInferenceProgress('BERT Studio: filling the mask…', async (signal) => {
     const engine = await engines.get();
+    // The selected word masked by as many masks as it has tokens (a two-character Chinese word: two),
+    // so that the model predicts a whole word, ranked jointly.
+    if (word) input = maskSelection(input, word[0], word[1], (await engine.encode(model, input.slice(word[0], word[1]))).spans.filter((s) => s !== null).length, MASK);
     return engine.fillMask(model, input, 10, { signal });
   });
   if (!result) return;
@@ -48,14 +55,15 @@ export async function fillMaskAtSelection(ctx: Ctx, engines: EngineHost, models:
   type Item = vscode.QuickPickItem & { fill?: string; from?: number };
   const items: Item[] = result.candidates.map((c) => ({
     label: c.text,
-    description: `${(c.probability * 100).toFixed(1)}%`,
+    description: `${(c.probability * 100).toFixed(1)}%${c.tokens && c.tokens.length > 1 ? `  ·  ${c.tokens.join(' · ')}` : ''}`,
     detail: c.sequence.length > 160 ? `${c.sequence.slice(0, 157)}…` : c.sequence,
     fill: c.text,
     // The edit matches c.sequence: a piece that continues the word before also takes the space before the mask.
     from: inputAt + c.sequence.length - c.text.length - (input.length - result.maskSpan[1]),
   }));
   items.push({ label: '', kind: vscode.QuickPickItemKind.Separator }, { label: `$(preview) ${OPEN_PANEL}` });
-  const pick = await vscode.window.showQuickPick(items, { title: `Fill ${result.maskToken} — ${result.candidates.length} completions`, placeHolder: result.note, matchOnDetail: true });
+  const title = result.masks ? `Fill ${result.masks} × ${result.maskToken} as one word — ${result.candidates.length} words ranked jointly${result.exact === false ? ' (approximate)' : ''}` : `Fill ${result.maskToken} — ${result.candidates.length} completions`;
+  const pick = await vscode.window.showQuickPick(items, { title, placeHolder: result.note, matchOnDetail: true });
   if (!pick) return;
   if (pick.fill === undefined || pick.from === undefined) {
     panel().show(input);
@@ -120,7 +128,7 @@ export class FillMaskPanel extends InferencePanel {
     try {
       const engine = await this.engines.get();
       const r = await engine.fillMask(model, text, topK, { signal });
-      if (!signal.aborted) this.post({ type: 'result', id, ms: Date.now() - started, candidates: r.candidates.map(({ token, text: t, probability, sequence }) => ({ token, text: t, probability, sequence })) });
+      if (!signal.aborted) this.post({ type: 'result', id, ms: Date.now() - started, masks: r.masks ?? 1, exact: r.exact ?? true, candidates: r.candidates.map(({ token, text: t, probability, sequence, tokens }) => ({ token, text: t, probability, sequence, pieces: tokens ? [...tokens] : [token] })) });
     } catch (err) {
       if (!signal.aborted) this.post({ type: 'error', id, message: (err as Error).message });
     }
