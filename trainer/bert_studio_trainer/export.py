@@ -19,6 +19,12 @@ missing, older than its source or fails to load.
 
 Inputs: ``input_ids``, ``attention_mask`` and, only for a model with token types (families.py:
 BERT, ELECTRA; not RoBERTa, XLM-R, DistilBERT, DeBERTa-v3 or ModernBERT), ``token_type_ids``.
+The MLM graphs (``mlm``, ``mlm_nsp``) of model.onnx also take ``mask_positions`` [batch, positions]
+(int64, token indices per row): ``logits`` is then [batch, positions, vocab], the vocabulary logits
+only there (fill-mask needs one position, not all 128 x 30k). Feed ``full_positions(input_ids)`` for
+every position. The export keeps the input only where the gathered logits equal the full graph's at
+those positions (checked on the parity batch), else it writes the full-logits graph as before.
+model_attentions.onnx keeps full logits. Exports older than this input have no ``mask_positions``.
 SDPA attention where the architecture has it (DeBERTa-v2/v3: eager). The attention mask goes into
 the model as an additive 4-D mask where that gives the model's own outputs, else as the 2-D mask.
 
@@ -49,6 +55,8 @@ import torch
 from .families import model_facts
 
 INPUT_NAMES = ["input_ids", "attention_mask", "token_type_ids"]
+# The MLM graphs' extra input: the token positions whose vocabulary logits to compute.
+POSITIONS_INPUT = "mask_positions"
 # Largest |ONNX - PyTorch| allowed on any output of an fp32 graph (logits, attention probabilities).
 # Healthy exports are at 1e-6..1e-4 (fp32 kernels summing in another order); a broken graph is at
 # the scale of the logits.
@@ -93,6 +101,7 @@ class _TaskSpec:
     outputs: tuple[str, ...]  # ONNX output names, in the order the wrapper returns them
     sources: tuple[str, ...]  # attribute of the Hugging Face output for each
     per_token: tuple[bool, ...]  # whether the output has a sequence axis
+    positions: bool = False  # the first output is per token and can be computed at POSITIONS_INPUT only
 
 
 _TASKS: dict[str, _TaskSpec] = {
@@ -101,20 +110,32 @@ _TASKS: dict[str, _TaskSpec] = {
     "question_answering": _TaskSpec(
         "AutoModelForQuestionAnswering", ("start_logits", "end_logits"), ("start_logits", "end_logits"), (True, True)
     ),
-    "mlm": _TaskSpec("AutoModelForMaskedLM", ("logits",), ("logits",), (True,)),
+    "mlm": _TaskSpec("AutoModelForMaskedLM", ("logits",), ("logits",), (True,), positions=True),
     "mlm_nsp": _TaskSpec(
         "AutoModelForPreTraining",
         ("logits", "seq_relationship_logits"),
         ("prediction_logits", "seq_relationship_logits"),
         (True, False),
+        positions=True,
     ),
 }
 TASKS = tuple(_TASKS)
 
 
+def full_positions(input_ids: np.ndarray) -> np.ndarray:
+    """``mask_positions`` for every token of every row: the MLM graph then gives all logits."""
+    batch, seq = input_ids.shape
+    return np.broadcast_to(np.arange(seq, dtype=np.int64), (batch, seq)).copy()
+
+
 class _OnnxWrapper(torch.nn.Module):
     """Positional inputs (``input_names``: the model's own, token_type_ids only where it has token
-    types), tuple outputs; builds the additive 4-D mask itself when the model takes one.
+    types, then ``mask_positions`` where given), tuple outputs; builds the additive 4-D mask itself
+    when the model takes one.
+
+    With ``mask_positions``, a hook on the encoder (``model.base_model``) keeps only those rows of
+    its ``last_hidden_state`` ([batch, positions, hidden]), so the MLM head that follows computes the
+    vocabulary logits there alone; the NSP head reads the pooled output, which is left as it is.
 
     transformers returns an already-4-D mask as is, so the traced graph has no data-dependent
     branch (its mask helpers skip the mask when a traced example has no padding). Architectures
@@ -133,10 +154,23 @@ class _OnnxWrapper(torch.nn.Module):
 
     def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         kwargs = dict(zip(self.input_names, inputs, strict=True))
+        positions = kwargs.pop(POSITIONS_INPUT, None)
         if self.mask_4d:
             mask = kwargs["attention_mask"]
             kwargs["attention_mask"] = (1.0 - mask[:, None, None, :].to(torch.float32)) * torch.finfo(torch.float32).min
-        out = self.model(**kwargs, output_attentions=self.attentions, return_dict=True)
+        hook = None
+        if positions is not None:
+            def gather(_module: torch.nn.Module, _inputs: Any, out: Any) -> Any:
+                hidden = out.last_hidden_state
+                out.last_hidden_state = hidden.gather(1, positions[:, :, None].expand(-1, -1, hidden.shape[-1]))
+                return out
+
+            hook = self.model.base_model.register_forward_hook(gather)
+        try:
+            out = self.model(**kwargs, output_attentions=self.attentions, return_dict=True)
+        finally:
+            if hook is not None:
+                hook.remove()
         results = tuple(getattr(out, s) for s in self.sources)
         if self.attentions:
             results = (*results, torch.stack(out.attentions))
@@ -154,6 +188,32 @@ def _takes_4d_mask(model: torch.nn.Module, spec: _TaskSpec, feed: dict[str, torc
         except (RuntimeError, ValueError, TypeError, IndexError):
             return False
     return all(a.shape == b.shape and float((a - b).abs().max()) <= 1e-5 for a, b in zip(plain, built, strict=True))
+
+
+def _parity_positions(input_ids: torch.Tensor, mask_token_id: int | None) -> torch.Tensor:
+    """Two positions per parity row: its mask token (else the first token after [CLS]) and its last
+    real token, so the check covers a different place in every row."""
+    rows = []
+    for row in input_ids.tolist():
+        mask_at = row.index(mask_token_id) if mask_token_id is not None and mask_token_id in row else 1
+        rows.append([mask_at, len(row) - 1])
+    return torch.tensor(rows, dtype=torch.int64)
+
+
+def _gathers_positions(model: torch.nn.Module, spec: _TaskSpec, feed: dict[str, torch.Tensor], mask_4d: bool) -> bool:
+    """Whether the logits computed at ``mask_positions`` only equal the full logits there (the MLM
+    head works per position on this architecture)."""
+    names, args = list(feed), tuple(feed.values())
+    plain = [n for n in names if n != POSITIONS_INPUT]
+    positions = feed[POSITIONS_INPUT]
+    with torch.no_grad():
+        full = _OnnxWrapper(model, spec.sources, False, plain, mask_4d)(*(feed[n] for n in plain))[0]
+        try:
+            some = _OnnxWrapper(model, spec.sources, False, names, mask_4d)(*args)[0]
+        except (RuntimeError, ValueError, TypeError, IndexError, AttributeError):
+            return False
+    wanted = full.gather(1, positions[:, :, None].expand(-1, -1, full.shape[-1]))
+    return some.shape == wanted.shape and float((some - wanted).abs().max()) <= 1e-5
 
 
 def _load(spec: _TaskSpec, model_dir: Path, attn: str) -> torch.nn.Module:
@@ -175,6 +235,8 @@ def _export(model: torch.nn.Module, spec: _TaskSpec, sample: dict[str, torch.Ten
     axes: dict[str, dict[int, str]] = {n: {0: "batch", 1: "sequence"} for n in inputs}
     for name, per_token in zip(spec.outputs, spec.per_token, strict=True):
         axes[name] = {0: "batch", 1: "sequence"} if per_token else {0: "batch"}
+    if POSITIONS_INPUT in sample:
+        axes[POSITIONS_INPUT] = axes[spec.outputs[0]] = {0: "batch", 1: "positions"}
     if attentions:
         axes["attentions"] = {1: "batch", 3: "sequence", 4: "sequence"}
     wrapper = _OnnxWrapper(model, spec.sources, attentions, inputs, mask_4d).eval()
@@ -285,7 +347,8 @@ def _session_outputs(session_path: Path, feed: dict[str, torch.Tensor]) -> list[
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(session_path), providers=["CPUExecutionProvider"])
-    return list(session.run(None, {k: v.numpy() for k, v in feed.items()}))
+    inputs = {i.name for i in session.get_inputs()}
+    return list(session.run(None, {k: v.numpy() for k, v in feed.items() if k in inputs}))
 
 
 def _max_diff(session_path: Path, feed: dict[str, torch.Tensor], expected: list[np.ndarray]) -> list[float]:
@@ -346,10 +409,16 @@ def export_onnx(model_dir: Path, out_dir: Path, task: str, quantize: bool = True
 
     fast = _load(spec, model_dir, "sdpa")
     mask_4d = _takes_4d_mask(fast, spec, feed, attentions=False)
+    main_feed = feed
+    if spec.positions:
+        with_positions = {**feed, POSITIONS_INPUT: _parity_positions(feed["input_ids"], tokenizer.mask_token_id)}
+        if _gathers_positions(fast, spec, with_positions, mask_4d):
+            main_feed = with_positions
+    main_names = list(main_feed)
     model_path = out_dir / "model.onnx"
-    _export(fast, spec, feed, model_path, attentions=False, mask_4d=mask_4d)
+    _export(fast, spec, main_feed, model_path, attentions=False, mask_4d=mask_4d)
     with torch.no_grad():
-        expected = [t.numpy() for t in _OnnxWrapper(fast, spec.sources, False, names, mask_4d)(*feed.values())]
+        expected = [t.numpy() for t in _OnnxWrapper(fast, spec.sources, False, main_names, mask_4d)(*main_feed.values())]
     files = [model_path]
     quantized_diff: float | None = None
     if quantize:
@@ -359,9 +428,9 @@ def export_onnx(model_dir: Path, out_dir: Path, task: str, quantize: bool = True
 
         quant_path = out_dir / "model_quantized.onnx"
         quantize_dynamic(str(model_path), str(quant_path), weight_type=QuantType.QInt8)
-        quantized_diff = max(_max_diff(quant_path, feed, expected))
+        quantized_diff = max(_max_diff(quant_path, main_feed, expected))
     tied = _tie_transposed_weights(model_path)
-    max_abs_diff = max(_max_diff(model_path, feed, expected))
+    max_abs_diff = max(_max_diff(model_path, main_feed, expected))
     _check_parity(model_path, max_abs_diff, tolerance)
     del fast
 
@@ -385,13 +454,13 @@ def export_onnx(model_dir: Path, out_dir: Path, task: str, quantize: bool = True
         (out_dir / name).unlink(missing_ok=True)  # never leave a stale pre-optimised graph beside a new export
     if cpu_graphs:
         files += _save_cpu_graph(model_path, out_dir / "model_cpu.onnx")
-        cpu_diff = max(_max_diff(out_dir / "model_cpu.onnx", feed, expected))
+        cpu_diff = max(_max_diff(out_dir / "model_cpu.onnx", main_feed, expected))
         _check_parity(out_dir / "model_cpu.onnx", cpu_diff, tolerance)
         if quantize:
             quant_path = out_dir / "model_quantized.onnx"
             files += _save_cpu_graph(quant_path, out_dir / "model_quantized_cpu.onnx")
-            quant_expected = [np.asarray(a) for a in _session_outputs(quant_path, feed)]
-            quant_cpu_diff = max(_max_diff(out_dir / "model_quantized_cpu.onnx", feed, quant_expected))
+            quant_expected = [np.asarray(a) for a in _session_outputs(quant_path, main_feed)]
+            quant_cpu_diff = max(_max_diff(out_dir / "model_quantized_cpu.onnx", main_feed, quant_expected))
             if quant_cpu_diff > 1e-4:
                 raise RuntimeError(f"model_quantized_cpu.onnx differs from model_quantized.onnx by {quant_cpu_diff:.2e} in {out_dir}.")
     files += _copy_support_files(model_dir, out_dir, tokenizer)
@@ -402,6 +471,7 @@ def export_onnx(model_dir: Path, out_dir: Path, task: str, quantize: bool = True
         "quantized_max_abs_diff": quantized_diff,
         "cpu_max_abs_diff": cpu_diff,
         "tied_weights": tied,
+        "mask_positions": POSITIONS_INPUT in main_feed,
         "tolerance": tolerance,
     }
 
@@ -459,6 +529,8 @@ def onnx_accuracy(onnx_dir: Path, task: Any, examples: Sequence[Any], tokenizer:
                 if "token_type_ids" not in batch:
                     batch["token_type_ids"] = torch.zeros_like(batch["input_ids"])
                 feed = {n: batch[n].to(torch.int64).numpy() for n in INPUT_NAMES if n in inputs}
+                if POSITIONS_INPUT in inputs:  # every position: the metrics read all the logits
+                    feed[POSITIONS_INPUT] = full_positions(feed["input_ids"])
                 yield idx, batch, _onnx_outputs(task.name, names, session.run(names, feed), batch)
 
         value = task.evaluate(None, examples, features, run_batches).metrics.get(metric)

@@ -13,7 +13,7 @@ import torch
 import transformers
 from transformers import AutoTokenizer, BertConfig
 
-from bert_studio_trainer.export import TASKS, export_onnx
+from bert_studio_trainer.export import POSITIONS_INPUT, TASKS, export_onnx, full_positions
 from bert_studio_trainer.models import default_model_path
 
 _CLASSES = {
@@ -41,7 +41,10 @@ def tiny_model(folder: Path, task: str, num_labels: int = 3) -> Path:
 
 def _run(path: Path, ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
+    feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    if POSITIONS_INPUT in {i.name for i in session.get_inputs()}:  # MLM: logits at every position
+        feed[POSITIONS_INPUT] = full_positions(ids)
+    return session.run(None, feed)
 
 
 @pytest.mark.parametrize("task", TASKS)

@@ -25,7 +25,7 @@ from conftest import (
 )
 
 from bert_studio_trainer.engine.checkpoint import complete_checkpoints
-from bert_studio_trainer.export import PARITY_TOLERANCE
+from bert_studio_trainer.export import PARITY_TOLERANCE, POSITIONS_INPUT, full_positions
 from bert_studio_trainer.families import load_tokenizer, model_facts
 from bert_studio_trainer.spec import SpecError, parse_spec
 from bert_studio_trainer.train import train
@@ -96,8 +96,9 @@ def _onnx_vs_torch(run: Path, case: str) -> float:
     second = list(reversed(TEXTS)) if case in ("pair", "qa", "mlm_nsp") else None
     enc = tok(TEXTS, second, padding=True, return_tensors="np")
     session = ort.InferenceSession(str(run / "onnx" / "model.onnx"), providers=["CPUExecutionProvider"])
-    feed = {i.name: enc[i.name].astype(np.int64) for i in session.get_inputs()}
-    got = session.run(None, feed)
+    feed = {i.name: enc[i.name].astype(np.int64) for i in session.get_inputs() if i.name != POSITIONS_INPUT}
+    positions = {POSITIONS_INPUT: full_positions(feed["input_ids"])} if case.startswith("mlm") else {}
+    got = session.run(None, {**feed, **positions})
     model = getattr(transformers, _AUTO[case]).from_pretrained(str(run / "model")).eval()
     with torch.no_grad():
         out = model(**{k: torch.from_numpy(v) for k, v in feed.items()})
@@ -125,8 +126,10 @@ def test_train_checkpoint_export(tmp_path: Path, data: Path, checkpoints: Path, 
     assert len(export) == 1, read_events(run, "error")
     assert export[0]["max_abs_diff"] <= PARITY_TOLERANCE
     session = ort.InferenceSession(str(run / "onnx" / "model.onnx"), providers=["CPUExecutionProvider"])
-    # The graph takes exactly the model's inputs: no token_type_ids for a model without token types.
-    assert [i.name for i in session.get_inputs()] == facts.input_names
+    # The graph takes exactly the model's inputs: no token_type_ids for a model without token types;
+    # MLM graphs also take the positions to predict (the head works per position in every family).
+    positions = [POSITIONS_INPUT] if case.startswith("mlm") else []
+    assert [i.name for i in session.get_inputs()] == facts.input_names + positions
     assert _onnx_vs_torch(run, case) <= PARITY_TOLERANCE
 
 
