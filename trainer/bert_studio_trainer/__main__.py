@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from . import evaluate as evaluate_cli
+from . import sweep as sweep_cli
 from .analysis import label_errors as label_errors_cli
 from .engine.control import StopControl
 from .pretrain import cli as pretrain_cli
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("default-model", help="print the folder of the default pretrained model")
     pretrain_cli.add_commands(sub)  # inspect-masking, build-vocab
     evaluate_cli.add_command(sub)  # evaluate --model RUN --data FILE --out DIR
+    sweep_cli.add_command(sub)  # sweep --study-dir DIR [--resume]
     label_errors_cli.add_command(sub)  # label-errors --model RUN [--data FILE --folds K]
     args = parser.parse_args(argv)
     control = None
@@ -40,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         return pretrain_cli.run_command(args)
     if args.command == "evaluate":
         return evaluate_cli.run_command(args)
+    if args.command == "sweep":
+        return sweep_cli.run_command(args)
     if args.command == "label-errors":
         return label_errors_cli.run_command(args)
     if args.command == "default-model":

@@ -84,7 +84,7 @@ _RANGES: dict[str, tuple[float | None, bool, float | None, bool]] = {
 # Model types whose position ids start after the padding index: two positions fewer are usable.
 MAX_SPEC_BYTES = 16 * 1024 * 1024
 
-_TOP_FIELDS = {"version", "task", "model", "data", "training", "device", "export", "name", "dataset_id"}
+_TOP_FIELDS = {"version", "task", "model", "data", "training", "device", "export", "name", "dataset_id", "study"}
 _MODEL_FIELDS = {"name_or_path", "from_scratch", "trust_pickle"}
 _DATA_FIELDS = {"train", "validation", "labels", "max_train_samples", "max_eval_samples", "columns",
                 "multi_label", "label_delimiter"}
@@ -361,6 +361,11 @@ def parse_spec(raw: dict[str, Any], base_dir: Path | None = None) -> Spec:
     for name in ("name", "dataset_id"):
         if raw.get(name) is not None and not isinstance(raw[name], str):
             raise SpecError(f"{name} must be a string, not {_shown(raw[name])}.", name)
+    study = raw.get("study")  # a trial of a hyperparameter search (sweep.py): {"id", "trial"}; host-side only
+    if study is not None and not (isinstance(study, dict) and isinstance(study.get("id"), str)
+                                  and isinstance(study.get("trial"), int) and not isinstance(study.get("trial"), bool)):
+        raise SpecError(f'study must be {{"id": STUDY_ID, "trial": N}} (the sweep writes it), not {_shown(study)}; '
+                        "remove it for a run outside a study.", "study")
     for name in ("model", "data"):
         if name not in raw:
             raise SpecError(f"{name} is required: the spec has no {name} object.", name)

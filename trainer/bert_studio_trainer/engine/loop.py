@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,9 @@ class Trainer:
                  control: StopControl, resume: bool = False) -> None:
         self.spec, self.run_dir, self.rt, self.events, self.control = spec, run_dir, runtime, events, control
         self.resume = resume
+        # A study's pruner (sweep.py): called after each evaluation; a reason it returns ends the run there.
+        self.on_eval: Callable[[int, dict[str, float]], str | None] | None = None
+        self.stop_reason: str | None = None
         self.task: Task = build_task(spec)
         metric = spec.t("metric_for_best_model") or self.task.default_metric
         if metric not in self.task.metric_names:
@@ -160,7 +163,7 @@ class Trainer:
                 if self.eval_features and (st.step % eval_steps == 0 or st.step == self.max_steps):
                     stop_early = self._evaluate()
                 if stop_early:
-                    self.events.log("info", f"early stopping: {self.metric} did not improve in "
+                    self.events.log("info", self.stop_reason or f"early stopping: {self.metric} did not improve in "
                                     f"{st.evals_without_improvement} evaluations")
                     self.max_steps = st.step
                 # A stop asked for on the last step (or with early stopping) comes too late to
@@ -273,6 +276,9 @@ class Trainer:
                 st.evals_without_improvement += 1
             patience = self.spec.t("early_stopping_patience")
             stop = patience is not None and st.evals_without_improvement >= patience
+            if self.on_eval is not None:
+                self.stop_reason = self.on_eval(st.step, result.metrics)
+                stop = stop or self.stop_reason is not None
         self.rt.barrier()
         return self.rt.any_true(stop)
 
