@@ -5,6 +5,7 @@ import { registerRuns } from './vscode/runs/register';
 import { registerInference } from './vscode/inference/register';
 import { registerEnvironment } from './vscode/environment/register';
 import { registerDashboard } from './vscode/dashboard/register';
+import { registerAnalysis } from './vscode/analysis/labelErrors';
 
 /**
  * Activation stays cheap: it builds the context and registers views and commands. No model,
@@ -18,6 +19,7 @@ export function activate(extension: vscode.ExtensionContext): void {
   registerRuns(ctx);
   registerDashboard(ctx);
   registerInference(ctx);
+  registerAnalysis(ctx);
   ctx.log.info(`activated in ${(performance.now() - started).toFixed(1)} ms`);
 }
 

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ANALYZE_USAGE, runAnalyzeCommand } from './commands/analyze';
 import { runDatasetCommand } from './commands/dataset';
 import { runEvaluateCommand } from './commands/evaluate';
 import { runFillMaskCommand, runPredictCommand } from './commands/infer';
@@ -21,11 +22,14 @@ Commands:
   predict --model RUN_OR_DIR "text" ...   labels, entities or answers from an exported model
   predict --model RUN --input F --output OUT.jsonl|.csv   a whole file, each row with its source line
   evaluate --model RUN --data FILE|DATASET[:split]       metrics and predictions on another file or split
+  analyze label-errors --model RUN [--folds K]           likely label errors at their source lines
 Add --json to any command for machine-readable output.
 
 ${TRAIN_USAGE}
 
 ${RUNS_USAGE}
+
+${ANALYZE_USAGE}
 `;
 
 const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
@@ -35,6 +39,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   'fill-mask': runFillMaskCommand,
   predict: runPredictCommand,
   evaluate: runEvaluateCommand,
+  analyze: runAnalyzeCommand,
 };
 
 /** Where unexpected errors' stack traces go (the user sees one line that names this file). */

@@ -43,7 +43,7 @@ function answerStartSpans(text: string): AnswerPosition[] {
 }
 
 /** Where the value of `"key":` starts in a line (0-based), or -1. */
-function valueStart(text: string, key: string): number {
+export function valueStart(text: string, key: string): number {
   const m = new RegExp(`${JSON.stringify(key).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*:\\s*`).exec(text);
   return m ? m.index + m[0].length : -1;
 }

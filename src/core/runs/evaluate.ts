@@ -93,12 +93,22 @@ export function evaluationDir(model: string, name: string): string {
 }
 
 /** Runs the worker's evaluation; resolves with its report, rejects with EvaluationError for the user's problems. */
-export function evaluateRun(opts: EvaluateOptions): Promise<EvaluationReport & { out: string }> {
+export async function evaluateRun(opts: EvaluateOptions): Promise<EvaluationReport & { out: string }> {
   const out = opts.out ?? evaluationDir(opts.model, opts.data.name);
-  const args = ['-m', 'bert_studio_trainer', 'evaluate', '--model', opts.model, '--data', opts.data.file, '--out', out, '--name', opts.data.name, '--split', opts.data.split];
+  const args = ['evaluate', '--model', opts.model, '--data', opts.data.file, '--out', out, '--name', opts.data.name, '--split', opts.data.split];
   if (opts.device) args.push('--device', opts.device);
+  const report = await runWorkerJson<EvaluationReport>(opts.python, args, opts, 'the evaluation');
+  return { ...report, out };
+}
+
+/**
+ * One worker subcommand (`python -m bert_studio_trainer ARGS`) whose last stdout line is a JSON report:
+ * resolves with it; exit 2 (bad input, `error: ...` lines on stderr) rejects with EvaluationError, any
+ * other failure with an Error. Used by evaluate and label-errors.
+ */
+export function runWorkerJson<T>(python: string, args: readonly string[], opts: { packageRoot: string; signal?: AbortSignal; onStderr?: (line: string) => void }, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(opts.python, args, { env: { ...process.env, ...workerEnv(opts.packageRoot) }, stdio: ['ignore', 'pipe', 'pipe'], signal: opts.signal });
+    const child = spawn(python, ['-m', 'bert_studio_trainer', ...args], { env: { ...process.env, ...workerEnv(opts.packageRoot) }, stdio: ['ignore', 'pipe', 'pipe'], signal: opts.signal });
     let stdout = '';
     let stderr = '';
     let partial = '';
@@ -110,19 +120,18 @@ export function evaluateRun(opts: EvaluateOptions): Promise<EvaluationReport & {
       partial = lines.pop() ?? '';
       for (const l of lines) if (l.trim()) opts.onStderr?.(l);
     });
-    child.on('error', (err) => reject((err as NodeJS.ErrnoException).code === 'ENOENT' ? new EvaluationError(`Python not found at ${opts.python}; set up the training environment (BERT Studio: Set Up Training Environment) or pass --python.`) : err));
+    child.on('error', (err) => reject((err as NodeJS.ErrnoException).code === 'ENOENT' ? new EvaluationError(`Python not found at ${python}; set up the training environment (BERT Studio: Set Up Training Environment) or pass --python.`) : err));
     child.on('close', (code) => {
       if (code === 0) {
         try {
-          const report = JSON.parse(stdout.trim().split('\n').pop() ?? '') as EvaluationReport;
-          resolve({ ...report, out });
+          resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as T);
         } catch {
-          reject(new Error(`the evaluation wrote no report (stdout: ${stdout.slice(-200)})`));
+          reject(new Error(`${what} wrote no report (stdout: ${stdout.slice(-200)})`));
         }
         return;
       }
       const errors = stderr.split('\n').filter((l) => l.startsWith('error: ')).map((l) => l.slice(7));
-      const message = errors.join('\n') || stderr.trim().split('\n').slice(-3).join('\n') || `the evaluation exited with code ${code}`;
+      const message = errors.join('\n') || stderr.trim().split('\n').slice(-3).join('\n') || `${what} exited with code ${code}`;
       reject(code === 2 ? new EvaluationError(message) : new Error(message));
     });
   });

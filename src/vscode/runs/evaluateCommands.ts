@@ -14,7 +14,7 @@ import { EngineHost } from '../inference/engineHost';
 import { runIdFrom } from './commands';
 
 /** The run a command is about: its tree item or id, else asked among the runs that fit. */
-async function pickRun(store: RunStore | undefined, arg: unknown, fits: (r: RunInfo) => boolean, what: string): Promise<RunInfo | undefined> {
+export async function pickRun(store: RunStore | undefined, arg: unknown, fits: (r: RunInfo) => boolean, what: string): Promise<RunInfo | undefined> {
   if (!store) return undefined;
   const id = runIdFrom(arg);
   if (id) return store.get(id);
