@@ -60,10 +60,10 @@ def task_defaults(task: str, multi_label: bool = False) -> dict[str, Any]:
 _INT_FIELDS = {"max_steps", "per_device_train_batch_size", "per_device_eval_batch_size",
                "gradient_accumulation_steps", "max_seq_length", "eval_steps", "save_steps",
                "save_total_limit", "logging_steps", "seed", "early_stopping_patience", "doc_stride",
-               "max_answer_length", "n_best_size"}
+               "max_answer_length", "n_best_size", "freeze_layers"}
 _FLOAT_FIELDS = {"num_train_epochs", "learning_rate", "weight_decay", "warmup_ratio", "max_grad_norm",
-                 "mlm_probability", "short_seq_prob", "threshold"}
-_BOOL_FIELDS = {"torch_compile", "group_by_length", "whole_word_masking", "nsp", "record_dynamics"}
+                 "mlm_probability", "short_seq_prob", "threshold", "layerwise_lr_decay"}
+_BOOL_FIELDS = {"torch_compile", "group_by_length", "whole_word_masking", "nsp", "freeze_embeddings", "freeze_base_model", "record_dynamics"}
 # The same ranges as the host's pre-launch check: field -> (low, low included, high, high included).
 _RANGES: dict[str, tuple[float | None, bool, float | None, bool]] = {
     "num_train_epochs": (0, False, None, False),
@@ -76,6 +76,8 @@ _RANGES: dict[str, tuple[float | None, bool, float | None, bool]] = {
     "threshold": (0, False, 1, False),
     "max_seq_length": (MIN_SEQ_LENGTH, True, None, False),
     "seed": (0, True, 2**32 - 1, True),  # numpy's seed range
+    "freeze_layers": (0, True, None, False),
+    "layerwise_lr_decay": (0, False, 1, True),  # 1: one rate for every layer
     **{name: (1, True, None, False) for name in (
         "per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps",
         "eval_steps", "save_steps", "save_total_limit", "logging_steps", "doc_stride",
@@ -199,6 +201,8 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     """One training field, type and range checked. Errors say the rule and a value that works."""
     where = f"training.{name}"
     fix = f"the default is {_shown(default)}" if default is not None else "remove it (or null) for the default"
+    if name == "unfreeze_schedule":
+        return _unfreeze_schedule(value)
     if value is None:
         if name in ("metric_for_best_model", "early_stopping_patience"):
             return None
@@ -238,6 +242,32 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
             raise SpecError(f"{where} must be {_range_text(low, low_in, high, high_in)}, not {_shown(value)}; {fix}.",
                             where)
     return int(value) if name in _INT_FIELDS else float(value)
+
+
+def freeze_layers_error(value: int, layers: int, model: str) -> SpecError:
+    """training.freeze_layers above the model's layer count (checked here from config.json, and by the
+    engine on the built model when the spec names a hub id)."""
+    return SpecError(f"training.freeze_layers is {value}, but the model {model} has {layers} encoder layers; set it "
+                     f"to {layers} or less ({layers} freezes every layer; training.freeze_base_model also freezes the "
+                     "embeddings).", "training.freeze_layers")
+
+
+def _unfreeze_schedule(value: Any) -> dict[str, Any] | None:
+    """training.unfreeze_schedule: null, or {"every": N >= 1, "unit": "epoch" | "step"}."""
+    where = "training.unfreeze_schedule"
+    example = 'e.g. {"every": 1, "unit": "epoch"}, or null for no gradual unfreezing'
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise SpecError(f"{where} must be an object, not {_shown(value)}; {example}.", where)
+    _check_unknown(value, {"every", "unit"}, f"{where}.")
+    every, unit = value.get("every"), value.get("unit", "epoch")
+    if isinstance(every, bool) or not isinstance(every, (int, float)) or int(every) != every or every < 1:
+        raise SpecError(f"{where}.every must be a whole number of at least 1 (epochs or steps per unfrozen layer), "
+                        f"not {_shown(every)}; {example}.", f"{where}.every")
+    if unit not in ("epoch", "step"):
+        raise SpecError(f'{where}.unit must be "epoch" or "step", not {_shown(unit)}; {example}.', f"{where}.unit")
+    return {"every": int(every), "unit": unit}
 
 
 def _data_path(value: Any, where: str, base: Path | None, folder_ok: bool = False) -> Path:
@@ -401,6 +431,13 @@ def _check_training(task: str, model: ModelRef, training: dict[str, Any]) -> Non
         raise SpecError(f"training.max_seq_length must be at most {limit[0]}, the positions of the model "
                         f"{model.name_or_path!r} ({limit[1]}), not {seq}; set it to {limit[0]} or less.",
                         "training.max_seq_length")
+    layers = facts.layers if facts is not None else None
+    if layers is not None and training["freeze_layers"] > layers:
+        raise freeze_layers_error(training["freeze_layers"], layers, repr(model.name_or_path))
+    if training["freeze_base_model"] and training["unfreeze_schedule"] is not None:
+        raise SpecError("training.unfreeze_schedule opens layers that training.freeze_base_model keeps frozen; remove "
+                        "one of them (freeze_base_model trains the head alone, a linear probe).",
+                        "training.unfreeze_schedule")
     stride = training.get("doc_stride")
     if stride is not None and stride >= seq:
         raise SpecError(f"training.doc_stride {stride} must be smaller than training.max_seq_length {seq} (windows "

@@ -52,6 +52,17 @@ export const RUN_SUMMARY = object({
   bestMetric: optional(object({ name: text, value: num(), step: count })),
   lastCheckpoint: optional(text),
   error: optional(text),
+  /**
+   * Trainable parameters (the worker's `params` events) and, per block top to bottom, whether it
+   * trains and its learning rate at the latest step (`lr`: with layer-wise decay, else the base rate
+   * times `lrScale`).
+   */
+  params: optional(object({
+    trainable: count,
+    total: count,
+    unfrozenLayers: optional(count),
+    groups: arrayOf(object({ name: text, params: count, trainable: bool, lrScale: num(), lr: optional(num()) }), 10_000),
+  })),
 });
 export type RunSummary = Infer<typeof RUN_SUMMARY>;
 

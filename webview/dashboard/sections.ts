@@ -50,8 +50,44 @@ export function renderSummary(root: HTMLElement, summary: RunSummary | undefined
   if (summary.bestMetric) stat(`best ${summary.bestMetric.name}`, `${formatNumber(summary.bestMetric.value)} @ ${summary.bestMetric.step}`);
   if (summary.lastCheckpoint) stat('checkpoint', summary.lastCheckpoint);
   root.append(stats);
+  if (summary.params) root.append(renderParams(summary.params));
   if (summary.error) root.append(el('p', 'error', summary.error));
   else if (summary.message && summary.state !== 'running') root.append(el('p', 'muted', summary.message));
+}
+
+/**
+ * Trainable parameters, and per block (head, layer.N, embeddings; top to bottom) its size, whether
+ * it trains now and its learning rate at the latest step: freezing, gradual unfreezing and
+ * layer-wise learning-rate decay at a glance. Folded when every block trains at one rate.
+ */
+/** The user's choice to fold or unfold the parameters table, kept across summary updates. */
+let paramsOpen: boolean | undefined;
+
+function renderParams(p: NonNullable<RunSummary['params']>): HTMLElement {
+  const box = el('details', 'params');
+  const share = p.total ? (100 * p.trainable) / p.total : 0;
+  const open = p.unfrozenLayers !== undefined ? ` · gradual unfreezing: ${p.unfrozenLayers} layer${p.unfrozenLayers === 1 ? '' : 's'} open` : '';
+  box.append(el('summary', undefined, `trainable parameters ${formatCount(p.trainable)} of ${formatCount(p.total)} (${formatNumber(share, 3)}%)${open}`));
+  box.open = paramsOpen ?? p.groups.some((g) => !g.trainable || g.lrScale !== 1);
+  box.addEventListener('toggle', () => (paramsOpen = box.open));
+  if (p.groups.length) {
+    const table = el('table', 'report params-table');
+    const head = el('tr');
+    for (const h of ['block', 'parameters', 'trains', 'learning rate']) head.append(el('th', undefined, h));
+    table.append(head);
+    for (const g of p.groups) {
+      const row = el('tr', g.trainable ? undefined : 'frozen');
+      row.append(el('td', undefined, g.name), el('td', 'num', formatCount(g.params)), el('td', undefined, g.trainable ? 'yes' : 'frozen'),
+        el('td', 'num', g.lr !== undefined ? `${formatNumber(g.lr, 3)}${g.lrScale !== 1 ? ` (×${formatNumber(g.lrScale, 3)})` : ''}` : '–'));
+      table.append(row);
+    }
+    box.append(table);
+  }
+  return box;
+}
+
+function formatCount(n: number): string {
+  return n >= 1e6 ? `${formatNumber(n / 1e6, 3)}M` : n >= 1e4 ? `${formatNumber(n / 1e3, 3)}k` : String(n);
 }
 
 export interface EvalHandlers {

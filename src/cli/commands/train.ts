@@ -6,7 +6,7 @@ import { workerEnv } from '../../core/python/workerEnv';
 import { describeLines, describeModel } from '../../core/models/describe';
 import { hfHubCache, listCachedModels } from '../../core/models/resolve';
 import { createRun } from '../../core/runs/create';
-import { defaultModelFolder } from '../../core/runs/launch';
+import { defaultModelFolder, trainingValueFromText } from '../../core/runs/launch';
 import { TASKS, type EvalEvent, type RunEvent, type StepEvent } from '../../core/runs/protocol';
 import { RunStore, isRunId } from '../../core/runs/store';
 import { JsonlTail } from '../../core/runs/tail';
@@ -27,6 +27,12 @@ export const TRAIN_USAGE = `bert-studio train --task TASK --train FILE [--valida
   --multi-label     sequence classification with a set of labels per example (JSON lists, or
                     strings split on --label-delimiter, e.g. "|"); threshold: --set threshold=0.5.
                     A multi-label --dataset snapshot (manifest multi_label) needs no flag
+  --freeze-embeddings  --freeze-layers N  --freeze-base-model   keep the embeddings, the first N
+                    encoder layers, or everything but the head (a linear probe) frozen
+  --unfreeze-schedule N:epoch|N:step   gradual unfreezing: the head first, then one more layer
+                    from the top every N epochs or steps (the embeddings last)
+  --layerwise-lr-decay X   the head at the learning rate, the top layer at X times it, each layer
+                    below X times the one above (0 < X <= 1; 1 is off)
   --set key=value   any other training field, by its Trainer-style name (commas or repeated --set)
   --name NAME  --workspace DIR  --python PATH  --no-export  --detach  --json
 bert-studio train --resume RUN_ID   continue a stopped or interrupted run from its last checkpoint
@@ -34,7 +40,12 @@ Every value is checked before the worker starts; a refused run leaves no run fol
 Environment: BERT_STUDIO_NUM_THREADS=N sets the worker's CPU threads (default: from the cores that
 are free); BERT_STUDIO_PYTHON picks the Python when --python is not given.`;
 
-const BOOLEANS = ['no-export', 'detach', 'multi-label'];
+/** Boolean flags that set a training field to true. */
+const TRAINING_SWITCHES: Readonly<Record<string, string>> = {
+  'freeze-embeddings': 'freeze_embeddings',
+  'freeze-base-model': 'freeze_base_model',
+};
+const BOOLEANS = ['no-export', 'detach', 'multi-label', ...Object.keys(TRAINING_SWITCHES)];
 /** Flags that map to training fields, with the field each sets. */
 const TRAINING_FLAGS: Readonly<Record<string, string>> = {
   epochs: 'num_train_epochs',
@@ -46,6 +57,9 @@ const TRAINING_FLAGS: Readonly<Record<string, string>> = {
   'save-steps': 'save_steps',
   'logging-steps': 'logging_steps',
   seed: 'seed',
+  'freeze-layers': 'freeze_layers',
+  'unfreeze-schedule': 'unfreeze_schedule',
+  'layerwise-lr-decay': 'layerwise_lr_decay',
 };
 const VALUE_FLAGS = [
   'task', 'model', 'dataset', 'train', 'validation', 'device', 'max-train-samples', 'max-eval-samples', 'label-delimiter', 'set', 'name', 'workspace', 'python', 'resume',
@@ -53,7 +67,7 @@ const VALUE_FLAGS = [
 ];
 /** The flag that sets a spec field, to name it in errors. */
 const FLAG_OF: Readonly<Record<string, string>> = {
-  ...Object.fromEntries(Object.entries(TRAINING_FLAGS).map(([f, field]) => [`training.${field}`, `--${f}`])),
+  ...Object.fromEntries(Object.entries({ ...TRAINING_FLAGS, ...TRAINING_SWITCHES }).map(([f, field]) => [`training.${field}`, `--${f}`])),
   task: '--task',
   dataset: '--dataset',
   device: '--device',
@@ -80,12 +94,14 @@ function trainingFromFlags(args: ParsedArgs): Record<string, unknown> {
   const training: Record<string, unknown> = {};
   for (const [f, key] of Object.entries(TRAINING_FLAGS)) {
     const v = flag(args, f);
-    if (v !== undefined) training[key] = parseValue(v);
+    if (v !== undefined) training[key] = trainingValueFromText(key, parseValue(v));
   }
+  for (const [f, key] of Object.entries(TRAINING_SWITCHES)) if (args.flags.has(f)) training[key] = true;
   for (const kv of (args.all.get('set') ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)) {
     const eq = kv.indexOf('=');
     if (eq <= 0) throw new UsageError(`--set expects key=value (e.g. --set warmup_ratio=0.1), got "${kv}"`, '--set');
-    training[kv.slice(0, eq).trim()] = parseValue(kv.slice(eq + 1).trim());
+    const key = kv.slice(0, eq).trim();
+    training[key] = trainingValueFromText(key, parseValue(kv.slice(eq + 1).trim()));
   }
   return training;
 }

@@ -2,7 +2,7 @@
 // as they arrive. Holds downsampled series for display, the full-resolution points for zooming,
 // the last evaluation and a bounded log tail; hands out only what changed since the last drain.
 
-import type { EvalEvent, Misclassified, RunEvent, RunStatus } from '../runs/protocol';
+import type { EvalEvent, Misclassified, ParamsEvent, RunEvent, RunStatus } from '../runs/protocol';
 import {
   EVAL_PREFIX,
   STEP_SERIES,
@@ -65,6 +65,8 @@ export class RunModel {
   private status: RunStatus | undefined;
   private displayState: string | undefined;
   private lastEval: EvalEvent | undefined;
+  private params: ParamsEvent | undefined;
+  private groupLrs: Readonly<Record<string, number>> | undefined;
   private readonly otherEvals = new Map<string, EvalEvent>();
   private logs: LogLine[] = [];
   private pendingLogs: LogLine[] = [];
@@ -100,9 +102,14 @@ export class RunModel {
         if (finite(ev.max_steps) && ev.max_steps > 0) this.maxSteps = ev.max_steps;
         if (finite(ev.epoch)) this.epoch = ev.epoch;
         if (finite(ev.ts)) this.rate.add(ev.step, ev.ts);
+        if (ev.group_learning_rates) this.groupLrs = ev.group_learning_rates;
         this.summaryDirty = true;
         break;
       }
+      case 'params':
+        this.params = ev;
+        this.summaryDirty = true;
+        break;
       case 'eval': {
         if (ev.split !== undefined) {
           // Another file or split: beside the validation figures, not a point of their curves.
@@ -197,6 +204,21 @@ export class RunModel {
       bestMetric: best ? { name: best.name, value: best.value, step: best.step } : undefined,
       lastCheckpoint: this.status?.last_checkpoint ?? undefined,
       error: this.error,
+      ...(this.params ? { params: this.paramsSummary(this.params) } : {}),
+    };
+  }
+
+  /** The latest `params` event with each block's learning rate at the latest step. */
+  private paramsSummary(p: ParamsEvent): NonNullable<RunSummary['params']> {
+    const base = this.latest.learning_rate;
+    return {
+      trainable: p.trainable,
+      total: p.total,
+      ...(p.unfrozen_layers !== undefined ? { unfrozenLayers: p.unfrozen_layers } : {}),
+      groups: (p.groups ?? []).map((g) => {
+        const lr = this.groupLrs?.[g.name] ?? (finite(base) ? base * g.lr_scale : undefined);
+        return { name: g.name, params: g.params, trainable: g.trainable, lrScale: g.lr_scale, ...(lr !== undefined ? { lr } : {}) };
+      }),
     };
   }
 

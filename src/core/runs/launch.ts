@@ -13,7 +13,7 @@ import { maxPositions, readConfigJson } from '../models/config';
 /** The shortest max_seq_length worth training with ([CLS], [SEP] and a few tokens). */
 export const MIN_SEQ_LENGTH = 8;
 
-type Kind = 'int' | 'count' | 'number' | 'bool' | 'bf16' | 'metric' | 'patience';
+type Kind = 'int' | 'count' | 'number' | 'bool' | 'bf16' | 'metric' | 'patience' | 'schedule';
 
 /**
  * A training field's type and range. `min`/`max` bound numbers (`above`/`below` exclusively);
@@ -57,6 +57,11 @@ export const TRAINING_FIELDS: Readonly<Record<string, FieldRule>> = {
   bf16: { kind: 'bf16' },
   torch_compile: { kind: 'bool' },
   group_by_length: { kind: 'bool' },
+  freeze_embeddings: { kind: 'bool' },
+  freeze_layers: { kind: 'int', min: 0, what: 'the first N encoder layers stay frozen' },
+  freeze_base_model: { kind: 'bool', what: 'only the head trains: a linear probe' },
+  unfreeze_schedule: { kind: 'schedule', what: 'gradual unfreezing: one more layer from the top every N epochs or steps' },
+  layerwise_lr_decay: { kind: 'number', above: 0, max: 1, what: 'the head at the learning rate, each layer below times this factor; 1 is off' },
   threshold: { kind: 'number', above: 0, below: 1, tasks: ['sequence_classification'], what: 'the sigmoid probability from which a label is predicted' },
   doc_stride: { kind: 'count', tasks: ['question_answering'] },
   max_answer_length: { kind: 'count', tasks: ['question_answering'] },
@@ -129,7 +134,33 @@ function ruleProblem(r: FieldRule, v: unknown): string | undefined {
       return v === null || (typeof v === 'string' && v !== '') ? undefined : 'a metric name, or null for the task\'s default';
     case 'patience':
       return v === null || (isNum && Number.isInteger(v) && (v as number) > 0) ? undefined : 'a whole number of at least 1, or null (never stop early)';
+    case 'schedule':
+      return v === null || isUnfreezeSchedule(v) ? undefined : '{"every": N, "unit": "epoch" or "step"} (N at least 1; 2:epoch on the command line and in the wizard), or null';
   }
+}
+
+/** training.unfreeze_schedule's value: {"every": N >= 1, "unit": "epoch" | "step"} (spec.py checks the same). */
+function isUnfreezeSchedule(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const { every, unit, ...rest } = v as Record<string, unknown>;
+  return Object.keys(rest).length === 0 && typeof every === 'number' && Number.isInteger(every) && every >= 1 && (unit === undefined || unit === 'epoch' || unit === 'step');
+}
+
+/**
+ * A training field's value typed as text (the CLI's flags and --set, the wizard's key=value
+ * fields): unfreeze_schedule as `N:epoch` or `N:step` (e.g. `1:epoch`) becomes its object; other
+ * values are returned unchanged, for checkTrainingChanges to judge.
+ */
+export function trainingValueFromText(name: string, value: unknown): unknown {
+  if (name !== 'unfreeze_schedule' || typeof value !== 'string') return value;
+  const m = /^\s*(\d+)\s*:\s*(epoch|step)s?\s*$/i.exec(value);
+  return m ? { every: Number(m[1]), unit: m[2].toLowerCase() } : value;
+}
+
+/** A training field's default as the wizard's key=value prompt shows it (trainingValueFromText reads it back). */
+export function trainingValueHint(name: string, value: unknown): string {
+  if (name === 'unfreeze_schedule') return value === null || value === undefined ? 'null (or 1:epoch, 100:step)' : `${(value as { every: number }).every}:${(value as { unit?: string }).unit ?? 'epoch'}`;
+  return JSON.stringify(value ?? null);
 }
 
 /**

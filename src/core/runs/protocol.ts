@@ -52,6 +52,22 @@ export const STEP_EVENT = object({
   samples_per_second: maybeNum,
   tokens_per_second: maybeNum,
   memory_mb: maybeNum,
+  /** With layer-wise learning-rate decay: each block's rate at this step, top to bottom (`learning_rate` is the head's). */
+  group_learning_rates: optional(recordOf(num(0), 10_000)),
+});
+/** A block of the model (engine/freezing.py): `head`, `layer.N` (0 at the bottom) or `embeddings`. */
+export const PARAM_GROUP = object({ name: str(), params: count, trainable: bool, lr_scale: num(0) });
+/** Trainable parameters: at the start (and on resume), and each time gradual unfreezing opens a block. */
+export const PARAMS_EVENT = object({
+  type: oneOf('params'),
+  ts,
+  step: count,
+  trainable: count,
+  total: count,
+  /** Top to bottom; absent for a model whose layers were not found. */
+  groups: optional(arrayOf(PARAM_GROUP, 10_000)),
+  /** With unfreeze_schedule: the encoder layers open from the top. */
+  unfrozen_layers: optional(count),
 });
 export const EVAL_EVENT = object({
   type: oneOf('eval'),
@@ -93,6 +109,7 @@ const EVENT_GUARDS = {
   export: EXPORT_EVENT,
   log: LOG_EVENT,
   error: ERROR_EVENT,
+  params: PARAMS_EVENT,
 } as const;
 /** Every event kind the worker writes (events.py EVENT_TYPES). */
 export const EVENT_TYPES = Object.keys(EVENT_GUARDS) as (keyof typeof EVENT_GUARDS)[];
@@ -106,7 +123,9 @@ export type CheckpointEvent = Infer<typeof CHECKPOINT_EVENT>;
 export type ExportEvent = Infer<typeof EXPORT_EVENT>;
 export type LogEvent = Infer<typeof LOG_EVENT>;
 export type ErrorEvent = Infer<typeof ERROR_EVENT>;
-export type RunEvent = StatusEvent | StepEvent | EvalEvent | CheckpointEvent | ExportEvent | LogEvent | ErrorEvent;
+export type ParamsEvent = Infer<typeof PARAMS_EVENT>;
+export type ParamGroup = Infer<typeof PARAM_GROUP>;
+export type RunEvent = StatusEvent | StepEvent | EvalEvent | CheckpointEvent | ExportEvent | LogEvent | ErrorEvent | ParamsEvent;
 
 /**
  * status.json, replaced atomically by the worker. `pid_start` is the worker's start time as Linux

@@ -1,6 +1,6 @@
 import type { RunSpec } from './store';
 import { TASKS, type Task } from './protocol';
-import { checkTrainingChanges } from './launch';
+import { checkTrainingChanges, trainingValueFromText } from './launch';
 import DEFAULTS from '../../../trainer/bert_studio_trainer/defaults.json';
 
 /**
@@ -169,7 +169,7 @@ export function parseChanges(text: string): Record<string, unknown> | undefined 
     if (!m) return undefined;
     const v = m[2].trim();
     const n = Number(v);
-    out[m[1]] = v === 'true' ? true : v === 'false' ? false : v === 'null' ? null : Number.isFinite(n) ? n : v;
+    out[m[1]] = trainingValueFromText(m[1], v === 'true' ? true : v === 'false' ? false : v === 'null' ? null : Number.isFinite(n) ? n : v);
   }
   return out;
 }

@@ -8,7 +8,7 @@ import { listDatasets, runInputsFromManifest, type SnapshotRunInputs } from '../
 import { describeLines, describeModel, modelTaskProblem } from '../../core/models/describe';
 import { cachedModel, listCachedModels, looksLikeHubId, runModelFolder } from '../../core/models/resolve';
 import { createRun, type CreatedRun, type RunEnvironment } from '../../core/runs/create';
-import { checkTrainingChanges, defaultModelFolder, trainingFieldNames } from '../../core/runs/launch';
+import { checkTrainingChanges, defaultModelFolder, trainingFieldNames, trainingValueHint } from '../../core/runs/launch';
 import { defaultTraining, parseChanges, type PreflightProblem } from '../../core/runs/spec';
 import { isFinishing, isRunId, RunFolderError, type RunStore } from '../../core/runs/store';
 import { launchWorker, stopWorker, waitUntilStarted } from '../../core/runs/worker';
@@ -224,7 +224,7 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
       if (lr === undefined) return;
       const batch = await askNumber(task, 'per_device_train_batch_size', defaults.per_device_train_batch_size);
       if (batch === undefined) return;
-      const more = await askTrainingChanges(task, 'New Training Run (4/5): other training fields', `Trainer-style names, defaults for ${task}: ${trainingFieldNames(task).filter((n) => !['num_train_epochs', 'learning_rate', 'per_device_train_batch_size'].includes(n)).map((n) => `${n}=${JSON.stringify(defaults[n] ?? null)}`).join(', ')}`, false);
+      const more = await askTrainingChanges(task, 'New Training Run (4/5): other training fields', `Trainer-style names, defaults for ${task}: ${trainingFieldNames(task).filter((n) => !['num_train_epochs', 'learning_rate', 'per_device_train_batch_size'].includes(n)).map((n) => `${n}=${trainingValueHint(n, defaults[n])}`).join(', ')}`, false);
       if (more === undefined) return;
       const configured = ctx.config().get<string>('defaultDevice') ?? 'auto';
       const devicePick = await vscode.window.showQuickPick(

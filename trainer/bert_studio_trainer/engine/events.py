@@ -45,6 +45,25 @@ class StepFields(TypedDict):
     samples_per_second: NotRequired[float | None]
     tokens_per_second: NotRequired[float | None]
     memory_mb: NotRequired[float | None]
+    # With layer-wise learning-rate decay: the rate of each block at this step ({"head": ..,
+    # "layer.5": .., ..., "embeddings": ..}, top to bottom); `learning_rate` is the head's.
+    group_learning_rates: NotRequired[dict[str, float]]
+
+
+class ParamGroup(TypedDict):
+    name: str  # "head", "layer.N" (N from 0 at the bottom), "embeddings"
+    params: int  # parameters in the block
+    trainable: bool
+    lr_scale: float  # its share of the base learning rate (layerwise_lr_decay ** depth from the top)
+
+
+class ParamsFields(TypedDict):
+    """Trainable parameters: at the start (and on resume), and whenever gradual unfreezing opens a block."""
+    step: int
+    trainable: int
+    total: int
+    groups: NotRequired[list[ParamGroup]]  # top to bottom; absent for a model without found layers
+    unfrozen_layers: NotRequired[int]  # with unfreeze_schedule: encoder layers open from the top
 
 
 class ClassReport(TypedDict):
@@ -112,10 +131,10 @@ class ErrorFields(TypedDict):
     field: NotRequired[str]
 
 
-EventType = Literal["status", "step", "eval", "checkpoint", "export", "log", "error"]
+EventType = Literal["status", "step", "eval", "checkpoint", "export", "log", "error", "params"]
 EVENT_FIELDS: dict[str, type] = {
     "status": StatusFields, "step": StepFields, "eval": EvalFields, "checkpoint": CheckpointFields,
-    "export": ExportFields, "log": LogFields, "error": ErrorFields,
+    "export": ExportFields, "log": LogFields, "error": ErrorFields, "params": ParamsFields,
 }
 EVENT_TYPES: tuple[str, ...] = tuple(EVENT_FIELDS)
 
@@ -217,6 +236,8 @@ class EventLog:
     def emit(self, type_: str, **fields: Any) -> None:
         check_fields(type_, fields)
         if self._file is None:
+    def emit(self, type_: Literal["params"], **fields: Unpack[ParamsFields]) -> None: ...
+    @overload
             return
         line = json.dumps(_clean({"type": type_, "ts": time.time(), **fields}), ensure_ascii=False)
         self._file.write(line + "\n")

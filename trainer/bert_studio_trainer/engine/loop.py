@@ -28,7 +28,8 @@ from .checkpoint import (
 from .control import StopControl
 from .events import EventLog
 from .metrics_util import memory_mb
-from .optim import build_optimizer, build_scheduler
+from .freezing import Freezing
+from .optim import build_optimizer, build_scheduler, group_learning_rates
 from .outputs import save_best, write_model_dir
 from .runtime import Runtime, eval_mode
 from .sampler import epoch_batches, num_batches
@@ -91,7 +92,9 @@ class Trainer:
         self.steps_per_epoch = math.ceil(per_epoch / accum)
         max_steps = spec.t("max_steps")
         self.max_steps = max_steps if max_steps > 0 else max(1, math.ceil(spec.t("num_train_epochs") * self.steps_per_epoch))
-        self.optimizer = build_optimizer(self.raw_model, spec.t("learning_rate"), spec.t("weight_decay"), self.rt.device)
+        self.freezing = Freezing(self.raw_model, spec.training)
+        self.optimizer = build_optimizer(self.raw_model, spec.t("learning_rate"), spec.t("weight_decay"), self.rt.device,
+                                         self.freezing.lr_scales(), self.freezing.trainable_parameters())
         self.scheduler = build_scheduler(self.optimizer, spec.t("warmup_ratio"), self.max_steps)
         self.state = TrainState(world_size=self.rt.world_size)
         # Per-example training dynamics (analysis/dynamics.py), from the training forward passes.
@@ -102,6 +105,8 @@ class Trainer:
             self.dynamics.attach(self.raw_model)
         if self.resume:
             self._resume()
+        self.freezing.apply(self.state.step, self.state.epoch)
+        self._params_event()
         self.model: torch.nn.Module = self.raw_model
         if spec.t("torch_compile"):
             self.model = torch.compile(self.model)
@@ -153,6 +158,8 @@ class Trainer:
                                     self.rt.world_size, self.rt.rank)
             groups = [batches[i:i + accum] for i in range(0, len(batches), accum)]
             while st.batch_group < len(groups) and st.step < self.max_steps:
+                if self.freezing.schedule and self.freezing.apply(st.step, st.epoch):
+                    self._unfrozen()
                 window.add(*self._train_step(groups[st.batch_group]))
                 st.step += 1
                 st.batch_group += 1
@@ -210,6 +217,7 @@ class Trainer:
         if max_norm > 0:
             grad_norm = torch.nn.utils.clip_grad_norm_(self.raw_model.parameters(), max_norm)
         lr = self.scheduler.get_last_lr()[0]
+        self.group_lrs = group_learning_rates(self.optimizer, self.scheduler)
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
@@ -226,6 +234,7 @@ class Trainer:
             "grad_norm": float(w.last_grad_norm) if w.last_grad_norm is not None else None,
             "samples_per_second": w.samples * ws / elapsed, "tokens_per_second": w.tokens * ws / elapsed,
             "memory_mb": memory_mb(self.rt.device),
+            **({"group_learning_rates": self.group_lrs} if self.group_lrs else {}),
         }
         self.events.emit("step", **fields)
         self.events.set_status(step=st.step)
@@ -235,6 +244,21 @@ class Trainer:
             log.info("step %d/%d loss %.4f lr %.2e %.1f samples/s", st.step, self.max_steps, fields["loss"],
                      w.lr, fields["samples_per_second"])
         w.reset()
+
+    def _params_event(self) -> None:
+        """The `params` event and its log line: trainable parameters, and each block's state and rate."""
+        fields = self.freezing.summary(self.state.step)
+        self.events.emit("params", **fields)
+        self.events.log("info", self.freezing.describe(fields))
+
+    def _unfrozen(self) -> None:
+        """Gradual unfreezing opened a block: report it; DDP learns the new trainable set on a new wrapper."""
+        self._params_event()
+        if self.rt.distributed:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.rt.device.index] if self.rt.device.type == "cuda" else None
+            self.model = DDP(self.model.module, device_ids=ids)  # type: ignore[arg-type]
 
     # ---- evaluation --------------------------------------------------------------------------
     def run_batches(self, features: Sequence[Feature]) -> Iterator[tuple[list[int], Batch, dict[str, torch.Tensor]]]:
