@@ -203,6 +203,11 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     fix = f"the default is {_shown(default)}" if default is not None else "remove it (or null) for the default"
     if name == "unfreeze_schedule":
         return _unfreeze_schedule(value)
+    if name == "report_to":
+        from .engine.reporting import check_installed, report_to_list  # the integrations' home
+
+        check_installed(report_to_list(value))
+        return value
     if value is None:
         if name in ("metric_for_best_model", "early_stopping_patience"):
             return None

@@ -74,6 +74,11 @@ def train(run_dir: Path | str, resume: bool = False, stop_after_steps: int | Non
         from .engine.runtime import setup_runtime, shutdown  # imports torch
 
         _quiet_transformers()
+        if is_main:
+            from .engine.reporting import open_sinks, report_to_list
+
+            for sink in open_sinks(report_to_list(spec.t("report_to")), run_dir, json.loads((run_dir / "spec.json").read_text())):
+                events.add_sink(sink)
         runtime = setup_runtime(spec.device, spec.t("bf16"))
         events.log("info", runtime.threads_note)
         events.log("info", runtime.precision_note)

@@ -33,6 +33,9 @@ export const TRAIN_USAGE = `bert-studio train --task TASK --train FILE [--valida
                     from the top every N epochs or steps (the embeddings last)
   --layerwise-lr-decay X   the head at the learning rate, the top layer at X times it, each layer
                     below X times the one above (0 < X <= 1; 1 is off)
+  --report-to tensorboard|mlflow|tensorboard+mlflow|all|none   mirror the run's curves to
+                    TensorBoard (<run>/tensorboard) and/or MLflow (MLFLOW_TRACKING_URI, else the
+                    file store .bert-studio/mlruns), as the Trainer's report_to
   --set key=value   any other training field, by its Trainer-style name (commas or repeated --set)
   --name NAME  --workspace DIR  --python PATH  --no-export  --detach  --json
 bert-studio train --resume RUN_ID   continue a stopped or interrupted run from its last checkpoint
@@ -45,7 +48,7 @@ const TRAINING_SWITCHES: Readonly<Record<string, string>> = {
   'freeze-embeddings': 'freeze_embeddings',
   'freeze-base-model': 'freeze_base_model',
 };
-const BOOLEANS = ['no-export', 'detach', 'multi-label', ...Object.keys(TRAINING_SWITCHES)];
+export const BOOLEANS = ['no-export', 'detach', 'multi-label', ...Object.keys(TRAINING_SWITCHES)];
 /** Flags that map to training fields, with the field each sets. */
 const TRAINING_FLAGS: Readonly<Record<string, string>> = {
   epochs: 'num_train_epochs',
@@ -60,13 +63,14 @@ const TRAINING_FLAGS: Readonly<Record<string, string>> = {
   'freeze-layers': 'freeze_layers',
   'unfreeze-schedule': 'unfreeze_schedule',
   'layerwise-lr-decay': 'layerwise_lr_decay',
+  'report-to': 'report_to',
 };
-const VALUE_FLAGS = [
+export const VALUE_FLAGS = [
   'task', 'model', 'dataset', 'train', 'validation', 'device', 'max-train-samples', 'max-eval-samples', 'label-delimiter', 'set', 'name', 'workspace', 'python', 'resume',
   ...Object.keys(TRAINING_FLAGS),
 ];
 /** The flag that sets a spec field, to name it in errors. */
-const FLAG_OF: Readonly<Record<string, string>> = {
+export const FLAG_OF: Readonly<Record<string, string>> = {
   ...Object.fromEntries(Object.entries({ ...TRAINING_FLAGS, ...TRAINING_SWITCHES }).map(([f, field]) => [`training.${field}`, `--${f}`])),
   task: '--task',
   dataset: '--dataset',
@@ -82,7 +86,7 @@ const FLAG_OF: Readonly<Record<string, string>> = {
 };
 
 /** A flag's text as the spec value it stands for: numbers, booleans, null, else the text (checked later). */
-function parseValue(v: string): unknown {
+export function parseValue(v: string): unknown {
   if (v === 'true' || v === 'false') return v === 'true';
   if (v === 'null') return null;
   const n = Number(v);
@@ -90,7 +94,7 @@ function parseValue(v: string): unknown {
 }
 
 /** Training fields from the flags and --set (repeatable, comma-separated). */
-function trainingFromFlags(args: ParsedArgs): Record<string, unknown> {
+export function trainingFromFlags(args: ParsedArgs): Record<string, unknown> {
   const training: Record<string, unknown> = {};
   for (const [f, key] of Object.entries(TRAINING_FLAGS)) {
     const v = flag(args, f);

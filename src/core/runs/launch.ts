@@ -10,10 +10,13 @@ import { closestLabel } from '../datasets/labels';
 import { defaultTraining, type PreflightProblem } from './spec';
 import { maxPositions, readConfigJson } from '../models/config';
 
+/** training.report_to values (trainer/bert_studio_trainer/engine/reporting.py). */
+export const REPORT_TO = ['none', 'all', 'tensorboard', 'mlflow'];
+
 /** The shortest max_seq_length worth training with ([CLS], [SEP] and a few tokens). */
 export const MIN_SEQ_LENGTH = 8;
 
-type Kind = 'int' | 'count' | 'number' | 'bool' | 'bf16' | 'metric' | 'patience' | 'schedule';
+type Kind = 'int' | 'count' | 'number' | 'bool' | 'bf16' | 'metric' | 'patience' | 'reportTo' | 'schedule';
 
 /**
  * A training field's type and range. `min`/`max` bound numbers (`above`/`below` exclusively);
@@ -62,6 +65,7 @@ export const TRAINING_FIELDS: Readonly<Record<string, FieldRule>> = {
   freeze_base_model: { kind: 'bool', what: 'only the head trains: a linear probe' },
   unfreeze_schedule: { kind: 'schedule', what: 'gradual unfreezing: one more layer from the top every N epochs or steps' },
   layerwise_lr_decay: { kind: 'number', above: 0, max: 1, what: 'the head at the learning rate, each layer below times this factor; 1 is off' },
+  report_to: { kind: 'reportTo', what: 'mirror the run to TensorBoard and/or MLflow, as the Trainer\'s report_to' },
   threshold: { kind: 'number', above: 0, below: 1, tasks: ['sequence_classification'], what: 'the sigmoid probability from which a label is predicted' },
   doc_stride: { kind: 'count', tasks: ['question_answering'] },
   max_answer_length: { kind: 'count', tasks: ['question_answering'] },
@@ -136,6 +140,10 @@ function ruleProblem(r: FieldRule, v: unknown): string | undefined {
       return v === null || (isNum && Number.isInteger(v) && (v as number) > 0) ? undefined : 'a whole number of at least 1, or null (never stop early)';
     case 'schedule':
       return v === null || isUnfreezeSchedule(v) ? undefined : '{"every": N, "unit": "epoch" or "step"} (N at least 1; 2:epoch on the command line and in the wizard), or null';
+    case 'reportTo': {
+      const ok = (x: unknown): boolean => typeof x === 'string' && REPORT_TO.includes(x);
+      return ok(v) || (Array.isArray(v) && v.every(ok)) ? undefined : `one of ${REPORT_TO.map((x) => `"${x}"`).join(', ')}, or a list of them`;
+    }
   }
 }
 
@@ -152,6 +160,8 @@ function isUnfreezeSchedule(v: unknown): boolean {
  * values are returned unchanged, for checkTrainingChanges to judge.
  */
 export function trainingValueFromText(name: string, value: unknown): unknown {
+  // report_to: "tensorboard+mlflow" or "tensorboard mlflow" (commas separate --set items).
+  if (name === 'report_to' && typeof value === 'string' && /[+\s]/.test(value.trim())) return value.trim().split(/[+\s]+/);
   if (name !== 'unfreeze_schedule' || typeof value !== 'string') return value;
   const m = /^\s*(\d+)\s*:\s*(epoch|step)s?\s*$/i.exec(value);
   return m ? { every: Number(m[1]), unit: m[2].toLowerCase() } : value;

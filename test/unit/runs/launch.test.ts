@@ -6,7 +6,7 @@ import { importDataset } from '../../../src/core/datasets/snapshot';
 import { packageRoot } from '../../../src/core/paths';
 import { venvPython } from '../../../src/core/python/interpreter';
 import { workerEnv } from '../../../src/core/python/workerEnv';
-import { checkTrainingChanges, defaultModelFolder, modelMaxPositions, splitLabels, trainingFieldNames } from '../../../src/core/runs/launch';
+import { checkTrainingChanges, defaultModelFolder, modelMaxPositions, splitLabels, trainingFieldNames, trainingValueFromText } from '../../../src/core/runs/launch';
 import { buildSpec, preflight } from '../../../src/core/runs/spec';
 import { DATA, tmpDir } from '../datasets/helpers';
 import { needSetup } from '../needSetup';
@@ -61,6 +61,8 @@ describe('training fields (Trainer-style names)', () => {
       ['threshold', 1, /under 1/],
       ['threshold', 0, /over 0/],
       ['metric_for_best_model', 42, /metric name/],
+      ['report_to', 'wandb', /"tensorboard", "mlflow"/],
+      ['report_to', ['tensorboard', 3], /or a list of them/],
     ];
     for (const [name, value, want] of bad) {
       const problems = checkTrainingChanges('sequence_classification', { [name]: value });
@@ -73,6 +75,9 @@ describe('training fields (Trainer-style names)', () => {
     for (const [name, value] of qa) assert.equal(checkTrainingChanges('question_answering', { [name]: value }).length, 1, name);
     const mlm: [string, unknown][] = [['mlm_probability', 0], ['mlm_probability', 1], ['short_seq_prob', 1.5], ['whole_word_masking', 'no']];
     for (const [name, value] of mlm) assert.equal(checkTrainingChanges('mlm', { [name]: value }).length, 1, name);
+    assert.deepEqual(checkTrainingChanges('sequence_classification', { report_to: trainingValueFromText('report_to', 'tensorboard+mlflow') }), []);
+    assert.deepEqual(trainingValueFromText('report_to', 'tensorboard mlflow'), ['tensorboard', 'mlflow']);
+    assert.deepEqual(checkTrainingChanges('sequence_classification', { report_to: 'none' }), []);
     assert.deepEqual(checkTrainingChanges('mlm', { mlm_probability: 0.15, short_seq_prob: 0, max_steps: -1, seed: 0, warmup_ratio: 1, max_seq_length: 8 }), []);
   });
 });

@@ -217,6 +217,11 @@ class EventLog:
             "max_steps": None, "best_metric": None, "last_checkpoint": None, "started": now, "updated": now,
         }
         self._file = (run_dir / "events.jsonl").open("a", encoding="utf-8") if enabled else None
+        self._sinks: list[Any] = []  # training.report_to integrations (engine/reporting.py)
+
+    def add_sink(self, sink: Any) -> None:
+        """Mirrors every event written from now on to `sink.on_event(type, fields)`."""
+        self._sinks.append(sink)
 
     @overload
     def emit(self, type_: Literal["status"], **fields: Unpack[StatusFields]) -> None: ...
@@ -231,17 +236,24 @@ class EventLog:
     @overload
     def emit(self, type_: Literal["log"], **fields: Unpack[LogFields]) -> None: ...
     @overload
+    def emit(self, type_: Literal["params"], **fields: Unpack[ParamsFields]) -> None: ...
+    @overload
     def emit(self, type_: Literal["error"], **fields: Unpack[ErrorFields]) -> None: ...
 
     def emit(self, type_: str, **fields: Any) -> None:
         check_fields(type_, fields)
         if self._file is None:
-    def emit(self, type_: Literal["params"], **fields: Unpack[ParamsFields]) -> None: ...
-    @overload
             return
-        line = json.dumps(_clean({"type": type_, "ts": time.time(), **fields}), ensure_ascii=False)
-        self._file.write(line + "\n")
+        event = _clean({"type": type_, "ts": time.time(), **fields})
+        self._file.write(json.dumps(event, ensure_ascii=False) + "\n")
         self._file.flush()
+        for sink in list(self._sinks):
+            try:
+                sink.on_event(type_, event)
+            except Exception as e:  # noqa: BLE001 - a tracking integration never stops training
+                self._sinks.remove(sink)
+                log.warning("report_to: %s stopped mirroring events (%s: %s); events.jsonl keeps them",
+                            type(sink).__name__, type(e).__name__, e)
 
     def set_status(self, **fields: Any) -> None:
         unknown = set(fields) - set(RunStatus.__annotations__)
@@ -269,6 +281,12 @@ class EventLog:
         log.error("%s%s", f"[{field}] " if field else "", message)
 
     def close(self) -> None:
+        for sink in self._sinks:
+            try:
+                sink.close()
+            except Exception:  # noqa: BLE001
+                log.warning("report_to: %s did not close cleanly", type(sink).__name__)
+        self._sinks = []
         if self._file is not None:
             self._file.close()
             self._file = None
