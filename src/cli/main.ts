@@ -7,6 +7,7 @@ import { runDatasetCommand } from './commands/dataset';
 import { runEvaluateCommand } from './commands/evaluate';
 import { runFillMaskCommand, runPredictCommand } from './commands/infer';
 import { RUNS_USAGE, runRunsCommand } from './commands/runs';
+import { SWEEP_USAGE, runSweepCommand } from './commands/sweep';
 import { TRAIN_USAGE, runTrainCommand } from './commands/train';
 import { closestName } from '../core/runs/launch';
 import { InvalidRunIdError, RunFolderError } from '../core/runs/store';
@@ -17,6 +18,7 @@ const USAGE = `Usage: bert-studio <command> [options]
 Commands:
   dataset import|validate|stats FILE...   import and check data, show statistics
   train                                   fine-tune or pretrain (see: bert-studio train --help)
+  sweep                                   hyperparameter search, each trial a run (see: bert-studio sweep --help)
   runs [list|show|stop]                   training runs of this workspace
   fill-mask --model DIR "text with [MASK]"
   predict --model RUN_OR_DIR "text" ...   labels, entities or answers from an exported model
@@ -27,6 +29,8 @@ Add --json to any command for machine-readable output.
 
 ${TRAIN_USAGE}
 
+${SWEEP_USAGE}
+
 ${RUNS_USAGE}
 
 ${ANALYZE_USAGE}
@@ -35,6 +39,7 @@ ${ANALYZE_USAGE}
 const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
   dataset: runDatasetCommand,
   train: runTrainCommand,
+  sweep: runSweepCommand,
   runs: runRunsCommand,
   'fill-mask': runFillMaskCommand,
   predict: runPredictCommand,

@@ -5,11 +5,13 @@ export interface StudioLayout {
   readonly root: string;
   readonly datasetsDir: string;
   readonly runsDir: string;
+  /** Hyperparameter searches: one folder per study (study.json, optuna.db, status.json); its trials are runs in runsDir. */
+  readonly studiesDir: string;
 }
 
 export function studioLayout(workspaceFolder: string, studioFolder = '.bert-studio'): StudioLayout {
   const root = path.resolve(workspaceFolder, studioFolder);
-  return { root, datasetsDir: path.join(root, 'datasets'), runsDir: path.join(root, 'runs') };
+  return { root, datasetsDir: path.join(root, 'datasets'), runsDir: path.join(root, 'runs'), studiesDir: path.join(root, 'studies') };
 }
 
 /** The extension's or CLI's install root: the folder holding package.json, dist/ and trainer/. */

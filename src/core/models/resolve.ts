@@ -9,6 +9,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { studioLayout } from '../paths';
+import { bestTrialRunOf } from '../sweeps/trialProcess';
 
 export type ModelSource = 'default' | 'folder' | 'run' | 'cache' | 'hub';
 
@@ -196,6 +197,13 @@ export async function resolveModel(ref: string, opts: ResolveOptions = {}): Prom
       const folder = runModelFolder(runDir);
       if (!folder) throw new ModelNotFoundError(`the run ${ref} has no trained model yet (no best/ or model/ with config.json); pick a finished run.`);
       return { source: 'run', ref, folder, run: ref };
+    }
+    // A study id: its best trial's run ("use best trial").
+    const best = bestTrialRunOf(studioLayout(opts.workspace).studiesDir, ref);
+    if (best) {
+      const folder = best.run ? runModelFolder(path.join(studioLayout(opts.workspace).runsDir, best.run)) : undefined;
+      if (!best.run || !folder) throw new ModelNotFoundError(`the study ${ref} has no completed trial with a model yet; wait for one ("bert-studio sweep show ${ref}"), or give a trial's run id.`);
+      return { source: 'run', ref, folder, run: best.run };
     }
   }
   if (!looksLikeHubId(ref)) {

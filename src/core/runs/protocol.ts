@@ -169,6 +169,8 @@ export const RUN_SPEC = object({
   /** Host-side description, ignored by the worker. */
   name: optional(str()),
   dataset_id: optional(str()),
+  /** A trial of a hyperparameter search (src/core/sweeps): the study's id and the trial's number. */
+  study: optional(object({ id: str(), trial: int(0) })),
 });
 export type RunSpec = Omit<Infer<typeof RUN_SPEC>, 'data' | 'training'> & {
   readonly data: { readonly train: string; readonly validation?: string; readonly [k: string]: unknown };

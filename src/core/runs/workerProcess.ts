@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LAUNCH_RECORD, checkRecord, type LaunchRecord, type RunStatus } from './protocol';
+import { isStudyDriverOf } from '../sweeps/trialProcess';
 
 export const LAUNCH_FILE = 'launch.json';
 const WORKER_MODULE = 'bert_studio_trainer';
@@ -82,7 +83,8 @@ export function verifyWorker(runDir: string, ref: WorkerRef | undefined): Worker
   }
   if (!args.some((a) => a.includes(WORKER_MODULE))) return { ok: false, gone: true, reason: `process ${ref.pid} is not a ${WORKER_MODULE} worker` };
   const want = real(runDir);
-  const forRun = args.some((a) => (path.isAbsolute(a) ? real(a) === want : cwd !== undefined && real(path.resolve(cwd, a)) === want));
+  // A study's trials train in its sweep driver, whose command line names the study folder.
+  const forRun = args.some((a) => (path.isAbsolute(a) ? real(a) === want : cwd !== undefined && real(path.resolve(cwd, a)) === want)) || isStudyDriverOf(runDir, args, cwd, real);
   if (!forRun) return { ok: false, gone: true, reason: `process ${ref.pid} is a worker for another run folder` };
   return { ok: true };
 }
