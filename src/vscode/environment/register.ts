@@ -2,8 +2,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { packageRoot } from '../../core/paths';
 import { CancellationError } from '../../core/process';
+import { checkTrainerEnvironment, cudaDevices, type EnvironmentCheck } from '../../core/python/check';
 import { resolveInterpreter, type ResolvedInterpreter } from '../../core/python/interpreter';
 import { SetupError, setUpTrainingEnvironment } from '../../core/python/setup';
+import { workerEnv } from '../../core/python/workerEnv';
 import { requireTrust, type Ctx } from '../ctx';
 
 interface PythonExtensionApi {
@@ -32,7 +34,92 @@ export function pythonFor(ctx: Ctx): Promise<ResolvedInterpreter> {
   });
 }
 
+/** The set-up in progress in this window, if any: runs wait for it rather than start half-installed. */
+let settingUp: Promise<unknown> | undefined;
+/** Per interpreter: can it run the trainer (asked once per path; set-up clears it). */
+const checks = new Map<string, Promise<EnvironmentCheck>>();
+const devices = new Map<string, Promise<string[]>>();
+const READY_KEY = 'bertStudio.environmentReady';
+const PROMPTED_KEY = 'bertStudio.setupPrompted';
+
+function checkOnce(python: string): Promise<EnvironmentCheck> {
+  let c = checks.get(python);
+  if (!c) {
+    c = checkTrainerEnvironment(python, { ...process.env, ...workerEnv(packageRoot()) });
+    checks.set(python, c);
+  }
+  return c;
+}
+
+/** The CUDA devices the worker's interpreter sees (asked once per interpreter: it imports torch). */
+export function cudaDevicesOf(python: string): Promise<string[]> {
+  let d = devices.get(python);
+  if (!d) {
+    d = cudaDevices(python, { ...process.env, ...workerEnv(packageRoot()) });
+    devices.set(python, d);
+  }
+  return d;
+}
+
+type Found = { python: string; why?: undefined } | { python?: undefined; why: string };
+
+/** The worker's interpreter when it can run the trainer; otherwise why not (for the offer to set up). */
+async function findEnvironment(ctx: Ctx): Promise<Found> {
+  const resolved = await pythonFor(ctx);
+  if (!resolved.path) return { why: 'No Python environment for training was found (no bertStudio.pythonPath, no .venv in the workspace).' };
+  const check = await checkOnce(resolved.path);
+  if (!check.ok) {
+    checks.delete(resolved.path); // a broken interpreter may be fixed: ask again next time
+    return { why: `The Python at ${resolved.path} does not run (${check.problem}).` };
+  }
+  if (check.missing.length) {
+    checks.delete(resolved.path);
+    return { why: `The Python environment at ${resolved.path} lacks ${check.missing.join(', ')}.` };
+  }
+  void vscode.commands.executeCommand('setContext', READY_KEY, true);
+  return { python: resolved.path };
+}
+
+/**
+ * The interpreter a run starts with, ready to train: waits for a set-up in progress (with a
+ * cancellable notification), or offers the set-up when there is no usable environment. Undefined
+ * when there is none (the user was told why).
+ */
+export async function ensureEnvironment(ctx: Ctx): Promise<string | undefined> {
+  if (settingUp) {
+    const waited = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'BERT Studio: waiting for the training environment set-up to finish', cancellable: true },
+      (_p, token) => Promise.race([settingUp?.then(() => true, () => true), new Promise<boolean>((r) => token.onCancellationRequested(() => r(false)))]),
+    );
+    if (!waited) return undefined;
+  }
+  const found = await findEnvironment(ctx);
+  if (found.python) return found.python;
+  const setUp = 'Set Up Training Environment';
+  if ((await vscode.window.showErrorMessage(`BERT Studio: ${found.why} Set up a training environment (a .venv with PyTorch and transformers) first.`, setUp)) === setUp) {
+    await vscode.commands.executeCommand('bertStudio.setUpEnvironment');
+    return settingUp ? undefined : (await findEnvironment(ctx)).python;
+  }
+  return undefined;
+}
+
+/** Once per workspace, when no usable environment is found: offer to set one up. */
+async function promptOnce(ctx: Ctx): Promise<void> {
+  if (!ctx.isTrusted() || !vscode.workspace.workspaceFolders?.length || ctx.extension.workspaceState.get<boolean>(PROMPTED_KEY)) return;
+  const found = await findEnvironment(ctx);
+  if (found.python || settingUp || ctx.extension.workspaceState.get<boolean>(PROMPTED_KEY)) return;
+  await ctx.extension.workspaceState.update(PROMPTED_KEY, true);
+  const setUp = 'Set Up';
+  const choice = await vscode.window.showInformationMessage(`BERT Studio: ${found.why} Training needs one; set it up now (a .venv in this folder, a few minutes)?`, setUp, 'Not now');
+  if (choice === setUp) await vscode.commands.executeCommand('bertStudio.setUpEnvironment');
+}
+
 export function registerEnvironment(ctx: Ctx): void {
+  // After activation, off its path: asking an interpreter takes a moment.
+  const timer = setTimeout(() => {
+    promptOnce(ctx).catch((err: unknown) => ctx.log.warn(`environment check failed: ${String(err)}`));
+  }, 1500);
+  ctx.push({ dispose: () => clearTimeout(timer) });
   ctx.push(
     vscode.commands.registerCommand('bertStudio.setUpEnvironment', async () => {
       if (!requireTrust(ctx, 'Setting up the training environment')) return;
@@ -43,6 +130,13 @@ export function registerEnvironment(ctx: Ctx): void {
       }
       const venvDir = path.join(folder.uri.fsPath, '.venv');
       const setting = ctx.config().get<string>('pythonPath')?.trim();
+      if (settingUp) {
+        void vscode.window.showInformationMessage('BERT Studio: the training environment is already being set up; its progress is in the notification.');
+        return;
+      }
+      let done: () => void = () => undefined;
+      settingUp = new Promise<void>((r) => (done = r));
+      void vscode.commands.executeCommand('setContext', 'bertStudio.settingUp', true);
       try {
         const python = await vscode.window.withProgress(
           { location: vscode.ProgressLocation.Notification, title: 'BERT Studio: setting up the training environment', cancellable: true },
@@ -59,6 +153,9 @@ export function registerEnvironment(ctx: Ctx): void {
             });
           },
         );
+        checks.clear();
+        devices.clear();
+        void vscode.commands.executeCommand('setContext', READY_KEY, true);
         void vscode.window.showInformationMessage(`BERT Studio: training environment ready (${python}).`);
       } catch (err) {
         if (err instanceof CancellationError) {
@@ -70,6 +167,10 @@ export function registerEnvironment(ctx: Ctx): void {
         } else {
           void vscode.window.showErrorMessage(`BERT Studio: environment setup failed: ${(err as Error).message}`);
         }
+      } finally {
+        settingUp = undefined;
+        done();
+        void vscode.commands.executeCommand('setContext', 'bertStudio.settingUp', false);
       }
     }),
   );

@@ -9,7 +9,7 @@ const KEY = 'bertStudio.inference.activeModels';
 const TASK_NAMES: Record<InferenceTask, string> = {
   'fill-mask': 'fill-mask',
   'sequence-classification': 'classification',
-  'token-classification': 'entity',
+  'token-classification': 'named-entity',
   'question-answering': 'question-answering',
 };
 

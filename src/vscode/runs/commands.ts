@@ -13,7 +13,11 @@ import { defaultTraining, parseChanges, type PreflightProblem } from '../../core
 import { isFinishing, isRunId, RunFolderError, type RunStore } from '../../core/runs/store';
 import { launchWorker, stopWorker, waitUntilStarted } from '../../core/runs/worker';
 import { requireTrust, type Ctx } from '../ctx';
-import { pythonFor } from '../environment/register';
+import { cudaDevicesOf, ensureEnvironment, pythonFor } from '../environment/register';
+import { deviceChoices } from '../../core/python/check';
+import { readStartFailure } from '../../core/runs/startFailure';
+import { TASK_INFO } from '../../shared/tasks';
+import { quietOnce, runName } from './monitor';
 
 /** Imported dataset snapshots with what a run takes from each manifest (read once, in core). */
 async function snapshotChoices(datasetsDir: string): Promise<(SnapshotRunInputs & { id: string })[]> {
@@ -43,8 +47,30 @@ async function pickRun(store: RunStore, arg: unknown, filter: (state: string) =>
     void vscode.window.showInformationMessage(`BERT Studio: no run to ${placeHolder.toLowerCase()}.`);
     return undefined;
   }
-  const pick = await vscode.window.showQuickPick(runs.map((r) => ({ label: r.id, description: `${r.state} · ${r.spec?.task ?? ''}` })), { placeHolder });
-  return pick?.label;
+  const pick = await vscode.window.showQuickPick(runs.map((r) => ({ label: runName(r), description: `${r.state} · ${r.spec?.task ?? ''}`, detail: r.id, id: r.id })), { placeHolder });
+  return pick?.id;
+}
+
+/** A worker that died before starting: its traceback into the BERT Studio log, and Retry. */
+async function reportStartFailure(ctx: Ctx, store: RunStore, runDir: string, code: number | null): Promise<void> {
+  const id = path.basename(runDir);
+  quietOnce(id); // this notification replaces the Runs monitor's "failed" one
+  const name = runName(store.get(id));
+  const failure = readStartFailure(runDir);
+  ctx.log.error(`Run "${name}" failed to start: its worker exited with code ${code} (${runDir}). The end of its worker.log:\n${failure.lines.join('\n')}`);
+  const retry = 'Retry';
+  const showLog = 'Show Log';
+  const setUp = 'Set Up Training Environment';
+  const incomplete = failure.missingModule ? ` The training environment lacks "${failure.missingModule}": set it up, then retry.` : '';
+  const choice = await vscode.window.showErrorMessage(
+    `BERT Studio: run "${name}" failed to start${failure.summary ? `: ${failure.summary}` : ` (its worker exited with code ${code})`}.${incomplete}`,
+    ...(failure.missingModule ? [setUp] : []),
+    retry,
+    showLog,
+  );
+  if (choice === retry) void vscode.commands.executeCommand('bertStudio.retryRun', id);
+  else if (choice === showLog) ctx.log.show(true);
+  else if (choice === setUp) void vscode.commands.executeCommand('bertStudio.setUpEnvironment');
 }
 
 /** What the pre-launch checks need from the editor: the datasets folder, Python, the default model. */
@@ -77,7 +103,7 @@ async function pickModel(store: RunStore, task: Task, recent: readonly string[])
     { label: '$(folder) Local folder…', description: 'a Hugging Face model folder', action: 'folder' },
     { label: '$(cloud) Hub id…', description: 'e.g. bert-base-uncased (downloaded by the worker; online only)', action: 'hub' },
   ];
-  const pick = await vscode.window.showQuickPick(items, { title: 'New Training Run (2/5): base model', matchOnDescription: true, matchOnDetail: true });
+  const pick = await vscode.window.showQuickPick(items, { title: 'New Training Run (2/8): base model', matchOnDescription: true, matchOnDetail: true });
   if (!pick) return undefined;
   let model = pick.model;
   if (pick.action === 'folder') {
@@ -99,6 +125,29 @@ async function pickModel(store: RunStore, task: Task, recent: readonly string[])
   const problem = modelTaskProblem(model, task);
   const ok = await vscode.window.showInformationMessage(`Train ${task} from ${pick.model === model && pick.label !== model ? pick.label : path.basename(model)}?`, { modal: true, detail: [...lines, ...(problem ? ['', `Refused: ${problem}`] : [])].join('\n') }, 'Use This Model');
   return ok ? model : undefined;
+}
+
+/** Whether a run folder holds a checkpoint to resume from. */
+function hasCheckpoint(runDir: string): boolean {
+  try {
+    return fs.readdirSync(path.join(runDir, 'checkpoints')).some((d) => /^step-\d+$/.test(d));
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves once the run is no longer live (or `done` settles), checking its files every 300 ms. */
+function untilEnded(store: RunStore, id: string, done: Promise<unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (!['starting', 'running', 'stopping'].includes(store.get(id).state)) finish();
+    }, 300);
+    const finish = (): void => {
+      clearInterval(timer);
+      resolve();
+    };
+    void done.finally(finish);
+  });
 }
 
 /** Refused runs: every problem with its field and fix, in one modal; no run folder was made. */
@@ -123,9 +172,9 @@ async function askTrainingChanges(task: Task, title: string, prompt: string, req
 }
 
 /** Asks for one numeric training field, checked as the run will be (type and range). */
-async function askNumber(task: Task, field: string, value: unknown): Promise<number | undefined> {
+async function askNumber(task: Task, field: string, value: unknown, step: number): Promise<number | undefined> {
   const v = await vscode.window.showInputBox({
-    title: `New Training Run (4/5): ${field}`,
+    title: `New Training Run (${step}/8): ${field}`,
     value: String(value),
     validateInput: (s) => (s.trim() !== '' && Number.isFinite(Number(s)) ? checkTrainingChanges(task, { [field]: Number(s) })[0]?.message : 'Enter a number'),
   });
@@ -152,17 +201,12 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
   };
 
   const start = async (runDir: string, resume: boolean): Promise<boolean> => {
-    const python = await pythonFor(ctx);
-    if (!python.path) {
-      const setUp = 'Set Up Training Environment';
-      if ((await vscode.window.showErrorMessage('BERT Studio: no Python environment for the worker.', setUp)) === setUp) {
-        await vscode.commands.executeCommand('bertStudio.setUpEnvironment');
-      }
-      return false;
-    }
+    // Waits for a set-up in progress, or offers one: a half-installed environment cannot start a worker.
+    const python = await ensureEnvironment(ctx);
+    if (!python) return false;
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'BERT Studio: starting the worker', cancellable: true }, async (_p, token) => {
-      const worker = launchWorker({ python: python.path as string, runDir, resume, env: workerEnv(packageRoot()), detached: true });
-      ctx.log.info(`worker ${worker.pid} for ${runDir} (${python.source}: ${python.path})`);
+      const worker = launchWorker({ python, runDir, resume, env: workerEnv(packageRoot()), detached: true });
+      ctx.log.info(`worker ${worker.pid} for ${runDir} (${python})`);
       const abort = new AbortController();
       const sub = token.onCancellationRequested(() => abort.abort());
       try {
@@ -176,8 +220,8 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
         }
         refresh();
         if (outcome.kind === 'exited') {
-          const choice = await vscode.window.showErrorMessage(`BERT Studio: the worker exited with code ${outcome.code} before starting.`, 'Show Log');
-          if (choice) void vscode.window.showTextDocument(vscode.Uri.file(path.join(runDir, 'worker.log')));
+          const s = store();
+          if (s) void reportStartFailure(ctx, s, runDir, outcome.code);
           return false;
         }
         if (outcome.kind === 'timeout') ctx.log.warn(`worker ${worker.pid} has not reported after 60 s; following it anyway`);
@@ -194,20 +238,27 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
       const s = needStore();
       const layout = ctx.layout();
       if (!s || !layout) return;
+      // Before any question: wait for a set-up in progress, or offer one.
+      const python = await ensureEnvironment(ctx);
+      if (!python) return;
+      const cuda = cudaDevicesOf(python); // imports torch: asked now, needed at the last step
       const datasets = await snapshotChoices(layout.datasetsDir);
       const taskPick = await vscode.window.showQuickPick(
-        TASKS.map((t) => ({ label: t, description: datasets.filter((d) => d.task === t).length ? `${datasets.filter((d) => d.task === t).length} dataset(s)` : '' })),
-        { title: 'New Training Run (1/5): task' },
+        TASKS.map((t) => {
+          const n = datasets.filter((d) => d.task === t).length;
+          return { label: TASK_INFO[t].title, description: n ? `${n} dataset${n === 1 ? '' : 's'}` : '', detail: TASK_INFO[t].description, task: t };
+        }),
+        { title: 'New Training Run (1/8): task', matchOnDetail: true },
       );
       if (!taskPick) return;
-      const task = taskPick.label as Task;
+      const task = taskPick.task;
       const recent = ctx.extension.globalState.get<string[]>('bertStudio.recentModels', []);
       const model = await pickModel(s, task, recent);
       if (!model) return;
       const candidates = datasets.filter((d) => !d.task || d.task === task);
       const dataPick = await vscode.window.showQuickPick(
         [...candidates.map((d) => ({ label: d.id, description: `${d.task ?? ''}${d.multiLabel ? ' (multi-label)' : ''} ${d.trainCount ? `· ${d.trainCount} examples` : ''}`, dataset: d })), { label: '$(file) Data file…', description: 'train on a file directly (TSV, CoNLL, SQuAD JSON, text)', dataset: undefined }],
-        { title: 'New Training Run (3/5): dataset snapshot' },
+        { title: 'New Training Run (3/8): dataset snapshot' },
       );
       if (!dataPick) return;
       let trainFile: string | undefined;
@@ -218,21 +269,22 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
       }
       // Trainer's names throughout, so a run's spec reads like a Trainer configuration.
       const defaults = defaultTraining(task);
-      const epochs = await askNumber(task, 'num_train_epochs', defaults.num_train_epochs);
+      const epochs = await askNumber(task, 'num_train_epochs', defaults.num_train_epochs, 4);
       if (epochs === undefined) return;
-      const lr = await askNumber(task, 'learning_rate', defaults.learning_rate);
+      const lr = await askNumber(task, 'learning_rate', defaults.learning_rate, 5);
       if (lr === undefined) return;
-      const batch = await askNumber(task, 'per_device_train_batch_size', defaults.per_device_train_batch_size);
+      const batch = await askNumber(task, 'per_device_train_batch_size', defaults.per_device_train_batch_size, 6);
       if (batch === undefined) return;
-      const more = await askTrainingChanges(task, 'New Training Run (4/5): other training fields', `Trainer-style names, defaults for ${task}: ${trainingFieldNames(task).filter((n) => !['num_train_epochs', 'learning_rate', 'per_device_train_batch_size'].includes(n)).map((n) => `${n}=${trainingValueHint(n, defaults[n])}`).join(', ')}`, false);
+      const more = await askTrainingChanges(task, 'New Training Run (7/8): other training fields', `Trainer-style names, defaults for ${task}: ${trainingFieldNames(task).filter((n) => !['num_train_epochs', 'learning_rate', 'per_device_train_batch_size'].includes(n)).map((n) => `${n}=${trainingValueHint(n, defaults[n])}`).join(', ')}`, false);
       if (more === undefined) return;
       const configured = ctx.config().get<string>('defaultDevice') ?? 'auto';
-      const devicePick = await vscode.window.showQuickPick(
-        [...new Set([configured, 'auto', 'cpu', 'cuda', 'cuda:0', 'cuda:1'])].map((d) => ({ label: d, description: d === configured ? 'bertStudio.defaultDevice' : d === 'auto' ? 'CUDA when available, else CPU' : '' })),
-        { title: 'New Training Run (5/5): device' },
-      );
+      // Only devices this environment has: cuda entries when its torch sees CUDA devices; the setting's first.
+      const devices: Thenable<vscode.QuickPickItem[]> = cuda.then((names) => {
+        const choices = deviceChoices(names).map((c) => (c.label === configured ? { ...c, description: [c.description, 'bertStudio.defaultDevice'].filter(Boolean).join(' · ') } : c));
+        return [...choices.filter((c) => c.label === configured), ...choices.filter((c) => c.label !== configured)];
+      });
+      const devicePick = await vscode.window.showQuickPick(devices, { title: 'New Training Run (8/8): device' });
       if (!devicePick) return;
-      const python = await pythonFor(ctx);
       // The same checks and the same folder-making as `bert-studio train` (core/runs/create.ts).
       const created = await createRunOrSay(s, {
         request: {
@@ -243,7 +295,7 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
           device: devicePick.label,
           training: { num_train_epochs: epochs, learning_rate: lr, per_device_train_batch_size: batch, ...more },
         },
-      }, { ...runEnvironment(layout.datasetsDir, python.path), workspace: path.dirname(layout.root) });
+      }, { ...runEnvironment(layout.datasetsDir, python), workspace: path.dirname(layout.root) });
       if (!created) return;
       await ctx.extension.globalState.update('bertStudio.recentModels', [model, ...recent.filter((m) => m !== model)].slice(0, 8));
       if (await start(created.dir, false)) void vscode.commands.executeCommand('bertStudio.openDashboard', created.id);
@@ -263,22 +315,26 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
         void vscode.window.showErrorMessage(`BERT Studio: ${(err as Error).message}`);
         return;
       }
+      const name = runName(info);
       if (!['starting', 'running', 'stopping'].includes(info.state)) {
-        void vscode.window.showInformationMessage(`BERT Studio: ${id} is ${info.state}; there is nothing to stop.`);
+        void vscode.window.showInformationMessage(`BERT Studio: run "${name}" is ${info.state}; there is nothing to stop.`);
         refresh();
         return;
       }
       if (isFinishing(info.status)) {
-        void vscode.window.showInformationMessage(`BERT Studio: ${id} has finished training and is writing its model and export; it will end as completed.`);
+        void vscode.window.showInformationMessage(`BERT Studio: run "${name}" has finished training and is writing its model and export; it will end as completed.`);
         return;
       }
       const grace = (ctx.config().get<number>('stopGracePeriodSeconds') ?? 30) * 1000;
       let refused: string | undefined;
       // No pid from the caller: stopWorker signals the worker the run folder records, once /proc confirms it is this run's.
-      const how = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `BERT Studio: stopping ${id} (checkpointing)` }, () => stopWorker(info.dir, undefined, grace, 200, (r) => (refused = r)));
+      const stopping = stopWorker(info.dir, undefined, grace, 200, (r) => (refused = r));
+      // The "stopping" notification closes as soon as the run says it stopped (the worker may take a moment more to exit).
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `BERT Studio: stopping run "${name}" (saving a checkpoint)` }, () => Promise.race([stopping, untilEnded(s, id, stopping)]));
+      const how = await stopping;
       if (refused) ctx.log.warn(`stop ${id}: ${refused}`);
-      if (how === 'killed') void vscode.window.showWarningMessage(`BERT Studio: ${id} did not stop within the grace period and was killed; resume continues from its last checkpoint.`);
-      else if (how === 'not-ours') void vscode.window.showWarningMessage(`BERT Studio: ${id}'s recorded worker could not be confirmed (${refused}), so no process was signalled; the stop file asks the worker to stop at its next step.`);
+      if (how === 'killed') void vscode.window.showWarningMessage(`BERT Studio: run "${name}" did not stop within the grace period and was killed; Resume continues from its last checkpoint.`);
+      else if (how === 'not-ours') void vscode.window.showWarningMessage(`BERT Studio: the worker recorded for run "${name}" could not be confirmed (${refused}), so no process was signalled; the stop file asks the worker to stop at its next step.`);
       refresh();
     }),
 
@@ -298,10 +354,10 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
       if (!id) return;
       const info = s.get(id);
       if (['running', 'starting', 'stopping'].includes(info.state)) {
-        void vscode.window.showErrorMessage(`BERT Studio: stop ${id} before deleting it.`);
+        void vscode.window.showErrorMessage(`BERT Studio: stop run "${runName(info)}" before deleting it.`);
         return;
       }
-      const ok = await vscode.window.showWarningMessage(`Delete run ${id} with its checkpoints and exported model?`, { modal: true }, 'Delete');
+      const ok = await vscode.window.showWarningMessage(`Delete run "${runName(info)}" with its checkpoints and exported model?`, { modal: true, detail: info.dir }, 'Delete');
       if (ok !== 'Delete') return;
       fs.rmSync(info.dir, { recursive: true, force: true });
       refresh();
@@ -315,7 +371,7 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
       if (!id) return;
       const source = s.get(id).spec;
       if (!source) return;
-      const parsed = await askTrainingChanges(source.task, `Duplicate ${id} with changes`, `Training fields to change, Trainer-style names: ${trainingFieldNames(source.task).join(', ')}`, true);
+      const parsed = await askTrainingChanges(source.task, `Duplicate "${runName(s.get(id))}" with changes`, `Training fields to change, Trainer-style names: ${trainingFieldNames(source.task).join(', ')}`, true);
       if (!parsed) return;
       const spec = { ...source, name: `${source.name ?? source.task} (copy)`, training: { ...source.training, ...parsed } };
       const python = await pythonFor(ctx);
@@ -323,6 +379,21 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
       if (!layout) return;
       const created = await createRunOrSay(s, { spec }, runEnvironment(layout.datasetsDir, python.path));
       if (created && (await start(created.dir, false))) void vscode.commands.executeCommand('bertStudio.openDashboard', created.id);
+    }),
+
+    vscode.commands.registerCommand('bertStudio.retryRun', async (arg: unknown) => {
+      if (!requireTrust(ctx, 'Retrying a run')) return;
+      const s = needStore();
+      if (!s) return;
+      const id = await pickRun(s, arg, (st) => st === 'failed' || st === 'interrupted', 'Retry');
+      if (!id) return;
+      const info = s.get(id);
+      if (info.state !== 'failed' && info.state !== 'interrupted') {
+        void vscode.window.showInformationMessage(`BERT Studio: run "${runName(info)}" is ${info.state}; only a failed or interrupted run is retried.`);
+        return;
+      }
+      // The same run folder and spec again: from its newest checkpoint when it has one, else from the start.
+      if (await start(info.dir, hasCheckpoint(info.dir))) void vscode.commands.executeCommand('bertStudio.openDashboard', id);
     }),
 
     vscode.commands.registerCommand('bertStudio.refreshRuns', () => refresh()),

@@ -1,12 +1,25 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { cleanLogLine } from '../../core/dashboard/logText';
 import type { DisplayState } from '../../core/runs/protocol';
-import type { RunStore } from '../../core/runs/store';
+import type { RunInfo, RunStore } from '../../core/runs/store';
 import { LineTail } from '../../core/runs/tail';
 import { WORKER_LOG } from '../../core/runs/worker';
 import type { Ctx } from '../ctx';
+import { newestCheckpointStep } from './tree';
 
 const LIVE: ReadonlySet<DisplayState> = new Set(['starting', 'running', 'stopping']);
+
+/** How a run is named in every message: its name (the spec's), else its id. */
+export function runName(run: Pick<RunInfo, 'id' | 'spec'>): string {
+  return run.spec?.name || run.id;
+}
+
+/** Runs whose next state change a command reports itself (a failed start): the monitor stays quiet once. */
+const quiet = new Set<string>();
+export function quietOnce(id: string): void {
+  quiet.add(id);
+}
 
 /**
  * Watches the runs folder: refreshes the views, shows the active run in the status bar, tells the
@@ -16,9 +29,12 @@ const LIVE: ReadonlySet<DisplayState> = new Set(['starting', 'running', 'stoppin
 export class RunMonitor implements vscode.Disposable {
   private readonly states = new Map<string, DisplayState>();
   private readonly logTails = new Map<string, LineTail>();
+  private readonly logNames = new Map<string, string>();
   private readonly statusItem: vscode.StatusBarItem;
   private readonly disposables: vscode.Disposable[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** What the views last showed: they are refreshed only when it changes. */
+  private lastKey = '';
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
 
@@ -53,60 +69,80 @@ export class RunMonitor implements vscode.Disposable {
       this.states.set(run.id, run.state);
       if (LIVE.has(run.state)) {
         active ??= run;
-        this.followLog(run.id, path.join(run.dir, WORKER_LOG));
+        this.followLog(run, path.join(run.dir, WORKER_LOG));
       } else {
         this.unfollowLog(run.id);
       }
-      if (!initial && before !== undefined && before !== run.state) this.announce(run.id, run.state, run.status?.best_metric ?? undefined);
+      if (!initial && before !== undefined && before !== run.state) {
+        if (quiet.delete(run.id)) continue;
+        this.announce(run);
+      }
     }
     if (active) {
       const s = active.status;
-      this.statusItem.text = `$(sync~spin) ${active.spec?.name || active.id}: ${s?.step ?? 0}${s?.max_steps ? `/${s.max_steps}` : ''}`;
-      this.statusItem.tooltip = `BERT Studio run ${active.id} (${active.state}); click for its dashboard`;
+      // While a resume loads its checkpoint, status.json says step 0: the checkpoint's step is the truth.
+      const step = !s?.step && active.state === 'starting' ? (newestCheckpointStep(active.dir) ?? 0) : (s?.step ?? 0);
+      this.statusItem.text = `$(sync~spin) ${runName(active)}: ${step}${s?.max_steps ? `/${s.max_steps}` : ''}`;
+      this.statusItem.tooltip = `BERT Studio run "${runName(active)}" (${active.state}); click for its dashboard`;
       this.statusItem.command = { command: 'bertStudio.openDashboard', title: 'Open Dashboard', arguments: [active.id] };
       this.statusItem.show();
     } else {
       this.statusItem.hide();
     }
+    const key = JSON.stringify(runs.map((r) => [r.id, r.state, r.spec?.name, r.status?.step, r.status?.max_steps, r.status?.best_metric, r.status?.updated, r.hasModel, r.hasOnnx]));
+    if (key === this.lastKey) return;
+    this.lastKey = key;
     this.changed.fire();
   }
 
-  private announce(id: string, state: DisplayState, best?: { name: string; value: number }): void {
+  private announce(run: RunInfo): void {
+    const { id, state } = run;
+    const name = runName(run);
+    const best = run.status?.best_metric ?? undefined;
     const open = 'Open Dashboard';
+    const retry = 'Retry';
+    const resume = 'Resume';
     const after = (choice: string | undefined): void => {
       if (choice === open) void vscode.commands.executeCommand('bertStudio.openDashboard', id);
+      else if (choice === retry) void vscode.commands.executeCommand('bertStudio.retryRun', id);
+      else if (choice === resume) void vscode.commands.executeCommand('bertStudio.resumeRun', id);
+      else if (choice === 'Show Log') this.ctx.workerLog.show();
     };
     if (state === 'completed') {
-      void vscode.window.showInformationMessage(`BERT Studio: run ${id} completed${best ? ` (${best.name} ${best.value.toFixed(4)})` : ''}.`, open).then(after);
-    } else if (state === 'failed' || state === 'interrupted') {
-      void vscode.window.showErrorMessage(`BERT Studio: run ${id} ${state === 'failed' ? 'failed' : 'was interrupted (its worker died); it can be resumed'}.`, open, 'Show Log').then((c) => {
-        if (c === 'Show Log') this.ctx.workerLog.show();
-        else after(c);
-      });
+      void vscode.window.showInformationMessage(`BERT Studio: run "${name}" completed${best ? ` (${best.name} ${best.value.toFixed(4)})` : ''}.`, open).then(after);
+    } else if (state === 'failed') {
+      void vscode.window.showErrorMessage(`BERT Studio: run "${name}" failed.`, retry, open, 'Show Log').then(after);
+    } else if (state === 'interrupted') {
+      void vscode.window.showErrorMessage(`BERT Studio: run "${name}" was interrupted: its worker stopped unexpectedly. Resume continues from its last checkpoint.`, resume, open, 'Show Log').then(after);
     } else if (state === 'stopped') {
-      void vscode.window.showInformationMessage(`BERT Studio: run ${id} stopped at a checkpoint; it can be resumed.`, open).then(after);
+      void vscode.window.showInformationMessage(`BERT Studio: run "${name}" stopped at a checkpoint; Resume continues from there.`, open).then(after);
     }
   }
 
-  private followLog(id: string, file: string): void {
+  private followLog(run: RunInfo, file: string): void {
+    const id = run.id;
     if (this.logTails.has(id)) return;
+    const name = runName(run);
     // Only new output (started at the end, no lines held back): the history is in the file.
     const tail = new LineTail(
       file,
       (lines) => {
-        for (const line of lines) this.ctx.workerLog.info(`[${id}] ${line}`);
+        for (const line of lines) this.ctx.workerLog.info(`[${name}] ${cleanLogLine(line)}`);
       },
       { fromEnd: { lastLines: Number.POSITIVE_INFINITY, lastBytes: 0 } },
     );
     this.logTails.set(id, tail.start(1000));
+    this.logNames.set(id, name);
   }
 
   private unfollowLog(id: string): void {
     const tail = this.logTails.get(id);
     if (!tail) return;
-    tail.readNew().forEach((l) => this.ctx.workerLog.info(`[${id}] ${l}`));
+    const name = this.logNames.get(id) ?? id;
+    tail.readNew().forEach((l) => this.ctx.workerLog.info(`[${name}] ${cleanLogLine(l)}`));
     tail.dispose();
     this.logTails.delete(id);
+    this.logNames.delete(id);
   }
 
   dispose(): void {

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { accuracyDescription, exportSummaryLines, readExportSummary } from '../../core/inference/exportInfo';
 import type { DisplayState } from '../../core/runs/protocol';
@@ -22,13 +24,30 @@ export function formatEta(info: RunInfo, now = Date.now() / 1000): string | unde
   return left >= 3600 ? `${(left / 3600).toFixed(1)} h` : left >= 60 ? `${Math.round(left / 60)} min` : `${Math.round(left)} s`;
 }
 
+/** The newest checkpoint's step of a run folder (a resume continues from it), if any. */
+export function newestCheckpointStep(runDir: string): number | undefined {
+  let newest: number | undefined;
+  try {
+    for (const d of fs.readdirSync(path.join(runDir, 'checkpoints'))) {
+      const m = /^step-(\d+)$/.exec(d);
+      if (m) newest = Math.max(newest ?? 0, Number(m[1]));
+    }
+  } catch {
+    // no checkpoints folder
+  }
+  return newest;
+}
+
 export class RunItem extends vscode.TreeItem {
   constructor(readonly run: RunInfo) {
     super(run.spec?.name || run.id, vscode.TreeItemCollapsibleState.None);
     this.id = `run:${run.id}`;
     const s = run.status;
     const parts: string[] = [run.state];
-    if (s?.step !== undefined) parts.push(`step ${s.step}${s.max_steps ? `/${s.max_steps}` : ''}`);
+    // A resuming worker rewrites status.json from step 0 until it has loaded its checkpoint: show that step.
+    const resumingFrom = run.state === 'starting' && !s?.step ? newestCheckpointStep(run.dir) : undefined;
+    if (resumingFrom !== undefined) parts.push(`resuming from step ${resumingFrom}`);
+    else if (s?.step !== undefined) parts.push(`step ${s.step}${s.max_steps ? `/${s.max_steps}` : ''}`);
     const eta = run.state === 'running' ? formatEta(run) : undefined;
     if (eta) parts.push(`ETA ${eta}`);
     if (s?.best_metric) parts.push(`${s.best_metric.name} ${s.best_metric.value.toFixed(4)}`);
@@ -37,7 +56,7 @@ export class RunItem extends vscode.TreeItem {
     this.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
     this.contextValue = `run.${run.state}`;
     this.tooltip = new vscode.MarkdownString(
-      [`**${run.id}**`, `task: ${run.spec?.task ?? '?'}`, `model: ${run.spec?.model.name_or_path ?? '?'}`, `folder: ${run.dir}`].join('\n\n'),
+      [`**${run.spec?.name || run.id}**`, `id: ${run.id}`, `task: ${run.spec?.task ?? '?'}`, `model: ${run.spec?.model.name_or_path ?? '?'}`, `folder: ${run.dir}`].join('\n\n'),
     );
     this.command = { command: 'bertStudio.selectRun', title: 'Show in the Dashboard', arguments: [run.id] };
   }
@@ -84,6 +103,11 @@ export class ModelItem extends vscode.TreeItem {
     this.contextValue = run.hasOnnx ? 'model' : 'model.noOnnx';
     this.tooltip = [`${run.dir}/model`, ...exportSummaryLines(exported)].join('\n');
     this.command = run.hasOnnx ? { command: 'bertStudio.useModel', title: 'Use Model', arguments: [run.dir] } : undefined;
+  }
+
+  /** The model's folder: what Use Model (the row's inline icon) receives with this item. */
+  get folder(): string {
+    return this.run.dir;
   }
 
   get runId(): string {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as ts from 'typescript';
 import { REPO } from './helpers';
 
-const GUARDED = ['bertStudio.stopRun', 'bertStudio.newRun', 'bertStudio.resumeRun', 'bertStudio.duplicateRun'];
+const GUARDED = ['bertStudio.stopRun', 'bertStudio.newRun', 'bertStudio.resumeRun', 'bertStudio.duplicateRun', 'bertStudio.retryRun'];
 
 /** The first statement of each `registerCommand('id', handler)` handler in a file. */
 function firstStatements(file: string): Map<string, string> {
