@@ -49,10 +49,12 @@ else
   echo "kept $fm"
 fi
 
-section "test fixtures (tiny exported models and tokenizers of every type; built once, cached)"
+section "test fixtures (tiny exported models, tokenizers of every type, the Chinese models; built once, cached)"
 # Built here, with no time limit, so that no mocha hook waits on a model build under its timeout.
 if node out/test/unit/inference/fixtures.js >"$logs/fixtures.log" 2>&1 \
-  && .venv/bin/python test/fixtures/tokenizers/build_tokenizers.py >>"$logs/fixtures.log" 2>&1; then add 1 0; cat "$logs/fixtures.log"
+  && .venv/bin/python test/fixtures/tokenizers/build_tokenizers.py >>"$logs/fixtures.log" 2>&1 \
+  && node out/test/unit/inference/familyFixtures.js >>"$logs/fixtures.log" 2>&1 \
+  && node out/test/unit/inference/chineseFixtures.js >>"$logs/fixtures.log" 2>&1; then add 1 0; cat "$logs/fixtures.log"
 else add 0 1; echo "FAIL test fixtures"; tail -40 "$logs/fixtures.log"; fi
 
 section "mocha"

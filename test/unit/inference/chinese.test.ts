@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { textChunks } from '../../../src/core/inference/chunks';
 import { InferenceEngine } from '../../../src/core/inference/engine';
 import { jointFill, joinPieces, maskSelection, type MaskForward } from '../../../src/core/inference/fillMaskWords';
+import { displayWidth, fitLabel, labelColumnPx } from '../../../webview/attention/labels';
 import { useChineseModels, type Entity } from './chineseFixtures';
 
 const HAN = /^\p{Script=Han}+$/u;
@@ -84,6 +85,18 @@ describe('Chinese: whole-word fill-mask search', () => {
   });
 });
 
+describe('Chinese: attention viewer labels', () => {
+  it('CJK characters count one em, Latin ones less; a single character (or one emoji cluster) is never cut to "…"', () => {
+    assert.equal(displayWidth('酒店'), 2);
+    assert.ok(displayWidth('ab') < displayWidth('酒店'));
+    for (const one of ['酒', '𠮷', '👩‍👩‍👧', '🇨🇳', 'W']) assert.equal(fitLabel(one, 0.1), one);
+    assert.equal(fitLabel('transformers', 3), 'tran…');
+    assert.equal(fitLabel('北京大学', 2.7), '北京…');
+    assert.equal(fitLabel('北京大学', 4), '北京大学');
+    assert.ok(labelColumnPx(['北京大学'], 10) > labelColumnPx(['abcd'], 10));
+  });
+});
+
 describe('Chinese in the editor: a tiny Chinese BERT pretrained from scratch', function () {
   this.timeout(300_000);
   const fx = useChineseModels();
@@ -146,6 +159,20 @@ describe('Chinese in the editor: a tiny Chinese BERT pretrained from scratch', f
     assert.equal(r.masks ?? 1, pieces);
     assert.deepEqual(r.maskSpan, [0, '[MASK]'.length * pieces]);
     for (const c of r.candidates) assert.ok(c.sequence.endsWith('信号很差') && !c.sequence.includes('[MASK]'), c.sequence);
+  });
+
+  it('attention labels of mixed Chinese-English text are whole: one character per CJK token, [UNK] with its character', async () => {
+    const mlm = path.join(fx.dir, 'mlm');
+    const text = '😀 我们住的酒店wifi很好，Microsoft 的 transformers 也不错。';
+    const maps = await engine.attention(mlm, text);
+    const cjk = maps.labels.filter((l) => HAN.test(l));
+    assert.equal(cjk.length, [...text].filter((c) => HAN.test(c)).length, maps.labels.join(' '));
+    assert.ok(cjk.every((l) => [...l].length === 1), 'each Chinese character its own token');
+    const unknown = maps.labels.filter((_, i) => maps.tokens[i] === '[UNK]');
+    assert.ok(unknown.includes('[UNK] 😀'), `the emoji reads as unknown and says so: ${unknown.join(', ')}`);
+    // In the exported picture's label column (10 px), nothing is cut: the widest label sets the width.
+    const px = labelColumnPx(maps.labels, 10);
+    for (const l of maps.labels) assert.equal(fitLabel(l, (px - 6) / 10), l);
   });
 
   it('entity decorations land on the exact CJK characters (UTF-16), after emoji and characters beyond U+FFFF', async () => {
