@@ -13,6 +13,8 @@ import torch
 from transformers import set_seed
 
 from ..analysis.dynamics import DYNAMICS_NPZ, recorder_for
+from ..data.collate import PACKING_TASKS, Packer, packer_for
+from ..families import _position_offset
 from ..spec import Spec, SpecError
 from ..tasks import build_task
 from ..tasks.base import Batch, EvalResult, Feature, Task, collapsed_class
@@ -84,6 +86,7 @@ class Trainer:
         self.events.log("info", f"{len(train)} training examples -> {len(self.features)} features, "
                         f"{len(self.eval_examples)} eval examples, tokenized in {time.perf_counter() - t0:.1f}s")
         self.lengths = [len(f["input_ids"]) for f in self.features]
+        self.packer = self._packer()
         bs, accum = spec.t("per_device_train_batch_size"), spec.t("gradient_accumulation_steps")
         per_epoch = num_batches(len(self.features), bs, self.rt.world_size)
         if per_epoch == 0:
@@ -115,6 +118,20 @@ class Trainer:
 
             ids = [self.rt.device.index] if self.rt.device.type == "cuda" else None
             self.model = DDP(self.model, device_ids=ids)
+
+    def _packer(self) -> Packer | None:
+        """training.packing: a Packer where the model gives the same outputs on packed rows, else None
+        (logged either way)."""
+        if self.task.name not in PACKING_TASKS or not self.spec.t("packing"):
+            return None
+        if self.spec.t("torch_compile"):
+            self.events.log("warning", "training.packing is off under training.torch_compile (every new packed "
+                            "layout would recompile); training on padded batches")
+            return None
+        packer, note = packer_for(self.raw_model, self.features, self.task.collate,
+                                  _position_offset(self.raw_model.base_model))
+        self.events.log("info" if packer else "warning", note)
+        return packer
 
     def _load(self, path: Path, split: str) -> list[Any]:
         """The task's examples of one split; a reader's error on the file names the spec field."""
@@ -199,7 +216,12 @@ class Trainer:
         totals: dict[str, torch.Tensor] = {}
         samples = tokens = 0
         for i, idx in enumerate(micro_batches):
-            batch = _to_device(task.collate([self.features[j] for j in idx]), rt.device)
+            batch = task.collate([self.features[j] for j in idx])
+            unpack: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+            if self.packer:  # several examples per row (data/collate.py); the head sees them unpacked
+                batch, index = self.packer.pack(batch)
+                unpack = self.packer.unpacking(index.to(rt.device))
+            batch = _to_device(batch, rt.device)
             samples += len(idx)
             tokens += sum(self.lengths[j] for j in idx)
             sync = not rt.distributed or i == len(micro_batches) - 1
@@ -207,7 +229,7 @@ class Trainer:
             if self.dynamics:
                 self.dynamics.watch(self.state.epoch, idx, batch)
             with ctx:
-                with rt.autocast():
+                with rt.autocast(), unpack:
                     losses = task.training_step(model, batch)
                 (losses["loss"] / len(micro_batches)).backward()
             for k, v in losses.items():
