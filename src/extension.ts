@@ -2,6 +2,7 @@ import type * as vscode from 'vscode';
 import { createCtx } from './vscode/ctx';
 import { registerDatasets } from './vscode/datasets/register';
 import { registerRuns } from './vscode/runs/register';
+import { registerSweeps } from './vscode/sweeps/register';
 import { registerInference } from './vscode/inference/register';
 import { registerEnvironment } from './vscode/environment/register';
 import { registerDashboard } from './vscode/dashboard/register';
@@ -17,6 +18,7 @@ export function activate(extension: vscode.ExtensionContext): void {
   registerEnvironment(ctx);
   registerDatasets(ctx);
   registerRuns(ctx);
+  registerSweeps(ctx);
   registerDashboard(ctx);
   registerInference(ctx);
   registerAnalysis(ctx);

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { arrayOf, either, int, nullable, num, object, oneOf, optional, recordOf, str, unknownValue, type Infer } from '../../shared/guard';
 import { checkRecord } from '../runs/protocol';
-import { planRun, type RunEnvironment, type RunRequest } from '../runs/create';
+import { checkRunSpec, planRun, type RunEnvironment, type RunRequest } from '../runs/create';
 import type { PreflightProblem } from '../runs/spec';
 import { TASK_METRICS, MULTI_LABEL_METRICS } from '../runs/spec';
 import { RunFolderError, type RunSpec } from '../runs/store';
@@ -206,8 +206,11 @@ export class StudyStore {
 }
 
 export interface StudyRequest {
-  /** The base run: as `bert-studio train` or the wizard asks for one (its training fields are the fixed ones). */
-  readonly run: RunRequest;
+  /**
+   * The base run: as `bert-studio train` asks for one, or an existing run's spec ("Sweep from This
+   * Run"); its training fields are the ones every trial shares.
+   */
+  readonly run: RunRequest | { readonly spec: RunSpec };
   readonly space: unknown;
   readonly nTrials: unknown;
   /** The objective: training.metric_for_best_model of every trial (default: the task's). */
@@ -224,10 +227,18 @@ const isWhole = (v: unknown, min: number): v is number => typeof v === 'number' 
  * training run), the space's, the objective's, the trial count's and the pruner's. Nothing is written.
  */
 export async function planStudy(req: StudyRequest, env: RunEnvironment): Promise<{ definition?: Omit<StudyDefinition, 'id' | 'created'>; problems: PreflightProblem[] }> {
-  const training = { ...(req.run.training ?? {}), ...(req.metric !== undefined ? { metric_for_best_model: req.metric } : {}) };
-  const plan = await planRun({ ...req.run, training }, env);
-  const problems = [...plan.problems];
-  const spec = plan.spec;
+  const metric = req.metric !== undefined ? { metric_for_best_model: req.metric } : {};
+  let problems: PreflightProblem[];
+  let spec: RunSpec | undefined;
+  if ('spec' in req.run) {
+    // A trial's spec is a base like any other: its `study` is left out of the study's base.
+    spec = { ...req.run.spec, study: undefined, training: { ...req.run.spec.training, ...metric } };
+    problems = await checkRunSpec(spec, env);
+  } else {
+    const plan = await planRun({ ...req.run, training: { ...(req.run.training ?? {}), ...metric } }, env);
+    problems = [...plan.problems];
+    spec = plan.spec;
+  }
   if (spec && !spec.data.validation) {
     problems.push({ field: 'data.validation', message: 'a study needs validation data: each trial is scored on it. Give --validation FILE, or a dataset with a validation split.' });
   }

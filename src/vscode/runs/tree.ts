@@ -4,6 +4,8 @@ import * as vscode from 'vscode';
 import { accuracyDescription, exportSummaryLines, readExportSummary } from '../../core/inference/exportInfo';
 import type { DisplayState } from '../../core/runs/protocol';
 import type { RunInfo, RunStore } from '../../core/runs/store';
+import { StudyStore } from '../../core/sweeps/study';
+import { groupRuns, StudyItem, trialRuns } from '../sweeps/tree';
 
 const ICONS: Record<DisplayState, [string, string?]> = {
   pending: ['circle-outline'],
@@ -67,7 +69,7 @@ export class RunItem extends vscode.TreeItem {
   }
 }
 
-export class RunsTreeProvider implements vscode.TreeDataProvider<RunItem> {
+export class RunsTreeProvider implements vscode.TreeDataProvider<RunItem | StudyItem> {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
 
@@ -77,12 +79,17 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunItem> {
     this.changed.fire();
   }
 
-  getTreeItem(item: RunItem): vscode.TreeItem {
+  getTreeItem(item: RunItem | StudyItem): vscode.TreeItem {
     return item;
   }
 
-  getChildren(): RunItem[] {
-    return (this.store()?.list() ?? []).map((r) => new RunItem(r));
+  /** Runs, with a study's trials grouped under it (src/vscode/sweeps/tree.ts). */
+  getChildren(element?: RunItem | StudyItem): (RunItem | StudyItem)[] {
+    const store = this.store();
+    const runs = store?.list() ?? [];
+    if (element instanceof StudyItem) return trialRuns(runs, element.studyId).map((r) => new RunItem(r));
+    const studies = store ? new StudyStore(path.join(path.dirname(store.runsDir), 'studies')).list() : [];
+    return groupRuns(runs, studies).map((g) => ('run' in g ? new RunItem(g.run) : new StudyItem(g.study)));
   }
 
   dispose(): void {

@@ -1,0 +1,107 @@
+import * as vscode from 'vscode';
+import { receiveChecked } from '../../core/webview/messages';
+import { webviewPage } from '../../core/webview/page';
+import type { StudyInfo, StudyStore } from '../../core/sweeps/study';
+import { STUDY_WEBVIEW_MESSAGE, ToHost, ToWebview, type StudyHostMessage, type StudyView } from '../../../webview/dashboard/studyProtocol';
+import type { Ctx } from '../ctx';
+import { webviewOptions } from '../dashboard/webview';
+
+/** The table's look; the rest comes from dashboard.css (bundled into study.css). */
+const STYLE = `table.trials { border-collapse: collapse; margin: 8px 0 16px; font-variant-numeric: tabular-nums; }
+table.trials th, table.trials td { text-align: left; padding: 2px 10px 2px 0; border-bottom: 1px solid var(--vscode-editorWidget-border, #454545); }
+table.trials tr.best td { font-weight: 600; }
+td.state-pruned { color: var(--vscode-charts-orange, #d18616); }
+td.state-failed, td.state-interrupted { color: var(--vscode-charts-red, #f14c4c); }`;
+
+/** What the page draws: the study's status.json, with the definition's name and which axes are logarithmic. */
+export function studyView(info: StudyInfo): StudyView {
+  const s = info.status;
+  const space = (info.definition?.space ?? {}) as Record<string, { log?: unknown }>;
+  return {
+    id: info.id,
+    name: info.definition?.name ?? info.id,
+    state: info.state,
+    message: s?.message,
+    metric: s?.metric ?? String(info.definition?.spec.training.metric_for_best_model ?? 'objective'),
+    direction: s?.direction ?? 'maximize',
+    nTrials: info.definition?.n_trials ?? s?.n_trials ?? 0,
+    finished: s?.finished ?? 0,
+    logParams: Object.keys(space).filter((k) => space[k]?.log === true),
+    trials: [...(s?.trials ?? [])],
+    best: s?.best ? { trial: s.best.trial, run: s.best.run, value: s.best.value } : null,
+  };
+}
+
+/** A study as an editor tab, one per study, refreshed from status.json while it is open. */
+export class StudyPanel {
+  private static readonly open = new Map<string, StudyPanel>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private last = '';
+
+  static show(ctx: Ctx, store: StudyStore, id: string): void {
+    const existing = StudyPanel.open.get(id);
+    if (existing) {
+      existing.panel.reveal();
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel('bertStudio.studyPanel', `Study ${store.get(id).definition?.name ?? id}`, vscode.ViewColumn.Active, { ...webviewOptions(ctx), retainContextWhenHidden: false });
+    StudyPanel.open.set(id, new StudyPanel(ctx, store, id, panel));
+  }
+
+  private constructor(
+    private readonly ctx: Ctx,
+    private readonly store: StudyStore,
+    private readonly id: string,
+    private readonly panel: vscode.WebviewPanel,
+  ) {
+    const dist = vscode.Uri.joinPath(ctx.extension.extensionUri, 'dist', 'webview');
+    panel.iconPath = vscode.Uri.joinPath(ctx.extension.extensionUri, 'media', 'bert-studio.svg');
+    panel.webview.html = webviewPage({
+      cspSource: panel.webview.cspSource,
+      title: 'Study',
+      scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'study.js')).toString(),
+      styleUris: [panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'study.css')).toString()],
+      inlineStyle: STYLE,
+      bodyAttributes: { 'data-context': 'panel' },
+    });
+    const timer = setInterval(() => this.post(false), 1000);
+    this.disposables.push(
+      { dispose: () => clearInterval(timer) },
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage(
+        receiveChecked('study', STUDY_WEBVIEW_MESSAGE, (m) => {
+          if (m.type === ToHost.ready) this.post(true);
+          else if (m.type === ToHost.openRun) void vscode.commands.executeCommand('bertStudio.openDashboard', m.run);
+          else if (m.type === ToHost.useBest) void vscode.commands.executeCommand('bertStudio.useBestTrial', this.id);
+        }, (line) => ctx.log.warn(line)),
+      ),
+    );
+  }
+
+  /** Sends the study when it changed (or always, when the page just said ready). */
+  private post(force: boolean): void {
+    if (!this.panel.visible && !force) return;
+    let view: StudyView;
+    try {
+      view = studyView(this.store.get(this.id));
+    } catch (err) {
+      this.ctx.log.warn(`study ${this.id}: ${String(err)}`);
+      return;
+    }
+    const text = JSON.stringify(view);
+    if (!force && text === this.last) return;
+    this.last = text;
+    const message: StudyHostMessage = { type: ToWebview.study, study: view };
+    void this.panel.webview.postMessage(message);
+  }
+
+  private disposed = false;
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    StudyPanel.open.delete(this.id);
+    this.panel.dispose();
+    while (this.disposables.length) this.disposables.pop()?.dispose();
+  }
+}
