@@ -127,6 +127,7 @@ class Freezing:
                 self.fixed.update(range(0, len(self.blocks) - 1))
         self._probe_ids = self._base_ids() if training.get("freeze_base_model") and not self.blocks else set()
         self.current: int | None = None  # blocks open from the top under the schedule
+        self._flags: tuple[bool, ...] | None = None  # per block: trains now
 
     def _base_ids(self) -> set[int]:
         base = getattr(self.model, "base_model", self.model)
@@ -161,20 +162,24 @@ class Freezing:
         return min(len(self.blocks or []), 1 + done)
 
     def apply(self, step: int = 0, epoch: int = 0) -> bool:
-        """Sets requires_grad for this point of training. Returns whether the trainable set changed."""
+        """Sets requires_grad for this point of training. Returns whether the trainable set changed
+        (always on the first call; never when the schedule only reaches a block held frozen)."""
         opened = self.opened(step, epoch) if self.schedule is not None and self.blocks else None
-        if self.current is not None and opened == self.current:
+        self.current = opened
+        if not self.blocks:
+            if self._flags is None and self._probe_ids:
+                for p in self.model.parameters():
+                    p.requires_grad_(id(p) not in self._probe_ids)
+            changed, self._flags = self._flags is None, ()
+            return changed
+        top = len(self.blocks) - 1
+        flags = tuple(i not in self.fixed and (opened is None or i > top - opened) for i in range(len(self.blocks)))
+        if flags == self._flags:
             return False
-        self.current = opened if opened is not None else -1
-        if self.blocks:
-            top = len(self.blocks) - 1
-            for i, block in enumerate(self.blocks):
-                train = i not in self.fixed and (opened is None or i > top - opened)
-                for p in block.params:
-                    p.requires_grad_(train)
-        elif self._probe_ids:
-            for p in self.model.parameters():
-                p.requires_grad_(id(p) not in self._probe_ids)
+        for train, block in zip(flags, self.blocks, strict=True):
+            for p in block.params:
+                p.requires_grad_(train)
+        self._flags = flags
         return True
 
     def trainable_parameters(self) -> list[torch.nn.Parameter]:
