@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -96,6 +97,7 @@ def test_sst2_beats_majority(tmp_path: Path, data: Path) -> None:
     assert set(final["per_class"]) == {"0", "1"}
     assert final["confusion_matrix"]["labels"] == ["0", "1"]
     assert sum(map(sum, final["confusion_matrix"]["matrix"])) == 300
+    assert "bert_studio_text_pair" not in json.loads((tmp_path / "model" / "config.json").read_text())
     wrong = final["misclassified"]
     assert 0 < len(wrong) <= 50 and wrong[0]["source"]["file"].endswith("dev.tsv")
     line = wrong[0]["source"]["line"]
@@ -127,3 +129,5 @@ def test_mrpc_pairs_beat_majority(tmp_path: Path, data: Path) -> None:
     assert "f1" in final  # binary F1 of the positive class "1", as MRPC reports it
     wrong = read_events(tmp_path, "eval")[-1]["misclassified"]
     assert wrong and "text_pair" in wrong[0]
+    # The model says it reads pairs, so the editor sends two segments (and a single-text model does not).
+    assert json.loads((tmp_path / "model" / "config.json").read_text()).get("bert_studio_text_pair") is True

@@ -115,6 +115,7 @@ export class InferenceEngine {
       graphFile: m.main.file,
       maxLength: m.config.maxLength,
       ...(m.config.trainedMaxLength !== undefined ? { trainedMaxLength: m.config.trainedMaxLength } : {}),
+      ...(m.config.textPair ? { textPair: true } : {}),
     }));
   }
 

@@ -55,6 +55,8 @@ export interface ModelConfig {
    * (config multi_label_threshold, default 0.5).
    */
   readonly multiLabelThreshold?: number;
+  /** config `bert_studio_text_pair`: a classifier trained on sentence pairs (MRPC, RTE), fed two segments. */
+  readonly textPair?: boolean;
 }
 
 export function readModelConfig(metaDir: string): ModelConfig {
@@ -77,6 +79,7 @@ export function readModelConfig(metaDir: string): ModelConfig {
     ...(trainedMaxLength !== undefined ? { trainedMaxLength } : {}),
     vocabSize: typeof c.vocab_size === 'number' ? c.vocab_size : 0,
     ...(c.problem_type === 'multi_label_classification' ? { multiLabelThreshold: typeof c.multi_label_threshold === 'number' ? c.multi_label_threshold : 0.5 } : {}),
+    ...(c.bert_studio_text_pair === true ? { textPair: true } : {}),
   };
 }
 

@@ -95,6 +95,8 @@ export interface ModelInfo {
   readonly maxLength: number;
   /** The max_seq_length the model was trained at (config `bert_studio_trained_max_length`), when recorded. */
   readonly trainedMaxLength?: number;
+  /** A classifier trained on sentence pairs: the editor sends two segments (config `bert_studio_text_pair`). */
+  readonly textPair?: boolean;
 }
 
 /** Where a model's cold load went, in ms (the benchmark reports them; the log shows them). */

@@ -70,18 +70,33 @@ export class Annotations implements vscode.Disposable {
     void vscode.window.setStatusBarMessage(`BERT Studio: ${total} entities (${[...found.keys()].join(', ') || 'none'})`, 5000);
   }
 
-  /** End-of-line label hints (per non-empty line). */
+  /**
+   * End-of-line label hints (per non-empty line). A pair classifier (MRPC, RTE: config
+   * `bert_studio_text_pair`) reads two segments: the two selected ranges when there are two
+   * selections, else each non-empty line with the next one (the hint sits on the first).
+   */
   async classifyLines(): Promise<void> {
     const editor = vscode.window.activeTextEditor;
     if (!editor) return;
     const model = await this.models.require('sequence-classification');
     if (!model) return;
     const doc = editor.document;
-    const lines = Array.from({ length: Math.min(doc.lineCount, MAX_LINES) }, (_, i) => doc.lineAt(i)).filter((l) => !l.isEmptyOrWhitespace);
-    const result = await withInferenceProgress(`BERT Studio: classifying ${lines.length} lines…`, async (signal) => {
+    const info = await withInferenceProgress('BERT Studio: loading the model…', async (signal) => (await this.engines.get()).info(model, { signal }));
+    if (!info) return;
+    const selected = editor.selections.filter((s) => !s.isEmpty);
+    if (info.textPair && selected.length >= 2) return this.classifySelectedPair(editor, model, selected[0], selected[1]);
+    const all = Array.from({ length: Math.min(doc.lineCount, MAX_LINES) }, (_, i) => doc.lineAt(i)).filter((l) => !l.isEmptyOrWhitespace);
+    // A pair classifier labels each line together with the next one.
+    const lines = info.textPair ? all.slice(0, -1) : all;
+    const pairs = info.textPair ? all.slice(1).map((l) => l.text.slice(0, MAX_CHUNK_CHARS)) : undefined;
+    if (info.textPair && lines.length === 0) {
+      void vscode.window.showInformationMessage('BERT Studio: this model classifies sentence pairs. Select two ranges (hold Alt to add the second), or write the second sentence on the next line.');
+      return;
+    }
+    const result = await withInferenceProgress(`BERT Studio: classifying ${lines.length} ${pairs ? 'line pairs' : 'lines'}…`, async (signal) => {
       const engine = await this.engines.get();
-      const classified = await engine.classify(model, lines.map((l) => l.text.slice(0, MAX_CHUNK_CHARS)), { signal });
-      return { classified, maxLength: (await engine.info(model, { signal })).maxLength };
+      const classified = await engine.classify(model, lines.map((l) => l.text.slice(0, MAX_CHUNK_CHARS)), { signal, ...(pairs ? { pairs } : {}) });
+      return { classified, maxLength: info.maxLength };
     });
     if (!result) return;
     const labels = result.classified;
@@ -89,6 +104,7 @@ export class Annotations implements vscode.Disposable {
     const byLabel = new Map<string, vscode.DecorationOptions[]>();
     labels.forEach((c, i) => {
       const hover = new vscode.MarkdownString();
+      if (pairs) hover.appendText(`With the next line (${all[i + 1].lineNumber + 1}) as the second sentence.\n\n`);
       hover.appendText(c.probabilities.map((p) => `${p.label}: ${(p.probability * 100).toFixed(1)}%`).join('  ·  '));
       const cut = c.truncated || lines[i].text.length > MAX_CHUNK_CHARS;
       if (cut) hover.appendText(`\n\nOnly the start of this line was classified: the model reads at most ${result.maxLength} tokens.`);
@@ -103,6 +119,25 @@ export class Annotations implements vscode.Disposable {
       const deco = this.typeFor(this.labelTypes, label, (colour) => ({ after: { color: colour, fontStyle: 'italic', margin: '0 0 0 1em' } }));
       editor.setDecorations(deco, options);
     }
+  }
+
+  /** A pair classifier on two selected ranges: the label on both, and a message. */
+  private async classifySelectedPair(editor: vscode.TextEditor, model: string, first: vscode.Selection, second: vscode.Selection): Promise<void> {
+    const doc = editor.document;
+    const [a, b] = [doc.getText(first), doc.getText(second)];
+    const result = await withInferenceProgress('BERT Studio: classifying the sentence pair…', async (signal) => (await this.engines.get()).classify(model, [a], { signal, pairs: [b] }));
+    const c = result?.[0];
+    if (!c) return;
+    this.clear(editor, this.labelTypes);
+    const hover = new vscode.MarkdownString();
+    hover.appendText(c.probabilities.map((p) => `${p.label}: ${(p.probability * 100).toFixed(1)}%`).join('  ·  '));
+    const deco = this.typeFor(this.labelTypes, c.label, (colour) => ({ border: '1px dashed', borderColor: colour, after: { color: colour, fontStyle: 'italic', margin: '0 0 0 1em' } }));
+    const text = `${c.label} ${(c.probability * 100).toFixed(0)}%${c.truncated ? ' (cut to the model\'s length)' : ''}`;
+    editor.setDecorations(deco, [
+      { range: first, hoverMessage: hover, renderOptions: { after: { contentText: `  1st of the pair: ${text}` } } },
+      { range: second, hoverMessage: hover, renderOptions: { after: { contentText: `  2nd of the pair: ${text}` } } },
+    ]);
+    void vscode.window.showInformationMessage(`BERT Studio: the pair is ${c.label} (${(c.probability * 100).toFixed(1)}%).`);
   }
 
   /** "Ask a Question about the Selection": highlights the answer span in the selection. */

@@ -29,6 +29,13 @@ describe('sentence pairs through the host engine', function () {
   });
   after(() => engine.dispose());
 
+  it('knows from the model that it classifies pairs (config bert_studio_text_pair), so the editor sends two segments', async () => {
+    const info = await engine.info(path.join(run.runDir, 'onnx'));
+    assert.equal(info.textPair, true);
+    const config = JSON.parse(fs.readFileSync(path.join(run.runDir, 'model', 'config.json'), 'utf8')) as Record<string, unknown>;
+    assert.equal(config.bert_studio_text_pair, true);
+  });
+
   it('sends segment ids: 0 for the first sentence, 1 for the second', async () => {
     const [, , , a, b] = mrpcRows(run.dev)[0];
     const enc = await engine.encode(path.join(run.runDir, 'onnx'), a, b);

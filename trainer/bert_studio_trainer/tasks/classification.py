@@ -22,6 +22,7 @@ from .labels import build_labelled_model, check_known, label_list
 MAX_MISCLASSIFIED = 50  # enough to browse in the dashboard, small enough for one event line
 MULTI_LABEL = "multi_label_classification"  # transformers' problem_type: BCEWithLogitsLoss on float targets
 THRESHOLD_KEY = "multi_label_threshold"  # config.json attribute the host's predict path reads
+PAIR_KEY = "bert_studio_text_pair"  # config.json: trained on sentence pairs, so the editor sends two segments
 
 
 class ClassificationTask(Task):
@@ -72,9 +73,12 @@ class ClassificationTask(Task):
 
     def fit_labels(self, train_examples: Sequence[dict[str, Any]]) -> None:
         self.labels = label_list(self.spec.data.labels, (lab for r in train_examples for lab in _as_list(r["label"])))
+        self.pairs = any(r.get("text_pair") is not None for r in train_examples)
 
     def build_model(self, model_ref: ModelRef) -> torch.nn.Module:
-        extra = {"problem_type": MULTI_LABEL, THRESHOLD_KEY: self.spec.t("threshold")} if self.multi_label else {}
+        extra: dict[str, Any] = {"problem_type": MULTI_LABEL, THRESHOLD_KEY: self.spec.t("threshold")} if self.multi_label else {}
+        if getattr(self, "pairs", False):
+            extra[PAIR_KEY] = True
         return build_labelled_model("AutoModelForSequenceClassification", model_ref, self.labels, **extra)
 
     def build_train_features(self, examples: Sequence[dict[str, Any]], tokenizer: Any) -> list[Feature]:
