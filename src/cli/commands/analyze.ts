@@ -21,10 +21,11 @@ const SHOWN = 20;
 
 export async function runAnalyzeCommand(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
-  if (!sub || sub === '--help' || sub === 'help') {
+  if (sub === '--help' || sub === 'help') {
     io.stdout.write(`${ANALYZE_USAGE}\n`);
-    return sub ? 0 : 2;
+    return 0;
   }
+  if (!sub) throw new UsageError(`analyze needs the analysis to run: label-errors.\n${ANALYZE_USAGE}`);
   if (sub !== 'label-errors') throw new UsageError(`analyze ${sub}: unknown analysis; use: analyze label-errors.\n${ANALYZE_USAGE}`);
   const args = parseArgs(rest, ['json', 'help'], ['model', 'data', 'folds', 'probs', 'top', 'workspace', 'python']);
   if (args.flags.has('help')) {
@@ -66,7 +67,8 @@ export async function runAnalyzeCommand(argv: string[], io: CliIo): Promise<numb
     }
     io.stdout.write(`${summary.flagged} likely label errors among ${summary.units} ${summary.task === 'token_classification' ? 'words' : 'examples'} (${summary.method}):\n`);
     for (const i of issues.slice(0, top)) {
-      const where = i.source ? `${path.relative(workspace, i.source.file) || i.source.file}:${i.source.line}` : `example ${i.example}`;
+      const rel = i.source ? path.relative(workspace, i.source.file) : '';
+      const where = i.source ? `${rel && !rel.startsWith('..') ? rel : i.source.file}:${i.source.line}` : `example ${i.example}`;
       const what = i.word !== undefined ? `"${i.word}" ` : '';
       const text = i.text.length > 60 ? `${i.text.slice(0, 57)}…` : i.text;
       io.stdout.write(`  ${i.score.toFixed(3)}  ${where}  ${what}${i.given} -> ${i.suggested}  ${text}\n`);

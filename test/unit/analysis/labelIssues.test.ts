@@ -153,3 +153,30 @@ describe('label issues: "Change label to X" on real files', () => {
     assert.equal(layoutFor(file, 'token_classification', manifest), undefined);
   });
 });
+
+describe('bert-studio analyze label-errors: bad input', () => {
+  async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
+    const { runCli } = await import('../runCli');
+    return runCli(args);
+  }
+
+  it('names the flag and the fix, with exit code 2, before any Python starts', async () => {
+    const dir = tmpDir('bert-studio-le-');
+    fs.writeFileSync(path.join(dir, 'spec.json'), '{"task": "sequence_classification"}');
+    const cases: [string[], RegExp][] = [
+      [['analyze'], /analyze label-errors --model RUN/],
+      [['analyze', 'slices'], /analyze slices: unknown analysis; use: analyze label-errors/],
+      [['analyze', 'label-errors'], /--model RUN_OR_DIR is required/],
+      [['analyze', 'label-errors', '--model', tmpDir('bert-studio-le-')], /not a training run \(no spec\.json\)/],
+      [['analyze', 'label-errors', '--model', dir, '--folds', '1'], /--folds "1": give a whole number of at least 2/],
+      [['analyze', 'label-errors', '--model', dir, '--probs', 'last'], /--probs "last": use mean/],
+      [['analyze', 'label-errors', '--model', dir, '--data', 'x.tsv'], /--data needs --folds K/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace');
+    }
+  });
+});

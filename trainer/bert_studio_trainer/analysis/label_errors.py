@@ -266,7 +266,7 @@ def find_label_errors(model: Path, data: Path | None = None, folds: int | None =
         method = f"{folds}-fold cross-validation"
     else:
         pred_probs, units = dynamics_probs(run, task, examples, probs_source)
-        method = f"training dynamics ({probs_source} over epochs)" if probs_source == "mean" else "training dynamics (first epoch)"
+        method = "training dynamics, mean over the epochs" if probs_source == "mean" else "training dynamics, first epoch"
     scores, flagged = rank_label_issues(pred_probs, units["gold"])
     rows = issue_rows(examples, task.labels, pred_probs, units, scores, flagged)
     tmp = run / f".{LABEL_ISSUES}.{os.getpid()}.tmp"
