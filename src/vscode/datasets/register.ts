@@ -7,6 +7,7 @@ import { RevalidateOnSave } from '../../core/datasets/revalidate';
 import { validateDataset } from '../../core/datasets/validate';
 import type { Ctx } from '../ctx';
 import { DatasetDiagnostics } from './diagnostics';
+import { datasetsWithProblems } from '../../core/datasets/restoreProblems';
 import { buildImportRequest, changeDataset } from './importFlow';
 import { DatasetStatsPanel, readCachedStats, STATS_VIEW_TYPE } from './statsPanel';
 import { DatasetsTree, type DatasetNode } from './tree';
@@ -187,7 +188,17 @@ export function registerDatasets(ctx: Ctx): void {
     watcher.onDidDelete(changed);
   }
 
+  // After a window reload: the Problems panel gets back the diagnostics of datasets imported with problems.
+  const restore = setTimeout(() => {
+    const dir = datasetsDir();
+    if (!dir) return;
+    void (async () => {
+      for (const { request } of await datasetsWithProblems(dir)) await validate(request, true);
+    })().catch((err: unknown) => ctx.log.warn(`restoring dataset problems failed: ${String(err)}`));
+  }, 2000);
+
   ctx.push(
+    { dispose: () => clearTimeout(restore) },
     view,
     tree,
     diagnostics,
