@@ -102,13 +102,23 @@ def run_ours(cfg: dict[str, Any]) -> dict[str, Any]:
             "accuracy": metrics["accuracy"], "peak_memory_mb": peak_memory_mb(cfg["device"])}
 
 
+def ours_uses_bf16(cfg: dict[str, Any]) -> bool:
+    """Whether the worker autocasts to bf16 with cfg's setting, by its own rule (engine/runtime.py:
+    "auto" is bf16 on a bf16 GPU and on CPUs with AMX or AVX512-BF16); the baseline gets the same."""
+    import torch
+
+    from bert_studio_trainer.engine.runtime import resolve_precision
+
+    return resolve_precision(cfg["bf16"], torch.device(cfg["device"]))[0] is not None
+
+
 def hf_settings(cfg: dict[str, Any]) -> dict[str, Any]:
     """The baseline's TrainingArguments: the Trainer's own recommendations for speed on the device."""
     cuda = cfg["device"] == "cuda"
     return {
         "max_steps": cfg["steps"], "per_device_train_batch_size": cfg["batch_size"], "per_device_eval_batch_size": 64,
         "learning_rate": cfg["lr"], "warmup_steps": 0.06, "weight_decay": 0.01, "seed": 42,
-        "bf16": cuda if cfg["bf16"] == "auto" else bool(cfg["bf16"]), "use_cpu": not cuda,
+        "bf16": ours_uses_bf16(cfg), "use_cpu": not cuda,
         "train_sampling_strategy": "group_by_length", "optim": "adamw_torch_fused", "torch_compile": cfg["compile"],
         "report_to": "none", "save_strategy": "no", "eval_strategy": "no", "logging_steps": cfg["steps"],
         "disable_tqdm": True,
@@ -209,7 +219,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=5, help="pairs of runs, alternated: ours, theirs, ours, ...")
     p.add_argument("--compile", action="store_true", help="torch.compile on both sides (default: neither)")
     p.add_argument("--bf16", default="auto", choices=["auto", "true", "false"],
-                   help="bf16 autocast on both sides (auto: on CUDA only, as the worker's default)")
+                   help="bf16 autocast on both sides (auto: the worker's rule, a bf16 GPU or a CPU with AMX or AVX512-BF16)")
     p.add_argument("--threads", type=int, default=None, help="torch threads in each run (default: torch's)")
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--_child", default=None, help=argparse.SUPPRESS)
@@ -247,7 +257,7 @@ def main() -> None:
     ours, theirs = summary(runs["ours"]), summary(runs["hf_trainer"])
     mean_len, per_token = flops_per_sample(cfg)
     peaks = flops.peak(args.device)
-    bf16 = cfg["bf16"] is True or (cfg["bf16"] == "auto" and args.device == "cuda")
+    bf16 = ours_uses_bf16(cfg)
     ref = flops.reference_peak(peaks, bf16)
     for side in (ours, theirs):
         side["real_tokens_per_second"] = side["samples_per_second_median"] * mean_len
