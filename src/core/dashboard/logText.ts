@@ -15,6 +15,18 @@ export function cleanLogLine(line: string): string {
   return (cr >= 0 ? text.slice(cr + 1) : text).replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
 }
 
+/**
+ * The worker's command-line phrasing in the editor's words: "resume with --resume" is the Resume
+ * Run command there. Applied to what the dashboard shows; worker.log keeps the worker's text.
+ */
+export function editorWording(text: string): string {
+  return text
+    .replace(/\bresume (?:it |the run )?with --resume\b/g, 'resume it with Resume Run')
+    .replace(/\bresume continues from\b/g, 'Resume Run continues from')
+    .replace(/\ba later --resume\b/g, 'a later Resume Run')
+    .replace(/(^|\s)--resume:/g, '$1Resume Run:');
+}
+
 /** `2026-11-30 05:40:00,123 INFO message` (the worker's logging format): the message part. */
 const WORKER_LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (?:DEBUG|INFO|WARNING|ERROR|CRITICAL) (.*)$/;
 

@@ -14,7 +14,7 @@ import {
 } from '../../../webview/dashboard/protocol';
 import { RawSeries, StreamingBuckets } from './buckets';
 import { StepRate } from './eta';
-import { cleanLogLine, eventLogMessage, LogPairing, workerLogMessage } from './logText';
+import { cleanLogLine, editorWording, eventLogMessage, LogPairing, workerLogMessage } from './logText';
 
 export const LOG_LINES = 200;
 /** Misclassified examples sent to the webview per evaluation; the rest stay on the host. */
@@ -124,7 +124,7 @@ export class RunModel {
       }
       case 'status':
         this.eventState = ev.state;
-        this.message = ev.message;
+        this.message = ev.message === undefined ? undefined : editorWording(cleanLogLine(ev.message));
         // A (re)start: the time since the last step is not training time.
         if (ev.state === 'starting' || ev.state === 'running') this.rate.restart();
         if (shown) this.log({ ts: ev.ts, level: 'status', text: ev.message ? `${ev.state}: ${clip(cleanLogLine(ev.message))}` : ev.state });
@@ -134,7 +134,7 @@ export class RunModel {
         if (shown) this.log({ ts: ev.ts, level: typeof ev.level === 'string' ? ev.level : 'info', text: clip(cleanLogLine(String(ev.message))) });
         break;
       case 'error':
-        this.error = ev.field ? `${ev.field}: ${ev.message}` : String(ev.message);
+        this.error = editorWording(ev.field ? `${ev.field}: ${ev.message}` : String(ev.message));
         if (shown) this.log({ ts: ev.ts, level: 'error', text: clip(cleanLogLine(this.error)) });
         this.summaryDirty = true;
         break;
@@ -157,7 +157,8 @@ export class RunModel {
     s.raw.push(x, y);
   }
 
-  private log(line: LogLine): void {
+  private log(raw: LogLine): void {
+    const line = { ...raw, text: editorWording(raw.text) };
     this.logs.push(line);
     this.pendingLogs.push(line);
     if (this.logs.length > LOG_LINES * 2) this.logs = this.logs.slice(-LOG_LINES);

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cleanLogLine, LogPairing, workerLogMessage } from '../../../src/core/dashboard/logText';
+import { cleanLogLine, editorWording, LogPairing, workerLogMessage } from '../../../src/core/dashboard/logText';
 import { RunModel } from '../../../src/core/dashboard/model';
 import { packageRoot } from '../../../src/core/paths';
 import { venvPython } from '../../../src/core/python/interpreter';
@@ -33,6 +33,7 @@ log.log("info", "model written to best/")
 log.log("warning", "ONNX export skipped")
 log.state("running", "sequence_classification on cpu, 4 steps")
 log.error("learning_rate must be positive", "training.learning_rate")
+log.state("stopped", "stopped at step 4; resume with --resume")
 log.state("failed", "boom")
 log.close()
 `;
@@ -43,6 +44,14 @@ describe('dashboard log text', () => {
     assert.equal(cleanLogLine('\x1b[38;5;196mred\x1b[39m and \x1b]8;;http://x\x07link\x1b]8;;\x07'), 'red and link');
     assert.equal(cleanLogLine(' 10%|█         | 1/10\r 20%|██        | 2/10\r'), ' 20%|██        | 2/10');
     assert.equal(cleanLogLine('tab\tkept, bell\x07 gone'), 'tab\tkept, bell gone');
+  });
+
+  it("says Resume Run where the worker's command-line phrasing says --resume", () => {
+    assert.equal(editorWording('stopped at step 40; resume with --resume'), 'stopped at step 40; resume it with Resume Run');
+    assert.equal(editorWording('Free some space, then resume with --resume.'), 'Free some space, then resume it with Resume Run.');
+    assert.equal(editorWording('--resume: no complete checkpoint yet; starting from the beginning'), 'Resume Run: no complete checkpoint yet; starting from the beginning');
+    assert.equal(editorWording('stopped while starting; resume continues from checkpoints/step-10'), 'stopped while starting; Resume Run continues from checkpoints/step-10');
+    assert.equal(editorWording('a plain message'), 'a plain message');
   });
 
   it('reads the message of a worker logging line, and nothing from other lines', () => {
@@ -97,6 +106,8 @@ describe('dashboard log text', () => {
         assert.equal(count('sequence_classification on cpu, 4 steps'), 2, `${order}: two "running" messages, each once`);
         assert.equal(count('learning_rate must be positive'), 1, order);
         assert.equal(count('boom'), 1, order);
+        assert.equal(count('stopped at step 4; resume it with Resume Run'), 1, `${order}: in the editor's words, once`);
+        assert.equal(count('--resume'), 0, order);
         assert.equal(count('BertForSequenceClassification LOAD REPORT'), 1, order);
         assert.ok(texts.every((t) => !t.includes('\x1b')), `${order}: no escape codes`);
       }
