@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import { receiveChecked } from '../../core/webview/messages';
 import { webviewPage } from '../../core/webview/page';
-import type { StudyInfo, StudyStore } from '../../core/sweeps/study';
+import type { StudyStore } from '../../core/sweeps/study';
+import { studyView } from '../../core/sweeps/view';
 import { STUDY_WEBVIEW_MESSAGE, ToHost, ToWebview, type StudyHostMessage, type StudyView } from '../../../webview/dashboard/studyProtocol';
 import type { Ctx } from '../ctx';
 import { webviewOptions } from '../dashboard/webview';
@@ -12,25 +13,6 @@ table.trials th, table.trials td { text-align: left; padding: 2px 10px 2px 0; bo
 table.trials tr.best td { font-weight: 600; }
 td.state-pruned { color: var(--vscode-charts-orange, #d18616); }
 td.state-failed, td.state-interrupted { color: var(--vscode-charts-red, #f14c4c); }`;
-
-/** What the page draws: the study's status.json, with the definition's name and which axes are logarithmic. */
-export function studyView(info: StudyInfo): StudyView {
-  const s = info.status;
-  const space = (info.definition?.space ?? {}) as Record<string, { log?: unknown }>;
-  return {
-    id: info.id,
-    name: info.definition?.name ?? info.id,
-    state: info.state,
-    message: s?.message,
-    metric: s?.metric ?? String(info.definition?.spec.training.metric_for_best_model ?? 'objective'),
-    direction: s?.direction ?? 'maximize',
-    nTrials: info.definition?.n_trials ?? s?.n_trials ?? 0,
-    finished: s?.finished ?? 0,
-    logParams: Object.keys(space).filter((k) => space[k]?.log === true),
-    trials: [...(s?.trials ?? [])],
-    best: s?.best ? { trial: s.best.trial, run: s.best.run, value: s.best.value } : null,
-  };
-}
 
 /** A study as an editor tab, one per study, refreshed from status.json while it is open. */
 export class StudyPanel {

@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
 import type { StudyDisplayState, StudyInfo } from '../../core/sweeps/study';
 
+export { groupRuns, trialRuns } from '../../core/sweeps/view';
+
 const ICONS: Record<StudyDisplayState, [string, string?]> = {
   pending: ['circle-outline'],
   starting: ['loading~spin'],
@@ -34,27 +36,3 @@ export class StudyItem extends vscode.TreeItem {
   }
 }
 
-/**
- * The Runs view's top level: runs outside any study, and one entry per study in place of its trials
- * (where its newest trial would be; a study with no trial run yet first). A trial whose study
- * folder is gone is shown as a plain run.
- */
-export function groupRuns<R extends { readonly spec?: { readonly study?: { readonly id: string } } }>(runs: readonly R[], studies: readonly StudyInfo[]): ({ run: R } | { study: StudyInfo })[] {
-  const byId = new Map(studies.map((s) => [s.id, s]));
-  const placed = new Set<string>();
-  const out: ({ run: R } | { study: StudyInfo })[] = studies.filter((s) => !runs.some((r) => r.spec?.study?.id === s.id)).map((study) => ({ study }));
-  for (const run of runs) {
-    const study = run.spec?.study ? byId.get(run.spec.study.id) : undefined;
-    if (!study) out.push({ run });
-    else if (!placed.has(study.id)) {
-      placed.add(study.id);
-      out.push({ study });
-    }
-  }
-  return out;
-}
-
-/** A study's trial runs, by trial number. */
-export function trialRuns<R extends { readonly spec?: { readonly study?: { readonly id: string; readonly trial: number } } }>(runs: readonly R[], studyId: string): R[] {
-  return runs.filter((r) => r.spec?.study?.id === studyId).sort((a, b) => (a.spec?.study?.trial ?? 0) - (b.spec?.study?.trial ?? 0));
-}

@@ -14,6 +14,9 @@ import { RunStore } from '../../../src/core/runs/store';
 import { checkSpace, parseSpaceArg } from '../../../src/core/sweeps/space';
 import { StudyStore } from '../../../src/core/sweeps/study';
 import { isStudyDriverOf } from '../../../src/core/sweeps/trialProcess';
+import { groupRuns, studyView, trialRuns } from '../../../src/core/sweeps/view';
+import { check } from '../../../src/shared/guard';
+import { STUDY_VIEW } from '../../../webview/dashboard/studyProtocol';
 import { DATA, REPO, tmpDir } from '../datasets/helpers';
 import { needSetup } from '../needSetup';
 import { runCli } from '../runCli';
@@ -146,6 +149,16 @@ describe('sweeps: bert-studio sweep', function () {
       assert.equal(run.spec?.training.learning_rate, t.params.learning_rate);
       assert.equal(run.status?.best_metric?.value, t.value);
     }
+    // The Runs view shows the study in place of its trials, the trials under it by number; the study
+    // view gets the whole study in a message its page accepts.
+    assert.deepEqual(groupRuns(runs.list(), studies.list()).map((g) => ('study' in g ? `study ${g.study.id}` : g.run.id)), [`study ${id}`]);
+    assert.deepEqual(trialRuns(runs.list(), id).map((r) => r.spec?.study?.trial), [0, 1]);
+    const view = studyView(info);
+    const checked = check(STUDY_VIEW, view);
+    assert.ok(checked.ok, checked.ok ? '' : checked.reason);
+    assert.deepEqual(view.logParams, ['learning_rate']);
+    assert.equal(view.trials.length, 2);
+
     // "Use best trial": the study id resolves to its best trial's model.
     const best = info.status?.best;
     assert.ok(best?.run);
