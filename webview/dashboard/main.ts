@@ -151,6 +151,7 @@ onHostMessage('dashboard', HOST_MESSAGE, (msg: HostMessage) => {
       runs = [...msg.runs];
       runsLoading = false;
       renderRuns();
+      if (!runs.length) renderDetails();
       saveState();
       break;
     case ToWebview.Selection:
@@ -278,7 +279,10 @@ function renderDetails(): void {
   summaryRoot.classList.toggle('loading', loading);
   logRoot.classList.toggle('loading', loading);
   evalRoot.classList.toggle('loading', loading);
-  if (summary || !loading) renderSummary(summaryRoot, summary);
+  if (!runsLoading && !runs.length) {
+    clear(summaryRoot);
+    summaryRoot.append(el('p', 'muted', 'No training runs yet. Start one with New Training Run… (▶ in the Runs view, or the Command Palette); it shows here live.'));
+  } else if (summary || !loading) renderSummary(summaryRoot, summary);
   else if (!summaryRoot.firstChild) summaryRoot.append(el('p', 'muted', 'Loading…'));
   if (!loading || (ui.primary && evals.has(ui.primary))) renderEvalSection();
   if (!loading) logView.append([], true);
