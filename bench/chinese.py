@@ -194,16 +194,33 @@ def without_evaluation_text(docs: list[dict[str, Any]], held: Iterable[str]) -> 
 
 
 def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> Path:
-    with path.open("w", encoding="utf-8") as f:
+    """Writes through a temporary file and a rename: a bench process running the other masking in
+    the same --workdir may be reading the file (it gets the same content)."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as f:
         for r in records:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
     return path
 
 
 # ---- the worker --------------------------------------------------------------------------------
+RESULT_FILE = "bench-result.json"
+
+
 def run_worker(run_dir: Path, spec: dict[str, Any]) -> dict[str, Any]:
+    """Runs the worker on `spec` in `run_dir`. A run that finished with the same spec (a rerun with the
+    same --workdir) is reused from its RESULT_FILE; an unfinished one is started again."""
+    import shutil
+
     from bert_studio_trainer.train import train
 
+    done = run_dir / RESULT_FILE
+    if done.exists() and json.loads((run_dir / "spec.json").read_text()) == spec:
+        print(f"{run_dir.name}: reusing the finished run", flush=True)
+        return json.loads(done.read_text())
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True)
     (run_dir / "spec.json").write_text(json.dumps(spec))
     t0 = time.time()
@@ -212,11 +229,15 @@ def run_worker(run_dir: Path, spec: dict[str, Any]) -> dict[str, Any]:
     if rc != 0:
         raise SystemExit(f"{run_dir}: worker failed: {[e for e in events if e['type'] == 'error']}")
     metrics = [e for e in events if e["type"] == "eval"][-1]["metrics"]
-    return {"metrics": metrics, "seconds": round(time.time() - t0, 1), "run": str(run_dir)}
+    losses = [e["loss"] for e in events if e["type"] == "step" and "loss" in e]
+    result = {"metrics": metrics, "seconds": round(time.time() - t0, 1), "run": str(run_dir),
+              "train_loss": {"first_logged": losses[0], "last_logged": losses[-1]} if losses else None}
+    done.write_text(json.dumps(result))
+    return result
 
 
-def training(args: argparse.Namespace, steps: int, lr: float, **extra: Any) -> dict[str, Any]:
-    return {"max_steps": steps, "per_device_train_batch_size": args.batch_size, "per_device_eval_batch_size": 64,
+def training(args: argparse.Namespace, steps: int, lr: float, batch_size: int | None = None, **extra: Any) -> dict[str, Any]:
+    return {"max_steps": steps, "per_device_train_batch_size": batch_size or args.batch_size, "per_device_eval_batch_size": 64,
             "learning_rate": lr, "warmup_ratio": 0.06, "weight_decay": 0.01, "max_seq_length": args.seq_len,
             "seed": args.seed, "logging_steps": max(1, steps // 10), "eval_steps": steps, "save_steps": steps,
             "save_total_limit": 1, **extra}
@@ -339,22 +360,40 @@ def overlap_clause(question: str, context: str) -> str:
     return max(clauses, key=lambda c: len(q & set(char_ngrams(c)[len(c):])))
 
 
+def save(result: dict[str, Any], out: Path, started: float, complete: bool) -> None:
+    """Writes the results so far: after every stage, so a run cut short still leaves its figures
+    (`complete` false until the last fine-tuning run is in)."""
+    result["complete"] = complete
+    result["machine"]["load_avg_at_save"] = os.getloadavg()
+    result["seconds"] = round(time.time() - started, 1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+
+
 # ---- main --------------------------------------------------------------------------------------
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="tiny", help="model shape (tiny..large, chinese-small)")
     p.add_argument("--vocab-size", type=int, default=None, help="default: the preset's suggested size")
-    p.add_argument("--pretrain-steps", type=int, default=300)
-    p.add_argument("--pretrain-lr", type=float, default=5e-4)
+    p.add_argument("--pretrain-steps", type=int, default=1000)
+    p.add_argument("--pretrain-lr", type=float, default=2e-3)
+    p.add_argument("--pretrain-warmup", type=float, default=0.05, help="warmup_ratio of the pretraining runs")
     p.add_argument("--finetune-steps", type=int, default=150)
-    p.add_argument("--finetune-lr", type=float, default=2e-4)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--seq-len", type=int, default=128)
-    p.add_argument("--max-cmrc-dev", type=int, default=None, help="evaluate on the first N CMRC dev questions")
+    p.add_argument("--finetune-lr", type=float, default=3e-4)
+    p.add_argument("--msra-train", type=int, default=None, help="fine-tune NER on the first N MSRA train sentences")
+    p.add_argument("--batch-size", type=int, default=16, help="fine-tuning batch")
+    p.add_argument("--pretrain-batch-size", type=int, default=16)
+    p.add_argument("--seq-len", type=int, default=64)
+    p.add_argument("--qa-seq-len", type=int, default=128, help="CMRC windows (question + context)")
+    p.add_argument("--max-cmrc-dev", type=int, default=500, help="evaluate on the first N CMRC dev questions (0: all)")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--masking", choices=("both", "whole_word", "character"), default="both",
+                   help="run one masking only: two processes (one thread each) in the same --workdir run both "
+                        "side by side, then a run with both reuses their runs and writes the comparison")
     p.add_argument("--device", default="cpu")
     p.add_argument("--data", type=Path, default=DATA)
-    p.add_argument("--workdir", type=Path, default=None)
+    p.add_argument("--workdir", type=Path, default=None,
+                   help="keep the runs here; a rerun with the same workdir reuses every finished run")
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "chinese.json")
     return p.parse_args()
 
@@ -383,9 +422,10 @@ def main() -> None:
     print(f"corpus {len(train_docs)} docs, held out {len(held_docs)}", flush=True)
 
     result: dict[str, Any] = {
-        "label": ("SMALL-SCALE: a model pretrained from scratch on about 4 million characters for a few hundred "
-                  "steps on a shared 2-core CPU. The anchors are BERT-base Chinese after full pretraining on "
-                  "Chinese Wikipedia and are not comparable; they show the distance, not a target met."),
+        "label": (f"SMALL-SCALE: a {args.preset} model pretrained from scratch on about 2.7 million characters for "
+                  f"{args.pretrain_steps} steps of {args.pretrain_batch_size} x {args.seq_len} tokens on {args.device}. The anchors "
+                  "are BERT-base Chinese after full pretraining on Chinese Wikipedia and are not comparable; they show "
+                  "the distance, not a target met."),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "workdir"},
         "machine": {"cpu": platform.processor() or platform.machine(), "torch": torch.__version__,
                     "threads": torch.get_num_threads(), "load_avg": os.getloadavg()},
@@ -412,43 +452,77 @@ def main() -> None:
     pretrained: dict[str, Path] = {}
     result["pretraining"] = {}
     for name, whole in (("whole_word", True), ("character", False)):
+        if args.masking not in ("both", name):
+            continue
         # The worker trains the vocabulary (pretrain/vocab.py, cached by corpus content): both runs get the same.
         spec = {"version": 1, "task": "mlm", "model": {"name_or_path": "default",
                                                       "from_scratch": {"preset": args.preset, "vocab_size": vocab_size}},
                 "data": {"train": str(corpus_file), "validation": str(held_file)},
-                "training": training(args, args.pretrain_steps, args.pretrain_lr, whole_word_masking=whole,
-                                     warmup_ratio=0.01),
+                "training": training(args, args.pretrain_steps, args.pretrain_lr, args.pretrain_batch_size, whole_word_masking=whole,
+                                     warmup_ratio=args.pretrain_warmup),
                 "device": args.device, "export": {"onnx": False}}
         r = run_worker(work / f"pretrain-{name}", spec)
         pretrained[name] = Path(r["run"]) / "model"
         r["per_word"] = word_mlm_accuracy(pretrained[name], held_docs, args)
         result["pretraining"][name] = r
         print(name, json.dumps(r["per_word"]), flush=True)
+        save(result, args.out, started, complete=False)
 
     vocabs = {sha256(p / "tokenizer.json") for p in pretrained.values()}
-    assert len(vocabs) == 1, "the two pretraining runs must share one vocabulary"
+    assert len(vocabs) == 1, "the two pretraining runs must share one vocabulary"  # checked once both are in
     from transformers import AutoTokenizer
 
-    result["vocabulary"] = {"requested_size": vocab_size, "size": len(AutoTokenizer.from_pretrained(pretrained["character"])),
+    result["vocabulary"] = {"requested_size": vocab_size, "size": len(AutoTokenizer.from_pretrained(next(iter(pretrained.values())))),
                             "builder": "the worker's model.from_scratch.vocab_size (pretrain/vocab.train_wordpiece, "
                                        "Chinese-BERT pre-tokenization), cached by corpus content so both runs share it",
                             "tokenizer_json_sha256": vocabs.pop()}
 
     # Fine-tuning: the same settings for both models.
     senti, msra, cmrc = splits["chnsenticorp"], splits["msra_ner"], splits["cmrc2018"]
+    msra_train = msra["train"][:args.msra_train] if args.msra_train else msra["train"]
     cmrc_train = [r for r in cmrc["train"] if usable_answers(r)]
     cmrc_dev = cmrc["dev"][:args.max_cmrc_dev] if args.max_cmrc_dev else cmrc["dev"]
     files = {
         "chnsenticorp": ("sequence_classification", write_jsonl(work / "senti-train.jsonl", senti["train"]),
                          write_jsonl(work / "senti-test.jsonl", senti["test"]), {}),
-        "msra_ner": ("token_classification", write_jsonl(work / "msra-train.jsonl", msra["train"]),
+        "msra_ner": ("token_classification", write_jsonl(work / "msra-train.jsonl", msra_train),
                      write_jsonl(work / "msra-test.jsonl", msra["test"]), {}),
         "cmrc2018": ("question_answering", write_jsonl(work / "cmrc-train.jsonl", cmrc_train),
-                     write_jsonl(work / "cmrc-dev.jsonl", cmrc_dev), {"doc_stride": args.seq_len // 2}),
+                     write_jsonl(work / "cmrc-dev.jsonl", cmrc_dev),
+                     # A window must hold the longest question (60 characters) and more context than the stride.
+                     {"max_seq_length": args.qa_seq_len, "doc_stride": args.qa_seq_len // 4}),
     }
-    tasks: dict[str, Any] = {}
+    # Baselines first: cheap, and in the results even if a fine-tuning run is cut short.
+    majority = Counter(r["label"] for r in senti["train"]).most_common(1)[0][0]
+    cut = args.seq_len - 2  # [CLS] and [SEP]; one token per Chinese character
+    from bert_studio_trainer.tasks.cmrc_metrics import cmrc_evaluate
+
+    gold = {r["id"]: [a["text"] for a in r["answers"]] for r in cmrc_dev}
+    tasks: dict[str, Any] = {
+        "chnsenticorp": {
+            "evaluated_on": f"test split ({len(senti['test'])} reviews)",
+            "baselines": {"majority_class": sum(r["label"] == majority for r in senti["test"]) / len(senti["test"]),
+                          "char_bigram_logistic_regression": bigram_logistic_regression(senti["train"], senti["test"],
+                                                                                        args.seed),
+                          # What the fine-tuned models see: reviews cut at the sequence length.
+                          f"char_bigram_logistic_regression_first_{cut}_chars": bigram_logistic_regression(
+                              [dict(r, text=r["text"][:cut]) for r in senti["train"]],
+                              [dict(r, text=r["text"][:cut]) for r in senti["test"]], args.seed)}},
+        "msra_ner": {
+            "evaluated_on": f"test split ({len(msra['test'])} sentences), seqeval entity F1",
+            "trained_on": f"the first {len(msra_train)} of the {len(msra['train'])} train sentences",
+            "baselines": {"majority_class_all_O": 0.0, "per_character_majority_tag": majority_tag_f1(msra_train, msra["test"])}},
+        "cmrc2018": {
+            "evaluated_on": f"dev ({len(cmrc_dev)} questions), character-level EM/F1 (tasks/cmrc_metrics.py)",
+            "trained_on": f"trial: {len(cmrc_train)} of {len(cmrc['train'])} questions (those whose answer_start does not "
+                          "point at the answer text are left out, as the host's snapshot does)",
+            "baselines": {"best_overlap_clause": cmrc_evaluate({r["id"]: overlap_clause(r["question"], r["context"])
+                                                                 for r in cmrc_dev}, gold)}},
+    }
+    result["fine_tuning"] = tasks
+    save(result, args.out, started, complete=False)
     for task_name, (task, train_file, eval_file, extra) in files.items():
-        tasks[task_name] = {"task": task, "anchor_bert_base_chinese": ANCHORS[task_name], "models": {}}
+        tasks[task_name].update(task=task, anchor_bert_base_chinese=ANCHORS[task_name], models={})
         for name, model_dir in pretrained.items():
             spec = {"version": 1, "task": task, "model": {"name_or_path": str(model_dir)},
                     "data": {"train": str(train_file), "validation": str(eval_file)},
@@ -458,27 +532,8 @@ def main() -> None:
             tasks[task_name]["models"][name] = r
             print(task_name, name, json.dumps({k: v for k, v in r["metrics"].items() if not isinstance(v, dict)}),
                   flush=True)
-    majority = Counter(r["label"] for r in senti["train"]).most_common(1)[0][0]
-    tasks["chnsenticorp"].update(
-        evaluated_on=f"test split ({len(senti['test'])} reviews)",
-        baselines={"majority_class": sum(r["label"] == majority for r in senti["test"]) / len(senti["test"]),
-                   "char_bigram_logistic_regression": bigram_logistic_regression(senti["train"], senti["test"], args.seed)})
-    tasks["msra_ner"].update(
-        evaluated_on=f"test split ({len(msra['test'])} sentences), seqeval entity F1",
-        baselines={"majority_class_all_O": 0.0, "per_character_majority_tag": majority_tag_f1(msra["train"], msra["test"])})
-    from bert_studio_trainer.tasks.cmrc_metrics import cmrc_evaluate
-
-    gold = {r["id"]: [a["text"] for a in r["answers"]] for r in cmrc_dev}
-    tasks["cmrc2018"].update(
-        evaluated_on=f"dev ({len(cmrc_dev)} questions), character-level EM/F1 (tasks/cmrc_metrics.py)",
-        trained_on=f"trial: {len(cmrc_train)} of {len(cmrc['train'])} questions (those whose answer_start does not "
-                   "point at the answer text are left out, as the host's snapshot does)",
-        baselines={"best_overlap_clause": cmrc_evaluate({r["id"]: overlap_clause(r["question"], r["context"])
-                                                          for r in cmrc_dev}, gold)})
-    result["fine_tuning"] = tasks
-    result["seconds"] = round(time.time() - started, 1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+            save(result, args.out, started, complete=False)
+    save(result, args.out, started, complete=True)
     print(f"wrote {args.out} in {result['seconds']} s", flush=True)
 
 
