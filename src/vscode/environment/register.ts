@@ -65,6 +65,14 @@ type Found = { python: string; why?: undefined } | { python?: undefined; why: st
 
 /** The worker's interpreter when it can run the trainer; otherwise why not (for the offer to set up). */
 async function findEnvironment(ctx: Ctx): Promise<Found> {
+  const found = await lookForEnvironment(ctx);
+  // The Runs view's "set up" welcome shows once an environment was looked for and none found.
+  void vscode.commands.executeCommand('setContext', READY_KEY, found.python !== undefined);
+  void vscode.commands.executeCommand('setContext', 'bertStudio.environmentChecked', true);
+  return found;
+}
+
+async function lookForEnvironment(ctx: Ctx): Promise<Found> {
   const resolved = await pythonFor(ctx);
   if (!resolved.path) return { why: 'No Python environment for training was found (no bertStudio.pythonPath, no .venv in the workspace).' };
   const check = await checkOnce(resolved.path);
@@ -76,7 +84,6 @@ async function findEnvironment(ctx: Ctx): Promise<Found> {
     checks.delete(resolved.path);
     return { why: `The Python environment at ${resolved.path} lacks ${check.missing.join(', ')}.` };
   }
-  void vscode.commands.executeCommand('setContext', READY_KEY, true);
   return { python: resolved.path };
 }
 
@@ -103,9 +110,9 @@ export async function ensureEnvironment(ctx: Ctx): Promise<string | undefined> {
   return undefined;
 }
 
-/** Once per workspace, when no usable environment is found: offer to set one up. */
+/** At activation: looks for the environment (for the views' welcome); once per workspace, when there is none, offers to set one up. */
 async function promptOnce(ctx: Ctx): Promise<void> {
-  if (!ctx.isTrusted() || !vscode.workspace.workspaceFolders?.length || ctx.extension.workspaceState.get<boolean>(PROMPTED_KEY)) return;
+  if (!ctx.isTrusted() || !vscode.workspace.workspaceFolders?.length) return;
   const found = await findEnvironment(ctx);
   if (found.python || settingUp || ctx.extension.workspaceState.get<boolean>(PROMPTED_KEY)) return;
   await ctx.extension.workspaceState.update(PROMPTED_KEY, true);
