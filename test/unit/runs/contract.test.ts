@@ -51,6 +51,20 @@ log.log("info", "model written to best/")
 log.log("warning", "ONNX export skipped")
 log.emit("export", path="onnx/model.onnx", files=["onnx/model.onnx"], max_abs_diff=1e-6, attention_max_abs_diff=2e-6,
          quantized_max_abs_diff=None, cpu_max_abs_diff=1e-6, tied_weights=["decoder"])
+# Freezing and layer-wise decay on a tiny BERT: the params event and per-block rates as the loop writes them.
+import torch
+from transformers import BertConfig, BertForSequenceClassification
+from bert_studio_trainer.engine.freezing import Freezing
+from bert_studio_trainer.engine.optim import build_optimizer, build_scheduler, group_learning_rates
+model = BertForSequenceClassification(BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                                 intermediate_size=64, vocab_size=100))
+freezing = Freezing(model, {"freeze_embeddings": True, "layerwise_lr_decay": 0.8,
+                            "unfreeze_schedule": {"every": 1, "unit": "step"}})
+opt = build_optimizer(model, 5e-5, 0.01, torch.device("cpu"), freezing.lr_scales(), freezing.trainable_parameters())
+sched = build_scheduler(opt, 0.0, 4)
+freezing.apply(1, 0)
+log.emit("params", **freezing.summary(1))
+log.emit("step", step=2, loss=0.5, learning_rate=sched.get_last_lr()[0], group_learning_rates=group_learning_rates(opt, sched))
 log.error("learning_rate must be positive", "training.learning_rate")
 log.error("RuntimeError: boom")
 log.state("completed", "step 4")
@@ -92,6 +106,15 @@ describe('run-folder contract: the Python writer and the host guards', function 
     assert.ok(typeof firstEval.metrics.accuracy === 'number');
     const testEval = events.find((e) => e.type === 'eval' && e.split !== undefined);
     assert.ok(testEval && testEval.type === 'eval' && testEval.split === 'test' && testEval.name === 'trec-test', 'an evaluation on another split keeps its split and name');
+    const params = events.find((e) => e.type === 'params');
+    assert.ok(params && params.type === 'params');
+    assert.deepEqual(params.groups?.map((g) => [g.name, g.trainable]), [['head', true], ['layer.1', true], ['layer.0', false], ['embeddings', false]]);
+    assert.equal(params.unfrozen_layers, 1);
+    assert.ok(params.trainable > 0 && params.trainable < params.total);
+    const rates = events.find((e) => e.type === 'step' && e.group_learning_rates !== undefined);
+    assert.ok(rates && rates.type === 'step' && rates.group_learning_rates);
+    assert.deepEqual(Object.keys(rates.group_learning_rates), ['head', 'layer.1', 'layer.0'], 'frozen embeddings have no group');
+    assert.ok(Math.abs((rates.group_learning_rates['layer.1'] as number) - 0.8 * (rates.learning_rate as number)) < 1e-15);
     const diverged = checkEvent(JSON.stringify({ type: 'step', ts: 1, step: 9, loss: null }));
     assert.ok(diverged.ok && diverged.value.type === 'step' && Number.isNaN(diverged.value.loss), 'a NaN loss (null in JSON) is kept as NaN');
   });
@@ -134,6 +157,10 @@ describe('run-folder contract: the Python writer and the host guards', function 
       [mutate('log', (r) => delete r.message), /message: expected a string/],
       [mutate('error', (r) => (r.message = null)), /message: expected a string/],
       [mutate('export', (r) => (r.max_abs_diff = 'tiny')), /max_abs_diff/],
+      [mutate('params', (r) => (r.trainable = -1)), /trainable: -1 is outside/],
+      [mutate('params', (r) => ((r.groups as Record<string, unknown>[])[0]!.trainable = 'yes')), /groups\[0\]\.trainable/],
+      [mutate('params', (r) => delete r.total), /total/],
+      [{ ...mutate('step', () => undefined), group_learning_rates: { head: 'fast' } }, /group_learning_rates\.head/],
     ];
     for (const [rec, want] of cases) {
       const c = checkEvent(JSON.stringify(rec));

@@ -6,8 +6,8 @@ import { importDataset } from '../../../src/core/datasets/snapshot';
 import { packageRoot } from '../../../src/core/paths';
 import { venvPython } from '../../../src/core/python/interpreter';
 import { workerEnv } from '../../../src/core/python/workerEnv';
-import { checkTrainingChanges, defaultModelFolder, modelMaxPositions, splitLabels, trainingFieldNames, trainingValueFromText } from '../../../src/core/runs/launch';
-import { buildSpec, preflight } from '../../../src/core/runs/spec';
+import { checkTrainingChanges, defaultModelFolder, modelMaxPositions, splitLabels, trainingFieldNames, trainingValueFromText, trainingValueHint } from '../../../src/core/runs/launch';
+import { buildSpec, parseChanges, preflight } from '../../../src/core/runs/spec';
 import { DATA, tmpDir } from '../datasets/helpers';
 import { needSetup } from '../needSetup';
 
@@ -79,6 +79,43 @@ describe('training fields (Trainer-style names)', () => {
     assert.deepEqual(trainingValueFromText('report_to', 'tensorboard mlflow'), ['tensorboard', 'mlflow']);
     assert.deepEqual(checkTrainingChanges('sequence_classification', { report_to: 'none' }), []);
     assert.deepEqual(checkTrainingChanges('mlm', { mlm_probability: 0.15, short_seq_prob: 0, max_steps: -1, seed: 0, warmup_ratio: 1, max_seq_length: 8 }), []);
+  });
+});
+
+describe('freezing and layer-wise learning-rate fields', () => {
+  it('are checked by type and range, each problem naming the field', () => {
+    const bad: [string, unknown, RegExp][] = [
+      ['freeze_layers', -1, /at least 0/],
+      ['freeze_layers', 1.5, /an integer/],
+      ['freeze_embeddings', 'yes', /true or false/],
+      ['freeze_base_model', 1, /true or false/],
+      ['layerwise_lr_decay', 0, /over 0/],
+      ['layerwise_lr_decay', 1.2, /at most 1/],
+      ['unfreeze_schedule', { every: 0, unit: 'epoch' }, /"every": N, "unit": "epoch" or "step"/],
+      ['unfreeze_schedule', { every: 1, unit: 'batch' }, /2:epoch on the command line/],
+      ['unfreeze_schedule', { every: 1, units: 'step' }, /or null/],
+      ['unfreeze_schedule', 'every epoch', /"every": N/],
+    ];
+    for (const [name, value, want] of bad) {
+      const problems = checkTrainingChanges('token_classification', { [name]: value });
+      assert.equal(problems.length, 1, `${name}=${JSON.stringify(value)} is refused`);
+      assert.equal(problems[0]?.field, `training.${name}`);
+      assert.match(problems[0]?.message ?? '', want, `${name}=${JSON.stringify(value)}: ${problems[0]?.message}`);
+    }
+    assert.deepEqual(checkTrainingChanges('mlm', { freeze_embeddings: true, freeze_layers: 0, freeze_base_model: false, layerwise_lr_decay: 1, unfreeze_schedule: null }), []);
+    assert.deepEqual(checkTrainingChanges('question_answering', { layerwise_lr_decay: 0.8, unfreeze_schedule: { every: 100, unit: 'step' } }), []);
+  });
+
+  it('read unfreeze_schedule typed as N:epoch or N:step (the CLI and the wizard), and show the default so', () => {
+    assert.deepEqual(trainingValueFromText('unfreeze_schedule', '2:epoch'), { every: 2, unit: 'epoch' });
+    assert.deepEqual(trainingValueFromText('unfreeze_schedule', ' 100 : Steps '), { every: 100, unit: 'step' });
+    assert.equal(trainingValueFromText('unfreeze_schedule', 'epoch:2'), 'epoch:2', 'anything else is left for the check to refuse');
+    assert.equal(trainingValueFromText('freeze_layers', '2:epoch'), '2:epoch');
+    const changes = parseChanges('unfreeze_schedule=1:epoch, layerwise_lr_decay=0.9, freeze_embeddings=true, freeze_layers=2');
+    assert.deepEqual(changes, { unfreeze_schedule: { every: 1, unit: 'epoch' }, layerwise_lr_decay: 0.9, freeze_embeddings: true, freeze_layers: 2 });
+    assert.deepEqual(checkTrainingChanges('sequence_classification', changes ?? {}), []);
+    assert.equal(trainingValueHint('unfreeze_schedule', null), 'null (or 1:epoch, 100:step)');
+    assert.deepEqual(trainingValueFromText('unfreeze_schedule', trainingValueHint('unfreeze_schedule', { every: 3, unit: 'step' })), { every: 3, unit: 'step' });
   });
 });
 
