@@ -51,9 +51,8 @@ def model_folder(cfg: dict[str, Any], workdir: Path) -> Path:
     if not cfg["preset"]:
         return base
     import torch
-    from transformers import AutoTokenizer, BertForPreTraining
-
     from bert_studio_trainer.pretrain.presets import preset_config
+    from transformers import AutoTokenizer, BertForPreTraining
 
     tok = AutoTokenizer.from_pretrained(base)
     torch.manual_seed(0)
@@ -66,7 +65,6 @@ def model_folder(cfg: dict[str, Any], workdir: Path) -> Path:
 def bf16_used(cfg: dict[str, Any]) -> bool:
     """What the worker's `bf16` setting means on this machine (the baseline then does the same)."""
     import torch
-
     from bert_studio_trainer.engine.runtime import resolve_autocast
 
     return resolve_autocast(cfg["bf16"], torch.device(cfg["device"])) is not None
@@ -111,7 +109,10 @@ def hf_settings(cfg: dict[str, Any]) -> dict[str, Any]:
 def pair_features(cfg: dict[str, Any], tokenizer: Any) -> list[dict[str, Any]]:
     """The NSP pairs by the worker's own builder (the same rules both sides train on)."""
     from bert_studio_trainer.pretrain.corpus import read_corpus
-    from bert_studio_trainer.pretrain.features import build_sequences, tokenize_documents
+    from bert_studio_trainer.pretrain.features import (
+        build_sequences,
+        tokenize_documents,
+    )
 
     docs = read_corpus(corpus_file(cfg))
     feats = build_sequences(tokenize_documents(docs, tokenizer), tokenizer, True, cfg["seq_len"], SHORT_SEQ_PROB, 42)
@@ -121,7 +122,13 @@ def pair_features(cfg: dict[str, Any], tokenizer: Any) -> list[dict[str, Any]]:
 
 def run_theirs(cfg: dict[str, Any]) -> dict[str, Any]:
     import torch
-    from transformers import AutoTokenizer, BertForPreTraining, DataCollatorForLanguageModeling, Trainer, TrainingArguments
+    from transformers import (
+        AutoTokenizer,
+        BertForPreTraining,
+        DataCollatorForLanguageModeling,
+        Trainer,
+        TrainingArguments,
+    )
 
     tok = AutoTokenizer.from_pretrained(cfg["folder"])
     feats = pair_features(cfg, tok)
@@ -270,7 +277,6 @@ def machine(device: str) -> dict[str, Any]:
     import platform
 
     import torch
-
     from bert_studio_trainer.engine.runtime import cpu_bf16_capability
 
     info = {"cpu": flops.cpu_model(), "cpu_bf16": cpu_bf16_capability(), "cores": os.cpu_count(),
