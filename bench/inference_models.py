@@ -2,7 +2,8 @@
 
   python inference_models.py build OUT_DIR   MiniLM (L6/H384) with a fresh MLM head and a fresh
                                              9-label token-classification head, exported by export.py
-  python inference_models.py serve OUT_DIR   PyTorch eager worker: one JSON command per stdin line
+  python inference_models.py serve OUT_DIR   PyTorch worker (SDPA attention, inference_mode; the
+                                             speed setting PyTorch and transformers recommend): one JSON command per stdin line
                                              ({"op": "cold"|"warm", "task": "mlm"|"ner", "texts": [...], "n": N}),
                                              one JSON answer per stdout line (latencies in ms)
 """
@@ -45,7 +46,7 @@ def serve(out: Path) -> None:
     def load(task: str) -> tuple[object, torch.nn.Module]:
         folder = str(out / task / "model")
         tok = AutoTokenizer.from_pretrained(folder)
-        model = getattr(transformers, CLASSES[task]).from_pretrained(folder, attn_implementation="eager", use_safetensors=True).eval()
+        model = getattr(transformers, CLASSES[task]).from_pretrained(folder, attn_implementation="sdpa", use_safetensors=True).eval()
         return tok, model
 
     def answer(task: str, tok: object, model: torch.nn.Module, text: str) -> object:
