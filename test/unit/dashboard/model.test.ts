@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { LOG_LINES, RunModel } from '../../../src/core/dashboard/model';
-import { B_COUNT, BUCKET_STRIDE } from '../../../webview/dashboard/protocol';
+import { B_COUNT, BUCKET_STRIDE, RUN_SUMMARY } from '../../../webview/dashboard/protocol';
 import { SeriesStore } from '../../../webview/dashboard/seriesStore';
 import type { RunEvent } from '../../../src/core/runs/protocol';
 import { fakeRun } from './fakeRun';
@@ -110,5 +110,32 @@ describe('RunModel', () => {
     const loss = m.range(5000, 5100, 2000).find((s) => s.name === 'loss');
     assert.ok(loss);
     assert.equal(loss.total, 103, '101 steps at full resolution plus a neighbour each side');
+  });
+
+  it('shows trainable parameters and each block\'s learning rate, following gradual unfreezing', () => {
+    const groups = (open: number): Record<string, unknown>[] =>
+      ['head', 'layer.1', 'layer.0', 'embeddings'].map((name, i) => ({ name, params: 1000 * (i + 1), trainable: i < open, lr_scale: 0.5 ** i }));
+    const m = new RunModel();
+    const events = [
+      { type: 'params', ts: 1, step: 0, trainable: 1000, total: 10_000, groups: groups(1), unfrozen_layers: 0 },
+      { type: 'step', ts: 2, step: 1, loss: 0.7, learning_rate: 1e-4, group_learning_rates: { head: 1e-4, 'layer.1': 5e-5, 'layer.0': 2.5e-5, embeddings: 1.25e-5 } },
+    ] as unknown as RunEvent[];
+    m.ingest(events);
+    let p = m.summary().params;
+    assert.deepEqual(p && { trainable: p.trainable, total: p.total, open: p.unfrozenLayers }, { trainable: 1000, total: 10_000, open: 0 });
+    assert.deepEqual(p?.groups.map((g) => [g.name, g.trainable, g.lr]), [['head', true, 1e-4], ['layer.1', false, 5e-5], ['layer.0', false, 2.5e-5], ['embeddings', false, 1.25e-5]]);
+    assert.equal(RUN_SUMMARY.problem(m.summary()), undefined, 'the webview accepts the summary');
+    m.ingest([{ type: 'params', ts: 3, step: 2, trainable: 3000, total: 10_000, groups: groups(2), unfrozen_layers: 1 }] as unknown as RunEvent[]);
+    p = m.drain().summary?.params;
+    assert.equal(p?.trainable, 3000, 'an unfreezing event updates the summary');
+    assert.deepEqual(p?.groups.filter((g) => g.trainable).map((g) => g.name), ['head', 'layer.1']);
+    // Without layer-wise decay the step events carry one rate: each block shows it times its scale.
+    const plain = new RunModel();
+    plain.ingest([
+      { type: 'params', ts: 1, step: 0, trainable: 10_000, total: 10_000, groups: groups(4).map((g) => ({ ...g, lr_scale: 1 })) },
+      { type: 'step', ts: 2, step: 1, loss: 0.7, learning_rate: 3e-5 },
+    ] as unknown as RunEvent[]);
+    assert.deepEqual(plain.summary().params?.groups.map((g) => g.lr), [3e-5, 3e-5, 3e-5, 3e-5]);
+    assert.equal(new RunModel().summary().params, undefined, 'no params event, no table');
   });
 });
