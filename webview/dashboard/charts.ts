@@ -74,14 +74,14 @@ export class Chart {
   private shape = '';
   private fit: AxisFit = {};
   /** Data is on its way: an empty chart says so instead of "No data yet". */
-  loading = false;
+  loading = true;
   private readonly resize: ResizeObserver;
 
   constructor(parent: HTMLElement, private readonly options: ChartOptions) {
     this.root = el('section', 'chart');
     this.root.append(el('h3', 'chart-title', options.title));
     this.body = el('div', 'chart-body');
-    this.empty = el('div', 'chart-empty', 'No data yet');
+    this.empty = el('div', 'chart-empty', 'Loading…');
     this.root.append(this.body, this.empty);
     parent.append(this.root);
     // The section's width is the grid column's (the canvas inside does not widen it): follow it.

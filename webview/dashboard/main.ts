@@ -151,7 +151,10 @@ onHostMessage('dashboard', HOST_MESSAGE, (msg: HostMessage) => {
       runs = [...msg.runs];
       runsLoading = false;
       renderRuns();
-      if (!runs.length) renderDetails();
+      if (!runs.length) {
+        renderDetails();
+        scheduleCharts();
+      }
       saveState();
       break;
     case ToWebview.Selection:
@@ -387,7 +390,7 @@ function runLength(): number | undefined {
 }
 
 function drawCharts(): void {
-  const loading = ui.primary !== undefined && awaiting.has(ui.primary);
+  const loading = runsLoading || (ui.primary !== undefined && awaiting.has(ui.primary));
   charts.classList.toggle('loading', loading);
   for (const c of allCharts) c.loading = loading;
   if (loading && lossChart.drawn) return; // keep the last view until the new run's data is here
