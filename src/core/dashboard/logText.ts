@@ -5,6 +5,7 @@
 import type { RunEvent } from '../runs/protocol';
 
 // CSI (colours, cursor moves), OSC (titles, links; ended by BEL or ESC \) and two-byte escapes.
+// eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-Z\\-_]/g;
 
 /** The text of one output line without escape codes; of a line redrawn with `\r`, its last drawing. */
