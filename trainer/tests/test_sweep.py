@@ -32,15 +32,16 @@ SPACE = {
 }
 
 
-def write_study(workspace: Path, data: Path, study_id: str = "20261130-sst2-sweep") -> Path:
+def write_study(workspace: Path, data: Path, study_id: str = "20261130-sst2-sweep", n_trials: int = N_TRIALS,
+                space: dict[str, Any] | None = None, pruner: dict[str, Any] | None = None, n_train: int = 128) -> Path:
     spec = make_spec("sequence_classification", data / "sst2" / "train.tsv", data / "sst2" / "dev.tsv",
                      num_train_epochs=1, max_seq_length=48, eval_steps=2, save_steps=2, logging_steps=2,
                      per_device_eval_batch_size=64, metric_for_best_model="loss")
-    spec["data"].update(max_train_samples=128, max_eval_samples=96)
+    spec["data"].update(max_train_samples=n_train, max_eval_samples=96)
     study_dir = workspace / ".bert-studio" / "studies" / study_id
     study_dir.mkdir(parents=True)
-    study = {"version": 1, "id": study_id, "name": "sst2 sweep", "spec": spec, "space": SPACE, "n_trials": N_TRIALS,
-             "pruner": {"type": "median", "n_startup_trials": 2}, "seed": 7}
+    study = {"version": 1, "id": study_id, "name": "sst2 sweep", "spec": spec, "space": space or SPACE, "n_trials": n_trials,
+             "pruner": pruner or {"type": "median", "n_startup_trials": 2}, "seed": 7}
     (study_dir / "study.json").write_text(json.dumps(study, indent=2))
     return study_dir
 
@@ -169,3 +170,51 @@ def test_a_good_space_gives_typed_dimensions() -> None:
     dims = {d.name: d for d in parse_space(SPACE, "sequence_classification")}
     assert dims["freeze_layers"].kind == "int" and dims["learning_rate"].kind == "float" and dims["learning_rate"].log
     assert dims["per_device_train_batch_size"].choices == (16, 32)
+
+
+def test_a_stopped_study_resumes_its_trial_from_the_checkpoint(tmp_path: Path, data: Path) -> None:
+    """Stop Study (the study's stop file, as the host writes it) mid-trial: the trial checkpoints, the study
+    ends `stopped`, and --resume continues that trial's run; successive halving is the pruner asked for."""
+    import threading
+
+    import optuna
+
+    from bert_studio_trainer.sweep import Driver, run_study
+    from bert_studio_trainer.sweep_space import load_study_definition
+
+    study_dir = write_study(tmp_path, data, n_trials=2, space={"learning_rate": {"low": 1e-5, "high": 1e-4, "log": True}},
+                            pruner={"type": "successive_halving"}, n_train=256)
+    runs = tmp_path / ".bert-studio" / "runs"
+    done = threading.Event()
+
+    def stop_once_training() -> None:
+        while not done.is_set():
+            trained = [r for r in runs.glob("*") if read_events(r, "step")] if runs.exists() else []
+            if trained:
+                (study_dir / "stop").write_text("stop")
+                return
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=stop_once_training, daemon=True)
+    watcher.start()
+    try:
+        assert run_study(study_dir) == 0
+    finally:
+        done.set()
+    status = study_status(study_dir)
+    assert status["state"] == "stopped" and "--resume" in status["message"]
+    stopped_run = runs / status["trials"][0]["run"]
+    assert read_status(stopped_run)["state"] == "stopped" and read_events(stopped_run, "checkpoint")
+
+    assert run_study(study_dir, resume=True) == 0
+    status = study_status(study_dir)
+    assert status["state"] == "completed"
+    # The retry first (it was queued); then a new trial, which successive halving may cut at its first rung.
+    assert [t["state"] for t in status["trials"]][:2] == ["interrupted", "completed"]
+    assert status["trials"][2]["state"] in ("completed", "pruned")
+    assert status["trials"][1]["run"] == stopped_run.name and status["trials"][1]["retry_of"] == 0
+    assert any(m.startswith("resumed from checkpoints/step-") for m in (e["message"] for e in read_events(stopped_run, "log")))
+    assert read_status(stopped_run)["state"] == "completed"
+
+    driver = Driver(study_dir, load_study_definition(study_dir))
+    assert isinstance(driver.study.pruner, optuna.pruners.SuccessiveHalvingPruner)

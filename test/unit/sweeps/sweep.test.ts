@@ -36,6 +36,10 @@ const BAD_SPACES: readonly [unknown, string][] = [
   [{ per_device_train_batch_size: { low: 8, high: 32, step: 0.5 } }, 'space.per_device_train_batch_size.step'],
   [{ warmup_ratio: { low: 0, high: 0.2, log: true } }, 'space.warmup_ratio.low'],
   [{ warmup_ratio: { low: 0, high: 1.5 } }, 'space.warmup_ratio.high'],
+  [{ layerwise_lr_decay: { low: 0, high: 1 } }, 'space.layerwise_lr_decay.low'],
+  [{ layerwise_lr_decay: { low: 0.8, high: 1.2 } }, 'space.layerwise_lr_decay.high'],
+  [{ freeze_layers: { low: 0, high: 4, step: 0.5 } }, 'space.freeze_layers.step'],
+  [{ freeze_layers: { choices: [0, -1] } }, 'space.freeze_layers.choices[1]'],
   [{ group_by_length: { low: 0, high: 1 } }, 'space.group_by_length'],
   [{ metric_for_best_model: { choices: ['accuracy'] } }, 'space.metric_for_best_model'],
   [{ learning_rate: [1e-5, 1e-4] }, 'space.learning_rate'],
@@ -59,6 +63,8 @@ describe('sweeps: search spaces', () => {
   it('a good space passes, and the inline form reads as the JSON form', () => {
     const json = { learning_rate: { low: 1e-5, high: 1e-4, log: true }, per_device_train_batch_size: { choices: [16, 32] }, num_train_epochs: { low: 1, high: 3, step: 1 } };
     assert.deepEqual(checkSpace(task, json), []);
+    // Layer-wise learning-rate decay and freeze depth, the two recipe fields, are searchable too.
+    assert.deepEqual(checkSpace(task, { layerwise_lr_decay: { low: 0.7, high: 1 }, freeze_layers: { low: 0, high: 4 } }), []);
     const inline = parseSpaceArg('learning_rate=1e-5..1e-4:log, per_device_train_batch_size=16|32, num_train_epochs=1..3:step=1');
     assert.deepEqual(inline, { space: json, problems: [] });
     assert.deepEqual(parseSpaceArg(JSON.stringify(json)).space, json);
