@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { snapshotRunInputs, type SnapshotRunInputs } from '../datasets/snapshot';
 import { modelTaskProblem } from '../models/describe';
 import { cachedModel, hubReachable, looksLikeHubId, ModelNotFoundError, notCachedMessage, offlineByEnv, resolveModel } from '../models/resolve';
-import { modelMaxPositions, splitLabels } from './launch';
+import { modelLayerCount, modelMaxPositions, splitLabels } from './launch';
 import { TASKS, type Task } from './protocol';
 import { buildSpec, preflight, type PreflightProblem } from './spec';
 import type { RunSpec, RunStore } from './store';
@@ -184,7 +184,7 @@ export async function checkRunSpec(spec: RunSpec, env: RunEnvironment): Promise<
   if (taskIssue) problems.push({ field: task === 'mlm' || task === 'mlm_nsp' ? 'task' : 'model.name_or_path', message: taskIssue });
   const filesOk = !problems.some((p) => p.field.startsWith('data.'));
   const [trainLabels, validationLabels] = filesOk && valid ? await Promise.all([splitLabels(data?.train, task), splitLabels(data?.validation, task)]) : [undefined, undefined];
-  const fields = preflight({ spec, trainLabels, validationLabels, modelMaxLength: modelMaxPositions(folder), pythonPath: env.python });
+  const fields = preflight({ spec, trainLabels, validationLabels, modelMaxLength: modelMaxPositions(folder), modelLayers: modelLayerCount(folder), pythonPath: env.python });
   // preflight also reports a missing model or data; the file checks above said it more precisely.
   const seen = new Set(problems.map((p) => p.field));
   return [...problems, ...fields.filter((p) => !seen.has(p.field))];

@@ -251,6 +251,18 @@ export function modelMaxPositions(folder: string | undefined): number | undefine
   }
 }
 
+/** The encoder layers in a model folder's config.json (`num_hidden_layers`, DistilBERT's `n_layers`); undefined when unknown. */
+export function modelLayerCount(folder: string | undefined): number | undefined {
+  if (!folder) return undefined;
+  try {
+    const c = readConfigJson(folder) as Record<string, unknown>;
+    const n = c.num_hidden_layers ?? c.n_layers;
+    return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The shipped default model's folder, from `python -m bert_studio_trainer default-model` (no shell). */
 export function defaultModelFolder(python: string, env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<string | undefined> {
   return new Promise((resolve) => {

@@ -80,6 +80,8 @@ export interface PreflightInputs {
   readonly validationLabels?: ReadonlySet<string>;
   /** The model's maximum input length (config.json's positions, less any offset), when known. */
   readonly modelMaxLength?: number;
+  /** The model's encoder layers (config.json), when known: training.freeze_layers may not exceed them. */
+  readonly modelLayers?: number;
   readonly pythonPath?: string;
 }
 
@@ -151,6 +153,10 @@ export function preflight(p: PreflightInputs): PreflightProblem[] {
     problems.push({ field: 'training.doc_stride', message: `doc_stride ${stride} must be smaller than max_seq_length ${seq} (windows overlap by doc_stride tokens); use e.g. doc_stride=${Math.max(1, Math.floor(seq / 4))}.` });
   }
   const fromScratch = isObject(spec.model) && spec.model.from_scratch !== undefined && spec.model.from_scratch !== null;
+  const frozen = bad.has('training.freeze_layers') ? undefined : num(t.freeze_layers);
+  if (frozen !== undefined && p.modelLayers !== undefined && frozen > p.modelLayers) {
+    problems.push({ field: 'training.freeze_layers', message: `freeze_layers ${frozen} is more than the model's ${p.modelLayers} encoder layers; use at most ${p.modelLayers} (${p.modelLayers} freezes every layer; freeze_base_model also freezes the embeddings).` });
+  }
   if (seq !== undefined && p.modelMaxLength !== undefined && !fromScratch && seq > p.modelMaxLength) {
     problems.push({ field: 'training.max_seq_length', message: `max_seq_length ${seq} is over the model's maximum of ${p.modelMaxLength} positions; use at most ${p.modelMaxLength}.` });
   }

@@ -6,7 +6,7 @@ import { importDataset } from '../../../src/core/datasets/snapshot';
 import { packageRoot } from '../../../src/core/paths';
 import { venvPython } from '../../../src/core/python/interpreter';
 import { workerEnv } from '../../../src/core/python/workerEnv';
-import { checkTrainingChanges, defaultModelFolder, modelMaxPositions, splitLabels, trainingFieldNames, trainingValueFromText, trainingValueHint } from '../../../src/core/runs/launch';
+import { checkTrainingChanges, defaultModelFolder, modelLayerCount, modelMaxPositions, splitLabels, trainingFieldNames, trainingValueFromText, trainingValueHint } from '../../../src/core/runs/launch';
 import { buildSpec, parseChanges, preflight } from '../../../src/core/runs/spec';
 import { DATA, tmpDir } from '../datasets/helpers';
 import { needSetup } from '../needSetup';
@@ -175,5 +175,8 @@ describe('pre-launch inputs from real data', function () {
     const fine = buildSpec({ task: 'sequence_classification', model: 'default', train: 't', training: { max_seq_length: max } });
     assert.deepEqual(preflight({ spec: fine, pythonPath: python, modelMaxLength: max }), []);
     assert.equal(modelMaxPositions('bert-base-uncased'), undefined, 'a hub id: unknown, not guessed');
+    const layers = (JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8')) as { num_hidden_layers: number }).num_hidden_layers;
+    assert.ok(layers > 0 && modelLayerCount(folder) === layers, "the model's encoder layers, from its config.json");
+    assert.equal(modelLayerCount('bert-base-uncased'), undefined);
   });
 });

@@ -24,6 +24,14 @@ describe('spec and preflight', () => {
     assert.deepEqual(preflight({ spec: { ...mps, device: 'cuda:1' }, pythonPath: 'python' }), []);
   });
 
+  it('refuses more frozen layers than the model has, naming the count', () => {
+    const deep = buildSpec({ task: 'sequence_classification', model: 'default', train: 't.jsonl', training: { freeze_layers: 7 } });
+    const problems = preflight({ spec: deep, pythonPath: 'python', modelLayers: 6 });
+    assert.deepEqual(problems.map((p) => p.field), ['training.freeze_layers']);
+    assert.match(problems[0].message, /more than the model's 6 encoder layers; use at most 6/);
+    assert.deepEqual(preflight({ spec: { ...deep, training: { ...deep.training, freeze_layers: 6 } }, pythonPath: 'python', modelLayers: 6 }), []);
+  });
+
   it('passes a sound spec', () => {
     assert.deepEqual(preflight({ spec, pythonPath: '/usr/bin/python3', modelMaxLength: 512 }), []);
   });
