@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { MAX_CHUNK_CHARS, textChunks } from '../../core/inference/chunks';
+import { entitySummary, modelDisplayName } from '../../core/inference/modelName';
 import type { Ctx } from '../ctx';
 import { withInferenceProgress, type EngineHost } from './engineHost';
 import type { ActiveModels } from './models';
@@ -16,11 +17,46 @@ export class Annotations implements vscode.Disposable {
     borderColor: new vscode.ThemeColor('charts.green'),
   });
 
+  /** What the annotations of the active editor came from: stays until cleared or another editor is shown. */
+  private readonly status = vscode.window.createStatusBarItem('bertStudio.annotations', vscode.StatusBarAlignment.Left, 40);
+  private readonly annotated = new Map<string, { text: string; tooltip: vscode.MarkdownString }>();
+  private readonly watch: vscode.Disposable;
+
   constructor(
     private readonly ctx: Ctx,
     private readonly engines: EngineHost,
     private readonly models: ActiveModels,
-  ) {}
+  ) {
+    this.status.name = 'BERT Studio annotations';
+    this.status.command = 'bertStudio.clearAnnotations';
+    this.watch = vscode.window.onDidChangeActiveTextEditor((e) => this.showStatus(e));
+  }
+
+  /** The status bar entry for `editor`'s annotations (hidden when it has none). */
+  private showStatus(editor: vscode.TextEditor | undefined): void {
+    const shown = editor && this.annotated.get(editor.document.uri.toString());
+    if (!shown) return this.status.hide();
+    this.status.text = shown.text;
+    this.status.tooltip = shown.tooltip;
+    this.status.show();
+  }
+
+  private remember(editor: vscode.TextEditor, text: string, tooltip: vscode.MarkdownString): void {
+    tooltip.appendMarkdown('\n\n*Click to clear the annotations.*');
+    this.annotated.set(editor.document.uri.toString(), { text, tooltip });
+    this.showStatus(editor);
+  }
+
+  /** bertStudio.clearAnnotations: removes entity, label and answer annotations from the active editor. */
+  clearAnnotations(): void {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) return;
+    this.clear(editor, this.entityTypes);
+    this.clear(editor, this.labelTypes);
+    editor.setDecorations(this.answerType, []);
+    this.annotated.delete(editor.document.uri.toString());
+    this.showStatus(editor);
+  }
 
   private typeFor(map: Map<string, vscode.TextEditorDecorationType>, key: string, make: (colour: vscode.ThemeColor) => vscode.DecorationRenderOptions): vscode.TextEditorDecorationType {
     let t = map.get(key);
@@ -45,6 +81,8 @@ export class Annotations implements vscode.Disposable {
     const sel = editor.selection;
     // Offsets go through positionAt, so \r\n and multi-byte characters land where they are.
     const pieces = sel.isEmpty ? textChunks(doc.getText()) : textChunks(doc.getText(sel), doc.offsetAt(sel.start));
+    const modelName = modelDisplayName(model);
+    const inlineLabels = vscode.workspace.getConfiguration('bertStudio.annotations').get<boolean>('inlineEntityTypes', false);
     const found = await withInferenceProgress('BERT Studio: annotating entities…', async (signal) => {
       const engine = await this.engines.get();
       const byType = new Map<string, vscode.DecorationOptions[]>();
@@ -52,22 +90,38 @@ export class Annotations implements vscode.Disposable {
         for (const e of await engine.tokenClassify(model, c.text, { signal })) {
           const range = new vscode.Range(doc.positionAt(c.offset + e.start), doc.positionAt(c.offset + e.end));
           const hover = new vscode.MarkdownString();
-          hover.appendText(`${e.type} · ${(e.probability * 100).toFixed(1)}%`);
-          (byType.get(e.type) ?? byType.set(e.type, []).get(e.type))?.push({ range, hoverMessage: hover });
+          hover.appendText(`${e.type} · ${(e.probability * 100).toFixed(1)}% · ${modelName}`);
+          const inline: vscode.DecorationOptions['renderOptions'] = inlineLabels ? { after: { contentText: e.type } } : undefined;
+          (byType.get(e.type) ?? byType.set(e.type, []).get(e.type))?.push({ range, hoverMessage: hover, ...(inline ? { renderOptions: inline } : {}) });
         }
       }
       return byType;
     });
     if (!found) return;
     this.clear(editor, this.entityTypes);
-    let total = 0;
+    const counts = new Map<string, number>();
+    const legend = new vscode.MarkdownString(`**Entities** by ${modelName}\n\n`);
     for (const [type, options] of found) {
-      total += options.length;
-      const deco = this.typeFor(this.entityTypes, type, (colour) => ({ border: '1px solid', borderColor: colour, borderRadius: '3px', overviewRulerColor: colour }));
+      counts.set(type, options.length);
+      const deco = this.typeFor(this.entityTypes, type, (c) => ({
+        border: '2px solid',
+        borderColor: c,
+        borderRadius: '3px',
+        overviewRulerColor: c,
+        after: { color: c, fontStyle: 'italic', margin: '0 0 0 0.2em' },
+      }));
       editor.setDecorations(deco, options);
+      // typeFor gives the n-th type the n-th palette colour.
+      const colour = PALETTE[[...this.entityTypes.keys()].indexOf(type) % PALETTE.length];
+      legend.appendMarkdown(`- ${type}: ${options.length}, outlined in ${colour.replace('charts.', '')}\n`);
     }
-    this.ctx.log.info(`inference: ${total} entities in ${doc.uri.fsPath}`);
-    void vscode.window.setStatusBarMessage(`BERT Studio: ${total} entities (${[...found.keys()].join(', ') || 'none'})`, 5000);
+    const summary = entitySummary(counts);
+    this.ctx.log.info(`inference: ${summary} in ${doc.uri.fsPath} (${modelName})`);
+    if (counts.size === 0) {
+      void vscode.window.showInformationMessage(`BERT Studio: ${modelName} found no entities in ${sel.isEmpty ? 'this file' : 'the selection'}.`);
+      legend.appendMarkdown('No entities found.\n');
+    }
+    this.remember(editor, `$(symbol-field) ${summary}`, legend);
   }
 
   /**
@@ -119,6 +173,9 @@ export class Annotations implements vscode.Disposable {
       const deco = this.typeFor(this.labelTypes, label, (colour) => ({ after: { color: colour, fontStyle: 'italic', margin: '0 0 0 1em' } }));
       editor.setDecorations(deco, options);
     }
+    const legend = new vscode.MarkdownString(`**Labels** by ${modelDisplayName(model)}${pairs ? ' (each line with the next)' : ''}\n\n`);
+    for (const [label, options] of [...byLabel].sort((a, b) => b[1].length - a[1].length)) legend.appendMarkdown(`- ${label}: ${options.length}\n`);
+    this.remember(editor, `$(tag) ${labels.length} ${pairs ? 'pairs' : 'lines'} labelled`, legend);
   }
 
   /** A pair classifier on two selected ranges: the label on both, and a message. */
@@ -137,7 +194,8 @@ export class Annotations implements vscode.Disposable {
       { range: first, hoverMessage: hover, renderOptions: { after: { contentText: `  1st of the pair: ${text}` } } },
       { range: second, hoverMessage: hover, renderOptions: { after: { contentText: `  2nd of the pair: ${text}` } } },
     ]);
-    void vscode.window.showInformationMessage(`BERT Studio: the pair is ${c.label} (${(c.probability * 100).toFixed(1)}%).`);
+    this.remember(editor, `$(tag) pair: ${c.label}`, new vscode.MarkdownString(`**Pair** labelled by ${modelDisplayName(model)}`));
+    void vscode.window.showInformationMessage(`BERT Studio: ${modelDisplayName(model)} labels the pair ${c.label} (${(c.probability * 100).toFixed(1)}%).`);
   }
 
   /** "Ask a Question about the Selection": highlights the answer span in the selection. */
@@ -155,13 +213,14 @@ export class Annotations implements vscode.Disposable {
     if (answer === undefined) return;
     const range = new vscode.Range(doc.positionAt(base + answer.start), doc.positionAt(base + answer.end));
     const hover = new vscode.MarkdownString();
-    hover.appendText(`Answer to "${question}" · score ${(answer.score * 100).toFixed(1)}%`);
+    hover.appendText(`Answer to "${question}" · score ${(answer.score * 100).toFixed(1)}% · ${modelDisplayName(model)}`);
     editor.setDecorations(this.answerType, [{ range, hoverMessage: hover }]);
     editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
-    void vscode.window.showInformationMessage(`Answer: ${answer.text} (${(answer.score * 100).toFixed(1)}%)`);
+    this.remember(editor, '$(question) answer', new vscode.MarkdownString(`**Answer** by ${modelDisplayName(model)} to "${question.replace(/[*_`[\]]/g, '')}"`));
+    void vscode.window.showInformationMessage(`BERT Studio: ${modelDisplayName(model)} answers: ${answer.text} (${(answer.score * 100).toFixed(1)}%)`);
   }
 
   dispose(): void {
-    for (const t of [...this.entityTypes.values(), ...this.labelTypes.values(), this.answerType]) t.dispose();
+    for (const t of [...this.entityTypes.values(), ...this.labelTypes.values(), this.answerType, this.status, this.watch]) t.dispose();
   }
 }
