@@ -15,6 +15,13 @@ list of model names): the one source of model facts for spec checks, tasks and t
   * tokenizer: special tokens and the mask token, lowercasing (the normalizer's output), the kind of
     model (WordPiece, BPE, Unigram), whether its pre-tokenizer is byte-level (then pre-split words, as
     NER sends, need ``add_prefix_space``) and whether it can give character offsets (a fast tokenizer).
+
+``architectures.json`` (beside this file) is what the host knows of architectures without Python: per
+``model_type`` the tasks with a head class, NSP, whether positions start after the padding index and
+the MLM head's module names; the tokenizer classes that are Python-only (no offsets); and the refusal
+sentences ``task_refusal`` gives, which the host gives in the same words. It is written by
+``python -m bert_studio_trainer.families --write`` from this module's readings of the pinned
+transformers, and ``trainer/tests/test_families.py`` checks that it still matches them.
 """
 
 from __future__ import annotations
@@ -35,6 +42,18 @@ _TASK_CLASSES = {
     "mlm_nsp": "AutoModelForPreTraining",
 }
 _OFFSET_TASKS = ("token_classification", "question_answering")
+ARCHITECTURES_FILE = Path(__file__).with_name("architectures.json")
+
+
+@lru_cache(maxsize=1)
+def architectures() -> dict[str, Any]:
+    """architectures.json: the refusal sentences and the architecture table the host bundles."""
+    return json.loads(ARCHITECTURES_FILE.read_text(encoding="utf-8"))
+
+
+def refusal(key: str, **values: Any) -> str:
+    """One of architectures.json's refusal sentences with its {placeholders} filled in."""
+    return architectures()["refusals"][key].format(**values)
 
 
 @dataclass(frozen=True)
@@ -56,6 +75,7 @@ class ModelFacts:
     lowercase: bool | None
     fast_tokenizer: bool
     tokenizer_found: bool
+    tokenizer_class: str | None
     mask_token: str | None
     special_tokens: dict[str, str] = field(default_factory=dict)
 
@@ -148,12 +168,13 @@ def _tokenizer_facts(folder: Path) -> dict[str, Any]:
     from transformers import AutoTokenizer
 
     facts: dict[str, Any] = {"tokenizer_model": None, "byte_level": False, "lowercase": None, "fast_tokenizer": False,
-                             "tokenizer_found": False, "mask_token": None, "special_tokens": {}}
+                             "tokenizer_found": False, "tokenizer_class": None, "mask_token": None, "special_tokens": {}}
     try:
         tok = AutoTokenizer.from_pretrained(str(folder))
     except (OSError, ValueError):
         return facts
     facts["tokenizer_found"] = True
+    facts["tokenizer_class"] = type(tok).__name__
     facts["fast_tokenizer"] = bool(getattr(tok, "is_fast", False))
     facts["mask_token"] = tok.mask_token
     facts["special_tokens"] = {k: str(v) for k, v in tok.special_tokens_map.items() if isinstance(v, str)}
@@ -203,42 +224,130 @@ def model_facts(folder: str | Path) -> ModelFacts:
 
 
 def nsp_refusal(model_type: str) -> str:
-    return (f"task mlm_nsp (masked LM + next-sentence prediction) needs a model with an NSP head, which only "
-            f"BERT-style models have; this {model_type} model has none. Use the mlm task instead.")
+    return refusal("nsp", model_type=model_type)
 
 
 def task_refusal(facts: ModelFacts, task: str) -> str | None:
-    """Why ``task`` cannot run on this checkpoint (a sentence with the fix), or None when it can."""
+    """Why ``task`` cannot run on this checkpoint (a sentence with the fix), or None when it can. The
+    sentences are architectures.json's; the host (src/core/models/config.ts) gives the same ones."""
     name = facts.model_type
     if task == "mlm_nsp" and not facts.nsp:
         return nsp_refusal(name)
     if task not in facts.tasks:
-        return f"the {name} architecture has no {_TASK_CLASSES.get(task, task)} head in transformers; choose another task or model."
+        return refusal("no_head", model_type=name, task=task, head=_TASK_CLASSES.get(task, task))
     if task in ("mlm", "mlm_nsp") and facts.foreign_head:
-        return (f"this {name} checkpoint's pretraining head ({facts.foreign_head}) is not a masked-LM head (an ELECTRA "
-                "discriminator detects replaced tokens instead of predicting them), so continued MLM would start from "
-                "a random head; fine-tune it on a downstream task instead, or start from a checkpoint with an MLM head "
-                "(e.g. the ELECTRA generator).")
+        return refusal("foreign_head", model_type=name, task=task, head=facts.foreign_head)
     if not facts.tokenizer_found:
         return None  # no tokenizer to judge: loading it fails with its own message
     if task in ("mlm", "mlm_nsp") and not facts.mask_token:
-        return f"the tokenizer of this {name} model has no mask token, which masked-LM pretraining needs; add one (mask_token in tokenizer_config.json)."
+        return refusal("no_mask", model_type=name, task=task)
     if task in _OFFSET_TASKS and not facts.fast_tokenizer:
-        return (f"{task} needs character offsets, which only a fast (tokenizer.json) tokenizer gives; this {name} "
-                "model has none: load its tokenizer with AutoTokenizer and save_pretrained it to write tokenizer.json.")
+        return refusal("no_offsets", model_type=name, task=task, tokenizer=facts.tokenizer_class)
     return None
+
+
+def architecture_entry(config: Any) -> dict[str, Any]:
+    """What architectures.json says of one model_type, read from transformers as model_facts reads it."""
+    base = _meta_model(config)
+    mlm = _meta_model(config, "AutoModelForMaskedLM")
+    nsp = has_nsp(config)
+    tasks = [t for t, c in _TASK_CLASSES.items() if _class_for(config, c) is not None and (t != "mlm_nsp" or nsp)]
+    prefix = getattr(mlm if mlm is not None else base, "base_model_prefix", "") or ""
+    head: list[str] = []
+    if mlm is not None:  # as _heads reads a checkpoint: weights tied to the embeddings are not saved
+        tied = set(getattr(mlm, "_tied_weights_keys", None) or ())
+        head = sorted({k.split(".")[0] for k in mlm.state_dict() if not k.startswith(prefix + ".") and k not in tied})
+    from transformers.models.auto.tokenization_auto import TOKENIZER_MAPPING_NAMES
+
+    return {"tasks": tasks, "nsp": nsp, "positions_after_padding": bool(base is not None and _position_offset(base)),
+            "base_prefix": prefix, "mlm_head": head, "tokenizer": TOKENIZER_MAPPING_NAMES.get(config.model_type)}
+
+
+def architecture_table() -> dict[str, Any]:
+    """architectures.json's generated part: every model_type with a masked-LM or token-classification
+    class (the encoder families), and the tokenizer classes without a fast (offsets) implementation."""
+    import transformers
+    from transformers import CONFIG_MAPPING
+    from transformers.models.auto.tokenization_auto import TOKENIZER_MAPPING_NAMES, tokenizer_class_from_name
+    from transformers.tokenization_utils_tokenizers import TokenizersBackend
+
+    encoders = (transformers.AutoModelForMaskedLM._model_mapping, transformers.AutoModelForTokenClassification._model_mapping)
+    types: dict[str, Any] = {}
+    for model_type in sorted(CONFIG_MAPPING.keys()):
+        config_class = CONFIG_MAPPING[model_type]
+        if not any(config_class in m for m in encoders):
+            continue
+        try:
+            types[model_type] = architecture_entry(config_class())
+        except Exception:  # noqa: BLE001 - an architecture whose default config does not build (optional imports)
+            continue
+    slow = set()
+    for name in {n for n in TOKENIZER_MAPPING_NAMES.values() if n}:
+        try:
+            cls = tokenizer_class_from_name(name)
+        except Exception:  # noqa: BLE001 - a class that needs an optional package
+            continue
+        if cls is not None and not issubclass(cls, TokenizersBackend):
+            slow.add(name)
+    return {"transformers": transformers.__version__, "heads": dict(_TASK_CLASSES), "model_types": types,
+            "slow_tokenizers": sorted(slow)}
+
+
+def write_architectures() -> None:
+    """Regenerates architectures.json's table, keeping its comment and refusal sentences."""
+    current = json.loads(ARCHITECTURES_FILE.read_text(encoding="utf-8"))
+    data = {"_comment": current["_comment"], "refusals": current["refusals"], **architecture_table()}
+    ARCHITECTURES_FILE.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    architectures.cache_clear()
+
+
+def _prefix_space(tok: Any) -> None:
+    """Sets add_prefix_space on the byte-level steps of ``tok``'s pipeline itself. Tokenizer classes that
+    rebuild their pipeline (RoBERTa's) honour the keyword; a plain tokenizer.json one (ModernBERT's,
+    PreTrainedTokenizerFast) ignores it, and would then read each pre-split word as if it started the
+    text ("wrote" -> "w", "rote") while running text reads "Ġwrote". Set here, it is saved in the run's
+    tokenizer.json, which the editor's tokenizer follows, so training and editor tokenize alike."""
+    from tokenizers import Tokenizer
+
+    backend = tok.backend_tokenizer
+    state = json.loads(backend.to_str())
+    changed = False
+
+    def visit(node: Any) -> None:
+        nonlocal changed
+        if isinstance(node, dict):
+            if node.get("type") in ("ByteLevel", "RobertaProcessing") and node.get("add_prefix_space") is False:
+                node["add_prefix_space"] = True
+                changed = True
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    for part in ("pre_tokenizer", "post_processor"):
+        visit(state.get(part))
+    if changed:
+        rebuilt = Tokenizer.from_str(json.dumps(state))
+        backend.pre_tokenizer = rebuilt.pre_tokenizer
+        backend.post_processor = rebuilt.post_processor
+    tok.add_prefix_space = True
+    tok.init_kwargs["add_prefix_space"] = True
 
 
 def load_tokenizer(folder: str | Path, task: str | None = None) -> Any:
     """The model's fast tokenizer, set up from its facts: no token_type_ids for a model without token
-    types, and add_prefix_space for pre-split words (NER) with a byte-level BPE."""
+    types, and add_prefix_space for pre-split words (NER) with a byte-level BPE, in its pipeline."""
     from transformers import AutoTokenizer
 
     facts = model_facts(folder)
     kwargs: dict[str, Any] = {"use_fast": True}
-    if task == "token_classification" and facts.byte_level:
+    prefix = task == "token_classification" and facts.byte_level
+    if prefix:
         kwargs["add_prefix_space"] = True
     tok = AutoTokenizer.from_pretrained(str(folder), **kwargs)
+    if prefix:
+        _prefix_space(tok)
     names = list(tok.model_input_names)
     if not facts.token_type_ids and "token_type_ids" in names:
         names.remove("token_type_ids")
@@ -246,3 +355,12 @@ def load_tokenizer(folder: str | Path, task: str | None = None) -> Any:
         names.append("token_type_ids")
     tok.model_input_names = names
     return tok
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["--write"]:
+        sys.exit("usage: python -m bert_studio_trainer.families --write  (regenerates architectures.json)")
+    write_architectures()
+    print(ARCHITECTURES_FILE)

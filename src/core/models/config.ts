@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import ARCHITECTURES from '../../../trainer/bert_studio_trainer/architectures.json';
 
 export type ModelConfigJson = Readonly<Record<string, unknown>>;
 
@@ -38,42 +39,87 @@ export function modelType(config: ModelConfigJson): string {
   return typeof config.model_type === 'string' ? config.model_type : '';
 }
 
-/**
- * Model types whose position ids start after the padding id (RoBERTa's create_position_ids_from_input_ids):
- * pad_token_id + 1 of the position embeddings are never used by a token. No config field says this.
- */
-const OFFSET_POSITIONS = new Set(['roberta', 'xlm-roberta', 'camembert', 'longformer', 'xlm-roberta-xl', 'roberta-prelayernorm']);
+/** What architectures.json (generated from transformers by families.py) says of one model_type. */
+export interface Architecture {
+  readonly tasks: readonly string[];
+  readonly nsp: boolean;
+  /** Position ids start after the padding id (RoBERTa's create_position_ids_from_input_ids). */
+  readonly positions_after_padding: boolean;
+  readonly base_prefix: string;
+  /** Top-level names of the masked-LM head's saved weights ("cls", "lm_head", ...). */
+  readonly mlm_head: readonly string[];
+  /** The tokenizer class transformers gives the model_type by default. */
+  readonly tokenizer: string | null;
+}
+
+interface ArchitectureTable {
+  readonly refusals: Readonly<Record<string, string>>;
+  readonly heads: Readonly<Record<string, string>>;
+  readonly model_types: Readonly<Record<string, Architecture>>;
+  readonly slow_tokenizers: readonly string[];
+}
+
+/** The worker's own table and refusal sentences (trainer/bert_studio_trainer/architectures.json, bundled). */
+export const ARCHITECTURE_TABLE = ARCHITECTURES as unknown as ArchitectureTable;
+
+/** The model_type's entry; undefined for one the pinned transformers has no encoder classes for (the worker decides). */
+export function architecture(config: ModelConfigJson): Architecture | undefined {
+  return Object.prototype.hasOwnProperty.call(ARCHITECTURE_TABLE.model_types, modelType(config)) ? ARCHITECTURE_TABLE.model_types[modelType(config)] : undefined;
+}
+
+/** One of architectures.json's refusal sentences with its {placeholders} filled in (as families.py refusal does). */
+export function refusal(key: string, values: Readonly<Record<string, string>>): string {
+  return ARCHITECTURE_TABLE.refusals[key].replace(/\{(\w+)\}/g, (_m, name: string) => values[name] ?? `{${name}}`);
+}
 
 /**
- * Tokens (special ones included) the model can read: max_position_embeddings, less RoBERTa's offset
- * of pad_token_id + 1. Undefined when the config gives no max_position_embeddings (relative positions).
+ * Tokens (special ones included) the model can read: max_position_embeddings, less pad_token_id + 1
+ * where position ids start after the padding id (RoBERTa, XLM-R: 514 embeddings, 512 positions).
+ * Undefined when the config gives no max_position_embeddings (relative positions).
  */
 export function maxPositions(config: ModelConfigJson): number | undefined {
   const n = int(config.max_position_embeddings);
   if (n === undefined) return undefined;
-  if (!OFFSET_POSITIONS.has(modelType(config))) return n;
+  if (!architecture(config)?.positions_after_padding) return n;
   const pad = typeof config.pad_token_id === 'number' && config.pad_token_id >= 0 ? config.pad_token_id : 1;
   return n - (pad + 1);
 }
 
 /**
- * Why `task` cannot be trained from this checkpoint, or undefined. From the config's own words:
- * next-sentence prediction needs a model whose pretraining head has one (BERT's *ForPreTraining);
- * masked-LM needs a model that predicts tokens, which an ELECTRA discriminator (ElectraForPreTraining,
- * a replaced-token detector) does not.
+ * The pretraining head a checkpoint holds that is not the masked-LM head (an ELECTRA discriminator's
+ * "discriminator_predictions"), from the weight names: as families.py _heads reads them. Undefined
+ * when the MLM head is there, for a bare encoder, and when there are no safetensors weights.
  */
-export function taskProblem(config: ModelConfigJson, task: string): string | undefined {
-  const type = modelType(config);
-  const archs = architectures(config);
-  const name = type || archs[0] || 'this model';
-  if (task === 'mlm_nsp' && type !== 'bert' && !archs.includes('BertForPreTraining')) {
-    return `mlm_nsp (masked LM with next-sentence prediction) needs BERT's pretraining head, and ${name} has no next-sentence head; use task mlm, or a BERT checkpoint.`;
+export function foreignHead(arch: Architecture, weightNames: readonly string[]): string | undefined {
+  const prefix = `${arch.base_prefix}.`;
+  if (!weightNames.some((k) => k.startsWith(prefix))) return undefined;
+  const saved = new Set(weightNames.filter((k) => !k.startsWith(prefix)).map((k) => k.split('.')[0]));
+  if (arch.mlm_head.every((h) => saved.has(h))) return undefined;
+  return [...saved].filter((h) => !arch.mlm_head.includes(h)).sort()[0];
+}
+
+/**
+ * Why `task` cannot be trained from this checkpoint, or undefined: in the worker's words
+ * (families.py task_refusal), from the worker's architecture table. `weightNames` (the safetensors
+ * tensor names) tell an ELECTRA discriminator, whose pretraining head is not a masked-LM head.
+ */
+export function taskProblem(config: ModelConfigJson, task: string, weightNames: readonly string[] = []): string | undefined {
+  const arch = architecture(config);
+  if (!arch) return undefined;
+  const values = { model_type: modelType(config), task, head: ARCHITECTURE_TABLE.heads[task] ?? task };
+  if (task === 'mlm_nsp' && !arch.nsp) return refusal('nsp', values);
+  if (!arch.tasks.includes(task)) return refusal('no_head', values);
+  const foreign = task === 'mlm' || task === 'mlm_nsp' ? foreignHead(arch, weightNames) : undefined;
+  return foreign ? refusal('foreign_head', { ...values, head: foreign }) : undefined;
+}
+
+/** Tensor names of the folder's safetensors weights (headers only); empty without them. */
+export function weightNames(folder: string): string[] {
+  try {
+    return safetensorsFiles(folder).flatMap((f) => [...safetensorsShapes(f).keys()]);
+  } catch {
+    return []; // unreadable weights: loading them fails later with its own message
   }
-  if (task === 'mlm' || task === 'mlm_nsp') {
-    const discriminator = archs.length > 0 && archs.every((a) => /ForPreTraining$/.test(a)) && type === 'electra';
-    if (discriminator) return `${archs[0]} is an ELECTRA discriminator: it detects replaced tokens and has no masked-LM head, so ${task} would start from an untrained head; fine-tune it on a task instead, or continue pretraining from the ELECTRA generator (ElectraForMaskedLM).`;
-  }
-  return undefined;
 }
 
 /** Tensor shapes from a safetensors file's header (8-byte little-endian length, then JSON), without reading the weights. */

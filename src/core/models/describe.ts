@@ -4,9 +4,10 @@
  * files alone: nothing is loaded, no native code runs.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describeTokenizer } from '../inference/tokenizer';
 import type { TokenizerInfo } from '../inference/tokenizerInfo';
-import { architectures, maxPositions, modelType, parameterCount, readConfigJson, taskProblem, type ParameterCount } from './config';
+import { architecture, ARCHITECTURE_TABLE, architectures, maxPositions, modelType, parameterCount, readConfigJson, refusal, taskProblem, weightNames, type ModelConfigJson, type ParameterCount } from './config';
 
 export interface ModelDescription {
   readonly folder: string;
@@ -35,13 +36,35 @@ function tokenizerFiles(folder: string): string[] {
   return found.includes('merges.txt') && !found.includes('vocab.json') ? found.filter((n) => n !== 'merges.txt') : found;
 }
 
+/**
+ * The tokenizer class transformers builds for the folder: tokenizer_config.json's tokenizer_class
+ * (without "Fast": transformers 5 has one class per tokenizer), else the model_type's default.
+ */
+export function tokenizerClass(folder: string, config: ModelConfigJson): string | undefined {
+  try {
+    const named = (JSON.parse(fs.readFileSync(path.join(folder, 'tokenizer_config.json'), 'utf8')) as { tokenizer_class?: unknown }).tokenizer_class;
+    if (typeof named === 'string' && named) return named.replace(/Fast$/, '');
+  } catch {
+    // no tokenizer_config.json, or unreadable: the model_type's default
+  }
+  return architecture(config)?.tokenizer ?? undefined;
+}
+
+/** A tokenizer class with no fast version in transformers (BertweetTokenizer, PhobertTokenizer...): no character offsets. */
+export function isSlowTokenizer(name: string | undefined): boolean {
+  return name !== undefined && ARCHITECTURE_TABLE.slow_tokenizers.includes(name);
+}
+
 export async function describeModel(folder: string): Promise<ModelDescription> {
   const config = readConfigJson(folder);
   const vocab = config.vocab_size;
   let tokenizer: TokenizerInfo | undefined;
   let tokenizerNote: string | undefined;
   const files = tokenizerFiles(folder);
-  if (files.includes('tokenizer.json') || files.includes('vocab.txt')) tokenizer = await describeTokenizer(folder);
+  const cls = tokenizerClass(folder, config);
+  // A Python-only tokenizer's vocab.txt is not BERT's ("word count" lines for Bertweet): not read as one.
+  if (!files.includes('tokenizer.json') && isSlowTokenizer(cls)) tokenizerNote = `${cls} (Python only, no character offsets: ${files.join(', ') || 'no files'})`;
+  else if (files.includes('tokenizer.json') || files.includes('vocab.txt')) tokenizer = await describeTokenizer(folder);
   else tokenizerNote = files.length ? `${files.join(', ')} (converted to a fast tokenizer by transformers)` : 'none in the folder';
   return {
     folder,
@@ -85,20 +108,23 @@ export function describeLines(d: ModelDescription): string[] {
 const OFFSET_TASKS: readonly string[] = ['token_classification', 'question_answering'];
 
 /**
- * Why `task` cannot be trained from the model folder (field model.name_or_path), or undefined:
- * the architecture's heads (taskProblem), and for NER and QA a tokenizer that can give offsets.
+ * Why `task` cannot be trained from the model folder (field model.name_or_path), or undefined: the
+ * architecture's heads (taskProblem), and for NER and QA a tokenizer that can give offsets. In the
+ * worker's words (architectures.json): its spec check refuses the same models.
  */
 export function modelTaskProblem(folder: string, task: string): string | undefined {
-  let problem: string | undefined;
+  let config: ModelConfigJson;
   try {
-    problem = taskProblem(readConfigJson(folder), task);
+    config = readConfigJson(folder);
   } catch (err) {
     return (err as Error).message;
   }
-  if (problem) return problem;
-  if (OFFSET_TASKS.includes(task) && tokenizerFiles(folder).length === 0) {
+  const problem = taskProblem(config, task, task === 'mlm' || task === 'mlm_nsp' ? weightNames(folder) : []);
+  if (problem || !OFFSET_TASKS.includes(task)) return problem;
+  if (tokenizerFiles(folder).length === 0) {
     return `${task} needs the character offsets of a fast tokenizer, and ${folder} has no tokenizer files (tokenizer.json, vocab.txt, a SentencePiece .model, or vocab.json with merges.txt); copy the tokenizer files of the checkpoint into the folder.`;
   }
-  return undefined;
+  const cls = tokenizerClass(folder, config);
+  return isSlowTokenizer(cls) ? refusal('no_offsets', { task, model_type: modelType(config), tokenizer: cls ?? '' }) : undefined;
 }
 
