@@ -572,7 +572,9 @@ export function tokenWindows(enc: Encoded, maxLength: number): Encoded[] {
 
 /** The context whole when it fits beside the question, else overlapping windows on word boundaries. */
 async function contextWindows(m: LoadedModel, question: string, context: string): Promise<{ text: string; offset: number }[]> {
-  const budget = m.config.maxLength - (await m.tokenizer.countTokens(question)) - 3;
+  // The tokens the pair template adds: 3 for [CLS] q [SEP] c [SEP], 4 for RoBERTa's <s> q </s></s> c </s>.
+  const added = (await m.tokenizer.encode('', '')).ids.length;
+  const budget = m.config.maxLength - (await m.tokenizer.countTokens(question)) - added;
   if ((await m.tokenizer.countTokens(context)) <= budget) return [{ text: context, offset: 0 }];
   const words = [...context.matchAll(/\S+/g)].map((w) => ({ start: w.index ?? 0, end: (w.index ?? 0) + w[0].length }));
   // ~1.4 tokens per word for English WordPiece; windows overlap by half.

@@ -153,9 +153,13 @@ function charAt(text: string, i: number): string | undefined {
  * words its tokens cover: a span ending at a word piece ("Sergey Br", "RA" of "RARS") takes the rest
  * of the word. Only letters, decimal digits and marks extend a span (not "½"), so punctuation next to a word
  * ("Denver,", "Smith's") stays out, and text in scripts without spaces stays character-exact.
+ * Whitespace at either end is left out (a SentencePiece "▁word" or a byte-level "Ġword" token's
+ * offsets may cover the space before it).
  * The same rule as trainer/bert_studio_trainer/tasks/qa.py `whole_word_span` (UTF-16 offsets here).
  */
 export function wholeWordSpan(text: string, start: number, end: number): [number, number] {
+  while (start < end && /\s/.test(text[start])) start++;
+  while (end > start && /\s/.test(text[end - 1])) end--;
   if (start >= end) return [start, end];
   if (isWordChar(charAt(text, start))) {
     for (let c = charBefore(text, start); isWordChar(c); c = charBefore(text, start)) start -= (c as string).length;

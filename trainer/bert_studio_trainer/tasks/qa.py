@@ -36,8 +36,13 @@ def whole_word_span(context: str, start: int, end: int) -> tuple[int, int]:
     original words its tokens cover: a span ending at a word piece ("Sergey Br", "RA" of "RARS")
     takes the rest of the word. Only letters, decimal digits and marks extend a span (not "½"), so punctuation next
     to a word ("Denver,", "Smith's") stays out, and text in scripts without spaces (Chinese,
-    Japanese, Thai) stays character-exact. Same rule as wholeWordSpan in
-    src/core/inference/postprocess.ts."""
+    Japanese, Thai) stays character-exact. Whitespace at either end is left out (a SentencePiece
+    "▁word" or a byte-level "Ġword" token's offsets may cover the space before it). Same rule as
+    wholeWordSpan in src/core/inference/postprocess.ts."""
+    while start < end and context[start].isspace():
+        start += 1
+    while end > start and context[end - 1].isspace():
+        end -= 1
     if start >= end:
         return start, end
     if _word_char(context[start]):
@@ -158,6 +163,13 @@ def best_span(start_logits: np.ndarray, end_logits: np.ndarray, offsets: Sequenc
               n_best: int, max_answer_length: int) -> tuple[float, str]:
     """The highest start+end score over the n best starts and ends forming a valid context span,
     as whole words (whole_word_span)."""
+    score, span = best_char_span(start_logits, end_logits, offsets, context, n_best, max_answer_length)
+    return score, (context[span[0]:span[1]] if span else "")
+
+
+def best_char_span(start_logits: np.ndarray, end_logits: np.ndarray, offsets: Sequence[Any], context: str,
+                   n_best: int, max_answer_length: int) -> tuple[float, tuple[int, int] | None]:
+    """best_span's answer as (score, (start, end) characters of context), None when there is none."""
     length = len(offsets)
     start_idx = np.argsort(start_logits[:length])[::-1][:n_best]
     end_idx = np.argsort(end_logits[:length])[::-1][:n_best]
@@ -172,6 +184,5 @@ def best_span(start_logits: np.ndarray, end_logits: np.ndarray, offsets: Sequenc
             if score > best_score:
                 best_score, best_span_ = score, (offsets[s][0], offsets[e][1])
     if best_span_ is None:
-        return float(best_score), ""
-    a, b = whole_word_span(context, *best_span_)
-    return float(best_score), context[a:b]
+        return float(best_score), None
+    return float(best_score), whole_word_span(context, *best_span_)
