@@ -26,7 +26,14 @@ from conftest import (
 
 from bert_studio_trainer.engine.checkpoint import complete_checkpoints
 from bert_studio_trainer.export import PARITY_TOLERANCE, POSITIONS_INPUT, full_positions
-from bert_studio_trainer.families import load_tokenizer, model_facts
+from bert_studio_trainer.families import (
+    architecture_entry,
+    architecture_table,
+    architectures,
+    load_tokenizer,
+    model_facts,
+    task_refusal,
+)
 from bert_studio_trainer.spec import SpecError, parse_spec
 from bert_studio_trainer.train import train
 
@@ -179,13 +186,65 @@ def test_max_seq_length_counts_the_position_offset(data: Path, checkpoints: Path
         parse_spec(spec)
 
 
-def test_ner_with_byte_level_bpe_gets_a_prefix_space(checkpoints: Path) -> None:
-    """Pre-split words through a byte-level BPE: each word is encoded as after a space, as in running text."""
-    tok = load_tokenizer(checkpoints / "roberta" / "checkpoint", "token_classification")
-    words = tok(["Ada", "wrote"], is_split_into_words=True)
-    text = tok(" Ada wrote")
+@pytest.mark.parametrize("arch", ["roberta", "modernbert"])
+def test_ner_with_byte_level_bpe_gets_a_prefix_space(tmp_path: Path, checkpoints: Path, arch: str) -> None:
+    """Pre-split words through a byte-level BPE: each word is encoded as after a space, as in running
+    text. RoBERTa's tokenizer class honours add_prefix_space; ModernBERT's plain tokenizer.json one
+    ignores it (it read "wrote" alone as "w", "rote"), so it is set in the pipeline, and saved there
+    for the editor, whose tokenizer follows tokenizer.json."""
+    from transformers import AutoTokenizer
+
+    tok = load_tokenizer(checkpoints / arch / "checkpoint", "token_classification")
+    words = tok(["Ada", "wrote", "in", "Zürich"], is_split_into_words=True)
+    text = tok("Ada wrote in Zürich")
     assert words["input_ids"] == text["input_ids"]
     assert "token_type_ids" not in words
+    tok.save_pretrained(str(tmp_path))
+    saved = json.loads((tmp_path / "tokenizer.json").read_text())
+    assert saved["pre_tokenizer"]["add_prefix_space"] is True
+    assert AutoTokenizer.from_pretrained(str(tmp_path))("Ada wrote in Zürich")["input_ids"] == text["input_ids"]
+    # Other tasks read running text as the checkpoint does: no prefix space.
+    plain = load_tokenizer(checkpoints / arch / "checkpoint", "sequence_classification")
+    assert plain("Ada")["input_ids"] != tok("Ada")["input_ids"]
+
+
+def test_architectures_json_is_what_transformers_says(checkpoints: Path) -> None:
+    """The table the host bundles (architectures.json) against this transformers: regenerate it with
+    `python -m bert_studio_trainer.families --write` when this fails after an upgrade."""
+    import transformers
+    from transformers import CONFIG_MAPPING
+
+    table = architectures()
+    assert table["transformers"] == transformers.__version__
+    for arch in ARCHS:
+        model_type = model_facts(checkpoints / arch / "checkpoint").model_type
+        assert table["model_types"][model_type] == architecture_entry(CONFIG_MAPPING[model_type]()), model_type
+    fresh = architecture_table()
+    assert sorted(fresh["model_types"]) == sorted(table["model_types"])
+    assert fresh["slow_tokenizers"] == table["slow_tokenizers"] and fresh["heads"] == table["heads"]
+    # What the checkpoints' facts say follows from the table, and the other way round.
+    for arch in ARCHS:
+        facts = model_facts(checkpoints / arch / "checkpoint")
+        entry = table["model_types"][facts.model_type]
+        assert facts.tasks == entry["tasks"] and facts.nsp == entry["nsp"]
+        assert bool(facts.position_offset) == entry["positions_after_padding"]
+
+
+@pytest.mark.parametrize("task", ["token_classification", "question_answering"])
+def test_a_python_only_tokenizer_is_refused_for_offset_tasks(data: Path, checkpoints: Path, task: str) -> None:
+    """A RoBERTa whose tokenizer has no fast version (BertweetTokenizer: vocab.txt + bpe.codes) gives no
+    character offsets (transformers 5 silently leaves offset_mapping out): NER and QA are refused up
+    front, by name, with the fix; tasks without offsets still run."""
+    folder = checkpoints / FIXTURES.SLOW / "checkpoint"
+    facts = model_facts(folder)
+    assert not facts.fast_tokenizer and facts.tokenizer_class == "BertweetTokenizer"
+    case = "ner" if task == "token_classification" else "qa"
+    with pytest.raises(SpecError, match=r"cannot run task .*needs character offsets.*\(BertweetTokenizer\) has no fast version"
+                                        r".*start from a checkpoint with a fast tokenizer") as e:
+        parse_spec(family_spec(data, folder, case))
+    assert e.value.field == "task"
+    assert task_refusal(facts, "sequence_classification") is None
+    parse_spec(family_spec(data, folder, "single"))
 
 
 @pytest.mark.parametrize("arch", ARCHS)

@@ -1,13 +1,12 @@
 // A non-BERT tokenizer in the real editor: a tiny RoBERTa (byte-level BPE, "<mask>", no token type
-// ids; random weights from test/fixtures/families/build.py, exported by
-// test/fixtures/inference/make_family_models.py). Fill Mask at Selection on a line with "<mask>"
-// lists completions titled with the model's own mask token and replaces it; Annotate Entities puts
-// decorations on exactly the characters the engine's entities name (the engine's character offsets
-// are checked against Python's in test/unit/inference/families.test.ts).
+// ids; random weights and their exports from test/fixtures/families/build.py --editor). Fill Mask
+// at Selection on a line with "<mask>" lists completions titled with the model's own mask token and
+// replaces it; Annotate Entities puts decorations on exactly the characters the engine's entities
+// name (the engine's character offsets are checked against Python's and the worker's in
+// test/unit/inference/families.test.ts).
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { REPO } from '../harness.mjs';
 import { chooseModelIfAsked, selectLine } from '../fixtures/inference.mjs';
 import { pythonPath } from '../fixtures/tiny.mjs';
@@ -15,18 +14,11 @@ import { pythonPath } from '../fixtures/tiny.mjs';
 const MASK_LINE = 'The capital of France is <mask>.';
 const ENTITY_LINE = 'Angela Merkel met Emmanuel Macron in Zürich on Tuesday, near São Paulo.';
 
-/** The RoBERTa exports ({mlm, token_classification}/onnx), built once per families folder. */
+/** The RoBERTa exports ({mlm, token_classification}/onnx) of test/fixtures/families/build.py --editor (cached). */
 function robertaModels() {
-  const py = pythonPath();
-  const families = execFileSync(py, [join(REPO, 'test/fixtures/families/build.py'), '--no-runs'], { encoding: 'utf8', env: { ...process.env, BERT_STUDIO_NUM_THREADS: '1' } }).trim().split('\n').pop();
-  const out = join(tmpdir(), `bert-studio-e2e-roberta-${basename(families)}`);
-  if (!existsSync(join(out, 'reference.json'))) {
-    const tmp = `${out}.${process.pid}`;
-    execFileSync(py, [join(REPO, 'test/fixtures/inference/make_family_models.py'), families, tmp, 'roberta'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, BERT_STUDIO_NUM_THREADS: '1' } });
-    rmSync(out, { recursive: true, force: true });
-    renameSync(tmp, out);
-  }
-  return { mlm: join(out, 'roberta', 'mlm', 'onnx'), ner: join(out, 'roberta', 'token_classification', 'onnx') };
+  const out = execFileSync(pythonPath(), [join(REPO, 'test/fixtures/families/build.py'), '--no-runs', '--editor'], { encoding: 'utf8', env: { ...process.env, BERT_STUDIO_NUM_THREADS: '1' } });
+  const editor = out.trim().split('\n').pop();
+  return { mlm: join(editor, 'roberta', 'mlm', 'onnx'), ner: join(editor, 'roberta', 'token_classification', 'onnx') };
 }
 
 export const scenario = {

@@ -13,7 +13,7 @@ import { studioLayout } from '../../../src/core/paths';
 import { checkRunSpec, planRun, type RunEnvironment } from '../../../src/core/runs/create';
 import { resolveModelArg } from '../../../src/cli/commands/infer';
 import { InferenceEngine } from '../../../src/core/inference/engine';
-import { ensureFamilyModels, familiesFolder } from '../inference/familyFixtures';
+import { ensureFamilyModels, familiesFolder, familyManifest } from '../inference/familyFixtures';
 import { python } from '../inference/fixtures';
 import { needSetup } from '../needSetup';
 
@@ -139,10 +139,10 @@ describe('choosing a model: folder, run, Hugging Face cache, hub id', function (
     assert.deepEqual((await plan('mlm', 'tiny-org/tiny-roberta', { max_seq_length: positions - 2 })).problems, []);
     const nsp = await plan('mlm_nsp', ckpt('roberta'));
     assert.deepEqual(nsp.problems.map((p) => p.field), ['task']);
-    assert.match(nsp.problems[0].message, /next-sentence head; use task mlm/);
+    assert.match(nsp.problems[0].message, /needs a model with an NSP head, .*this roberta model has none. Use the mlm task instead/);
     assert.deepEqual((await plan('mlm_nsp', ckpt('bert-uncased'))).problems, []);
     const electra = await plan('mlm', ckpt('electra'));
-    assert.match(electra.problems.map((p) => p.message).join('\n'), /ELECTRA discriminator/);
+    assert.match(electra.problems.map((p) => p.message).join('\n'), /pretraining head \(discriminator_predictions\) is not a masked-LM head/);
     const offline = await plan('mlm', 'nobody/not-cached');
     assert.deepEqual(offline.problems.map((p) => p.field), ['model.name_or_path']);
     assert.match(offline.problems[0].message, /not in the Hugging Face cache.*huggingface-cli download nobody\/not-cached/);
@@ -154,6 +154,36 @@ describe('choosing a model: folder, run, Hugging Face cache, hub id', function (
     assert.equal(modelTaskProblem(ckpt('roberta'), 'token_classification'), undefined);
     const spec = { ...over.spec!, task: 'token_classification' as const, model: { name_or_path: bare }, training: {} };
     assert.match((await checkRunSpec(spec, renv)).map((p) => p.message).join('\n'), /token_classification needs the character offsets/);
+  });
+
+  it('refuses exactly what the worker refuses, in its words (architectures.json), for every checkpoint and task', () => {
+    const manifest = familyManifest(families!);
+    assert.ok('roberta-bertweet' in manifest, 'the Python-only tokenizer checkpoint');
+    let refused = 0;
+    for (const [arch, entry] of Object.entries(manifest)) {
+      for (const [task, worker] of Object.entries(entry.refusals)) {
+        assert.equal(modelTaskProblem(path.join(families!, entry.checkpoint), task) ?? null, worker, `${arch} ${task}`);
+        if (worker) refused++;
+      }
+    }
+    // NSP for every non-BERT, MLM on the ELECTRA discriminator, NER and QA with a Python-only tokenizer.
+    assert.ok(refused >= 9, `${refused} refusals`);
+  });
+
+  it('a Python-only tokenizer (no tokenizer.json, no fast version) is described as such and refused before launch for NER and QA', async () => {
+    const slow = path.join(families!, 'roberta-bertweet', 'checkpoint');
+    const d = await describeModel(slow);
+    assert.equal(d.tokenizer, undefined);
+    assert.match(describeLines(d)[4], /^Tokenizer: BertweetTokenizer \(Python only, no character offsets: vocab\.txt/);
+    const ws = path.join(tmp, 'ws');
+    fs.mkdirSync(ws, { recursive: true });
+    const renv: RunEnvironment = { datasetsDir: studioLayout(ws).datasetsDir, python: 'python3', cwd: ws, workspace: ws, env, online: never };
+    const conll = path.join(ws, 'ner.conll');
+    fs.writeFileSync(conll, 'Ada B-PER\nwrote O\n\nLondon B-LOC\nis O\n');
+    const plan = await planRun({ task: 'token_classification', model: slow, train: conll }, renv);
+    const problem = plan.problems.find((p) => p.field === 'model.name_or_path');
+    assert.match(problem?.message ?? '', /^token_classification needs character offsets, .*\(BertweetTokenizer\) has no fast version in transformers; start from a checkpoint with a fast tokenizer/);
+    assert.equal(modelTaskProblem(slow, 'sequence_classification'), undefined);
   });
 
   it('predict and fill-mask take a cached id whose snapshot has an ONNX export (transformers.js layout), and name the cache when it is missing', async () => {
