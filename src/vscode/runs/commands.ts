@@ -246,9 +246,10 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
       const taskPick = await vscode.window.showQuickPick(
         TASKS.map((t) => {
           const n = datasets.filter((d) => d.task === t).length;
-          return { label: TASK_INFO[t].title, description: n ? `${n} dataset${n === 1 ? '' : 's'}` : '', detail: TASK_INFO[t].description, task: t };
+          // The spec's name beside the title: it is what the CLI, spec.json and the docs say.
+          return { label: TASK_INFO[t].title, description: `${t}${n ? ` · ${n} dataset${n === 1 ? '' : 's'}` : ''}`, detail: TASK_INFO[t].description, task: t };
         }),
-        { title: 'New Training Run (1/8): task', matchOnDetail: true },
+        { title: 'New Training Run (1/8): task', matchOnDescription: true, matchOnDetail: true },
       );
       if (!taskPick) return;
       const task = taskPick.task;
