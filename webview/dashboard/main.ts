@@ -42,7 +42,16 @@ let runs: RunListItem[] = cached.ok ? [...cached.value.runs] : [];
 /** No run list from the host yet (the cached one, if any, is shown meanwhile). */
 let runsLoading = true;
 /** Visible runs whose data the host has not sent yet: the charts keep the last view, dimmed, meanwhile. */
-const awaiting = new Set<string>(ui.primary ? [ui.primary] : []);
+const awaiting = new Set<string>();
+/** Waits for a run's data; a host that never sends it (the run vanished) does not leave the view dimmed. */
+function wait(id: string): void {
+  awaiting.add(id);
+  setTimeout(() => {
+    if (!awaiting.delete(id)) return;
+    renderDetails();
+    scheduleCharts();
+  }, 15_000);
+}
 const summaries = new Map<string, RunSummary>(cached.ok && cached.value.summary && ui.primary ? [[ui.primary, cached.value.summary]] : []);
 const evals = new Map<string, EvalReport | null>();
 let zoom: [number, number] | undefined;
@@ -130,7 +139,7 @@ function visibleRuns(): string[] {
 
 function changeSelection(next: Selection, notifyHost: boolean): void {
   if (next.primary !== ui.primary) ui.cell = undefined;
-  for (const id of [next.primary, ...next.compare]) if (id && !visibleRuns().includes(id)) awaiting.add(id);
+  for (const id of [next.primary, ...next.compare]) if (id && !visibleRuns().includes(id)) wait(id);
   ui.primary = next.primary;
   ui.compare = next.compare.filter((id) => id !== next.primary);
   ui.pinned = next.pinned === true && next.primary !== undefined;
@@ -435,6 +444,7 @@ const themeObserver = new MutationObserver(() => {
 themeObserver.observe(document.documentElement, { attributes: true, attributeFilter: ['style', 'class'] });
 themeObserver.observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
+if (ui.primary) wait(ui.primary);
 renderZoomNote();
 renderDetails();
 renderRuns();
