@@ -5,6 +5,8 @@ each trial in-process with `train()`, into a normal run folder `<runs>/<study id
 spec.json is the study's base spec plus the trial's parameters and `"study": {"id", "trial"}`.
 After each evaluation the trial reports the objective to Optuna; a trial the pruner cuts ends there
 as early stopping does (its run completes with the best model so far) and is PRUNED in the study.
+Trials train with the ONNX export off; when the base spec asks for one, only the best trial's run
+is exported, once the study is complete (export_best).
 
 In-process rather than one worker process per trial: the pruner is a direct call in the
 evaluation loop (no second process following events.jsonl), torch is imported once per study, and
@@ -168,6 +170,7 @@ class Driver:
         if self.best() is None:
             return self.end("failed", f"none of the {self.d.n_trials} trials completed; see their runs' errors", EXIT_FAILED)
         best = self.best() or {}
+        self.export_best(best.get("run"))
         return self.end("completed", f"best trial {best.get('trial')}: {self.d.metric} {best.get('value'):.4f} "
                         f"(run {best.get('run')})")
 
@@ -177,9 +180,34 @@ class Driver:
         log.info("study %s %s: %s", self.d.id, state, message)
         return code
 
+    def export_best(self, run_id: str | None) -> None:
+        """The ONNX export the base spec asks for, of the best trial's run only (trials train with export
+        off: most are not kept). Skipped when that run has one already (a resumed, finished study)."""
+        if not run_id or not self.d.spec.export_onnx or (self.runs_dir / run_id / "onnx" / "model.onnx").exists():
+            return
+        import dataclasses
+
+        from .engine.events import EventLog
+        from .spec import load_spec
+        from .train import _export
+
+        run_dir = self.runs_dir / run_id
+        self.state, self.message = "running", f"exporting the best trial's run {run_id} to ONNX"
+        self.write_status()
+        spec = dataclasses.replace(load_spec(run_dir / "spec.json"), export_onnx=True,
+                                   export_quantize=self.d.spec.export_quantize)
+        events = EventLog(run_dir)
+        try:
+            if not _export(spec, run_dir, events):
+                log.warning("the best trial's run %s failed its ONNX parity check; its model/ stays usable", run_id)
+        finally:
+            events.close()
+
     def trial_spec(self, number: int, params: dict[str, Any]) -> dict[str, Any]:
         spec = json.loads(json.dumps({k: v for k, v in self.d.spec.raw.items() if k != "study"}))
         spec.setdefault("training", {}).update(params)
+        # Only the best trial is exported, at the end of the study (export_best).
+        spec["export"] = {**(spec.get("export") or {}), "onnx": False, "quantize": False}
         spec["name"] = f"{self.d.name} trial {number}"
         spec["study"] = {"id": self.d.id, "trial": number}
         return spec

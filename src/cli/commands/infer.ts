@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import type { InferenceEngine } from '../../core/inference/engine';
 import type { Precision } from '../../core/inference/types';
 import { studioLayout } from '../../core/paths';
+import { bestTrialRunOf } from '../../core/sweeps/trialProcess';
 import { flag, parseArgs, UsageError, type CliIo, type ParsedArgs } from '../io';
 import { PREDICT_FILE_FLAGS, runPredictFile } from './predictFile';
 import { cachedModel, hfHubCache, looksLikeHubId } from '../../core/models/resolve';
@@ -70,12 +71,15 @@ async function rerunWithShortCommandLine(command: string, args: readonly string[
   }
 }
 
-/** A run id (in <workspace>/.bert-studio/runs) or a path. */
+/** A run id (in <workspace>/.bert-studio/runs), a study id (its best trial's run) or a path. */
 export function resolveModelArg(value: string | undefined, workspace: string): string {
   if (!value) throw new UsageError('--model RUN_OR_DIR is required.');
   if (existsSync(value)) return path.resolve(value);
   const run = path.join(studioLayout(workspace).runsDir, value);
   if (/^[\w.-]+$/.test(value) && existsSync(run)) return run;
+  const study = bestTrialRunOf(studioLayout(workspace).studiesDir, value);
+  if (study?.run) return path.join(studioLayout(workspace).runsDir, study.run);
+  if (study) throw new UsageError(`--model: the study ${value} has no completed trial yet; wait for one ("bert-studio sweep show ${value}"), or give a trial's run id.`);
   // A model of the Hugging Face cache with an ONNX export (onnx/model.onnx beside config.json, as transformers.js models have).
   const cached = cachedModel(value);
   if (cached) return cached.folder;

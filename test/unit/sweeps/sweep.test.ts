@@ -129,13 +129,13 @@ describe('sweeps: bert-studio sweep', function () {
     assert.ok(!fs.existsSync(studioLayout(ws).runsDir), 'no run folder either');
   });
 
-  it('runs a real two-trial study whose trials are runs of the study and whose best trial is --model STUDY', async function () {
+  it('runs a real two-trial study whose trials are runs of the study and whose best trial, exported, is --model STUDY', async function () {
     needSetup(this, fs.existsSync(python) && fs.existsSync(path.join(sst2, 'train.tsv')), 'the venv and the shared data');
     process.env.BERT_STUDIO_NUM_THREADS = '1';
     const r = await runCli([
       'sweep', '--task', task, '--data', path.join(sst2, 'train.tsv'), '--validation', path.join(sst2, 'dev.tsv'), '--trials', '2',
       '--space', 'learning_rate=1e-5..3e-4:log,warmup_ratio=0..0.2', '--max-steps', '2', '--eval-steps', '2', '--max-train-samples', '32',
-      '--max-eval-samples', '32', '--max-seq-length', '32', '--batch-size', '16', '--device', 'cpu', '--no-export', '--workspace', ws, '--python', python,
+      '--max-eval-samples', '32', '--max-seq-length', '32', '--batch-size', '16', '--device', 'cpu', '--workspace', ws, '--python', python,
     ]);
     const studies = new StudyStore(studioLayout(ws).studiesDir);
     const [id] = studies.ids();
@@ -172,6 +172,13 @@ describe('sweeps: bert-studio sweep', function () {
     const model = await resolveModel(id, { workspace: ws });
     assert.equal(model.run, best.run);
     assert.ok(model.folder?.startsWith(runs.runDir(best.run) + path.sep) && fs.existsSync(path.join(model.folder, 'config.json')));
+
+    // Only the best trial is exported (at the end of the study), and `predict --model STUDY` serves it.
+    for (const t of info.status?.trials ?? []) assert.equal(fs.existsSync(path.join(runs.runDir(t.run as string), 'onnx', 'model.onnx')), t.run === best.run, t.run as string);
+    const predicted = await runCli(['predict', '--model', id, 'a gripping , funny film', '--workspace', ws, '--json']);
+    assert.equal(predicted.code, 0, predicted.stderr);
+    const labels = new Set(['0', '1']);
+    assert.ok(labels.has((JSON.parse(predicted.stdout.trim().split('\n')[0]) as { label: string }).label), predicted.stdout);
 
     const show = await runCli(['sweep', 'show', id, '--workspace', ws, '--json']);
     assert.equal((JSON.parse(show.stdout) as { state: string }).state, 'completed');
