@@ -128,6 +128,9 @@ export function registerEnvironment(ctx: Ctx): void {
   }, 1500);
   ctx.push({ dispose: () => clearTimeout(timer) });
   ctx.push(
+    vscode.commands.registerCommand('bertStudio.getStarted', () =>
+      vscode.commands.executeCommand('workbench.action.openWalkthrough', `${ctx.extension.extension.id}#bertStudio.gettingStarted`, false),
+    ),
     vscode.commands.registerCommand('bertStudio.setUpEnvironment', async () => {
       if (!requireTrust(ctx, 'Setting up the training environment')) return;
       const folder = vscode.workspace.workspaceFolders?.[0];
