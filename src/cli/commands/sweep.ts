@@ -23,7 +23,8 @@ export const SWEEP_USAGE = `bert-studio sweep --dataset ID|--train FILE --valida
   --pruner-warmup N    steps before a trial can be pruned (default 0)
   --seed N          the sampler's seed (default: training.seed)
   every flag of "bert-studio train" (--task, --model, --epochs, --set key=value, --max-train-samples ...)
-  fixes that field for all trials
+  fixes that field for all trials. Trials train without the ONNX export; the best trial's run is
+  exported when the study completes (--no-export: not even that one)
 bert-studio sweep --resume STUDY   continue a stopped or killed study (the interrupted trial is retried)
 bert-studio sweep list | show STUDY | stop STUDY
 The best trial's run is the study's model: --model STUDY (predict, evaluate, train) uses it.`;
