@@ -82,6 +82,20 @@ describe('CLI errors', function () {
     assert.equal(fs.existsSync(path.join(ws, '.bert-studio')), false);
   });
 
+  it('train takes the freezing and layer-wise decay fields as flags of the same names, each checked and named', async () => {
+    const bad = await run(['train', '--workspace', ws, '--task', 'sequence_classification', '--train', tsv, '--freeze-layers=-1', '--layerwise-lr-decay', '1.5', '--unfreeze-schedule', '0:epoch', '--freeze-embeddings']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /error: --freeze-layers \(training\.freeze_layers\): freeze_layers must be an integer at least 0/);
+    assert.match(bad.err, /error: --layerwise-lr-decay \(training\.layerwise_lr_decay\): .*at most 1 .*not 1\.5/);
+    assert.match(bad.err, /error: --unfreeze-schedule \(training\.unfreeze_schedule\): .*"every": N/);
+    assert.doesNotMatch(bad.err, /freeze_embeddings|freeze-embeddings/, 'the switch is a valid true');
+    // Sound values: only the one bad field (--epochs 0) is refused.
+    const good = await run(['train', '--workspace', ws, '--task', 'sequence_classification', '--train', tsv, '--epochs', '0', '--freeze-embeddings', '--freeze-base-model', '--freeze-layers', '2', '--layerwise-lr-decay', '0.9', '--set', 'unfreeze_schedule=3:step']);
+    assert.equal(good.code, 2);
+    assert.deepEqual(good.err.split('\n').filter((l) => l.startsWith('error:')).map((l) => l.split(':')[1]?.trim()), ['--epochs (training.num_train_epochs)']);
+    assert.equal(fs.existsSync(path.join(ws, '.bert-studio')), false);
+  });
+
   it('--json: fatal errors are JSON objects on stdout, with the field, and nothing on stderr', async () => {
     const r = await run(['train', '--json', '--workspace', ws, '--task', 'sequence_classification', '--train', tsv, '--epochs', '0', '--set', 'warmup_ratio=5']);
     assert.equal(r.code, 2);
