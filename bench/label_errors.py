@@ -41,8 +41,8 @@ from bert_studio_trainer.analysis.dynamics import load_dynamics
 from bert_studio_trainer.analysis.label_errors import (
     cross_val_probs,
     find_label_errors,
-    predict_units,
     pred_probs_from_dynamics,
+    predict_units,
     rank_label_issues,
 )
 from bert_studio_trainer.spec import load_spec
@@ -156,6 +156,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="tiny sizes, to check the script")
     ap.add_argument("--no-folds", action="store_true")
+    ap.add_argument("--larger", type=int, metavar="N",
+                    help="only SST-2 at 10%% noise with N examples (dynamics), added to the results as sst2_larger")
     args = ap.parse_args()
     data = data_dir()
     work = Path(tempfile.mkdtemp(prefix="bench-label-errors-"))
@@ -178,6 +180,23 @@ def main() -> None:
         if not args.quick:
             OUT.write_text(json.dumps(results, indent=2) + "\n")
         print(json.dumps(results, indent=2), flush=True)
+
+    if args.larger:
+        results = json.loads(OUT.read_text())
+        n_sst, rate = args.larger, 0.10
+        path = work / "sst2-larger.tsv"
+        flips = sst2_noisy(data / "sst2" / "train.tsv", path, n_sst, rate, SEED)
+        run = work / "run-sst2-larger"
+        secs = train_run(run, make_spec("sequence_classification", path, save_steps=100000, **training))
+        noisy = np.zeros(n_sst, dtype=bool)
+        noisy[sorted(flips)] = True
+        entry = {"noise_rate": rate, "examples": n_sst, "flipped": len(flips), "training": training,
+                 "train_seconds": round(secs, 1), **evaluate_run(run, noisy)}
+        results["sst2_larger"] = [e for e in results.get("sst2_larger", []) if e["examples"] != n_sst] + [entry]
+        OUT.write_text(json.dumps(results, indent=2) + "\n")
+        print(json.dumps(entry, indent=2))
+        shutil.rmtree(work, ignore_errors=True)
+        return
 
     for rate in (0.05, 0.10):
         path = work / f"sst2-{int(rate * 100)}.tsv"
@@ -210,7 +229,7 @@ def main() -> None:
     dyn = load_dynamics(run)
     noisy = np.array([(int(e), int(w)) in changed for e, w in zip(dyn["example"], dyn["word"], strict=True)])
     entry = {"noise_rate": 0.05, "noise": "entity mentions given another type", "sentences": n_conll,
-             "changed_tokens": len(changed), "scored_tokens": int(len(noisy)), "changed_scored": int(noisy.sum()),
+             "changed_tokens": len(changed), "scored_tokens": len(noisy), "changed_scored": int(noisy.sum()),
              **evaluate_run(run, noisy), "label_issues_jsonl": find_label_errors(run)["flagged"],
              "timing": timing(run, secs)}
     results["conll2003"].append(entry)
