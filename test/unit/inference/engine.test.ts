@@ -77,6 +77,29 @@ describe('inference engine against PyTorch (tiny exported models)', function () 
     }
   });
 
+  it('fill-mask: the MLM graph computes vocabulary logits at the mask only; an export without mask_positions gives the same fills', async () => {
+    const ort = await import('onnxruntime-node');
+    const onnxDir = path.join(model('mlm'), 'onnx');
+    const session = await ort.InferenceSession.create(path.join(onnxDir, 'model.onnx'));
+    assert.ok(session.inputNames.includes('mask_positions'), session.inputNames.join(', '));
+    await session.release();
+    // An older export: model.onnx computes every position (model_attentions.onnx is such a graph).
+    const old = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-studio-old-mlm-'));
+    const plain = new InferenceEngine({ idleMs: 60_000 });
+    try {
+      for (const f of fs.readdirSync(onnxDir)) if (!f.startsWith('model')) fs.copyFileSync(path.join(onnxDir, f), path.join(old, f));
+      fs.copyFileSync(path.join(onnxDir, 'model_attentions.onnx'), path.join(old, 'model.onnx'));
+      for (const text of fx.reference.mask_texts) {
+        const [now, before] = [await engine.fillMask(model('mlm'), text, 5), await plain.fillMask(old, text, 5)];
+        assert.deepEqual(now.candidates.map((c) => c.tokenId), before.candidates.map((c) => c.tokenId), text);
+        now.candidates.forEach((c, i) => assert.ok(Math.abs(c.probability - before.candidates[i].probability) < 1e-4, text));
+      }
+    } finally {
+      await plain.dispose();
+      fs.rmSync(old, { recursive: true, force: true });
+    }
+  });
+
   it('answers with a span of the context and the logits PyTorch gives', async () => {
     const { question, context, start_logits } = fx.reference.qa;
     const [start] = await engine.logits(model('question_answering'), [question], { pairs: [context] });
