@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cleanLogLine } from '../dashboard/logText';
+import { cleanLogLine, workerLogMessage } from '../dashboard/logText';
 import { WORKER_LOG } from './worker';
 
 export interface StartFailure {
@@ -38,7 +38,8 @@ export function readStartFailure(runDir: string, maxLines = 80, maxBytes = 64 * 
   while (all.length && !all[all.length - 1]?.trim()) all.pop();
   const tb = all.lastIndexOf('Traceback (most recent call last):');
   const lines = (tb >= 0 ? all.slice(tb) : all).slice(-maxLines);
-  const summary = [...lines].reverse().find((l) => EXCEPTION.test(l.trim()))?.trim() ?? lines[lines.length - 1]?.trim();
+  const last = lines[lines.length - 1]?.trim();
+  const summary = [...lines].reverse().find((l) => EXCEPTION.test(l.trim()))?.trim() ?? (last !== undefined ? (workerLogMessage(last) ?? last) : undefined);
   const missing = /ModuleNotFoundError: No module named '([^'.]+)/.exec(lines.join('\n'))?.[1];
   return { lines, ...(summary ? { summary } : {}), ...(missing ? { missingModule: missing } : {}) };
 }

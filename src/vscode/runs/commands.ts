@@ -200,7 +200,8 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
     return s;
   };
 
-  const start = async (runDir: string, resume: boolean): Promise<boolean> => {
+  /** `created`: the run folder was made for this start (a cancel removes it); a retried or resumed run keeps it. */
+  const start = async (runDir: string, resume: boolean, created = !resume): Promise<boolean> => {
     // Waits for a set-up in progress, or offers one: a half-installed environment cannot start a worker.
     const python = await ensureEnvironment(ctx);
     if (!python) return false;
@@ -213,7 +214,7 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
         const outcome = await waitUntilStarted(runDir, worker, abort.signal, { timeoutMs: 60_000, graceMs: 5000 });
         if (outcome.kind === 'cancelled') {
           // A new run cancelled before it trained anything leaves nothing behind; a resumed one keeps its folder.
-          if (!resume && !fs.existsSync(path.join(runDir, 'checkpoints'))) fs.rmSync(runDir, { recursive: true, force: true });
+          if (created && !fs.existsSync(path.join(runDir, 'checkpoints'))) fs.rmSync(runDir, { recursive: true, force: true });
           ctx.log.info(`start of ${runDir} cancelled`);
           refresh();
           return false;
@@ -394,7 +395,7 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
         return;
       }
       // The same run folder and spec again: from its newest checkpoint when it has one, else from the start.
-      if (await start(info.dir, hasCheckpoint(info.dir))) void vscode.commands.executeCommand('bertStudio.openDashboard', id);
+      if (await start(info.dir, hasCheckpoint(info.dir), false)) void vscode.commands.executeCommand('bertStudio.openDashboard', id);
     }),
 
     vscode.commands.registerCommand('bertStudio.refreshRuns', () => refresh()),

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { cleanLogLine } from '../../core/dashboard/logText';
 import type { DisplayState } from '../../core/runs/protocol';
+import { readStartFailure } from '../../core/runs/startFailure';
 import type { RunInfo, RunStore } from '../../core/runs/store';
 import { LineTail } from '../../core/runs/tail';
 import { WORKER_LOG } from '../../core/runs/worker';
@@ -106,12 +107,15 @@ export class RunMonitor implements vscode.Disposable {
       if (choice === open) void vscode.commands.executeCommand('bertStudio.openDashboard', id);
       else if (choice === retry) void vscode.commands.executeCommand('bertStudio.retryRun', id);
       else if (choice === resume) void vscode.commands.executeCommand('bertStudio.resumeRun', id);
-      else if (choice === 'Show Log') this.ctx.workerLog.show();
+      else if (choice === 'Show Log') (state === 'failed' ? this.ctx.log : this.ctx.workerLog).show(true);
     };
     if (state === 'completed') {
       void vscode.window.showInformationMessage(`BERT Studio: run "${name}" completed${best ? ` (${best.name} ${best.value.toFixed(4)})` : ''}.`, open).then(after);
     } else if (state === 'failed') {
-      void vscode.window.showErrorMessage(`BERT Studio: run "${name}" failed.`, retry, open, 'Show Log').then(after);
+      // The worker appends its traceback to worker.log: the BERT Studio log gets it too.
+      const failure = readStartFailure(run.dir);
+      if (failure.lines.length) this.ctx.log.error(`Run "${name}" failed (${run.dir}). The end of its worker.log:\n${failure.lines.join('\n')}`);
+      void vscode.window.showErrorMessage(`BERT Studio: run "${name}" failed${failure.summary ? `: ${failure.summary}` : ''}.`, retry, open, 'Show Log').then(after);
     } else if (state === 'interrupted') {
       void vscode.window.showErrorMessage(`BERT Studio: run "${name}" was interrupted: its worker stopped unexpectedly. Resume continues from its last checkpoint.`, resume, open, 'Show Log').then(after);
     } else if (state === 'stopped') {

@@ -53,6 +53,8 @@ describe('a worker that dies before starting', function () {
       assert.deepEqual(readStartFailure(dir), { lines: [] });
       fs.writeFileSync(path.join(dir, 'worker.log'), 'loading\n\x1b[31mKilled\x1b[0m\n\n');
       assert.deepEqual(readStartFailure(dir), { lines: ['loading', 'Killed'], summary: 'Killed' });
+      fs.writeFileSync(path.join(dir, 'worker.log'), '2026-11-30 05:47:01,986 INFO starting\n2026-11-30 05:47:01,998 INFO failed: No spec.json in /x\n');
+      assert.equal(readStartFailure(dir).summary, 'failed: No spec.json in /x', 'the logging prefix is left out');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
