@@ -75,7 +75,7 @@ def test_agrees_with_captum_integrated_gradients(explainer, data):
         x0 = embed(torch.where(special, enc["input_ids"], torch.full_like(enc["input_ids"], tok.pad_token_id))).detach()
         target = explainer.labels.index(ours["label"])
 
-        def forward(e):
+        def forward(e, enc=enc):
             n = e.shape[0]
             return model(inputs_embeds=e, attention_mask=enc["attention_mask"].expand(n, -1),
                          token_type_ids=enc["token_type_ids"].expand(n, -1)).logits.softmax(-1)
