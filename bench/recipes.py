@@ -2,11 +2,12 @@
 embeddings and lower layers, gradual unfreezing (top-down) and a linear probe, on SST-2 (accuracy)
 and CoNLL-2003 (entity F1) with the shipped MiniLM-L6, at one budget (steps, batch, peak learning
 rate, warmup) and 3 seeds each. Every run is the real worker (`bert_studio_trainer.train.train`) on a
-subset of the shared data; the figure is the metric of the final evaluation, on the full
-validation split by default. Writes bench/results/recipes.json and bench/recipes.md.
+subset of the shared data; the figure is the metric of the final evaluation on the first 400
+validation examples (sentences for CoNLL). Writes bench/results/recipes.json (after every run, so a
+bench cut short keeps what it measured) and bench/recipes.md.
 
     .venv/bin/python bench/recipes.py                       # the recorded configuration
-    .venv/bin/python bench/recipes.py --steps 20 --seeds 1  # a quick look
+    .venv/bin/python bench/recipes.py --steps 20 --seeds 1 --out /tmp/r.json  # a quick look
 
 The budget is small (a shared 2-core CPU, the whole bench in about 40 minutes): it compares the
 recipes at the start of fine-tuning, not at convergence. Timing is recorded per run for reference
@@ -145,11 +146,12 @@ def write_results(runs: list[dict[str, Any]], plan: dict[str, Any], args: argpar
 def write_markdown(result: dict[str, Any], path: Path) -> None:
     c = result["config"]
     lines = ["# Fine-tuning recipes (bench/recipes.py)", "",
-             f"Shipped MiniLM-L6, {c['steps']} steps of batch {c['batch_size']} on the first {c['train_samples']} training "
-             f"examples, peak learning rate {c['learning_rate']:g} with {c['warmup_ratio']:.0%} warmup and linear decay, "
-             f"max_seq_length {c['max_seq_length']}, {c['seeds']} seeds; the final evaluation on the first 400 "
-             "examples of SST-2's dev split and the first 400 sentences of CoNLL-2003's validation split. Mean ± standard deviation over "
-             "seeds; the difference to the baseline's mean.", "",
+             (f"Shipped MiniLM-L6, {c['steps']} steps of batch {c['batch_size']} on the first {c['train_samples']} "
+              f"training examples, peak learning rate {c['learning_rate']:g} with {c['warmup_ratio']:.0%} warmup and "
+              f"linear decay, max_seq_length {c['max_seq_length']}, {c['seeds']} seeds; the final evaluation on the first "
+              f"{TASKS['sst2'][4]} examples of SST-2's dev split and the first {TASKS['conll2003'][4]} sentences of "
+              "CoNLL-2003's validation split. Mean ± standard deviation over seeds; the difference to the baseline's "
+              "mean."), "",
              "| task | recipe | training fields | trainable at start | metric | mean ± sd | vs baseline |",
              "|---|---|---|---|---|---|---|"]
     for task, rows in result["summary"].items():
@@ -160,8 +162,8 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
                          f"{s['mean']:.4f} ± {s['stdev']:.4f} (n={s['seeds']}) | {diff} |")
     if not result["complete"]:
         lines += ["", "**Incomplete**: the bench was cut short; the rows above hold the runs it finished."]
-    lines += ["", f"Wall time {result['wall_minutes']} min on a shared {result['machine']['cores']}-core CPU, one thread "
-              "per run (for reference only; this bench measures quality, not speed)."]
+    lines += ["", (f"Wall time {result['wall_minutes']} min on a shared {result['machine']['cores']}-core CPU, one "
+                   "thread per run (for reference only; this bench measures quality, not speed).")]
     path.write_text("\n".join(lines) + "\n")
 
 

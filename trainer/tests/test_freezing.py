@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 import torch
 from conftest import assert_same_weights, read_events, read_status, train_straight_and_resumed, write_run
-from safetensors.torch import load_file
 from test_families import ARCHS, checkpoints, family_spec  # noqa: F401 - checkpoints is a fixture
 from transformers import AutoModelForSequenceClassification
 

@@ -29,8 +29,8 @@ from .checkpoint import (
 )
 from .control import StopControl
 from .events import EventLog
-from .metrics_util import memory_mb
 from .freezing import Freezing
+from .metrics_util import memory_mb
 from .optim import build_optimizer, build_scheduler, group_learning_rates
 from .outputs import save_best, write_model_dir
 from .runtime import Runtime, eval_mode
