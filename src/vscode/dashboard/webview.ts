@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Misclassified } from '../../core/runs/protocol';
+import { runName } from '../../core/runs/names';
 import { RunStore } from '../../core/runs/store';
 import { WORKER_LOG } from '../../core/runs/worker';
 import { dashboardHtml } from '../../core/dashboard/html';
@@ -58,7 +59,7 @@ async function openLog(ctx: Ctx, runId: string): Promise<void> {
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
     await vscode.window.showTextDocument(doc, { preview: true });
   } catch {
-    void vscode.window.showInformationMessage(`BERT Studio: run ${runId} has no worker.log yet.`);
+    void vscode.window.showInformationMessage(`BERT Studio: run "${runName({ id: runId, spec: store.get(runId).spec })}" has no worker.log yet.`);
   }
 }
 

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { cleanLogLine } from '../../core/dashboard/logText';
 import type { DisplayState } from '../../core/runs/protocol';
+import { runName } from '../../core/runs/names';
 import { readStartFailure } from '../../core/runs/startFailure';
 import type { RunInfo, RunStore } from '../../core/runs/store';
 import { LineTail } from '../../core/runs/tail';
@@ -11,10 +12,7 @@ import { newestCheckpointStep } from './tree';
 
 const LIVE: ReadonlySet<DisplayState> = new Set(['starting', 'running', 'stopping']);
 
-/** How a run is named in every message: its name (the spec's), else its id. */
-export function runName(run: Pick<RunInfo, 'id' | 'spec'>): string {
-  return run.spec?.name || run.id;
-}
+export { runName };
 
 /** Runs whose next state change a command reports itself (a failed start): the monitor stays quiet once. */
 const quiet = new Set<string>();
