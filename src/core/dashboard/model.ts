@@ -57,6 +57,8 @@ export class RunModel {
   private message: string | undefined;
   private error: string | undefined;
   private step: number | undefined;
+  /** The newest checkpoint's step: where a resume continues from. */
+  private checkpointStep: number | undefined;
   private maxSteps: number | undefined;
   private epoch: number | undefined;
   private firstTs: number | undefined;
@@ -127,6 +129,8 @@ export class RunModel {
         this.message = ev.message === undefined ? undefined : editorWording(cleanLogLine(ev.message));
         // A (re)start: the time since the last step is not training time.
         if (ev.state === 'starting' || ev.state === 'running') this.rate.restart();
+        // A resume goes back to its checkpoint (steps after it are trained again): say so, as the Runs view does.
+        if (ev.state === 'starting' && ev.message === 'resuming' && this.checkpointStep !== undefined) this.step = this.checkpointStep;
         if (shown) this.log({ ts: ev.ts, level: 'status', text: ev.message ? `${ev.state}: ${clip(cleanLogLine(ev.message))}` : ev.state });
         this.summaryDirty = true;
         break;
@@ -139,6 +143,7 @@ export class RunModel {
         this.summaryDirty = true;
         break;
       case 'checkpoint':
+        this.checkpointStep = ev.step;
         this.log({ ts: ev.ts, level: 'checkpoint', text: `checkpoint at step ${ev.step}: ${ev.path}` });
         break;
       case 'export':
