@@ -247,6 +247,28 @@ def test_a_python_only_tokenizer_is_refused_for_offset_tasks(data: Path, checkpo
     parse_spec(family_spec(data, folder, "single"))
 
 
+@pytest.mark.parametrize("arch", ["bert-cased", "modernbert"])
+def test_single_texts_in_a_pair_file_are_read_alone(tmp_path: Path, data: Path, checkpoints: Path, arch: str) -> None:
+    """A file mixing pairs and single texts: a single text is encoded alone ([CLS] a [SEP]), as the
+    editor's classify reads it, not with an empty second segment ([CLS] a [SEP] [SEP])."""
+    from bert_studio_trainer.tasks import build_task
+
+    folder = checkpoints / arch / "checkpoint"
+    file = tmp_path / "mixed.jsonl"
+    rows = [{"text": "A first text.", "text_pair": "Its pair.", "label": "a"}, {"text": "Alone here.", "label": "b"}]
+    file.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    spec = parse_spec({**family_spec(data, folder, "single"), "data": {"train": str(file)}})
+    task = build_task(spec)
+    examples = task.load_examples(file, "train")
+    task.fit_labels(examples)
+    tok = task.build_tokenizer(spec.model)
+    feats = task.build_eval_features(examples, tok)
+    assert feats[1]["input_ids"] == tok("Alone here.")["input_ids"]
+    assert feats[0]["input_ids"] == tok("A first text.", "Its pair.")["input_ids"]
+    if "token_type_ids" in feats[0]:
+        assert set(feats[0]["token_type_ids"]) == {0, 1} and set(feats[1]["token_type_ids"]) == {0}
+
+
 @pytest.mark.parametrize("arch", ARCHS)
 def test_token_type_ids_only_for_models_with_token_types(checkpoints: Path, arch: str) -> None:
     """DeBERTa-v3's and DistilBERT's tokenizers would return token_type_ids; the models have no token

@@ -90,6 +90,14 @@ class ClassificationTask(Task):
             texts, [p or "" for p in pairs] if has_pairs else None, truncation=True,
             max_length=self.spec.t("max_seq_length"), return_attention_mask=False,
         )
+        alone = [i for i, p in enumerate(pairs) if p is None] if has_pairs else []
+        if alone:  # a file mixing pairs and single texts: a single text is read alone, as the editor reads it
+            single = tokenizer([texts[i] for i in alone], truncation=True, max_length=self.spec.t("max_seq_length"),
+                               return_attention_mask=False)
+            for k, i in enumerate(alone):
+                for key in ("input_ids", "token_type_ids"):
+                    if key in enc:
+                        enc[key][i] = single[key][k]
         index = {label: i for i, label in enumerate(self.labels)}
         feats = []
         for i, r in enumerate(examples):
