@@ -23,17 +23,26 @@ export function studyView(info: StudyInfo): StudyView {
   };
 }
 
+type TrialLike = { readonly id: string; readonly spec?: { readonly study?: { readonly id: string; readonly trial: number } } };
+
+/**
+ * Whether a run is one of the study's trials: its spec names the study and its id is the driver's
+ * `<study id>-tNNN` (a run duplicated from a trial keeps the spec's `study` but is no trial).
+ */
+function trialOf(run: TrialLike, studyId: string): boolean {
+  return run.spec?.study?.id === studyId && run.id.startsWith(`${studyId}-t`);
+}
+
 /**
  * The Runs view's top level: runs outside any study, and one entry per study in place of its trials
  * (where its newest trial would be; a study with no trial run yet first). A trial whose study
  * folder is gone is shown as a plain run.
  */
-export function groupRuns<R extends { readonly spec?: { readonly study?: { readonly id: string } } }>(runs: readonly R[], studies: readonly StudyInfo[]): ({ run: R } | { study: StudyInfo })[] {
-  const byId = new Map(studies.map((s) => [s.id, s]));
+export function groupRuns<R extends TrialLike>(runs: readonly R[], studies: readonly StudyInfo[]): ({ run: R } | { study: StudyInfo })[] {
   const placed = new Set<string>();
-  const out: ({ run: R } | { study: StudyInfo })[] = studies.filter((s) => !runs.some((r) => r.spec?.study?.id === s.id)).map((study) => ({ study }));
+  const out: ({ run: R } | { study: StudyInfo })[] = studies.filter((s) => !runs.some((r) => trialOf(r, s.id))).map((study) => ({ study }));
   for (const run of runs) {
-    const study = run.spec?.study ? byId.get(run.spec.study.id) : undefined;
+    const study = studies.find((s) => trialOf(run, s.id));
     if (!study) out.push({ run });
     else if (!placed.has(study.id)) {
       placed.add(study.id);
@@ -44,6 +53,6 @@ export function groupRuns<R extends { readonly spec?: { readonly study?: { reado
 }
 
 /** A study's trial runs, by trial number. */
-export function trialRuns<R extends { readonly spec?: { readonly study?: { readonly id: string; readonly trial: number } } }>(runs: readonly R[], studyId: string): R[] {
-  return runs.filter((r) => r.spec?.study?.id === studyId).sort((a, b) => (a.spec?.study?.trial ?? 0) - (b.spec?.study?.trial ?? 0));
+export function trialRuns<R extends TrialLike>(runs: readonly R[], studyId: string): R[] {
+  return runs.filter((r) => trialOf(r, studyId)).sort((a, b) => (a.spec?.study?.trial ?? 0) - (b.spec?.study?.trial ?? 0));
 }

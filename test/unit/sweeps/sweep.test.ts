@@ -159,6 +159,11 @@ describe('sweeps: bert-studio sweep', function () {
     // view gets the whole study in a message its page accepts.
     assert.deepEqual(groupRuns(runs.list(), studies.list()).map((g) => ('study' in g ? `study ${g.study.id}` : g.run.id)), [`study ${id}`]);
     assert.deepEqual(trialRuns(runs.list(), id).map((r) => r.spec?.study?.trial), [0, 1]);
+    // A run made from a trial's spec (Duplicate with Changes) keeps its `study` but is no trial.
+    const copy = runs.create('copy of a trial', runs.get(info.status?.trials[0].run as string).spec as NonNullable<ReturnType<RunStore['get']>['spec']>);
+    assert.deepEqual(groupRuns(runs.list(), studies.list()).map((g) => ('study' in g ? `study ${g.study.id}` : g.run.id)).sort(), [copy.id, `study ${id}`].sort());
+    assert.equal(trialRuns(runs.list(), id).length, 2);
+    fs.rmSync(copy.dir, { recursive: true });
     const view = studyView(info);
     const checked = check(STUDY_VIEW, view);
     assert.ok(checked.ok, checked.ok ? '' : checked.reason);
