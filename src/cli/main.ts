@@ -25,6 +25,7 @@ Commands:
   predict --model RUN --input F --output OUT.jsonl|.csv   a whole file, each row with its source line
   evaluate --model RUN --data FILE|DATASET[:split]       metrics and predictions on another file or split
   analyze label-errors --model RUN [--folds K]           likely label errors at their source lines
+  analyze dynamics --model RUN                            dataset cartography: easy, ambiguous, hard examples
 Add --json to any command for machine-readable output.
 
 ${TRAIN_USAGE}
