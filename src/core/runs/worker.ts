@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readStatus } from './store';
@@ -23,6 +23,14 @@ export interface LaunchedWorker {
 }
 
 export const WORKER_LOG = 'worker.log';
+
+/**
+ * `python -m bert_studio_trainer ARGS` with pipes, without a shell: a worker subcommand the host
+ * talks to over stdin/stdout (attributions' `attribute --serve`).
+ */
+export function spawnWorkerCommand(python: string, args: readonly string[], env: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams {
+  return spawn(python, ['-m', 'bert_studio_trainer', ...args], { env: { ...process.env, PYTHONUNBUFFERED: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'], shell: false });
+}
 
 /**
  * Starts `python -m bert_studio_trainer train --run-dir DIR` without a shell. Its stdout and
