@@ -69,25 +69,25 @@ export class LabelErrorDiagnostics implements vscode.CodeActionProvider {
       try {
         manifest = JSON.parse(await fs.promises.readFile(path.join(datasetsDir, spec.dataset_id, 'manifest.json'), 'utf8')) as DatasetManifest;
       } catch {
-        manifest = undefined;  // the dataset was removed: layout from the file's extension
+        manifest = undefined; // the dataset was removed: layout from the file extension
       }
     }
     const datasetKey = spec.dataset_id ?? spec.data?.train ?? runDir;
     const task = spec.task ?? 'sequence_classification';
     this.shown = { runDir, task, datasetKey, manifest, issues: new Map() };
     this.fixed.clear();
-    this.refresh();
-    return [...this.shown.issues.values()].length;
+    return this.refresh();
   }
 
-  /** Rebuilds the diagnostics from the shown run, leaving out reviewed and fixed issues. */
-  refresh(): void {
-    this.collection.clear();
+  /** Rebuilds the diagnostics from the shown run, leaving out reviewed and fixed issues; the number shown. */
+  async refresh(): Promise<number> {
     const shown = this.shown;
-    if (!shown) return;
+    if (!shown) return 0;
+    const read = await readLabelIssues(shown.runDir);
+    if (this.shown !== shown) return 0;
+    this.collection.clear();
     shown.issues.clear();
-    void readLabelIssues(shown.runDir).then((read) => {
-      if (!read || this.shown !== shown) return;
+    if (read) {
       const hidden = new Set([...this.reviewed(shown.datasetKey), ...this.fixed]);
       for (const [file, issues] of issuesByFile(read.issues, hidden, this.workspaceRoot)) {
         const uri = vscode.Uri.file(file);
@@ -106,7 +106,8 @@ export class LabelErrorDiagnostics implements vscode.CodeActionProvider {
         });
         this.collection.set(uri, diags);
       }
-    });
+    }
+    return shown.issues.size;
   }
 
   provideCodeActions(document: vscode.TextDocument, _range: vscode.Range, context: vscode.CodeActionContext): vscode.CodeAction[] {
@@ -139,12 +140,12 @@ export class LabelErrorDiagnostics implements vscode.CodeActionProvider {
     const keys = new Set(this.state.get<string[]>(name, []));
     keys.add(key);
     await this.state.update(name, [...keys]);
-    this.refresh();
+    await this.refresh();
   }
 
-  markFixed(key: string): void {
+  async markFixed(key: string): Promise<void> {
     this.fixed.add(key);
-    this.refresh();
+    await this.refresh();
   }
 
   clear(): void {
