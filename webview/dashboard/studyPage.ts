@@ -8,7 +8,7 @@ import uPlot from 'uplot';
 import { el } from '../shared/dom';
 import { onHostMessage } from '../shared/messages';
 import { clear, cssVar } from './dom';
-import { STUDY_HOST_MESSAGE, ToHost, type StudyTrial, type StudyView, type StudyWebviewMessage } from './studyProtocol';
+import { STUDY_HOST_MESSAGE, ToHost, type StudyTrial, type StudyView, type StudyWebviewMessage } from '../study/protocol';
 
 interface VsCodeApi {
   postMessage(message: StudyWebviewMessage): void;

@@ -1,7 +1,7 @@
 // What the extension shows of studies, without `vscode`: the Runs view's grouping of trials under
-// their study, and the study view's data (webview/dashboard/studyProtocol.ts STUDY_VIEW).
+// their study, and the study view's data (webview/study/protocol.ts STUDY_VIEW).
 
-import type { StudyView } from '../../../webview/dashboard/studyProtocol';
+import type { StudyView } from '../../../webview/study/protocol';
 import type { StudyInfo } from './study';
 
 /** What the page draws: the study's status.json, with the definition's name and which axes are logarithmic. */

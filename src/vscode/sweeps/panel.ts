@@ -1,13 +1,15 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { receiveChecked } from '../../core/webview/messages';
-import { webviewPage } from '../../core/webview/page';
+import { webviewHtml } from '../inference/html';
 import type { StudyStore } from '../../core/sweeps/study';
 import { studyView } from '../../core/sweeps/view';
-import { STUDY_WEBVIEW_MESSAGE, ToHost, ToWebview, type StudyHostMessage, type StudyView } from '../../../webview/dashboard/studyProtocol';
+import { STUDY_WEBVIEW_MESSAGE, ToHost, ToWebview, type StudyHostMessage, type StudyView } from '../../../webview/study/protocol';
 import type { Ctx } from '../ctx';
 import { webviewOptions } from '../dashboard/webview';
 
-/** The table's look; the rest comes from dashboard.css (bundled into study.css). */
+/** The table's look; the rest comes from dashboard.css and uPlot's CSS (bundled into study.css). */
 const STYLE = `table.trials { border-collapse: collapse; margin: 8px 0 16px; font-variant-numeric: tabular-nums; }
 table.trials th, table.trials td { text-align: left; padding: 2px 10px 2px 0; border-bottom: 1px solid var(--vscode-editorWidget-border, #454545); }
 table.trials tr.best td { font-weight: 600; }
@@ -36,16 +38,15 @@ export class StudyPanel {
     private readonly id: string,
     private readonly panel: vscode.WebviewPanel,
   ) {
-    const dist = vscode.Uri.joinPath(ctx.extension.extensionUri, 'dist', 'webview');
     panel.iconPath = vscode.Uri.joinPath(ctx.extension.extensionUri, 'media', 'bert-studio.svg');
-    panel.webview.html = webviewPage({
-      cspSource: panel.webview.cspSource,
-      title: 'Study',
-      scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'study.js')).toString(),
-      styleUris: [panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'study.css')).toString()],
-      inlineStyle: STYLE,
-      bodyAttributes: { 'data-context': 'panel' },
-    });
+    // The page's bundled CSS (uPlot's and the dashboard's), inline under the page's nonce with the table's.
+    let bundled = '';
+    try {
+      bundled = fs.readFileSync(path.join(ctx.extension.extensionUri.fsPath, 'dist', 'webview', 'study.css'), 'utf8');
+    } catch (err) {
+      ctx.log.warn(`study view: no dist/webview/study.css (${String(err)}); the page is unstyled`);
+    }
+    panel.webview.html = webviewHtml(panel.webview, ctx.extension.extensionUri, 'study', 'Study', `${bundled.replace(/\/\*# sourceMappingURL=.*\*\//, '')}\n${STYLE}`);
     const timer = setInterval(() => this.post(false), 1000);
     this.disposables.push(
       { dispose: () => clearInterval(timer) },

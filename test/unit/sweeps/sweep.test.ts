@@ -16,7 +16,7 @@ import { StudyStore } from '../../../src/core/sweeps/study';
 import { isStudyDriverOf } from '../../../src/core/sweeps/trialProcess';
 import { groupRuns, studyView, trialRuns } from '../../../src/core/sweeps/view';
 import { check } from '../../../src/shared/guard';
-import { STUDY_VIEW } from '../../../webview/dashboard/studyProtocol';
+import { STUDY_VIEW } from '../../../webview/study/protocol';
 import { DATA, REPO, tmpDir } from '../datasets/helpers';
 import { needSetup } from '../needSetup';
 import { runCli } from '../runCli';

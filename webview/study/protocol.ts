@@ -1,7 +1,8 @@
 // Messages between the study view (a hyperparameter search: trials table, objective per trial,
-// parameters against the objective) and the extension host, typed once as guards like the
-// dashboard's (protocol.ts). The host reads the study's status.json (trainer/.../sweep.py) and
-// sends it whole when it changes; the page sends only run ids it was given.
+// parameters against the objective; the page is webview/dashboard/studyPage.ts) and the extension
+// host, typed once as guards like the dashboard's (webview/dashboard/protocol.ts). The host reads
+// the study's status.json (trainer/.../sweep.py) and sends it whole when it changes; the page
+// sends only run ids it was given.
 
 import { arrayOf, either, int, message, nullable, num, object, oneOf, optional, recordOf, str, tagged, type Infer } from '../../src/shared/guard';
 import { RUN_ID_PATTERN } from '../../src/shared/runId';
