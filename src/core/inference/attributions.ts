@@ -195,3 +195,18 @@ function abortError(): Error {
   e.name = 'AbortError';
   return e;
 }
+
+/** Tint levels: 1…TINT_LEVELS toward the label, −1…−TINT_LEVELS against it, 0 for a negligible share. */
+export const TINT_LEVELS = 5;
+
+/**
+ * Each token's tint, scaled to the largest |attribution| of the answer: level round(5·a/max), so the
+ * strongest token is ±5 and one under a tenth of it gets no tint.
+ */
+export function attributionTints(tokens: readonly TokenAttribution[]): { token: TokenAttribution; level: number; share: number }[] {
+  const max = Math.max(1e-12, ...tokens.map((t) => Math.abs(t.attribution)));
+  return tokens.map((t) => {
+    const share = t.attribution / max;
+    return { token: t, level: Math.abs(share) < 0.1 ? 0 : Math.sign(share) * Math.max(1, Math.round(Math.abs(share) * TINT_LEVELS)), share };
+  });
+}

@@ -1,7 +1,10 @@
 import * as vscode from 'vscode';
+import { attributionTints, AttributionService, TINT_LEVELS } from '../../core/inference/attributions';
 import { MAX_CHUNK_CHARS, textChunks } from '../../core/inference/chunks';
 import { entitySummary, modelDisplayName } from '../../core/inference/modelName';
+import { packageRoot } from '../../core/paths';
 import type { Ctx } from '../ctx';
+import { pythonFor } from '../environment/register';
 import { withInferenceProgress, type EngineHost } from './engineHost';
 import type { ActiveModels } from './models';
 
@@ -17,6 +20,9 @@ export class Annotations implements vscode.Disposable {
     borderColor: new vscode.ThemeColor('charts.green'),
   });
 
+  /** Token attribution tints: index 0..4 toward the label (green), 5..9 against it (red), by strength. */
+  private tints: vscode.TextEditorDecorationType[] | undefined;
+  private readonly attributions = new AttributionService(async () => (await pythonFor(this.ctx)).path, packageRoot());
   /** What the annotations of the active editor came from: stays until cleared or another editor is shown. */
   private readonly status = vscode.window.createStatusBarItem('bertStudio.annotations', vscode.StatusBarAlignment.Left, 40);
   private readonly annotated = new Map<string, { text: string; tooltip: vscode.MarkdownString }>();
@@ -47,10 +53,72 @@ export class Annotations implements vscode.Disposable {
     this.showStatus(editor);
   }
 
-  /** bertStudio.clearAnnotations: removes entity, label and answer annotations from the active editor. */
+  /** Theme-aware tints: translucent green/red that read on light and dark themes, plus the high-contrast border. */
+  private tintTypes(): vscode.TextEditorDecorationType[] {
+    this.tints ??= [1, -1].flatMap((sign) =>
+      Array.from({ length: TINT_LEVELS }, (_, i) => {
+        const alpha = (0.12 + (0.5 * (i + 1)) / TINT_LEVELS).toFixed(2);
+        const [light, dark] = sign > 0 ? [`rgba(0, 150, 60, ${alpha})`, `rgba(60, 200, 110, ${alpha})`] : [`rgba(210, 30, 30, ${alpha})`, `rgba(255, 90, 90, ${alpha})`];
+        return vscode.window.createTextEditorDecorationType({
+          light: { backgroundColor: light },
+          dark: { backgroundColor: dark },
+          // Visible only in high-contrast themes, where contrastBorder is set.
+          border: `1px ${sign > 0 ? 'solid' : 'dashed'}`,
+          borderColor: new vscode.ThemeColor('contrastBorder'),
+          borderRadius: '2px',
+        });
+      }),
+    );
+    return this.tints;
+  }
+
+  /**
+   * bertStudio.explainSelection: Integrated Gradients of the classifier's label on the selection
+   * (two selections for a pair classifier), tinted per token with the value on hover.
+   */
+  async explainSelection(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) return;
+    const selected = editor.selections.filter((s) => !s.isEmpty);
+    if (selected.length === 0) {
+      void vscode.window.showInformationMessage('BERT Studio: select the text to explain (two ranges for a sentence-pair model).');
+      return;
+    }
+    const model = await this.models.require('sequence-classification');
+    if (!model) return;
+    const doc = editor.document;
+    const [first, second] = selected;
+    const text = doc.getText(first).slice(0, MAX_CHUNK_CHARS);
+    const pair = second ? doc.getText(second).slice(0, MAX_CHUNK_CHARS) : undefined;
+    const name = modelDisplayName(model);
+    const result = await withInferenceProgress(`BERT Studio: explaining the prediction of ${name}…`, (signal) => this.attributions.attribute(model, { text, pair, signal }));
+    if (!result) return;
+    const types = this.tintTypes();
+    const byType = new Map<number, vscode.DecorationOptions[]>();
+    for (const { token, level } of attributionTints(result.tokens)) {
+      if (level === 0) continue;
+      const sel = token.segment === 0 ? first : second;
+      const base = doc.offsetAt(sel.start);
+      const range = new vscode.Range(doc.positionAt(base + token.start), doc.positionAt(base + token.end));
+      const hover = new vscode.MarkdownString();
+      hover.appendText(`${token.attribution >= 0 ? '+' : '−'}${Math.abs(token.attribution).toFixed(4)} to P(${result.label}) · "${token.token}" · ${name}`);
+      const index = level > 0 ? level - 1 : TINT_LEVELS - level - 1;
+      (byType.get(index) ?? byType.set(index, []).get(index))?.push({ range, hoverMessage: hover });
+    }
+    types.forEach((t, i) => editor.setDecorations(t, byType.get(i) ?? []));
+    const legend = new vscode.MarkdownString(`**Attributions** (Integrated Gradients, ${result.steps} steps) by ${name}\n\n`);
+    legend.appendMarkdown(`- prediction: ${result.label} ${(result.probability * 100).toFixed(1)}% (${(result.baseline_probability * 100).toFixed(1)}% on the padding baseline)\n`);
+    legend.appendMarkdown('- green raises the probability of the label, red lowers it; the deeper, the stronger\n');
+    legend.appendMarkdown(`- completeness: the attributions sum to ${result.sum.toFixed(4)} against a change of ${result.delta.toFixed(4)} (${(result.completeness_error * 100).toFixed(1)}% apart)\n`);
+    if (result.truncated) legend.appendMarkdown('- the selection was cut to the model\'s length\n');
+    this.remember(editor, `$(symbol-color) ${result.label} ${(result.probability * 100).toFixed(0)}%: attributions`, legend);
+  }
+
+  /** bertStudio.clearAnnotations: removes entity, label, answer and attribution annotations from the active editor. */
   clearAnnotations(): void {
     const editor = vscode.window.activeTextEditor;
     if (!editor) return;
+    for (const t of this.tints ?? []) editor.setDecorations(t, []);
     this.clear(editor, this.entityTypes);
     this.clear(editor, this.labelTypes);
     editor.setDecorations(this.answerType, []);
@@ -221,6 +289,6 @@ export class Annotations implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const t of [...this.entityTypes.values(), ...this.labelTypes.values(), this.answerType, this.status, this.watch]) t.dispose();
+    for (const t of [...this.entityTypes.values(), ...this.labelTypes.values(), ...(this.tints ?? []), this.answerType, this.status, this.watch, this.attributions]) t.dispose();
   }
 }

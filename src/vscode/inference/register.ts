@@ -39,6 +39,7 @@ export function registerInference(ctx: Ctx): void {
     vscode.commands.registerCommand('bertStudio.annotateEntities', guarded('Annotating entities', () => annotations.annotateEntities())),
     vscode.commands.registerCommand('bertStudio.classifyLines', guarded('Classifying lines', () => annotations.classifyLines())),
     vscode.commands.registerCommand('bertStudio.askQuestion', guarded('Question answering', () => annotations.askQuestion())),
+    vscode.commands.registerCommand('bertStudio.explainSelection', guarded('Explaining the prediction', () => annotations.explainSelection())),
     vscode.commands.registerCommand('bertStudio.clearAnnotations', () => annotations.clearAnnotations()),
     vscode.languages.registerCodeLensProvider(
       [{ scheme: 'file', pattern: '**/*.{tsv,csv,jsonl}' }],

@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { attributionModel, AttributionError, AttributionService, utf16Offsets } from '../../../src/core/inference/attributions';
+import { attributionModel, AttributionError, AttributionService, attributionTints, utf16Offsets } from '../../../src/core/inference/attributions';
 import { needSetup } from '../needSetup';
 import { fillMaskModelFolder } from './fixtures';
 import { mrpcRows, pairRunAvailable, PYTHON, ROOT, tinyPairRun, type PairRun } from './pairRun';
@@ -23,6 +23,12 @@ describe('token attributions (Integrated Gradients) in the host', function () {
   it('maps code points to UTF-16 offsets', () => {
     const at = utf16Offsets('a😀b');
     assert.deepEqual([0, 1, 2, 3].map(at), [0, 1, 3, 4]);
+  });
+
+  it('tints tokens by their share of the strongest attribution, both signs, none when negligible', () => {
+    const t = (attribution: number) => ({ token: 'x', segment: 0, start: 0, end: 1, attribution });
+    assert.deepEqual(attributionTints([t(0.4), t(-0.2), t(0.01), t(-0.4), t(0.05)]).map((x) => x.level), [5, -3, 0, -5, 1]);
+    assert.deepEqual(attributionTints([t(0), t(0)]).map((x) => x.level), [0, 0]);
   });
 
   it('names the run folder for a run, its onnx/ and model/ folders', () => {
