@@ -158,13 +158,21 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
         for recipe, s in rows.items():
             fields = json.dumps(c["recipes"][recipe]) if c["recipes"][recipe] else "(defaults)"
             diff = "" if s["minus_baseline_mean"] is None else f"{s['minus_baseline_mean']:+.4f}"
-            lines.append(f"| {task} | {recipe} | `{fields}` | {s['trainable_at_start'] / 1e6:.2f}M | {s['metric']} | "
+            lines.append(f"| {task} | {recipe} | `{fields}` | {_count(s['trainable_at_start'])} | {s['metric']} | "
                          f"{s['mean']:.4f} ± {s['stdev']:.4f} (n={s['seeds']}) | {diff} |")
+    lines += ["", ("How to read it: at this budget (a few hundred examples seen once) the recipes are compared at the "
+                   "start of fine-tuning. Layer-wise decay and frozen layers slow the lower layers down by design; they "
+                   "pay off, if at all, on longer runs and small data sets that full fine-tuning overfits, which this "
+                   "bench does not measure.")]
     if not result["complete"]:
         lines += ["", "**Incomplete**: the bench was cut short; the rows above hold the runs it finished."]
     lines += ["", (f"Wall time {result['wall_minutes']} min on a shared {result['machine']['cores']}-core CPU, one "
                    "thread per run (for reference only; this bench measures quality, not speed).")]
     path.write_text("\n".join(lines) + "\n")
+
+
+def _count(n: int) -> str:
+    return f"{n / 1e6:.2f}M" if n >= 1e5 else f"{n:,}"
 
 
 if __name__ == "__main__":
