@@ -28,7 +28,13 @@ export function trialValue(t: StudyTrial): number | undefined {
 
 function fmt(v: unknown): string {
   if (typeof v !== 'number') return String(v);
-  return Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? String(Number(v.toPrecision(4))) : v.toExponential(2);
+  if (Number.isInteger(v) || (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4)) return String(Number(v.toPrecision(4)));
+  return v.toExponential(2);
+}
+
+/** Tick labels: every tick on a linear axis; on a log axis only the powers of ten. */
+function tickValues(log: boolean): (u: uPlot, splits: number[]) => string[] {
+  return (_u, splits) => splits.map((v) => (v === null || v === undefined ? '' : log && Math.abs(Math.log10(v) - Math.round(Math.log10(v))) > 1e-9 ? '' : fmt(v)));
 }
 
 /** Best so far per trial (by number), by the study's direction, over completed trials only. */
@@ -56,7 +62,7 @@ function scatter(parent: HTMLElement, title: string, xLabel: string, data: uPlot
   box.append(el('div', 'chart-title', title));
   const body = el('div', 'chart-body');
   box.append(body);
-  parent.append(box);
+  parent.append(box); // in the page first: the chart takes its cell's width
   const point = (color: string): uPlot.Series => ({ stroke: color, fill: color, paths: () => null, points: { show: true, size: 7, stroke: color, fill: color } });
   const axis = { stroke: c.axis, grid: { stroke: c.grid, width: 1 }, ticks: { stroke: c.grid } };
   const series: uPlot.Series[] = [{ label: xLabel }, { label: 'completed', ...point(c.completed) }, { label: 'pruned', ...point(c.pruned) }];
@@ -64,10 +70,10 @@ function scatter(parent: HTMLElement, title: string, xLabel: string, data: uPlot
   charts.push(
     new uPlot(
       {
-        width: Math.max(260, Math.min(560, (app.clientWidth || 600) - 24)),
+        width: Math.max(220, body.clientWidth || box.clientWidth || 320),
         height: 220,
-        scales: { x: { time: false, distr: logX ? 3 : 1 } },
-        axes: [{ ...axis, label: xLabel }, { ...axis, label: yLabel }],
+        scales: { x: { time: false, distr: logX ? 3 : 1, log: 10 } },
+        axes: [{ ...axis, label: xLabel, values: tickValues(logX) }, { ...axis, label: yLabel, values: tickValues(false) }],
         series,
         legend: { show: true },
       },
@@ -84,7 +90,7 @@ function render(s: StudyView): void {
   const head = el('div', 'summary-head');
   head.append(el('strong', undefined, s.name), el('span', `badge state-${s.state}`, s.state), el('span', 'muted', `${s.finished}/${s.nTrials} trials · ${s.metric} (${s.direction})`));
   app.append(head);
-  if (s.message) app.append(el('div', s.state === 'failed' ? 'error' : 'muted', s.message));
+  if (s.message && s.state !== 'completed') app.append(el('div', s.state === 'failed' ? 'error' : 'muted', s.message));
   if (s.best) {
     const best = el('div', 'toolbar');
     best.append(el('span', undefined, `Best: trial ${s.best.trial}, ${s.metric} ${fmt(s.best.value)}${s.best.run ? ` (run ${s.best.run})` : ''}`));
