@@ -9,7 +9,7 @@ import { textChunks } from '../../../src/core/inference/chunks';
 import { InferenceEngine } from '../../../src/core/inference/engine';
 import { jointFill, joinPieces, maskSelection, type MaskForward } from '../../../src/core/inference/fillMaskWords';
 import { displayWidth, fitLabel, labelColumnPx } from '../../../webview/attention/labels';
-import { useChineseModels, type Entity } from './chineseFixtures';
+import { useChineseModels } from './chineseFixtures';
 
 const HAN = /^\p{Script=Han}+$/u;
 
@@ -193,18 +193,17 @@ describe('Chinese in the editor: a tiny Chinese BERT pretrained from scratch', f
     const astral = cases.filter((c) => /[\uD800-\uDBFF]/.test(c.text) && c.entities.some((e) => utf16(c.text, e.start) !== e.start));
     assert.ok(astral.length >= 1, 'an entity after a surrogate pair');
 
-    // Where the model is right, the decorated characters are MSRA's gold entities.
-    const same = (a: Entity[], b: Entity[]): boolean => JSON.stringify(a) === JSON.stringify(b);
+    // Where the model finds a gold MSRA entity, its decoration covers exactly the gold characters.
     let right = 0;
     cases.forEach((c, i) => {
-      if (!c.gold || !c.gold.length || !same(c.gold, c.entities)) return;
-      right++;
-      for (const g of c.gold) {
-        const r = ranges.find((x) => x.start === at[i] + utf16(c.text, g.start));
+      for (const g of c.gold ?? []) {
+        if (!c.entities.some((e) => e.type === g.type && e.start === g.start && e.end === g.end)) continue;
+        const r = ranges.find((x) => x.type === g.type && x.start === at[i] + utf16(c.text, g.start));
         assert.ok(r, `${c.text}: ${g.type} at ${g.start}`);
         assert.equal(doc.slice(r.start, r.end), [...c.text].slice(g.start, g.end).join(''));
+        right++;
       }
     });
-    assert.ok(right >= 1, 'a held-out MSRA sentence whose entities the model gets right');
+    assert.ok(right >= 1, 'a gold entity of a held-out MSRA sentence that the model finds');
   });
 });
