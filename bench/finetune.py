@@ -106,7 +106,6 @@ def ours_uses_bf16(cfg: dict[str, Any]) -> bool:
     """Whether the worker autocasts to bf16 with cfg's setting, by its own rule (engine/runtime.py:
     "auto" is bf16 on a bf16 GPU and on CPUs with AMX or AVX512-BF16); the baseline gets the same."""
     import torch
-
     from bert_studio_trainer.engine.runtime import resolve_precision
 
     return resolve_precision(cfg["bf16"], torch.device(cfg["device"]))[0] is not None

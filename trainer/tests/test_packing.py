@@ -13,8 +13,8 @@ import pytest
 import torch
 from conftest import data_dir, read_events, write_run
 from safetensors.torch import load_file
-from test_fault_tolerance import run_spec, train_in_process, write_sst2_subset
 from test_families import FIXTURES, family_spec
+from test_fault_tolerance import run_spec, train_in_process, write_sst2_subset
 
 from bert_studio_trainer.data.collate import Packer, pack_rows, packer_for
 from bert_studio_trainer.families import _position_offset
