@@ -218,3 +218,28 @@ def test_a_stopped_study_resumes_its_trial_from_the_checkpoint(tmp_path: Path, d
 
     driver = Driver(study_dir, load_study_definition(study_dir))
     assert isinstance(driver.study.pruner, optuna.pruners.SuccessiveHalvingPruner)
+
+
+def test_a_bad_study_json_fails_with_the_field_and_no_traceback(tmp_path: Path, data: Path) -> None:
+    """A hand-edited study.json with a bad space: exit 2 at once, the field and fix in status.json and on
+    stderr, no study storage made."""
+    study_dir = write_study(tmp_path, data, space={"learning_rate": {"low": 1e-4, "high": 1e-5}})
+    env = {**os.environ, "PYTHONPATH": str(REPO / "trainer")}
+    r = subprocess.run([sys.executable, "-m", "bert_studio_trainer", "sweep", "--study-dir", str(study_dir)],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "space.learning_rate" in r.stderr and "swap them" in r.stderr
+    status = study_status(study_dir)
+    assert status["state"] == "failed" and status["field"] == "space.learning_rate"
+    assert not (study_dir / STORAGE_FILE).exists()
+
+
+@pytest.mark.parametrize("study", [{"id": 3, "trial": 0}, {"id": "s"}, {"id": "s", "trial": True}, "s"])
+def test_a_runs_study_field_is_checked(tmp_path: Path, data: Path, study: Any) -> None:
+    from bert_studio_trainer.spec import parse_spec
+
+    spec = make_spec("sequence_classification", data / "sst2" / "train.tsv", data / "sst2" / "dev.tsv")
+    parse_spec({**spec, "study": {"id": "20261130-sweep", "trial": 4}})  # a trial's spec is a normal spec
+    with pytest.raises(SpecError) as e:
+        parse_spec({**spec, "study": study})
+    assert e.value.field == "study" and "remove it" in str(e.value)
