@@ -200,7 +200,7 @@ def recorder_for(spec: Any, task: Any, features: Sequence[dict[str, Any]], examp
     if task.name not in ("sequence_classification", "token_classification") or not spec.t("record_dynamics"):
         return None, None
     if getattr(task, "multi_label", False):
-        return None, "training dynamics are not recorded for multi-label classification"
+        return None, None  # one gold probability per example is not defined for a set of labels
     if world_size > 1:
         return None, "training dynamics are recorded in single-process runs only; this run has none"
     return DynamicsRecorder(features, examples, task.labels, task.name == "token_classification"), None
