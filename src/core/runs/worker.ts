@@ -40,13 +40,20 @@ export function spawnWorkerCommand(python: string, args: readonly string[], env:
 export function launchWorker(options: LaunchOptions): LaunchedWorker {
   // Absolute: the process check compares this argument with the run folder.
   const runDir = path.resolve(options.runDir);
-  const args = ['-m', 'bert_studio_trainer', 'train', '--run-dir', runDir];
-  if (options.resume) args.push('--resume');
-  const log = fs.openSync(path.join(options.runDir, WORKER_LOG), 'a');
+  return launchDetached({ ...options, dir: runDir, log: WORKER_LOG, args: ['train', '--run-dir', runDir, ...(options.resume ? ['--resume'] : [])] });
+}
+
+/**
+ * `python -m bert_studio_trainer ARGS` in `dir` without a shell, stdout and stderr appended to
+ * `dir/log`, its `stop` file cleared and `launch.json` written before it writes anything (so the
+ * host tells a worker still starting from one that died): a run's worker, or a study's driver.
+ */
+export function launchDetached(options: { python: string; dir: string; log: string; args: readonly string[]; resume?: boolean; env?: NodeJS.ProcessEnv; detached?: boolean }): LaunchedWorker {
+  const log = fs.openSync(path.join(options.dir, options.log), 'a');
   try {
-    fs.rmSync(path.join(options.runDir, 'stop'), { force: true });
-    const child = spawn(options.python, args, {
-      cwd: options.runDir,
+    fs.rmSync(path.join(options.dir, 'stop'), { force: true });
+    const child = spawn(options.python, ['-m', 'bert_studio_trainer', ...options.args], {
+      cwd: options.dir,
       env: { ...process.env, PYTHONUNBUFFERED: '1', ...options.env },
       stdio: ['ignore', log, log],
       detached: options.detached ?? true,
@@ -58,8 +65,7 @@ export function launchWorker(options: LaunchOptions): LaunchedWorker {
     });
     if (options.detached ?? true) child.unref();
     if (child.pid === undefined) throw new Error(`Could not start ${options.python}`);
-    // Before the worker writes anything: lets the host tell a worker still starting from one that died.
-    const launch = writeLaunch(runDir, child.pid, options.resume ?? false);
+    const launch = writeLaunch(options.dir, child.pid, options.resume ?? false);
     return { pid: child.pid, start: launch.pid_start, exited };
   } finally {
     fs.closeSync(log);

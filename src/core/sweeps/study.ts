@@ -8,7 +8,6 @@
 // (trainer/bert_studio_trainer/sweep.py); each trial is a normal run `<runs>/<study id>-tNNN` whose
 // spec.json has `"study": {"id", "trial"}`.
 
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { arrayOf, either, int, nullable, num, object, oneOf, optional, recordOf, str, unknownValue, type Infer } from '../../shared/guard';
@@ -18,7 +17,8 @@ import type { PreflightProblem } from '../runs/spec';
 import { TASK_METRICS, MULTI_LABEL_METRICS } from '../runs/spec';
 import { RunFolderError, type RunSpec } from '../runs/store';
 import { pidAlive } from '../runs/store';
-import { hasProc, readLaunch, recordedWorker, verifyWorker, writeLaunch } from '../runs/workerProcess';
+import { launchDetached } from '../runs/worker';
+import { hasProc, readLaunch, recordedWorker, verifyWorker } from '../runs/workerProcess';
 import { checkSpace } from './space';
 import { STUDY_ID_PATTERN } from './trialProcess';
 
@@ -284,22 +284,8 @@ export async function createStudy(store: StudyStore, req: StudyRequest, env: Run
  */
 export function launchStudy(options: { python: string; studyDir: string; resume?: boolean; env?: NodeJS.ProcessEnv; detached?: boolean }): { pid: number; exited: Promise<number | null> } {
   const dir = path.resolve(options.studyDir);
-  const args = ['-m', 'bert_studio_trainer', 'sweep', '--study-dir', dir, ...(options.resume ? ['--resume'] : [])];
-  const log = fs.openSync(path.join(dir, STUDY_LOG), 'a');
-  try {
-    fs.rmSync(path.join(dir, 'stop'), { force: true });
-    const child = spawn(options.python, args, { cwd: dir, env: { ...process.env, PYTHONUNBUFFERED: '1', ...options.env }, stdio: ['ignore', log, log], detached: options.detached ?? true, shell: false });
-    const exited = new Promise<number | null>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', (code) => resolve(code));
-    });
-    if (options.detached ?? true) child.unref();
-    if (child.pid === undefined) throw new Error(`Could not start ${options.python}`);
-    writeLaunch(dir, child.pid, options.resume ?? false);
-    return { pid: child.pid, exited };
-  } finally {
-    fs.closeSync(log);
-  }
+  const { pid, exited } = launchDetached({ ...options, dir, log: STUDY_LOG, args: ['sweep', '--study-dir', dir, ...(options.resume ? ['--resume'] : [])] });
+  return { pid, exited };
 }
 
 /**

@@ -51,13 +51,11 @@ export class StudyPanel {
     this.disposables.push(
       { dispose: () => clearInterval(timer) },
       panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage(
-        receiveChecked('study', STUDY_WEBVIEW_MESSAGE, (m) => {
-          if (m.type === ToHost.ready) this.post(true);
-          else if (m.type === ToHost.openRun) void vscode.commands.executeCommand('bertStudio.openDashboard', m.run);
-          else if (m.type === ToHost.useBest) void vscode.commands.executeCommand('bertStudio.useBestTrial', this.id);
-        }, (line) => ctx.log.warn(line)),
-      ),
+      panel.webview.onDidReceiveMessage(receiveChecked('study', STUDY_WEBVIEW_MESSAGE, (m) => {
+        if (m.type === ToHost.ready) this.post(true);
+        else if (m.type === ToHost.openRun) void vscode.commands.executeCommand('bertStudio.openDashboard', m.run);
+        else if (m.type === ToHost.useBest) void vscode.commands.executeCommand('bertStudio.useBestTrial', this.id);
+      }, (line) => ctx.log.warn(line))),
     );
   }
 
