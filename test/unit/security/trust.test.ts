@@ -32,6 +32,13 @@ describe('security: workspace trust', () => {
     for (const id of GUARDED) assert.match(first.get(id) ?? '(not registered)', /^if \(!requireTrust\(ctx, /, id);
   });
 
+  it('studies (stop, resume, sweep from a run) and Find Label Errors, which run the worker, check trust first', () => {
+    const sweeps = firstStatements(path.join(REPO, 'src', 'vscode', 'sweeps', 'register.ts'));
+    for (const id of ['bertStudio.stopStudy', 'bertStudio.resumeStudy', 'bertStudio.sweepFromRun']) assert.match(sweeps.get(id) ?? '(not registered)', /^if \(!requireTrust\(ctx, /, id);
+    const analysis = firstStatements(path.join(REPO, 'src', 'vscode', 'analysis', 'labelErrors.ts'));
+    assert.match(analysis.get('bertStudio.findLabelErrors') ?? '(not registered)', /^if \(!requireTrust\(ctx, /);
+  });
+
   it('Evaluate on… (runs the worker) and Predict File… (loads a model) check trust first', () => {
     const first = firstStatements(path.join(REPO, 'src', 'vscode', 'runs', 'evaluateCommands.ts'));
     for (const id of ['bertStudio.evaluateModel', 'bertStudio.predictFile']) assert.match(first.get(id) ?? '(not registered)', /^if \(!requireTrust\(ctx, /, id);
