@@ -162,13 +162,15 @@ export class InferenceEngine {
   /** `count` consecutive masks from token `pos`, the k best fillers ranked jointly (jointFill). */
   private async fillMaskRun(m: LoadedModel, enc: Encoded, pos: number, count: number, k: number, text: string, maskSpan: Span, signal: AbortSignal | undefined): Promise<Omit<FillMaskResult, 'maskToken'>> {
     const special = new Set(m.tokenizer.info.specialTokens.map((t) => m.tokenizer.tokenId(t)));
+    // A whole word is asked for: its pieces hold a letter or digit (punctuation-only tokens left out).
+    const wordPiece = (id: number): boolean => !special.has(id) && /[\p{L}\p{N}]/u.test(m.tokenizer.idToToken(id));
     const forward = async (prefixes: readonly (readonly number[])[]): Promise<Float64Array[]> => {
       const encs = prefixes.map((p) => ({ ...enc, ids: enc.ids.map((id, i) => (i >= pos && i < pos + p.length ? p[i - pos] : id)) }));
       const at = await this.logitsAt(m, encs, prefixes.map((p) => [pos + p.length]), signal);
       return prefixes.map((_, row) => logSoftmax(at.data, at.offset(row, 0), at.vocab));
     };
     const batchRows = Math.max(1, Math.min(MAX_BATCH_ROWS, Math.floor(MAX_BATCH_TOKENS / enc.ids.length)));
-    const search = await jointFill(count, k, (id) => !special.has(id), forward, { batchRows });
+    const search = await jointFill(count, k, wordPiece, forward, { batchRows });
     const before = text.slice(0, maskSpan[0]);
     const after = text.slice(maskSpan[1]);
     const spaceMarked = m.tokenizer.info.continuationPrefix === undefined;

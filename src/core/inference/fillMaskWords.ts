@@ -14,7 +14,8 @@
  * fillers popped are the exact top k of all |V|^m (what a brute force over every token at every mask
  * gives; the Chinese fill-mask test checks that against Python). A beam search would be cheaper on
  * paper but can drop the best word; here the forward passes go only where a word could still win.
- * Prefixes are expanded in batches (one onnxruntime call each); past `maxRows` expanded prefixes the
+ * The engine allows, for a whole word, only tokens with a letter or digit (no special tokens, no
+ * punctuation-only piece: "，，" is not a word). Prefixes are expanded in batches (one onnxruntime call each); past `maxRows` expanded prefixes the
  * rest is completed greedily (iterative fill) and the result says it is not exact.
  */
 
