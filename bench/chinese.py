@@ -1,7 +1,10 @@
 """Chinese from scratch: a Chinese vocabulary, MLM pretraining with whole-word vs character masking on
 the same budget, and fine-tuning on ChnSentiCorp, MSRA NER and CMRC 2018, each against baselines.
 
-    .venv/bin/python bench/chinese.py                                  # small budget (~20 min on 2 shared cores)
+    .venv/bin/python bench/chinese.py                                  # small budget, one process
+    for m in whole_word character; do                                  # the same, both maskings side by side
+        BERT_STUDIO_NUM_THREADS=1 .venv/bin/python bench/chinese.py --workdir W --masking $m --out W/$m.json & done; wait
+    .venv/bin/python bench/chinese.py --workdir W                      # reuses both runs, writes the comparison
     .venv/bin/python bench/chinese.py --preset chinese-small --pretrain-steps 20000 --finetune-steps 2000 \\
         --device cuda --out bench/results/chinese-long.json            # a longer run
 
@@ -375,16 +378,20 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="tiny", help="model shape (tiny..large, chinese-small)")
     p.add_argument("--vocab-size", type=int, default=None, help="default: the preset's suggested size")
-    p.add_argument("--pretrain-steps", type=int, default=1000)
+    p.add_argument("--pretrain-steps", type=int, default=3000)
     p.add_argument("--pretrain-lr", type=float, default=2e-3)
     p.add_argument("--pretrain-warmup", type=float, default=0.05, help="warmup_ratio of the pretraining runs")
-    p.add_argument("--finetune-steps", type=int, default=150)
+    p.add_argument("--finetune-steps", type=int, default=300)
     p.add_argument("--finetune-lr", type=float, default=3e-4)
     p.add_argument("--msra-train", type=int, default=None, help="fine-tune NER on the first N MSRA train sentences")
     p.add_argument("--batch-size", type=int, default=16, help="fine-tuning batch")
     p.add_argument("--pretrain-batch-size", type=int, default=16)
     p.add_argument("--seq-len", type=int, default=64)
-    p.add_argument("--qa-seq-len", type=int, default=128, help="CMRC windows (question + context)")
+    p.add_argument("--qa-question-chars", type=int, default=24,
+                   help="CMRC questions are cut to this many characters, so that a window of --seq-len tokens "
+                        "holds the question and more context than the stride (a quarter of --seq-len)")
+    p.add_argument("--ner-steps", type=int, default=1500, help="MSRA fine-tuning steps (it starts from all-O)")
+    p.add_argument("--ner-lr", type=float, default=5e-4)
     p.add_argument("--max-cmrc-dev", type=int, default=500, help="evaluate on the first N CMRC dev questions (0: all)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--masking", choices=("both", "whole_word", "character"), default="both",
@@ -463,7 +470,10 @@ def main() -> None:
                 "device": args.device, "export": {"onnx": False}}
         r = run_worker(work / f"pretrain-{name}", spec)
         pretrained[name] = Path(r["run"]) / "model"
-        r["per_word"] = word_mlm_accuracy(pretrained[name], held_docs, args)
+        per_word = Path(r["run"]) / "bench-per-word.json"  # reused with the run, as the run itself
+        if not per_word.exists():
+            per_word.write_text(json.dumps(word_mlm_accuracy(pretrained[name], held_docs, args)))
+        r["per_word"] = json.loads(per_word.read_text())
         result["pretraining"][name] = r
         print(name, json.dumps(r["per_word"]), flush=True)
         save(result, args.out, started, complete=False)
@@ -480,17 +490,16 @@ def main() -> None:
     # Fine-tuning: the same settings for both models.
     senti, msra, cmrc = splits["chnsenticorp"], splits["msra_ner"], splits["cmrc2018"]
     msra_train = msra["train"][:args.msra_train] if args.msra_train else msra["train"]
-    cmrc_train = [r for r in cmrc["train"] if usable_answers(r)]
-    cmrc_dev = cmrc["dev"][:args.max_cmrc_dev] if args.max_cmrc_dev else cmrc["dev"]
+    cut_question = lambda rows: [dict(r, question=r["question"].strip()[:args.qa_question_chars]) for r in rows]
+    cmrc_train = cut_question([r for r in cmrc["train"] if usable_answers(r)])
+    cmrc_dev = cut_question(cmrc["dev"][:args.max_cmrc_dev] if args.max_cmrc_dev else cmrc["dev"])
     files = {
         "chnsenticorp": ("sequence_classification", write_jsonl(work / "senti-train.jsonl", senti["train"]),
                          write_jsonl(work / "senti-test.jsonl", senti["test"]), {}),
         "msra_ner": ("token_classification", write_jsonl(work / "msra-train.jsonl", msra_train),
                      write_jsonl(work / "msra-test.jsonl", msra["test"]), {}),
         "cmrc2018": ("question_answering", write_jsonl(work / "cmrc-train.jsonl", cmrc_train),
-                     write_jsonl(work / "cmrc-dev.jsonl", cmrc_dev),
-                     # A window must hold the longest question (60 characters) and more context than the stride.
-                     {"max_seq_length": args.qa_seq_len, "doc_stride": args.qa_seq_len // 4}),
+                     write_jsonl(work / "cmrc-dev.jsonl", cmrc_dev), {"doc_stride": args.seq_len // 4}),
     }
     # Baselines first: cheap, and in the results even if a fine-tuning run is cut short.
     majority = Counter(r["label"] for r in senti["train"]).most_common(1)[0][0]
@@ -510,10 +519,12 @@ def main() -> None:
                               [dict(r, text=r["text"][:cut]) for r in senti["test"]], args.seed)}},
         "msra_ner": {
             "evaluated_on": f"test split ({len(msra['test'])} sentences), seqeval entity F1",
-            "trained_on": f"the first {len(msra_train)} of the {len(msra['train'])} train sentences",
+            "trained_on": f"the first {len(msra_train)} of the {len(msra['train'])} train sentences, "
+                          f"{args.ner_steps} steps at {args.ner_lr}; a sentence is cut at --seq-len (its cut words count as O)",
             "baselines": {"majority_class_all_O": 0.0, "per_character_majority_tag": majority_tag_f1(msra_train, msra["test"])}},
         "cmrc2018": {
-            "evaluated_on": f"dev ({len(cmrc_dev)} questions), character-level EM/F1 (tasks/cmrc_metrics.py)",
+            "evaluated_on": f"dev ({len(cmrc_dev)} questions), character-level EM/F1 (tasks/cmrc_metrics.py); "
+                            f"questions cut to {args.qa_question_chars} characters, train and dev",
             "trained_on": f"trial: {len(cmrc_train)} of {len(cmrc['train'])} questions (those whose answer_start does not "
                           "point at the answer text are left out, as the host's snapshot does)",
             "baselines": {"best_overlap_clause": cmrc_evaluate({r["id"]: overlap_clause(r["question"], r["context"])
@@ -526,7 +537,8 @@ def main() -> None:
         for name, model_dir in pretrained.items():
             spec = {"version": 1, "task": task, "model": {"name_or_path": str(model_dir)},
                     "data": {"train": str(train_file), "validation": str(eval_file)},
-                    "training": training(args, args.finetune_steps, args.finetune_lr, **extra),
+                    "training": training(args, args.ner_steps if task_name == "msra_ner" else args.finetune_steps,
+                                         args.ner_lr if task_name == "msra_ner" else args.finetune_lr, **extra),
                     "device": args.device, "export": {"onnx": False}}
             r = run_worker(work / f"finetune-{task_name}-{name}", spec)
             tasks[task_name]["models"][name] = r
