@@ -221,7 +221,7 @@ def run_worker(run_dir: Path, spec: dict[str, Any]) -> dict[str, Any]:
     done = run_dir / RESULT_FILE
     if done.exists() and json.loads((run_dir / "spec.json").read_text()) == spec:
         print(f"{run_dir.name}: reusing the finished run", flush=True)
-        return json.loads(done.read_text())
+        return {**json.loads(done.read_text()), "threads": run_threads(run_dir)}
     if run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True)
@@ -236,7 +236,19 @@ def run_worker(run_dir: Path, spec: dict[str, Any]) -> dict[str, Any]:
     result = {"metrics": metrics, "seconds": round(time.time() - t0, 1), "run": str(run_dir),
               "train_loss": {"first_logged": losses[0], "last_logged": losses[-1]} if losses else None}
     done.write_text(json.dumps(result))
-    return result
+    return {**result, "threads": run_threads(run_dir)}
+
+
+def run_threads(run_dir: Path) -> int | None:
+    """The CPU threads the run's torch used, from the worker's log line (runs may be reused from
+    processes with other settings than this one)."""
+    import re
+
+    for line in (run_dir / "events.jsonl").read_text().splitlines():
+        m = re.match(r"torch uses (\d+) CPU thread", json.loads(line).get("message", ""))
+        if m:
+            return int(m.group(1))
+    return None
 
 
 def training(args: argparse.Namespace, steps: int, lr: float, batch_size: int | None = None, **extra: Any) -> dict[str, Any]:
@@ -435,7 +447,9 @@ def main() -> None:
                   "the distance, not a target met."),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "workdir"},
         "machine": {"cpu": platform.processor() or platform.machine(), "torch": torch.__version__,
-                    "threads": torch.get_num_threads(), "load_avg": os.getloadavg()},
+                    "threads_of_this_process": torch.get_num_threads(), "load_avg": os.getloadavg(),
+                    "note": "each run gives its own threads and seconds; runs reused from a --workdir ran in "
+                            "the processes that made them (e.g. one per masking, side by side)"},
         "sources": {rel: {"sha256": sha256(args.data / rel), "bytes": (args.data / rel).stat().st_size}
                     for rel in (SENTI, MSRA, CMRC_TRIAL, CMRC_DEV)},
         "splits": {
