@@ -73,10 +73,34 @@ class QuestionAnsweringTask(Task):
 
         return AutoModelForQuestionAnswering.from_pretrained(model_ref.path, **from_pretrained_kwargs(model_ref.trust_pickle))
 
+    def _questions(self, examples: Sequence[dict[str, Any]], tokenizer: Any) -> list[str]:
+        """The questions, each cut to the tokens that leave the context more than doc_stride tokens of
+        a window (a longer question would leave no room to slide the window: the tokenizer stops
+        with a panic). Cut questions are counted in a note."""
+        max_len, stride = self.spec.t("max_seq_length"), self.spec.t("doc_stride")
+        limit = max_len - tokenizer.num_special_tokens_to_add(pair=True) - stride - 1
+        if limit < 1:
+            raise SpecError(f"training.doc_stride {stride} leaves no room for a question in windows of max_seq_length "
+                            f"{max_len}; use a doc_stride of at most {stride + limit - 1} (or a longer max_seq_length).",
+                            "training.doc_stride")
+        questions = [r["question"].lstrip() for r in examples]
+        enc = tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)
+        cut = 0
+        for i, offsets in enumerate(enc["offset_mapping"]):
+            if len(offsets) > limit:
+                questions[i] = questions[i][:offsets[max(limit, 1) - 1][1]]
+                cut += 1
+        if cut:
+            self.notes.append(
+                f"{cut} question(s) longer than {limit} tokens were cut to that length: with max_seq_length {max_len} "
+                f"and doc_stride {stride} a longer question leaves the context no room for the sliding window. "
+                "Raise training.max_seq_length or lower training.doc_stride to keep whole questions.")
+        return questions
+
     def _encode(self, examples: Sequence[dict[str, Any]], tokenizer: Any) -> Any:
         self.pad_id = tokenizer.pad_token_id or 0
         return tokenizer(
-            [r["question"].lstrip() for r in examples], [r["context"] for r in examples],
+            self._questions(examples, tokenizer), [r["context"] for r in examples],
             truncation="only_second", max_length=self.spec.t("max_seq_length"), stride=self.spec.t("doc_stride"),
             return_overflowing_tokens=True, return_offsets_mapping=True, return_attention_mask=False,
         )
