@@ -47,6 +47,8 @@ fi
 need_apt=()
 dpkg -s libkrb5-dev >/dev/null 2>&1 || need_apt+=(libkrb5-dev)
 [[ -x /usr/bin/chromium ]] || need_apt+=(chromium)
+# CJK glyphs for the Chinese scenario (24-chinese.mjs): without a CJK font Chromium draws boxes.
+dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || need_apt+=(fonts-wqy-microhei)
 if ((${#need_apt[@]})); then
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
