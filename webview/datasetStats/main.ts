@@ -79,9 +79,15 @@ function histogram(stats: DatasetStatistics, s: DatasetStatistics['splits'][numb
     d.title = `${i * t.histogram.binWidth}–${(i + 1) * t.histogram.binWidth - 1} tokens: ${fmt(c)}`;
     h.append(d);
   });
-  box.append(h);
+  // The y-axis: examples per bin, at the top, the middle and zero.
+  const yAxis = el('div', undefined, 'y-axis muted');
+  yAxis.title = `examples per ${t.histogram.binWidth}-token bin`;
+  yAxis.append(el('span', fmt(max)), el('span', fmt(Math.round(max / 2))), el('span', '0'));
+  const plot = el('div', undefined, 'hist-plot');
+  plot.append(yAxis, h);
+  box.append(plot);
   const axis = el('div', undefined, 'axis muted');
-  axis.append(el('span', '0'), el('span', String(counts.length * t.histogram.binWidth)));
+  axis.append(el('span', '0'), el('span', `tokens (bins of ${t.histogram.binWidth})`), el('span', String(counts.length * t.histogram.binWidth)));
   box.append(axis);
   const trunc = el('div', `${fmt(t.truncated)} of ${fmt(s.rows)} (${(t.truncatedShare * 100).toFixed(2)}%) longer than max_seq_length ${stats.maxSeqLength}`, t.truncated ? 'warn' : 'muted');
   box.append(trunc);

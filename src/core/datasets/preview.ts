@@ -10,10 +10,16 @@ const CHUNK = 256 * 1024;
 /** A cell longer than this is cut: the table shows text, not whole documents. */
 const MAX_CELL = 2000;
 
-export function previewColumns(task: Task): string[] {
+/** Whether a snapshot's classification examples are sentence pairs (a second-text column was mapped). */
+export function hasPairs(m: { readonly task: Task; readonly mapping?: { readonly textPair?: unknown } }): boolean {
+  return m.task === 'sequence_classification' && m.mapping?.textPair !== undefined;
+}
+
+/** The preview table's columns: `text_pair` only for pair data. */
+export function previewColumns(task: Task, pairs = false): string[] {
   switch (task) {
     case 'sequence_classification':
-      return ['line', 'text', 'text_pair', 'label'];
+      return pairs ? ['line', 'text', 'text_pair', 'label'] : ['line', 'text', 'label'];
     case 'token_classification':
       return ['line', 'tokens', 'tags'];
     case 'question_answering':
@@ -27,12 +33,13 @@ function cut(s: string): string {
   return s.length > MAX_CELL ? `${s.slice(0, MAX_CELL)}…` : s;
 }
 
-export function previewCells(task: Task, r: CanonicalRecord): string[] {
+export function previewCells(task: Task, r: CanonicalRecord, pairs = false): string[] {
   const line = String(r.source?.line ?? '');
   switch (task) {
     case 'sequence_classification': {
       const c = r as ClassificationRecord;
-      return [line, cut(c.text), cut(c.text_pair ?? ''), (Array.isArray(c.label) ? c.label.join(' | ') : c.label) ?? ''];
+      const label = (Array.isArray(c.label) ? c.label.join(' | ') : c.label) ?? '';
+      return pairs ? [line, cut(c.text), cut(c.text_pair ?? ''), label] : [line, cut(c.text), label];
     }
     case 'token_classification': {
       const t = r as TokenRecord;

@@ -3,7 +3,7 @@
 
 import * as path from 'node:path';
 import { WEBVIEW_MESSAGE, type DatasetSummary, type SourceInfo, type WebviewMessage } from '../../../webview/datasetStats/protocol';
-import { previewColumns } from './preview';
+import { hasPairs, previewColumns } from './preview';
 import type { DatasetEntry, SourceState } from './snapshot';
 import { SPLITS, type SplitName } from './types';
 
@@ -30,6 +30,6 @@ export function datasetSummary(d: DatasetEntry, states?: readonly { source: { sp
     errors: m.problems.errors,
     warnings: m.problems.warnings,
     problems: m.problems.byCode as Record<string, number>,
-    columns: previewColumns(m.task),
+    columns: previewColumns(m.task, hasPairs(m)),
   };
 }

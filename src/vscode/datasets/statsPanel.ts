@@ -4,7 +4,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { JsonlPager, previewCells } from '../../core/datasets/preview';
+import { hasPairs, JsonlPager, previewCells } from '../../core/datasets/preview';
 import { datasetDir, readManifest, sourceStates, writeFileAtomic, type DatasetEntry } from '../../core/datasets/snapshot';
 import type { DatasetStatistics } from '../../core/datasets/stats';
 import { datasetStatsHtml } from '../../core/datasets/statsHtml';
@@ -133,8 +133,9 @@ export class DatasetStatsPanel {
         let pager = this.pagers.get(m.split);
         if (!pager) this.pagers.set(m.split, (pager = new JsonlPager(path.join(this.entry.dir, `${m.split}.jsonl`))));
         const { rows, total } = await pager.rows(m.start, m.count);
-        const task = this.entry.manifest.task;
-        await this.post({ type: ToWebview.Rows, requestId: m.requestId, split: m.split, start: m.start, rows: rows.map((r) => previewCells(task, r as CanonicalRecord)), total });
+        const { task } = this.entry.manifest;
+        const pairs = hasPairs(this.entry.manifest);
+        await this.post({ type: ToWebview.Rows, requestId: m.requestId, split: m.split, start: m.start, rows: rows.map((r) => previewCells(task, r as CanonicalRecord, pairs)), total });
         return;
       }
       case ToHost.Recompute:

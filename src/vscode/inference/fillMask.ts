@@ -139,6 +139,9 @@ const CSS = `
 body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 12px; }
 textarea { width: 100%; min-height: 6em; box-sizing: border-box; font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size);
   color: var(--vscode-input-foreground); background: var(--vscode-input-background); border: 1px solid var(--vscode-input-border, transparent); }
+input[type=number] { width: 4.5em; padding: 2px 4px; font-family: var(--vscode-font-family); color: var(--vscode-input-foreground);
+  background: var(--vscode-input-background); border: 1px solid var(--vscode-input-border, transparent); }
+textarea:focus, input:focus { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
 .row { display: flex; gap: 8px; align-items: center; margin: 6px 0; }
 .meta { opacity: .75; font-size: 90%; }
 ol { padding-left: 1.5em; }

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { JsonlPager, previewCells } from '../../../src/core/datasets/preview';
+import { hasPairs, JsonlPager, previewCells, previewColumns } from '../../../src/core/datasets/preview';
 import { importDataset } from '../../../src/core/datasets/snapshot';
 import { snapshotStatistics, SplitAccumulator } from '../../../src/core/datasets/stats';
 import { statisticsInChildProcess } from '../../../src/core/datasets/statsProcess';
@@ -104,6 +104,23 @@ describe('datasets: statistics', function () {
     const end = await pager.rows(10_568, 10);
     assert.equal(end.rows.length, 2);
     assert.equal(end.total, 10_570);
+  });
+
+  it('the preview shows a text_pair column only for pair data (MRPC), not for single texts (SST-2)', async function () {
+    needSetup(this, fs.existsSync(DATA), `shared data at ${DATA}`);
+    const ds = path.join(ws, '.bert-studio', 'datasets');
+    const sst = await importDataset({ task: 'sequence_classification', format: 'tsv', mapping: { text: 'sentence', label: 'label' }, files: { train: path.join(DATA, 'sst2', 'dev.tsv') } }, ds, { id: 'sst-preview' });
+    const mrpc = await importDataset({ task: 'sequence_classification', format: 'tsv', mapping: { text: '#1 String', textPair: '#2 String', label: 'Quality' }, options: { quoting: false }, files: { train: path.join(DATA, 'mrpc', 'dev.tsv') } }, ds, { id: 'mrpc-preview' });
+    assert.equal(hasPairs(sst.manifest!), false);
+    assert.equal(hasPairs(mrpc.manifest!), true);
+    assert.deepEqual(previewColumns('sequence_classification', hasPairs(sst.manifest!)), ['line', 'text', 'label']);
+    assert.deepEqual(previewColumns('sequence_classification', hasPairs(mrpc.manifest!)), ['line', 'text', 'text_pair', 'label']);
+    const [row] = (await new JsonlPager(path.join(mrpc.dir!, 'train.jsonl')).rows(0, 1)).rows as never[];
+    const cells = previewCells('sequence_classification', row, true);
+    const first = fs.readFileSync(path.join(DATA, 'mrpc', 'dev.tsv'), 'utf8').replace(/^\uFEFF/, '').split('\n')[1].split('\t');
+    assert.deepEqual(cells.slice(1), [first[3], first[4], first[0]]);
+    const [single] = (await new JsonlPager(path.join(sst.dir!, 'train.jsonl')).rows(0, 1)).rows as never[];
+    assert.equal(previewCells('sequence_classification', single).length, 3);
   });
 
   it('runs in a child process through the CLI bundle, and cancels', async function () {
