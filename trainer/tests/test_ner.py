@@ -88,6 +88,14 @@ def test_conll_beats_all_outside(tmp_path: Path, data: Path) -> None:
     assert ev["metrics"]["accuracy"] > baseline_acc, (ev["metrics"], baseline_acc)
     assert set(ev["per_entity"]) <= {"PER", "ORG", "LOC", "MISC"} and "PER" in ev["per_entity"]
     assert ev["misclassified"][0]["source"]["file"].endswith("valid.txt")
+    # The entity-level confusion: gold entities (rows, O last) add up to the gold spans, and each
+    # misclassified sentence lists its entity errors, which are off-diagonal cells.
+    cm = ev["confusion_matrix"]
+    assert cm["labels"][-1] == "O" and "PER" in cm["labels"]
+    from seqeval.metrics.sequence_labeling import get_entities
+    assert sum(sum(row) for row in cm["matrix"][:-1]) == sum(len(get_entities(g)) for g in gold)
+    errors = [pair for m in ev["misclassified"] for pair in m["errors"]]
+    assert errors and all(a != b and a in cm["labels"] and b in cm["labels"] for a, b in errors)
     assert read_status(tmp_path)["best_metric"]["name"] == "f1"
     # A model that finds entities has not collapsed to `O`: no collapse warning (test_bad_inputs.py has one that does).
     assert not any("collapsed to one class" in e["message"] for e in read_events(tmp_path, "log")), read_events(tmp_path, "log")

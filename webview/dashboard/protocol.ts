@@ -70,7 +70,8 @@ export const CLASS_ROW = object({ label: text, precision: num(), recall: num(), 
 export type ClassRow = Infer<typeof CLASS_ROW>;
 
 /** A misclassified example as the webview sees it: no path, only whether it can be opened. */
-export const EXAMPLE_ITEM = object({ text, gold: text, pred: text, openable: bool });
+/** `errors` (NER): the example's entity errors as [gold type, predicted type], "O" for missed or spurious. */
+export const EXAMPLE_ITEM = object({ text, gold: text, pred: text, openable: bool, errors: optional(arrayOf(arrayOf(text, 2, 2), 200)) });
 export type ExampleItem = Infer<typeof EXAMPLE_ITEM>;
 
 export const EVAL_REPORT = object({

@@ -143,11 +143,12 @@ export function renderEval(root: HTMLElement, report: EvalReport | null | undefi
   let examples: { item: ExampleItem; index: number }[] = report.misclassified.map((item, index) => ({ item, index }));
   let caption = `Misclassified examples (${examples.length})`;
   if (cm && cm.labels.length) {
-    root.append(renderConfusion(cm.labels, cm.matrix, h));
+    root.append(renderConfusion(cm.labels, cm.matrix, h, report.tableKind === 'entity'));
     if (h.cell) {
       const gold = cm.labels[h.cell[0]];
       const pred = cm.labels[h.cell[1]];
-      examples = examples.filter((e) => e.item.gold === gold && e.item.pred === pred);
+      // NER: a sentence belongs to a cell when one of its entity errors is that (gold, predicted) pair.
+      examples = examples.filter((e) => (e.item.errors ? e.item.errors.some(([g, p]) => g === gold && p === pred) : e.item.gold === gold && e.item.pred === pred));
       caption = `Gold ${gold ?? '?'}, predicted ${pred ?? '?'}: ${examples.length} listed example(s)`;
     }
   }
@@ -156,7 +157,9 @@ export function renderEval(root: HTMLElement, report: EvalReport | null | undefi
     const list = el('ol', 'examples');
     for (const { item, index } of examples.slice(0, 200)) {
       const li = el('li', item.openable ? 'example openable' : 'example');
-      li.append(el('span', 'example-text', item.text), el('span', 'example-labels', `gold ${item.gold} → pred ${item.pred}`));
+      const aligned = report.tableKind === 'entity' ? alignedTags(item) : undefined;
+      if (aligned) li.append(aligned);
+      else li.append(el('span', 'example-text', item.text), el('span', 'example-labels', `gold ${item.gold} → pred ${item.pred}`));
       if (item.openable) {
         li.tabIndex = 0;
         li.title = 'Open the example in its source file';
@@ -171,9 +174,36 @@ export function renderEval(root: HTMLElement, report: EvalReport | null | undefi
   }
 }
 
-function renderConfusion(labels: readonly string[], matrix: readonly (readonly number[])[], h: EvalHandlers): HTMLElement {
+/**
+ * An NER example as three aligned rows (tokens, gold tags, predicted tags), the tokens whose tags
+ * differ marked; undefined when the words and tags do not line up one to one.
+ */
+function alignedTags(item: ExampleItem): HTMLElement | undefined {
+  const tokens = item.text.split(' ');
+  const gold = item.gold.split(' ');
+  const pred = item.pred.split(' ');
+  if (tokens.length !== gold.length || gold.length !== pred.length || tokens.length > 400) return undefined;
+  const table = el('table', 'aligned');
+  const rows = [el('tr'), el('tr'), el('tr')];
+  rows[0].append(el('th', undefined, 'token'));
+  rows[1].append(el('th', undefined, 'gold'));
+  rows[2].append(el('th', undefined, 'pred'));
+  tokens.forEach((t, i) => {
+    const diff = gold[i] !== pred[i] ? ' diff' : '';
+    rows[0].append(el('td', `tok${diff}`, t));
+    rows[1].append(el('td', `tag${diff}${gold[i] === 'O' ? ' o' : ''}`, gold[i]));
+    rows[2].append(el('td', `tag${diff}${pred[i] === 'O' ? ' o' : ''}`, pred[i]));
+  });
+  table.append(...rows);
+  const wrap = el('div', 'aligned-wrap');
+  wrap.append(table);
+  if (item.errors?.length) wrap.append(el('div', 'example-labels', item.errors.map(([g, p]) => (g === 'O' ? `spurious ${p}` : p === 'O' ? `missed ${g}` : `${g} → ${p}`)).join(' · ')));
+  return wrap;
+}
+
+function renderConfusion(labels: readonly string[], matrix: readonly (readonly number[])[], h: EvalHandlers, entity = false): HTMLElement {
   const wrap = el('div', 'confusion-wrap');
-  wrap.append(el('h4', undefined, 'Confusion matrix (rows: gold, columns: predicted)'));
+  wrap.append(el('h4', undefined, entity ? 'Entity confusion (rows: gold, columns: predicted; O: missed or spurious entities)' : 'Confusion matrix (rows: gold, columns: predicted)'));
   const table = el('table', 'confusion');
   const head = el('tr');
   head.append(el('th', 'corner', 'gold \\ pred'));

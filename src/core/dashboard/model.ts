@@ -254,6 +254,7 @@ export class RunModel {
         gold: String(m.gold ?? ''),
         pred: String(m.pred ?? ''),
         openable: !!m.source && typeof m.source.file === 'string' && Number.isInteger(m.source.line) && m.source.line > 0,
+        ...(Array.isArray(m.errors) ? { errors: (m.errors as readonly (readonly unknown[])[]).slice(0, 200).map((pair) => [String(pair[0] ?? ''), String(pair[1] ?? '')]) } : {}),
       })),
       ...(others.length ? { others } : {}),
     };

@@ -31,7 +31,8 @@ export const CLASS_REPORT = object({ precision: num(), recall: num(), f1: num(),
 export type ClassReport = Infer<typeof CLASS_REPORT>;
 
 export const SOURCE_REF = object({ file: str(), line: int(1) });
-export const MISCLASSIFIED = object({ text: str(), gold: str(), pred: str(), source: optional(nullable(SOURCE_REF)) });
+/** `errors` (NER): the sentence's entity errors as [gold type, predicted type], "O" for missed or spurious. */
+export const MISCLASSIFIED = object({ text: str(), gold: str(), pred: str(), source: optional(nullable(SOURCE_REF)), errors: optional(arrayOf(arrayOf(str()))) });
 export type Misclassified = Infer<typeof MISCLASSIFIED>;
 
 const METRICS = recordOf(nullable(num()), 1000);

@@ -83,6 +83,8 @@ class Misclassified(TypedDict):
     gold: str
     pred: str
     source: NotRequired[SourceRef | None]
+    # NER: the sentence's entity errors as [gold type, predicted type] ("O": missed or spurious).
+    errors: NotRequired[list[list[str]]]
 
 
 class ConfusionMatrix(TypedDict):

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
+from seqeval.metrics.sequence_labeling import get_entities
 
 from ..data.collate import pad_batch
 from ..data.readers import TEXT_LIST, check_fields, read_conll, read_jsonl, record_where
@@ -92,12 +93,37 @@ class TokenClassificationTask(Task):
                 "support": int(v["support"])}
             for k, v in report.items() if not k.endswith(" avg")
         }
+        labels, matrix, errors = entity_confusion(gold, pred)
         wrong = [i for i in range(len(gold)) if gold[i] != pred[i]][:MAX_MISCLASSIFIED]
         misclassified = [
             {"text": " ".join(examples[features[i]["example"]]["tokens"]), "gold": " ".join(gold[i]),
-             "pred": " ".join(pred[i]), "source": examples[features[i]["example"]].get("source")}
+             "pred": " ".join(pred[i]), "source": examples[features[i]["example"]].get("source"), "errors": errors[i]}
             for i in wrong
         ]
-        return EvalResult(metrics, {"per_entity": per_entity, "misclassified": misclassified},
+        return EvalResult(metrics, {"per_entity": per_entity, "misclassified": misclassified,
+                                    "confusion_matrix": {"labels": labels, "matrix": matrix}},
                           pred_counts=Counter(t for p in pred for t in p), gold_counts=Counter(t for g in gold for t in g))
 
+
+def entity_confusion(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> tuple[list[str], list[list[int]], list[list[list[str]]]]:
+    """Entity-level confusion (seqeval's strict spans): rows gold, columns predicted, over the entity
+    types plus "O" last. A predicted span equal to a gold span counts at (gold type, predicted type);
+    a gold span with no predicted span of the same extent is missed (gold type, O); a predicted span
+    with no gold span of its extent is spurious (O, predicted type). Also, per sentence, its errors
+    as [gold, predicted] pairs."""
+    per_sentence: list[list[tuple[str, str]]] = []
+    types: set[str] = set()
+    for g, p in zip(gold, pred, strict=True):
+        gs = {(s, e): t for t, s, e in get_entities(list(g))}
+        ps = {(s, e): t for t, s, e in get_entities(list(p))}
+        pairs = [(t, ps.get(span, "O")) for span, t in gs.items()] + [("O", t) for span, t in ps.items() if span not in gs]
+        types.update(gs.values(), ps.values())
+        per_sentence.append(pairs)
+    labels = [*sorted(types), "O"]
+    index = {t: i for i, t in enumerate(labels)}
+    matrix = [[0] * len(labels) for _ in labels]
+    for pairs in per_sentence:
+        for a, b in pairs:
+            matrix[index[a]][index[b]] += 1
+    errors = [[[a, b] for a, b in pairs if a != b] for pairs in per_sentence]
+    return labels, matrix, errors
