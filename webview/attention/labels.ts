@@ -9,8 +9,7 @@ const WIDE = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Han
 /** Width of an ordinary (Latin) character, in ems, for a sans-serif or monospace font. */
 const NARROW_EM = 0.6;
 
-/** Fonts after the editor's own, so that CJK glyphs come from a CJK font rather than a random fallback. */
-export const CJK_FONT_FALLBACK = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif';
+export { CJK_FONT_FALLBACK } from './protocol';
 
 const segmenter = typeof Intl !== 'undefined' && 'Segmenter' in Intl ? new Intl.Segmenter(undefined, { granularity: 'grapheme' }) : undefined;
 

@@ -51,3 +51,6 @@ export type ExportMessage = Extract<WebviewMessage, { type: 'export' }>;
 
 export const isWebviewMessage = WEBVIEW_MESSAGE;
 export const isHostMessage = HOST_MESSAGE;
+
+/** Fonts that hold CJK glyphs, after the editor's own: the panel's labels and its PNG/SVG export use them. */
+export const CJK_FONT_FALLBACK = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif';

@@ -1,8 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { CJK_FONT_FALLBACK } from '../../../webview/attention/labels';
-import { WEBVIEW_MESSAGE, type AttentionSet, type HostMessage, type WebviewMessage } from '../../../webview/attention/protocol';
+import { CJK_FONT_FALLBACK, WEBVIEW_MESSAGE, type AttentionSet, type HostMessage, type WebviewMessage } from '../../../webview/attention/protocol';
 import type { InferenceTask } from '../../core/inference/types';
 import type { Ctx } from '../ctx';
 import type { EngineHost } from './engineHost';
