@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { estimateText, measuredThroughput } from '../../core/runs/estimate';
 import { packageRoot } from '../../core/paths';
 import { workerEnv } from '../../core/python/workerEnv';
 import { TASKS, type Task } from '../../core/runs/protocol';
@@ -171,12 +172,21 @@ async function askTrainingChanges(task: Task, title: string, prompt: string, req
   return text === undefined ? undefined : parseChanges(text);
 }
 
-/** Asks for one numeric training field, checked as the run will be (type and range). */
-async function askNumber(task: Task, field: string, value: unknown, step: number): Promise<number | undefined> {
+/**
+ * Asks for one numeric training field, checked as the run will be (type and range); `estimate`, when
+ * given, turns a valid value into a live line under the box (steps and time).
+ */
+async function askNumber(task: Task, field: string, value: unknown, step: number, estimate?: (v: number) => string | undefined): Promise<number | undefined> {
   const v = await vscode.window.showInputBox({
     title: `New Training Run (${step}/8): ${field}`,
     value: String(value),
-    validateInput: (s) => (s.trim() !== '' && Number.isFinite(Number(s)) ? checkTrainingChanges(task, { [field]: Number(s) })[0]?.message : 'Enter a number'),
+    validateInput: (s) => {
+      if (s.trim() === '' || !Number.isFinite(Number(s))) return 'Enter a number';
+      const problem = checkTrainingChanges(task, { [field]: Number(s) })[0]?.message;
+      if (problem) return problem;
+      const line = estimate?.(Number(s));
+      return line ? { message: line, severity: vscode.InputBoxValidationSeverity.Info } : undefined;
+    },
   });
   return v === undefined ? undefined : Number(v);
 }
@@ -271,11 +281,17 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
       }
       // Trainer's names throughout, so a run's spec reads like a Trainer configuration.
       const defaults = defaultTraining(task);
-      const epochs = await askNumber(task, 'num_train_epochs', defaults.num_train_epochs, 4);
+      // A live estimate of steps and time (from an earlier run of this model here, when there is one).
+      const examples = dataPick.dataset?.trainCount;
+      const configuredDevice = ctx.config().get<string>('defaultDevice') ?? 'auto';
+      const throughput = measuredThroughput(s.list(), model, task, configuredDevice);
+      const estimate = (epochs: number, batchSize: number): string | undefined =>
+        examples ? estimateText({ examples, epochs, batchSize, gradientAccumulation: Number(defaults.gradient_accumulation_steps) || 1 }, throughput) : undefined;
+      const epochs = await askNumber(task, 'num_train_epochs', defaults.num_train_epochs, 4, (e) => estimate(e, Number(defaults.per_device_train_batch_size)));
       if (epochs === undefined) return;
       const lr = await askNumber(task, 'learning_rate', defaults.learning_rate, 5);
       if (lr === undefined) return;
-      const batch = await askNumber(task, 'per_device_train_batch_size', defaults.per_device_train_batch_size, 6);
+      const batch = await askNumber(task, 'per_device_train_batch_size', defaults.per_device_train_batch_size, 6, (b) => estimate(epochs, b));
       if (batch === undefined) return;
       const more = await askTrainingChanges(task, 'New Training Run (7/8): other training fields', `Trainer-style names, defaults for ${task}: ${trainingFieldNames(task).filter((n) => !['num_train_epochs', 'learning_rate', 'per_device_train_batch_size'].includes(n)).map((n) => `${n}=${trainingValueHint(n, defaults[n])}`).join(', ')}`, false);
       if (more === undefined) return;
