@@ -9,9 +9,9 @@ export const scenario = {
     const model = await modelFolder(dirs.workspace, 'ner');
     await selectLine(page, h, 'notes.md', 8);
     await h.runCommand(page, 'BERT Studio: Annotate Entities');
-    const status = page.locator('.part.statusbar', { hasText: /BERT Studio: \d+ entities/ }).first();
+    const status = page.locator('.part.statusbar', { hasText: /\d+ entit(?:y|ies)\b/ }).first();
     await chooseModelIfAsked(page, h, model, status);
-    h.log(`status bar: ${(await status.innerText()).match(/BERT Studio: \d+ entities[^\n]*/)?.[0]}`);
+    h.log(`status bar: ${(await status.innerText()).match(/\d+ entit(?:y|ies)\b[^\n]*/)?.[0]}`);
     await h.screenshot(page, 'entities', { readme: true });
   },
 };

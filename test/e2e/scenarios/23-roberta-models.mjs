@@ -57,9 +57,9 @@ export const scenario = {
     if (!entities.length) throw new Error('the tiny NER head found no entity in the line: nothing to compare');
     await selectLine(page, h, 'roberta.md', 2);
     await h.runCommand(page, 'BERT Studio: Annotate Entities');
-    const status = page.locator('.part.statusbar', { hasText: /BERT Studio: \d+ entities/ }).first();
+    const status = page.locator('.part.statusbar', { hasText: /\d+ entit(?:y|ies)\b/ }).first();
     await chooseModelIfAsked(page, h, join(ws, 'models', 'roberta-ner'), status);
-    const shown = (await status.innerText()).match(/BERT Studio: (\d+) entities/)?.[1];
+    const shown = (await status.innerText()).match(/(\d+) entit(?:y|ies)\b/)?.[1];
     if (Number(shown) !== entities.length) throw new Error(`the status bar says ${shown} entities, the engine found ${entities.length}`);
     // A bordered decoration is drawn in the overlay layer as a box ("ced-..." class) from its first
     // character to its last: its columns, in the monospace editor font, are the entity's characters.
