@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import flops  # bench/flops.py
+from child_runs import peak_memory_mb, run_child  # bench/child_runs.py
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("BERT_STUDIO_DATA", REPO.parent / "shared" / "data"))
@@ -64,16 +64,6 @@ def prepare_model(args: argparse.Namespace, workdir: Path) -> Path:
     BertModel(config).save_pretrained(folder, safe_serialization=True)
     tok.save_pretrained(folder)
     return folder
-
-
-def peak_memory_mb(device: str) -> float:
-    import resource
-
-    import torch
-
-    if device == "cuda":
-        return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_ours(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -192,13 +182,7 @@ def flops_per_sample(cfg: dict[str, Any]) -> tuple[float, float]:
 
 
 def child(which: str, cfg: dict[str, Any]) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--_child", which, "--_cfg", json.dumps(cfg)]
-    t0 = time.time()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{which} failed:\n{proc.stderr[-4000:]}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["wall_seconds"] = time.time() - t0
+    result = run_child(__file__, which, cfg)
     result["samples_per_second"] = result["samples"] / result["train_seconds"]
     return result
 

@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import flops  # bench/flops.py
+from child_runs import peak_memory_mb, run_child  # bench/child_runs.py
 
 REPO = Path(__file__).resolve().parents[1]
 MLM_PROBABILITY = 0.15
@@ -149,16 +149,6 @@ def run_theirs(cfg: dict[str, Any]) -> dict[str, Any]:
             "peak_memory_mb": peak_memory_mb(cfg["device"])}
 
 
-def peak_memory_mb(device: str) -> float:
-    import resource
-
-    import torch
-
-    if device == "cuda":
-        return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def basis(cfg: dict[str, Any]) -> tuple[float, float, dict[str, Any]]:
     """(mean real tokens per sequence, model FLOPs per real token, the model's shape)."""
     from transformers import AutoTokenizer, BertForPreTraining
@@ -174,13 +164,7 @@ def basis(cfg: dict[str, Any]) -> tuple[float, float, dict[str, Any]]:
 
 
 def child(which: str, cfg: dict[str, Any]) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--_child", which, "--_cfg", json.dumps(cfg)]
-    t0 = time.time()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{which} failed:\n{proc.stderr[-4000:]}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["wall_seconds"] = time.time() - t0
+    result = run_child(__file__, which, cfg)
     result["sequences_per_second"] = result["sequences"] / result["train_seconds"]
     return result
 

@@ -1,0 +1,44 @@
+"""Alternated benchmark runs, each in its own process (bench/finetune.py, bench/pretrain.py).
+
+Each side runs as `python SCRIPT --_child WHICH --_cfg JSON` and prints its result as the last line of
+stdout; memory is that process's own peak.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+
+def peak_memory_mb(device: str) -> float:
+    """The process's peak memory: CUDA's max allocated, else VmHWM, the peak RSS of its own address
+    space since exec (ru_maxrss would also count the parent's RSS at the fork)."""
+    import torch
+
+    if device == "cuda":
+        return torch.cuda.max_memory_allocated() / 2**20
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_child(script: str, which: str, cfg: dict[str, Any]) -> dict[str, Any]:
+    """One side's run in a fresh process: its JSON result plus `wall_seconds`."""
+    cmd = [sys.executable, script, "--_child", which, "--_cfg", json.dumps(cfg)]
+    t0 = time.time()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{which} failed:\n{proc.stderr[-4000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["wall_seconds"] = time.time() - t0
+    return result
