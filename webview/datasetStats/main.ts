@@ -149,7 +149,16 @@ function render(): void {
         card.append(el('div', chars.text, chars.warn ? 'warn' : 'muted'));
         if (chars.fix) card.append(el('div', chars.fix, 'warn'));
       }
-      if (s.labels) card.append(bars(s.labelsPerExample ? 'Labels (examples with each label)' : 'Labels', s.labels));
+      if (s.labels) {
+        card.append(bars(s.labelsPerExample ? 'Labels (examples with each label)' : 'Labels', s.labels));
+        if (d.task === 'sequence_classification') {
+          const name = el('button', 'Name labels…');
+          name.title = 'Give the labels names (e.g. 0=negative, 1=positive): the snapshot, statistics, models and predictions use them';
+          name.disabled = state.status === 'running';
+          name.addEventListener('click', () => vscode.postMessage({ type: ToHost.NameLabels }));
+          card.append(name);
+        }
+      }
       if (s.labelsPerExample) card.append(bars('Labels per example', s.labelsPerExample, true));
       if (s.entities) card.append(bars('Entities', s.entities));
       cards.append(card);

@@ -57,7 +57,7 @@ export const HOST_MESSAGE = tagged({
 });
 export type HostMessage = Infer<typeof HOST_MESSAGE>;
 
-export const ToHost = { Ready: 'ready', RequestRows: 'requestRows', Recompute: 'recompute', OpenRow: 'openRow', Cancel: 'cancel', ChooseTokenizer: 'chooseTokenizer' } as const;
+export const ToHost = { Ready: 'ready', RequestRows: 'requestRows', Recompute: 'recompute', OpenRow: 'openRow', Cancel: 'cancel', ChooseTokenizer: 'chooseTokenizer', NameLabels: 'nameLabels' } as const;
 
 const maxSeqLength = int(8, LIMITS.maxSeqLength);
 export const WEBVIEW_MESSAGE = tagged({
@@ -69,6 +69,8 @@ export const WEBVIEW_MESSAGE = tagged({
   [ToHost.Cancel]: message(ToHost.Cancel),
   /** The host asks which model's tokenizer to use (the webview never names a path). */
   [ToHost.ChooseTokenizer]: message(ToHost.ChooseTokenizer, { maxSeqLength }),
+  /** The host asks for label names (label=name), re-imports the snapshot with them and shows it again. */
+  [ToHost.NameLabels]: message(ToHost.NameLabels),
 });
 export type WebviewMessage = Infer<typeof WEBVIEW_MESSAGE>;
 

@@ -208,10 +208,12 @@ export function registerDatasets(ctx: Ctx): void {
     vscode.commands.registerCommand('bertStudio.importDataset', importCommand),
     vscode.commands.registerCommand('bertStudio.validateDataset', validateCommand),
     vscode.commands.registerCommand('bertStudio.refreshDatasets', () => tree.refresh()),
-    vscode.commands.registerCommand('bertStudio.nameLabels', async (arg?: unknown) => {
+    vscode.commands.registerCommand('bertStudio.nameLabels', async (arg?: unknown): Promise<boolean> => {
       const entry = await entryFor(arg);
       const dir = datasetsDir();
-      if (entry && dir && (await changeDataset(entry, dir, 'labelNames'))) tree.refresh();
+      if (!entry || !dir || !(await changeDataset(entry, dir, 'labelNames'))) return false;
+      tree.refresh();
+      return true;
     }),
     vscode.commands.registerCommand('bertStudio.addTestSplit', async (arg?: unknown) => {
       const entry = await entryFor(arg);

@@ -151,6 +151,13 @@ export class DatasetStatsPanel {
         await this.compute(m.maxSeqLength);
         return;
       }
+      case ToHost.NameLabels: {
+        // The Datasets view's Name Labels…, then this page again on the re-imported snapshot.
+        if (!(await vscode.commands.executeCommand<boolean | undefined>('bertStudio.nameLabels', this.entry.id))) return;
+        await DatasetStatsPanel.reload(this.entry.id, path.dirname(this.entry.dir));
+        if (!this.stats) await this.compute(128);
+        return;
+      }
       case ToHost.OpenRow: {
         const pager = this.pagers.get(m.split);
         const row = pager ? (await pager.rows(m.row, 1)).rows[0] : undefined;

@@ -19,6 +19,8 @@ describe('datasets: statistics view', () => {
     assert.ok(!isWebviewMessage({ type: 'openRow', split: 'train', row: 1.5 }));
     assert.ok(isWebviewMessage({ type: 'chooseTokenizer', maxSeqLength: 128 }));
     assert.ok(!isWebviewMessage({ type: 'chooseTokenizer', maxSeqLength: 4 }));
+    assert.ok(isWebviewMessage({ type: 'nameLabels' }));
+    assert.ok(!isWebviewMessage({ type: 'nameLabels', names: '0=/etc/passwd' }), 'the page never sends names or paths: the host asks');
     assert.ok(!isWebviewMessage({ type: 'exec', cmd: 'rm' }));
     assert.ok(!isWebviewMessage(null));
   });
