@@ -6,10 +6,12 @@ stdout; memory is that process's own peak.
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -42,3 +44,25 @@ def run_child(script: str, which: str, cfg: dict[str, Any]) -> dict[str, Any]:
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["wall_seconds"] = time.time() - t0
     return result
+
+
+def add_child_arguments(p: argparse.ArgumentParser) -> None:
+    """The hidden flags a child run is started with (run_child)."""
+    p.add_argument("--_child", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--_cfg", default=None, help=argparse.SUPPRESS)
+
+
+Side = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def serve_child(args: argparse.Namespace, ours: Side, theirs: Side) -> bool:
+    """In a child run: sets its threads, runs its side and prints the result; False in the parent."""
+    if not args._child:
+        return False
+    cfg = json.loads(args._cfg)
+    if cfg.get("threads"):
+        import torch
+
+        torch.set_num_threads(cfg["threads"])
+    print(json.dumps(ours(cfg) if args._child == "ours" else theirs(cfg)))
+    return True

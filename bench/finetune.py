@@ -29,7 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import flops  # bench/flops.py
-from child_runs import peak_memory_mb, run_child  # bench/child_runs.py
+from child_runs import (  # bench/child_runs.py
+    add_child_arguments,
+    peak_memory_mb,
+    run_child,
+    serve_child,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("BERT_STUDIO_DATA", REPO.parent / "shared" / "data"))
@@ -205,17 +210,9 @@ def main() -> None:
                    help="bf16 autocast on both sides (auto: the worker's rule, a bf16 GPU or a CPU with AMX or AVX512-BF16)")
     p.add_argument("--threads", type=int, default=None, help="torch threads in each run (default: torch's)")
     p.add_argument("--out", type=Path, default=None)
-    p.add_argument("--_child", default=None, help=argparse.SUPPRESS)
-    p.add_argument("--_cfg", default=None, help=argparse.SUPPRESS)
+    add_child_arguments(p)
     args = p.parse_args()
-    if args._child:
-        cfg = json.loads(args._cfg)
-        if cfg.get("threads"):
-            import torch
-
-            torch.set_num_threads(cfg["threads"])
-        result = run_ours(cfg) if args._child == "ours" else run_theirs(cfg)
-        print(json.dumps(result))
+    if serve_child(args, run_ours, run_theirs):
         return
     workdir = Path(tempfile.mkdtemp(prefix="bench-finetune-"))
     cfg = {"model": str(prepare_model(args, workdir)), "device": args.device, "steps": args.steps,
