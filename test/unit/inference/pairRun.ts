@@ -35,6 +35,8 @@ let pending: Promise<PairRun> | undefined;
 export function tinyPairRun(): Promise<PairRun> {
   pending ??= (async () => {
     const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'bs-pairs-'));
+    // About 740 MB (checkpoints and exports): gone when the mocha process ends.
+    process.once('exit', () => fs.rmSync(workspace, { recursive: true, force: true }));
     const dev = path.join(workspace, 'dev-head.tsv');
     const lines = fs.readFileSync(path.join(DATA, 'mrpc', 'dev.tsv'), 'utf8').replace(/^\uFEFF/, '').split('\n');
     fs.writeFileSync(dev, `${lines.slice(0, DEV_ROWS + 1).join('\n')}\n`);
