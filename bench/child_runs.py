@@ -10,8 +10,10 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -66,3 +68,17 @@ def serve_child(args: argparse.Namespace, ours: Side, theirs: Side) -> bool:
         torch.set_num_threads(cfg["threads"])
     print(json.dumps(ours(cfg) if args._child == "ours" else theirs(cfg)))
     return True
+
+
+def train_worker(spec: dict[str, Any], prefix: str) -> tuple[list[dict[str, Any]], float]:
+    """Trains `spec` with the worker's own train() in a new run folder: its events, and the seconds
+    from its `running` status to its last step event (set-up and the final evaluation left out)."""
+    from bert_studio_trainer.train import train
+
+    run_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    (run_dir / "spec.json").write_text(json.dumps(spec))
+    assert train(run_dir) == 0, (run_dir / "events.jsonl").read_text()[-2000:]
+    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    start = next(e["ts"] for e in events if e["type"] == "status" and e["state"] == "running")
+    end = [e for e in events if e["type"] == "step"][-1]["ts"]
+    return events, end - start

@@ -34,6 +34,7 @@ from child_runs import (  # bench/child_runs.py
     peak_memory_mb,
     run_child,
     serve_child,
+    train_worker,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,9 +73,6 @@ def prepare_model(args: argparse.Namespace, workdir: Path) -> Path:
 
 
 def run_ours(cfg: dict[str, Any]) -> dict[str, Any]:
-    from bert_studio_trainer.train import train
-
-    run_dir = Path(tempfile.mkdtemp(prefix="bench-ours-"))
     spec = {
         "version": 1, "task": "sequence_classification", "model": {"name_or_path": cfg["model"]},
         "data": {"train": str(DATA / "sst2" / "train.tsv"), "validation": str(DATA / "sst2" / "dev.tsv"),
@@ -87,13 +85,9 @@ def run_ours(cfg: dict[str, Any]) -> dict[str, Any]:
                      "bf16": cfg["bf16"]},
         "device": cfg["device"], "export": {"onnx": False},
     }
-    (run_dir / "spec.json").write_text(json.dumps(spec))
-    assert train(run_dir) == 0, (run_dir / "events.jsonl").read_text()[-2000:]
-    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
-    start = next(e["ts"] for e in events if e["type"] == "status" and e["state"] == "running")
-    end = [e for e in events if e["type"] == "step"][-1]["ts"]
+    events, seconds = train_worker(spec, "bench-ours-")
     metrics = [e for e in events if e["type"] == "eval"][-1]["metrics"]
-    return {"train_seconds": end - start, "samples": cfg["steps"] * cfg["batch_size"],
+    return {"train_seconds": seconds, "samples": cfg["steps"] * cfg["batch_size"],
             "accuracy": metrics["accuracy"], "peak_memory_mb": peak_memory_mb(cfg["device"])}
 
 

@@ -36,6 +36,7 @@ from child_runs import (  # bench/child_runs.py
     peak_memory_mb,
     run_child,
     serve_child,
+    train_worker,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,9 +77,6 @@ def bf16_used(cfg: dict[str, Any]) -> bool:
 
 
 def run_ours(cfg: dict[str, Any]) -> dict[str, Any]:
-    from bert_studio_trainer.train import train
-
-    run_dir = Path(tempfile.mkdtemp(prefix="bench-pretrain-ours-"))
     spec = {
         "version": 1, "task": "mlm_nsp", "model": {"name_or_path": cfg["folder"]},
         "data": {"train": str(corpus_file(cfg))},
@@ -90,12 +88,8 @@ def run_ours(cfg: dict[str, Any]) -> dict[str, Any]:
                      "torch_compile": cfg["compile"], "bf16": cfg["bf16"]},
         "device": cfg["device"], "export": {"onnx": False},
     }
-    (run_dir / "spec.json").write_text(json.dumps(spec))
-    assert train(run_dir) == 0, (run_dir / "events.jsonl").read_text()[-2000:]
-    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
-    start = next(e["ts"] for e in events if e["type"] == "status" and e["state"] == "running")
-    end = [e for e in events if e["type"] == "step"][-1]["ts"]
-    return {"train_seconds": end - start, "sequences": cfg["steps"] * cfg["batch_size"],
+    _, seconds = train_worker(spec, "bench-pretrain-ours-")
+    return {"train_seconds": seconds, "sequences": cfg["steps"] * cfg["batch_size"],
             "peak_memory_mb": peak_memory_mb(cfg["device"])}
 
 
