@@ -159,3 +159,32 @@ def test_tiny_from_scratch_beats_the_unigram_baseline(tmp_path: Path, data: Path
     assert final["masked_tokens"] > 1000
     assert final["mlm_accuracy"] > baseline + 0.02, (final, tok.convert_ids_to_tokens(top), baseline)
     assert final["perplexity"] < 1000
+
+
+def test_heldout_masks_stay_at_15_percent_whatever_the_training_rate(data: Path) -> None:
+    """training.mlm_probability sets the training masks only: held-out masks are drawn at BERT's 15%,
+    so runs trained at different rates report comparable held-out accuracy and perplexity."""
+    from bert_studio_trainer.pretrain.masking import IGNORE
+    from bert_studio_trainer.spec import parse_spec
+    from bert_studio_trainer.tasks.pretraining import MlmTask
+
+    spec = make_spec("mlm", data / "wikitext-2" / "valid.txt", data / "wikitext-2" / "test.txt", mlm_probability=0.4,
+                     max_seq_length=128)
+    task = MlmTask(parse_spec(spec))
+    tok = task.build_tokenizer(task.spec.model)
+    special = set(tok.all_special_ids)
+
+    def masked_share(rows: list[tuple[list[int], list[int]]]) -> float:
+        # A candidate is a non-special token before masking: a masked position, or an unmasked one.
+        masked = sum(sum(int(lab) != IGNORE for lab in labels) for _, labels in rows)
+        candidates = sum(sum(int(lab) != IGNORE or int(i) not in special for i, lab in zip(ids, labels, strict=True))
+                         for ids, labels in rows)
+        return masked / candidates
+
+    eval_docs = task.load_examples(Path(spec["data"]["validation"]), "validation")[:4]
+    held_out = task.build_eval_features(eval_docs, tok)
+    train_docs = task.load_examples(Path(spec["data"]["train"]), "train")[:4]
+    features = task.build_train_features(train_docs, tok)
+    batch = task.collate(features[:64])
+    assert abs(masked_share([(f["input_ids"], f["labels"]) for f in held_out]) - 0.15) < 0.01
+    assert abs(masked_share(list(zip(batch["input_ids"].tolist(), batch["labels"].tolist(), strict=True))) - 0.4) < 0.02
