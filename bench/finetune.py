@@ -82,7 +82,7 @@ def run_ours(cfg: dict[str, Any]) -> dict[str, Any]:
                      "learning_rate": cfg["lr"], "warmup_ratio": 0.06, "weight_decay": 0.01, "seed": 42,
                      "logging_steps": cfg["steps"], "eval_steps": cfg["steps"], "save_steps": 10**9,
                      "save_total_limit": 1, "group_by_length": True, "torch_compile": cfg["compile"],
-                     "bf16": cfg["bf16"]},
+                     "bf16": cfg["bf16"], "packing": cfg["packing"]},
         "device": cfg["device"], "export": {"onnx": False},
     }
     events, seconds = train_worker(spec, "bench-ours-")
@@ -203,6 +203,8 @@ def main() -> None:
     p.add_argument("--bf16", default="auto", choices=["auto", "true", "false"],
                    help="bf16 autocast on both sides (auto: the worker's rule, a bf16 GPU or a CPU with AMX or AVX512-BF16)")
     p.add_argument("--threads", type=int, default=None, help="torch threads in each run (default: torch's)")
+    p.add_argument("--packing", action="store_true",
+                   help="ours packs several examples per row (training.packing); the Trainer has no CPU equivalent")
     p.add_argument("--out", type=Path, default=None)
     add_child_arguments(p)
     args = p.parse_args()
@@ -212,7 +214,7 @@ def main() -> None:
     cfg = {"model": str(prepare_model(args, workdir)), "device": args.device, "steps": args.steps,
            "batch_size": args.batch_size, "max_seq_length": args.max_seq_length, "train_samples": args.train_samples,
            "eval_samples": args.eval_samples, "lr": args.lr, "threads": args.threads, "compile": args.compile,
-           "bf16": {"auto": "auto", "true": True, "false": False}[args.bf16]}
+           "packing": args.packing, "bf16": {"auto": "auto", "true": True, "false": False}[args.bf16]}
     if args.threads:
         os.environ["BERT_STUDIO_NUM_THREADS"] = str(args.threads)
     runs: dict[str, list[dict[str, Any]]] = {"ours": [], "hf_trainer": []}
@@ -243,7 +245,9 @@ def main() -> None:
         "mfu_basis": {"mean_real_tokens_per_example": mean_len, "train_flops_per_real_token": per_token,
                       "peaks_flops": peaks, "peak_used": ref, "bf16": bf16, "method": "bench/flops.py"},
         "settings": {
-            "ours": {"group_by_length": True, "padding": "dynamic, to the batch's longest", "attention": "sdpa",
+            "ours": {"group_by_length": True, "attention": "sdpa", "packing": args.packing,
+                     "padding": ("none: examples packed into rows with restarting positions and a block-diagonal mask"
+                                 if args.packing else "dynamic, to the batch's longest"),
                      "optimizer": "fused AdamW", "bf16": cfg["bf16"], "torch_compile": args.compile,
                      "evaluation_in_timed_region": False},
             "hf_trainer": hf_settings(cfg) | {"collator": "DataCollatorWithPadding(pad_to_multiple_of=8)",
