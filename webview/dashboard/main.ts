@@ -14,6 +14,8 @@ import { onHostMessage } from '../shared/messages';
 import { arrayOf, check, object, optional } from '../../src/shared/guard';
 import { EVAL_PREFIX, HOST_MESSAGE, RUN_LIST_ITEM, RUN_SUMMARY, ToHost, ToWebview, type EvalReport, type HostMessage, type RunListItem, type RunSummary, type Selection, type SeriesDelta, type WebviewMessage } from './protocol';
 import { LogView, renderEval, renderSummary } from './sections';
+import { DataMapSection } from './cartography';
+import { SlicesSection } from './slices';
 import { loadState, readySelection, selectionOf, type UiState } from './uiState';
 import { envelope, perBucket, SeriesStore, smoothedEnvelope, type Buckets, type Line } from './seriesStore';
 
@@ -95,7 +97,9 @@ openLog.addEventListener('click', (e) => {
 logHead.append(el('h3', undefined, 'Log'), openLog);
 logRoot.append(logHead);
 const logView = new LogView(logRoot);
-app.append(header, compareBox, summaryRoot, legend, zoomNote, charts, evalRoot, logRoot);
+const dataMap = new DataMapSection((m) => post(m));
+const slices = new SlicesSection((m) => post(m));
+app.append(header, compareBox, summaryRoot, legend, zoomNote, charts, evalRoot, dataMap.root, slices.root, logRoot);
 
 const onZoom = (range: [number, number] | undefined): void => {
   zoom = range;
@@ -149,6 +153,8 @@ function changeSelection(next: Selection, notifyHost: boolean): void {
   store.drop(keep);
   zoomStore.drop(keep);
   if (notifyHost) post({ type: ToHost.Select, selection: selection() });
+  dataMap.setRun(ui.primary);
+  slices.setRun(ui.primary);
   renderRuns();
   renderDetails();
   scheduleCharts();
@@ -192,6 +198,7 @@ onHostMessage('dashboard', HOST_MESSAGE, (msg: HostMessage) => {
         ui.cell = undefined;
         saveState();
         renderEvalSection();
+        slices.evalChanged();
       }
       scheduleCharts();
       break;
@@ -209,6 +216,12 @@ onHostMessage('dashboard', HOST_MESSAGE, (msg: HostMessage) => {
       break;
     case ToWebview.Notice:
       zoomNote.textContent = msg.message;
+      break;
+    case ToWebview.Cartography:
+      dataMap.show(msg.runId, msg.map, msg.message);
+      break;
+    case ToWebview.Slices:
+      slices.show(msg.runId, msg.slices);
       break;
   }
 });

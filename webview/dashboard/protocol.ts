@@ -87,6 +87,56 @@ export const EVAL_REPORT = object({
 });
 export type EvalReport = Infer<typeof EVAL_REPORT>;
 
+/**
+ * Dataset cartography (Swayamdipta et al. 2020) of the run's training examples, from dynamics.jsonl:
+ * each point's confidence (mean gold-label probability over epochs), variability (its standard
+ * deviation), correctness (share of epochs right), region (the host's, src/core/analysis/cartography.ts)
+ * and the start of its source line. `shown` < `examples` when the map holds an even sample.
+ */
+export const MAP_REGIONS = ['easy', 'ambiguous', 'hard'] as const;
+export const MAX_MAP_POINTS = 20_000;
+export const MAP_POINT = object({ example: count, confidence: num(), variability: num(), correctness: num(), gold: text, region: oneOf(...MAP_REGIONS), snippet: text, openable: bool });
+export type MapPoint = Infer<typeof MAP_POINT>;
+export const CARTOGRAPHY_MAP = object({
+  examples: count,
+  shown: count,
+  epochs: count,
+  /** Token classification: confidence is the mean over an example's words. */
+  unit: oneOf('example', 'sentence'),
+  thresholds: object({ variability: num(), confidence: num() }),
+  regions: object({ easy: count, ambiguous: count, hard: count }),
+  points: arrayOf(MAP_POINT, MAX_MAP_POINTS),
+});
+export type CartographyMap = Infer<typeof CARTOGRAPHY_MAP>;
+
+/** Accuracy per slice of an evaluation's predictions (src/core/analysis/slices.ts). */
+export const SLICE_ROW = object({ name: text, count, correct: count, accuracy: nullable(num()) });
+export type SliceRowItem = Infer<typeof SLICE_ROW>;
+export const PATTERN_MODES = ['keyword', 'regex'] as const;
+export const MAX_SLICE_PATTERN = 200;
+export const SLICE_REPORT = object({
+  evaluation: text,
+  examples: count,
+  accuracy: nullable(num()),
+  lengthUnit: text,
+  byLength: arrayOf(SLICE_ROW),
+  byLabel: arrayOf(SLICE_ROW),
+  pattern: optional(object({ input: text, mode: oneOf(...PATTERN_MODES), matching: SLICE_ROW, rest: SLICE_ROW })),
+  flagged: optional(object({ issues: count, flagged: SLICE_ROW, rest: SLICE_ROW })),
+});
+export type SliceReportItem = Infer<typeof SLICE_REPORT>;
+/** What the Slices section shows: per-example slices of an evaluation, or only the validation eval's by-label rows, and why. */
+export const SLICES = object({
+  report: optional(SLICE_REPORT),
+  /** The latest validation eval's by-label slice (its confusion matrix), when there is no predictions.jsonl. */
+  validationByLabel: optional(arrayOf(SLICE_ROW)),
+  evaluations: arrayOf(text, 100),
+  note: optional(text),
+  /** The pattern was refused: what is wrong with it and the fix. */
+  patternError: optional(text),
+});
+export type Slices = Infer<typeof SLICES>;
+
 export const LOG_LINE = object({ ts: optional(num()), level: text, text });
 export type LogLine = Infer<typeof LOG_LINE>;
 
@@ -110,6 +160,8 @@ export const ToWebview = {
   Logs: 'logs',
   Range: 'range',
   Notice: 'notice',
+  Cartography: 'cartography',
+  Slices: 'slices',
 } as const;
 
 export const HOST_MESSAGE = tagged({
@@ -121,6 +173,9 @@ export const HOST_MESSAGE = tagged({
   [ToWebview.Logs]: message(ToWebview.Logs, { runId, reset: bool, lines: arrayOf(LOG_LINE) }),
   [ToWebview.Range]: message(ToWebview.Range, { requestId: count, x0: num(), x1: num(), runs: arrayOf(object({ runId, deltas: arrayOf(SERIES_DELTA) })) }),
   [ToWebview.Notice]: message(ToWebview.Notice, { message: text }),
+  /** `map` null: no dynamics; `message` says why and how to get them. */
+  [ToWebview.Cartography]: message(ToWebview.Cartography, { runId, map: nullable(CARTOGRAPHY_MAP), message: optional(text) }),
+  [ToWebview.Slices]: message(ToWebview.Slices, { runId, slices: SLICES }),
 });
 export type HostMessage = Infer<typeof HOST_MESSAGE>;
 
@@ -131,6 +186,9 @@ export const ToHost = {
   RequestRange: 'requestRange',
   OpenExample: 'openExample',
   OpenLog: 'openLog',
+  RequestCartography: 'requestCartography',
+  OpenTrainingExample: 'openTrainingExample',
+  RequestSlices: 'requestSlices',
 } as const;
 
 export const WEBVIEW_MESSAGE = tagged({
@@ -142,5 +200,11 @@ export const WEBVIEW_MESSAGE = tagged({
   /** Opens the source of misclassified example `index` of the eval at `step` of run `runId`. */
   [ToHost.OpenExample]: message(ToHost.OpenExample, { runId, step: count, index: count }),
   [ToHost.OpenLog]: message(ToHost.OpenLog, { runId }),
+  /** The cartography map of the run's training examples (sent when the page opens its section). */
+  [ToHost.RequestCartography]: message(ToHost.RequestCartography, { runId }),
+  /** Opens training example `example` (an index of dynamics.jsonl) of the map last sent for `runId`. */
+  [ToHost.OpenTrainingExample]: message(ToHost.OpenTrainingExample, { runId, example: count }),
+  /** Slices of evaluation `evaluation` (default: the newest with predictions), with the user's pattern when given. */
+  [ToHost.RequestSlices]: message(ToHost.RequestSlices, { runId, evaluation: optional(str(200)), pattern: optional(str(10_000)), mode: optional(oneOf(...PATTERN_MODES)) }),
 });
 export type WebviewMessage = Infer<typeof WEBVIEW_MESSAGE>;

@@ -2,9 +2,11 @@
 // ready handshake, the selection, one RunFollower per visible run, and throttled incremental
 // updates. Messages from the webview are validated before anything acts on them.
 
+import type { DynamicsRow } from '../analysis/cartography';
 import type { Misclassified } from '../runs/protocol';
 import { defaultRunId, type RunInfo, type RunStore } from '../runs/store';
 import { ToHost, ToWebview, type HostMessage, type RunListItem, type Selection } from '../../../webview/dashboard/protocol';
+import { loadCartography, loadSlices } from './analysisData';
 import { RunFollower, type FollowOptions } from './follower';
 import { describeRejected, parseWebviewMessage } from './validate';
 
@@ -15,6 +17,8 @@ export interface SessionHost {
   /** Opens a misclassified example's source; the host checks the path. */
   openExample(runId: string, example: Misclassified): void;
   openLog(runId: string): void;
+  /** The checked path of a run's dataset source file (workspace or the run's data sources), else undefined: what the data map may read and open. */
+  resolveSource?(runId: string, file: string): string | undefined;
 }
 
 export interface SessionOptions extends FollowOptions {
@@ -42,6 +46,8 @@ export class DashboardSession {
   /** Runs live at the last run-list read: a run not in it has just started. */
   private live = new Set<string>();
   private disposed = false;
+  /** Per run, the dynamics rows of the map last sent: the page names a training example by index. */
+  private readonly maps = new Map<string, ReadonlyMap<number, DynamicsRow>>();
 
   constructor(
     private readonly host: SessionHost,
@@ -95,7 +101,43 @@ export class DashboardSession {
       case ToHost.OpenLog:
         if (this.knownRun(msg.runId)) this.host.openLog(msg.runId);
         break;
+      case ToHost.RequestCartography:
+        if (this.knownRun(msg.runId)) this.sendCartography(msg.runId).catch((err: unknown) => this.host.warn(`dashboard: reading the data map of ${msg.runId} failed: ${String(err)}`));
+        break;
+      case ToHost.OpenTrainingExample: {
+        const row = this.maps.get(msg.runId)?.get(msg.example);
+        if (!row?.source) {
+          this.host.warn(`dashboard: no source for training example ${msg.example} of run ${msg.runId}`);
+          this.post({ type: ToWebview.Notice, message: 'That training example has no source line to open.' });
+          return;
+        }
+        this.host.openExample(msg.runId, { text: '', gold: row.gold ?? '', pred: '', source: row.source });
+        break;
+      }
+      case ToHost.RequestSlices:
+        if (this.knownRun(msg.runId)) {
+          const { runId, evaluation, pattern, mode } = msg;
+          this.sendSlices(runId, { evaluation, pattern, mode }).catch((err: unknown) => this.host.warn(`dashboard: computing the slices of ${runId} failed: ${String(err)}`));
+        }
+        break;
     }
+  }
+
+  private async sendCartography(runId: string): Promise<void> {
+    const store = this.host.store();
+    if (!store) return;
+    const resolve = (file: string): string | undefined => this.host.resolveSource?.(runId, file);
+    const loaded = await loadCartography(store.runDir(runId), store.get(runId).spec?.task, resolve);
+    if (this.disposed) return;
+    this.maps.set(runId, loaded.rows);
+    this.post({ type: ToWebview.Cartography, runId, map: loaded.map, ...(loaded.message ? { message: loaded.message } : {}) });
+  }
+
+  private async sendSlices(runId: string, request: Parameters<typeof loadSlices>[1]): Promise<void> {
+    const store = this.host.store();
+    if (!store) return;
+    const slices = await loadSlices(store.runDir(runId), request, this.followers.get(runId)?.model.evalReport());
+    if (!this.disposed) this.post({ type: ToWebview.Slices, runId, slices });
   }
 
   /**
@@ -117,6 +159,7 @@ export class DashboardSession {
   /** The webview was hidden (and so destroyed): stop following until it says ready again. */
   hidden(): void {
     this.ready = false;
+    this.maps.clear();
     this.queue.length = 0;
     this.stopTimers();
     this.unfollowAll();

@@ -6,7 +6,7 @@ import { RunStore } from '../../core/runs/store';
 import { WORKER_LOG } from '../../core/runs/worker';
 import { dashboardHtml } from '../../core/dashboard/html';
 import { DashboardSession } from '../../core/dashboard/session';
-import { checkSource, runDataSources } from '../../core/dashboard/sourceAccess';
+import { checkSource, runDataSources, type SourceRoots } from '../../core/dashboard/sourceAccess';
 import type { HostMessage } from '../../../webview/dashboard/protocol';
 import type { Ctx } from '../ctx';
 
@@ -35,13 +35,19 @@ function storeOf(ctx: Ctx): RunStore | undefined {
   return layout ? new RunStore(layout.runsDir) : undefined;
 }
 
-async function openExample(ctx: Ctx, runId: string, example: Misclassified): Promise<void> {
+/** Where a run's examples may be opened from: the workspace folders and the run's dataset sources. */
+function sourceRoots(ctx: Ctx, runId: string): SourceRoots | undefined {
   const store = storeOf(ctx);
   const layout = ctx.layout();
   const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
-  if (!store || !layout || !folders.length) return;
-  const spec = store.get(runId).spec;
-  const check = checkSource(example.source, { workspaces: folders, dataSources: runDataSources(spec, layout.datasetsDir), base: folders[0] as string });
+  if (!store || !layout || !folders.length) return undefined;
+  return { workspaces: folders, dataSources: runDataSources(store.get(runId).spec, layout.datasetsDir), base: folders[0] as string };
+}
+
+async function openExample(ctx: Ctx, runId: string, example: Misclassified): Promise<void> {
+  const roots = sourceRoots(ctx, runId);
+  if (!roots) return;
+  const check = checkSource(example.source, roots);
   if (!check.ok) {
     ctx.log.warn(`dashboard: not opening example source: ${check.reason}`);
     void vscode.window.showWarningMessage(`BERT Studio: cannot open the example's source: ${check.reason}.`);
@@ -76,6 +82,11 @@ export function attachSession(ctx: Ctx, webview: vscode.Webview, disposables: vs
     },
     openLog: (runId) => {
       openLog(ctx, runId).catch((err: unknown) => ctx.log.error(`dashboard: opening worker.log failed: ${String(err)}`));
+    },
+    resolveSource: (runId, file) => {
+      const roots = sourceRoots(ctx, runId);
+      const check = roots ? checkSource({ file, line: 1 }, roots) : undefined;
+      return check?.ok ? check.file : undefined;
     },
   });
   disposables.push(webview.onDidReceiveMessage((m: unknown) => session.receive(m)), { dispose: () => session.dispose() });
