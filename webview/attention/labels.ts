@@ -49,3 +49,16 @@ export function labelColumnPx(labels: readonly string[], fontPx: number, min = 2
   const widest = Math.max(0, ...labels.map(displayWidth));
   return Math.ceil(Math.min(max, Math.max(min, widest * fontPx + 6)));
 }
+
+/** Size of a heatmap cell: the room left beside the row labels split among the tokens, 3–24 px. */
+export function heatCellPx(widthPx: number, labelPx: number, tokens: number): number {
+  return Math.max(3, Math.min(24, Math.floor((widthPx - labelPx - 8) / Math.max(1, tokens))));
+}
+
+/**
+ * Every how many cells a heatmap axis shows a token label, so labels of `fontPx` never overlap:
+ * 1 (all) when a cell is at least a line high, else every 2nd, 3rd… The others show on hover.
+ */
+export function labelStride(cellPx: number, fontPx: number): number {
+  return Math.max(1, Math.ceil((fontPx + 1) / Math.max(1, cellPx)));
+}

@@ -2,6 +2,9 @@
 // PNG/SVG export, and the difference of two models on the same text.
 import { el } from '../shared/dom';
 import { onHostMessage } from '../shared/messages';
+import { onThemeChange, themeRgb } from '../shared/theme';
+import { rovingGrid } from '../shared/roving';
+import { heatmapView } from './heatmap';
 import { CJK_FONT_FALLBACK, fitLabel, labelColumnPx } from './labels';
 import { HOST_MESSAGE, type AttentionSet, type HostMessage, type WebviewMessage } from './protocol';
 
@@ -43,9 +46,12 @@ function weight(l: number, h: number, i: number, j: number): number {
   return sets[view.which]?.data[at] ?? 0;
 }
 
+/** The maps' colours, from the theme (charts blue: attention, red: the second model's excess); redrawn on a theme switch. */
+let palette: { pos: [number, number, number]; neg: [number, number, number] } | undefined;
 function colour(v: number, scale: number): [number, number, number, number] {
+  palette ??= { pos: themeRgb('--vscode-charts-blue', '#3794ff'), neg: themeRgb('--vscode-charts-red', '#f14c4c') };
   const a = Math.min(1, Math.abs(v) / (scale || 1));
-  return v >= 0 ? [40, 110, 230, Math.round(255 * Math.sqrt(a))] : [220, 60, 50, Math.round(255 * Math.sqrt(a))];
+  return [...(v >= 0 ? palette.pos : palette.neg), Math.round(255 * Math.sqrt(a))];
 }
 
 function mapScale(l: number, h: number): number {
@@ -82,8 +88,14 @@ function mapCanvas(l: number, h: number, cssSize: number): HTMLCanvasElement {
 
 function button(label: string, on: boolean, click: () => void): HTMLButtonElement {
   const b = el('button', on ? 'on' : undefined, label);
+  if (on) b.setAttribute('aria-pressed', 'true');
   b.addEventListener('click', click);
   return b;
+}
+
+function labelled<T extends HTMLElement>(e: T, label: string): T {
+  e.setAttribute('aria-label', label);
+  return e;
 }
 
 function select(values: string[], current: number, change: (i: number) => void): HTMLSelectElement {
@@ -105,9 +117,9 @@ function renderToolbar(): void {
     button('Heatmap', view.mode === 'heatmap', () => update({ mode: 'heatmap' })),
     button('Head view', view.mode === 'heads', () => update({ mode: 'heads' })),
     el('span', 'meta', 'Layer'),
-    select(Array.from({ length: set.layers }, (_, i) => String(i + 1)), view.layer, (layer) => update({ layer })),
+    labelled(select(Array.from({ length: set.layers }, (_, i) => String(i + 1)), view.layer, (layer) => update({ layer })), 'Layer'),
     el('span', 'meta', 'Head'),
-    select(Array.from({ length: set.heads }, (_, i) => String(i + 1)), view.head, (head) => update({ head })),
+    labelled(select(Array.from({ length: set.heads }, (_, i) => String(i + 1)), view.head, (head) => update({ head })), 'Head'),
   ];
   if (sets.length === 2) {
     items.push(select([sets[0].model, sets[1].model, `${sets[0].model} − ${sets[1].model}`], view.which === 'diff' ? 2 : view.which, (i) => update({ which: i === 2 ? 'diff' : (i as 0 | 1) })));
@@ -118,39 +130,74 @@ function renderToolbar(): void {
   toolbar.replaceChildren(...items);
 }
 
+/** Where the keyboard focus goes after the next render: the grid's selected head, or the opened map. */
+let focusNext: 'grid' | 'map' | undefined;
+
+/**
+ * One row per layer, its heads wrapping to the panel's width (a half-width editor group still shows
+ * every head). One Tab stop: the arrows move between heads (left/right) and layers (up/down), Enter
+ * or Space opens the head large, Escape there comes back to it.
+ */
 function renderGrid(): void {
   const set = sets[0];
   const grid = el('div', 'grid');
-  grid.style.gridTemplateColumns = `repeat(${set.heads}, 64px)`;
-  for (let l = 0; l < set.layers; l++)
+  grid.setAttribute('role', 'grid');
+  grid.setAttribute('aria-label', `Attention maps, ${set.layers} layers × ${set.heads} heads: arrow keys move, Enter opens a head`);
+  const cells: HTMLElement[][] = [];
+  for (let l = 0; l < set.layers; l++) {
+    const row = el('div', 'layer');
+    row.setAttribute('role', 'row');
+    const name = el('div', 'layer-name', `L${l + 1}`);
+    name.setAttribute('role', 'rowheader');
+    name.title = `Layer ${l + 1}`;
+    const heads = el('div', 'layer-heads');
+    cells.push([]);
     for (let h = 0; h < set.heads; h++) {
       const cell = el('div', l === view.layer && h === view.head ? 'cell sel' : 'cell');
       cell.title = `Layer ${l + 1}, head ${h + 1}`;
-      cell.append(mapCanvas(l, h, 56), el('span', undefined, `L${l + 1} H${h + 1}`));
+      cell.setAttribute('role', 'gridcell');
+      cell.setAttribute('aria-label', `Layer ${l + 1}, head ${h + 1}`);
+      cell.setAttribute('aria-selected', String(l === view.layer && h === view.head));
+      cell.append(mapCanvas(l, h, 56), el('span', undefined, `H${h + 1}`));
       cell.addEventListener('click', () => update({ mode: 'heatmap', layer: l, head: h }));
-      grid.append(cell);
+      heads.append(cell);
+      cells[l]?.push(cell);
     }
+    row.append(name, heads);
+    grid.append(row);
+  }
+  const focus = rovingGrid(cells, { row: view.layer, col: view.head }, {
+    move: ({ row, col }) => {
+      cells[view.layer]?.[view.head]?.classList.remove('sel');
+      cells[view.layer]?.[view.head]?.setAttribute('aria-selected', 'false');
+      Object.assign(view, { layer: row, head: col });
+      cells[row]?.[col]?.classList.add('sel');
+      cells[row]?.[col]?.setAttribute('aria-selected', 'true');
+      vscode.setState(view);
+      renderToolbar();
+    },
+    activate: ({ row, col }) => {
+      focusNext = 'map';
+      update({ mode: 'heatmap', layer: row, head: col });
+    },
+  });
   main.replaceChildren(grid);
+  if (focusNext === 'grid') focus({ row: view.layer, col: view.head });
 }
 
+/** The selected head large, with token labels, fitted to the panel's width. */
 function renderHeatmap(): void {
-  const s = seqLen();
-  const cellPx = Math.max(3, Math.min(24, Math.floor(768 / Math.max(1, s))));
-  const canvas = mapCanvas(view.layer, view.head, s * cellPx);
-  canvas.className = 'heat';
   const tokens = sets[0].tokens;
-  canvas.addEventListener('mousemove', (e) => {
-    const r = canvas.getBoundingClientRect();
-    const i = Math.floor(((e.clientY - r.top) / r.height) * s);
-    const j = Math.floor(((e.clientX - r.left) / r.width) * s);
-    if (i < 0 || j < 0 || i >= s || j >= s) return;
-    tip.textContent = `${tokens[i]} → ${tokens[j]}: ${weight(view.layer, view.head, i, j).toFixed(4)}`;
-    tip.style.display = 'block';
-    tip.style.left = `${e.clientX + 12}px`;
-    tip.style.top = `${e.clientY + 12}px`;
+  const map = heatmapView({
+    tokens,
+    widthPx: main.clientWidth || document.documentElement.clientWidth - 24,
+    canvas: (size) => mapCanvas(view.layer, view.head, size),
+    describe: (i, j) => `${tokens[i]} → ${tokens[j]}: ${weight(view.layer, view.head, i, j).toFixed(4)}`,
+    tip,
+    label: `Layer ${view.layer + 1}, head ${view.head + 1}: attention of each query token (rows) to each key token (columns)`,
   });
-  canvas.addEventListener('mouseleave', () => (tip.style.display = 'none'));
-  main.replaceChildren(el('div', 'meta', 'Rows: query token; columns: key token. Hover for weights.'), canvas);
+  main.replaceChildren(el('div', 'meta', 'Rows: query token; columns: key token. Hover for weights; Escape: back to the grid.'), map);
+  if (focusNext === 'map') map.focus();
 }
 
 function renderHeads(): void {
@@ -216,7 +263,29 @@ function render(): void {
   if (view.mode === 'grid') renderGrid();
   else if (view.mode === 'heatmap') renderHeatmap();
   else renderHeads();
+  focusNext = undefined;
 }
+
+// Escape in a single head's view (heatmap or head view) goes back to the grid, on that head.
+document.addEventListener('keydown', (e) => {
+  if (e.key !== 'Escape' || view.mode === 'grid' || !sets.length || e.target instanceof HTMLSelectElement) return;
+  e.preventDefault();
+  focusNext = 'grid';
+  update({ mode: 'grid' });
+});
+
+// A theme switch: the maps' colours again. A narrower or wider panel: the heatmap fitted again.
+onThemeChange(() => {
+  palette = undefined;
+  render();
+});
+let mainWidth = 0;
+new ResizeObserver(() => {
+  const w = main.clientWidth;
+  if (Math.abs(w - mainWidth) < 8) return;
+  mainWidth = w;
+  if (view.mode === 'heatmap' && sets.length) renderHeatmap();
+}).observe(main);
 
 function update(patch: Partial<ViewState>): void {
   Object.assign(view, patch);

@@ -103,12 +103,22 @@ body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); 
 .bar { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-bottom: 8px; }
 button, select { color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: none; padding: 3px 8px; }
 select { color: var(--vscode-dropdown-foreground); background: var(--vscode-dropdown-background); }
-button.on { outline: 1px solid var(--vscode-focusBorder); }
-.grid { display: grid; gap: 4px; }
-.cell { display: flex; flex-direction: column; align-items: center; font-size: 10px; cursor: pointer; }
-.cell canvas { border: 1px solid var(--vscode-panel-border); image-rendering: pixelated; }
+button.on { box-shadow: inset 0 -2px 0 var(--vscode-button-foreground); }
+button:focus-visible, select:focus-visible, .cell:focus-visible, .heatmap:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: 2px; }
+.grid { display: flex; flex-direction: column; gap: 6px; }
+.layer { display: flex; align-items: flex-start; gap: 6px; }
+.layer-name { flex: none; width: 2.2em; padding-top: 20px; font-size: 11px; color: var(--vscode-descriptionForeground); text-align: right; }
+.layer-heads { display: flex; flex-wrap: wrap; gap: 4px; min-width: 0; }
+.cell { display: flex; flex-direction: column; align-items: center; width: 60px; font-size: 10px; cursor: pointer; }
+.cell canvas { border: 1px solid var(--vscode-panel-border, var(--vscode-contrastBorder, transparent)); image-rendering: pixelated; }
 .cell.sel canvas { outline: 2px solid var(--vscode-focusBorder); }
 .heat { image-rendering: pixelated; }
+.heatmap { display: grid; margin-top: 6px; width: max-content; }
+.hm-rows, .hm-cols { position: relative; font-size: 11px; line-height: 1; font-family: var(--vscode-editor-font-family), ${CJK_FONT_FALLBACK}; color: var(--vscode-foreground); }
+.hm-label { position: absolute; white-space: pre; padding: 1px; }
+.hm-rows .hm-label { right: 4px; transform: translateY(-50%); }
+.hm-cols .hm-label { bottom: 4px; writing-mode: vertical-rl; transform: translateX(-50%); }
+.hm-label.hi { background: var(--vscode-editor-selectionBackground); outline: 1px solid var(--vscode-contrastActiveBorder, transparent); }
 .tip { position: fixed; pointer-events: none; background: var(--vscode-editorHoverWidget-background); border: 1px solid var(--vscode-editorHoverWidget-border);
   padding: 2px 6px; font-family: var(--vscode-editor-font-family); font-size: 12px; display: none; }
 .heads { position: relative; display: flex; justify-content: space-between; width: 420px; }
