@@ -9,6 +9,7 @@ from pathlib import Path
 from . import evaluate as evaluate_cli
 from . import sweep as sweep_cli
 from .analysis import attributions as attributions_cli
+from .analysis import embeddings as embeddings_cli
 from .analysis import label_errors as label_errors_cli
 from .engine.control import StopControl
 from .pretrain import cli as pretrain_cli
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     sweep_cli.add_command(sub)  # sweep --study-dir DIR [--resume]
     label_errors_cli.add_command(sub)  # label-errors --model RUN [--data FILE --folds K]
     attributions_cli.add_command(sub)  # attribute --model RUN --text TEXT | --serve
+    embeddings_cli.add_command(sub)  # embeddings --model RUN [--split --method --pooling --max-examples]
     args = parser.parse_args(argv)
     control = None
     if args.command == "train":
@@ -48,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         return sweep_cli.run_command(args)
     if args.command == "label-errors":
         return label_errors_cli.run_command(args)
+    if args.command == "embeddings":
+        return embeddings_cli.run_command(args)
     if args.command == "attribute":
         return attributions_cli.run_command(args)
     if args.command == "default-model":
