@@ -5,6 +5,7 @@ import { onHostMessage } from '../shared/messages';
 import { onThemeChange, themeRgb } from '../shared/theme';
 import { rovingGrid } from '../shared/roving';
 import { heatmapView } from './heatmap';
+import { attributionColumn } from './attributions';
 import { CJK_FONT_FALLBACK, fitLabel, labelColumnPx } from './labels';
 import { HOST_MESSAGE, type AttentionSet, type HostMessage, type WebviewMessage } from './protocol';
 
@@ -34,7 +35,11 @@ const toolbar = el('div', 'bar');
 const main = el('div');
 const tip = el('div', 'tip');
 const info = el('div', 'meta');
-app.append(toolbar, info, main, tip);
+// The Attributions column (a sequence classifier's) sits beside the maps.
+const column = attributionColumn({ post: (m) => vscode.postMessage(m), tip, tokens: () => sets[0]?.tokens ?? [] });
+const row = el('div', 'row');
+row.append(main, column.element);
+app.append(toolbar, info, row, tip);
 
 const seqLen = (): number => sets[0]?.tokens.length ?? 0;
 
@@ -263,6 +268,7 @@ function render(): void {
   if (view.mode === 'grid') renderGrid();
   else if (view.mode === 'heatmap') renderHeatmap();
   else renderHeads();
+  column.render();
   focusNext = undefined;
 }
 
@@ -351,12 +357,15 @@ function exportImage(format: 'png' | 'svg'): void {
 }
 
 function receive(m: HostMessage): void {
+  if (column.receive(m)) return;
   if (m.type === 'error') {
     main.replaceChildren(el('div', 'err', m.message));
+    column.show(undefined);
     return;
   }
   sets = m.sets;
   if (sets.length < 2 && view.which !== 0) view.which = 0;
+  column.show(m.explain);
   render();
 }
 

@@ -2,7 +2,8 @@
 // (src/vscode/inference/attentionPanel.ts), typed once as guards (src/shared/guard.ts); each side
 // checks what it receives (src/core/webview/messages.ts, webview/shared/messages.ts).
 
-import { arrayOf, count, guard, isRecord, message, oneOf, refine, str, tagged, type Infer } from '../../src/shared/guard';
+import { arrayOf, bool, count, guard, int, isRecord, message, nullable, num, object, oneOf, optional, refine, str, tagged, type Infer } from '../../src/shared/guard';
+import { TINT_LEVELS } from '../../src/shared/attributionTints';
 
 export const MAX_EXPORT_CHARS = 64 * 1024 * 1024;
 
@@ -26,22 +27,62 @@ export const ATTENTION_SET = guard<AttentionSet>((s, at) => {
   return s.data.length === (s.layers as number) * (s.heads as number) * n * n ? undefined : `${at}.data: ${s.data.length} weights for ${s.layers}×${s.heads}×${n}×${n}`;
 });
 
-export const ToHost = { Ready: 'ready', Compare: 'compare', Export: 'export' } as const;
-export const ToWebview = { Show: 'show', Error: 'error' } as const;
+export const ToHost = { Ready: 'ready', Compare: 'compare', Export: 'export', Attribute: 'attribute', CancelAttribution: 'cancelAttribution' } as const;
+export const ToWebview = { Show: 'show', Error: 'error', Attributions: 'attributions', AttributionState: 'attributionState' } as const;
+
+const NAME = str(300);
+const LABELS = arrayOf(NAME, 10_000);
+
+/**
+ * What the Attributions column may explain: the first model when it is a sequence classifier (its
+ * name and labels), or why it cannot (`problem`: an ONNX export without its PyTorch weights).
+ */
+export const EXPLAIN = object({ model: NAME, labels: LABELS, problem: optional(str(2000)) }, { exact: true });
+export type Explain = Infer<typeof EXPLAIN>;
+
+/**
+ * Integrated Gradients of `label` on the first model's tokens: `values[i]` for token i (null for
+ * special tokens and tokens past the worker's cut), `levels[i]` its tint (as the editor's).
+ */
+const ATTRIBUTIONS = refine(
+  message(ToWebview.Attributions, {
+    model: NAME,
+    label: NAME,
+    /** The label was chosen in the column (else the predicted one). */
+    chosen: bool,
+    probability: num(0, 1),
+    baselineProbability: num(0, 1),
+    steps: count,
+    completenessError: num(0),
+    truncated: bool,
+    cached: bool,
+    values: arrayOf(nullable(num())),
+    levels: arrayOf(int(-TINT_LEVELS, TINT_LEVELS)),
+    unplaced: count,
+  }),
+  (m) => (m.values.length === m.levels.length ? undefined : `${m.values.length} values for ${m.levels.length} levels`),
+);
 
 // Host → webview
 export const HOST_MESSAGE = tagged({
-  [ToWebview.Show]: message(ToWebview.Show, { text: str(), sets: arrayOf(ATTENTION_SET, 2, 1) }),
+  [ToWebview.Show]: message(ToWebview.Show, { text: str(), sets: arrayOf(ATTENTION_SET, 2, 1), explain: optional(EXPLAIN) }),
   [ToWebview.Error]: message(ToWebview.Error, { message: str() }),
+  [ToWebview.Attributions]: ATTRIBUTIONS,
+  [ToWebview.AttributionState]: message(ToWebview.AttributionState, { state: oneOf('running', 'cancelled', 'failed'), message: optional(str(4000)) }),
 });
 export type HostMessage = Infer<typeof HOST_MESSAGE>;
 export type ShowMessage = Extract<HostMessage, { type: 'show' }>;
 export type ErrorMessage = Extract<HostMessage, { type: 'error' }>;
+export type AttributionsMessage = Extract<HostMessage, { type: 'attributions' }>;
+export type AttributionStateMessage = Extract<HostMessage, { type: 'attributionState' }>;
 
 // Webview → host: an export is a PNG data URL or an SVG document, under a plain file name.
 export const WEBVIEW_MESSAGE = tagged({
   [ToHost.Ready]: message(ToHost.Ready),
   [ToHost.Compare]: message(ToHost.Compare),
+  /** Compute the Attributions column: for `target`, else the predicted label. */
+  [ToHost.Attribute]: message(ToHost.Attribute, { target: optional(NAME) }),
+  [ToHost.CancelAttribution]: message(ToHost.CancelAttribution),
   [ToHost.Export]: refine(message(ToHost.Export, { format: oneOf('png', 'svg'), data: str(MAX_EXPORT_CHARS), name: str(80, /^[\w .-]{1,80}$/) }), (m) =>
     (m.format === 'png' ? m.data.startsWith('data:image/png;base64,') : m.data.startsWith('<svg')) ? undefined : `data is not ${m.format === 'png' ? 'a PNG data URL' : 'an SVG document'}`,
   ),

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { TINT_LEVELS } from '../../shared/attributionTints';
 import { workerEnv } from '../python/workerEnv';
 import { spawnWorkerCommand } from '../runs/worker';
 
@@ -138,10 +139,15 @@ export class AttributionService {
     private readonly maxCached = 200,
   ) {}
 
+  /** The cached answer to `req`, if any (no worker is started). */
+  cached(folder: string, req: Omit<AttributeRequest, 'signal'>): Attributions | undefined {
+    return this.cache.get(cacheKey(attributionModel(folder), req));
+  }
+
   /** Attributions of `req` under the classifier in `folder` (a run or its onnx/ / model/ folder). */
   async attribute(folder: string, req: AttributeRequest): Promise<Attributions> {
     const model = attributionModel(folder);
-    const key = JSON.stringify([model, req.text, req.pair ?? null, req.target ?? null, req.steps ?? null]);
+    const key = cacheKey(model, req);
     const hit = this.cache.get(key);
     if (hit) return hit;
     if (req.signal?.aborted) throw abortError();
@@ -185,6 +191,10 @@ export class AttributionService {
   }
 }
 
+function cacheKey(model: string, req: Omit<AttributeRequest, 'signal'>): string {
+  return JSON.stringify([model, req.text, req.pair ?? null, req.target ?? null, req.steps ?? null]);
+}
+
 function toUtf16(a: Attributions, req: AttributeRequest): Attributions {
   const maps = [utf16Offsets(req.text), utf16Offsets(req.pair ?? '')];
   return { ...a, tokens: a.tokens.map((t) => ({ ...t, start: maps[t.segment](t.start), end: maps[t.segment](t.end) })) };
@@ -196,17 +206,25 @@ function abortError(): Error {
   return e;
 }
 
-/** Tint levels: 1…TINT_LEVELS toward the label, −1…−TINT_LEVELS against it, 0 for a negligible share. */
-export const TINT_LEVELS = 5;
+/** Tint levels: 1…TINT_LEVELS toward the label, −1…−TINT_LEVELS against it, 0 for a negligible share (src/shared: the pages use it too). */
+export { TINT_LEVELS };
+
+/** The largest |attribution| of an answer: what tint levels are scaled to. */
+export function attributionScale(tokens: readonly TokenAttribution[]): number {
+  return Math.max(1e-12, ...tokens.map((t) => Math.abs(t.attribution)));
+}
+
+/** The tint level of `attribution` on a scale of `max`: round(5·a/max), none under a tenth of it. */
+export function tintLevel(attribution: number, max: number): number {
+  const share = attribution / max;
+  return Math.abs(share) < 0.1 ? 0 : Math.sign(share) * Math.max(1, Math.round(Math.abs(share) * TINT_LEVELS));
+}
 
 /**
  * Each token's tint, scaled to the largest |attribution| of the answer: level round(5·a/max), so the
  * strongest token is ±5 and one under a tenth of it gets no tint.
  */
 export function attributionTints(tokens: readonly TokenAttribution[]): { token: TokenAttribution; level: number; share: number }[] {
-  const max = Math.max(1e-12, ...tokens.map((t) => Math.abs(t.attribution)));
-  return tokens.map((t) => {
-    const share = t.attribution / max;
-    return { token: t, level: Math.abs(share) < 0.1 ? 0 : Math.sign(share) * Math.max(1, Math.round(Math.abs(share) * TINT_LEVELS)), share };
-  });
+  const max = attributionScale(tokens);
+  return tokens.map((t) => ({ token: t, level: tintLevel(t.attribution, max), share: t.attribution / max }));
 }

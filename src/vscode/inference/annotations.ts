@@ -1,10 +1,9 @@
 import * as vscode from 'vscode';
-import { attributionTints, AttributionService, TINT_LEVELS } from '../../core/inference/attributions';
+import { attributionTints, type AttributionService, TINT_LEVELS } from '../../core/inference/attributions';
 import { MAX_CHUNK_CHARS, textChunks } from '../../core/inference/chunks';
 import { entitySummary, modelDisplayName } from '../../core/inference/modelName';
-import { packageRoot } from '../../core/paths';
+import { tintColour } from '../../shared/attributionTints';
 import type { Ctx } from '../ctx';
-import { pythonFor } from '../environment/register';
 import { withInferenceProgress, type EngineHost } from './engineHost';
 import type { ActiveModels } from './models';
 
@@ -22,7 +21,6 @@ export class Annotations implements vscode.Disposable {
 
   /** Token attribution tints: index 0..4 toward the label (green), 5..9 against it (red), by strength. */
   private tints: vscode.TextEditorDecorationType[] | undefined;
-  private readonly attributions = new AttributionService(async () => (await pythonFor(this.ctx)).path, packageRoot());
   /** What the annotations of the active editor came from: stays until cleared or another editor is shown. */
   private readonly status = vscode.window.createStatusBarItem('bertStudio.annotations', vscode.StatusBarAlignment.Left, 40);
   private readonly annotated = new Map<string, { text: string; tooltip: vscode.MarkdownString }>();
@@ -32,6 +30,8 @@ export class Annotations implements vscode.Disposable {
     private readonly ctx: Ctx,
     private readonly engines: EngineHost,
     private readonly models: ActiveModels,
+    /** Shared with the attention viewer: one worker per model, one cache. */
+    private readonly attributions: AttributionService,
   ) {
     this.status.name = 'BERT Studio annotations';
     this.status.command = 'bertStudio.clearAnnotations';
@@ -57,11 +57,9 @@ export class Annotations implements vscode.Disposable {
   private tintTypes(): vscode.TextEditorDecorationType[] {
     this.tints ??= [1, -1].flatMap((sign) =>
       Array.from({ length: TINT_LEVELS }, (_, i) => {
-        const alpha = (0.12 + (0.5 * (i + 1)) / TINT_LEVELS).toFixed(2);
-        const [light, dark] = sign > 0 ? [`rgba(0, 150, 60, ${alpha})`, `rgba(60, 200, 110, ${alpha})`] : [`rgba(210, 30, 30, ${alpha})`, `rgba(255, 90, 90, ${alpha})`];
         return vscode.window.createTextEditorDecorationType({
-          light: { backgroundColor: light },
-          dark: { backgroundColor: dark },
+          light: { backgroundColor: tintColour(sign * (i + 1), 'light') },
+          dark: { backgroundColor: tintColour(sign * (i + 1), 'dark') },
           // Visible only in high-contrast themes, where contrastBorder is set.
           border: `1px ${sign > 0 ? 'solid' : 'dashed'}`,
           borderColor: new vscode.ThemeColor('contrastBorder'),

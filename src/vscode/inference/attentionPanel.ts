@@ -1,7 +1,11 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { CJK_FONT_FALLBACK, WEBVIEW_MESSAGE, type AttentionSet, type HostMessage, type WebviewMessage } from '../../../webview/attention/protocol';
+import { CJK_FONT_FALLBACK, WEBVIEW_MESSAGE, type AttentionSet, type AttributionsMessage, type AttributionStateMessage, type ErrorMessage, type Explain, type HostMessage, type ShowMessage, type WebviewMessage } from '../../../webview/attention/protocol';
+import { attributionProblem, attributionSummary, placeAttributions } from '../../core/inference/attentionAttributions';
+import { AttributionError, type Attributions, type AttributionService } from '../../core/inference/attributions';
+import { modelDisplayName } from '../../core/inference/modelName';
+import type { Span } from '../../core/inference/offsets';
 import type { InferenceTask } from '../../core/inference/types';
 import type { Ctx } from '../ctx';
 import type { EngineHost } from './engineHost';
@@ -12,16 +16,27 @@ import { InferencePanel } from './panel';
 export const MAX_ATTENTION_TOKENS = 256;
 const TASK_ORDER: InferenceTask[] = ['fill-mask', 'token-classification', 'sequence-classification', 'question-answering'];
 
-/** "Show Attention for Selection": the attention viewer, with a second model to compare. */
+/**
+ * "Show Attention for Selection": the attention viewer, with a second model to compare and, for a
+ * sequence classifier, an Attributions column (Integrated Gradients of the predicted or a chosen
+ * label, computed on demand through the editor's AttributionService: the same worker and cache).
+ */
 export class AttentionPanel extends InferencePanel {
-  private last: HostMessage | undefined;
+  /** What a reloaded page is sent again: the maps, then the attributions shown beside them. */
+  private shown: ShowMessage | ErrorMessage | undefined;
+  private attributed: AttributionsMessage | undefined;
   private text = '';
   private models: string[] = [];
+  /** The first model's token spans (UTF-16, null for special tokens): where attributions are placed. */
+  private spans: readonly (Span | null)[] = [];
+  private explain: Explain | undefined;
+  private attributing: AbortController | undefined;
 
   constructor(
     ctx: Ctx,
     private readonly engines: EngineHost,
     private readonly active: ActiveModels,
+    private readonly attributions: AttributionService,
   ) {
     super(ctx);
   }
@@ -33,6 +48,8 @@ export class AttentionPanel extends InferencePanel {
     if (!model) return;
     this.text = editor.document.getText(editor.selection);
     this.models = [model];
+    this.attributing?.abort();
+    this.attributed = undefined;
     this.open();
     await this.compute();
   }
@@ -46,8 +63,14 @@ export class AttentionPanel extends InferencePanel {
   }
 
   private post(m: HostMessage): void {
-    this.last = m;
+    if (m.type === 'show' || m.type === 'error') this.shown = m;
+    if (m.type === 'attributions') this.attributed = m;
     if (this.ready) void this.panel?.webview.postMessage(m);
+  }
+
+  protected override closed(): void {
+    this.attributing?.abort();
+    super.closed();
   }
 
   private async compute(): Promise<void> {
@@ -57,12 +80,20 @@ export class AttentionPanel extends InferencePanel {
       const sets: AttentionSet[] = [];
       for (const model of this.models) {
         const maps = await engine.attention(model, this.text, { signal: controller.signal, maxTokens: MAX_ATTENTION_TOKENS });
+        if (!sets.length) this.spans = maps.spans;
         sets.push({ model: path.basename(model), tokens: maps.labels, layers: maps.layers, heads: maps.heads, data: maps.data });
       }
+      const info = await engine.info(this.models[0], { signal: controller.signal });
+      const first = this.models[0];
+      this.explain = info.task === 'sequence-classification' ? { model: modelDisplayName(first), labels: [...info.labels], ...(attributionProblem(first) ? { problem: attributionProblem(first) } : {}) } : undefined;
       if (sets.length === 2 && (sets[0].tokens.join('\u0001') !== sets[1].tokens.join('\u0001') || sets[0].layers !== sets[1].layers || sets[0].heads !== sets[1].heads)) {
         throw new Error('The two models tokenize the text differently or have different shapes: no diff possible.');
       }
-      if (!controller.signal.aborted) this.post({ type: 'show', text: this.text, sets });
+      if (controller.signal.aborted) return;
+      this.post({ type: 'show', text: this.text, sets, ...(this.explain ? { explain: this.explain } : {}) });
+      // Explained before (in the editor, or here): shown at once, from the cache.
+      const cached = this.explain && !this.explain.problem ? this.attributions.cached(first, { text: this.text }) : undefined;
+      if (cached) this.showAttributions(cached, false, true);
     } catch (err) {
       if (!controller.signal.aborted) this.post({ type: 'error', message: (err as Error).message });
     }
@@ -72,7 +103,13 @@ export class AttentionPanel extends InferencePanel {
     switch (m.type) {
       case 'ready':
         this.ready = true;
-        if (this.last) void this.panel?.webview.postMessage(this.last);
+        for (const m of [this.shown, this.shown?.type === 'show' ? this.attributed : undefined]) if (m) void this.panel?.webview.postMessage(m);
+        return;
+      case 'attribute':
+        await this.attribute(m.target);
+        return;
+      case 'cancelAttribution':
+        this.attributing?.abort();
         return;
       case 'compare': {
         const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Compare', title: 'Second model (an export with model_attentions.onnx)' });
@@ -95,6 +132,38 @@ export class AttentionPanel extends InferencePanel {
         return;
       }
     }
+  }
+
+  /** The Attributions column: Integrated Gradients of `target` (else the predicted label) on the first model, cancellable. */
+  private async attribute(target: string | undefined): Promise<void> {
+    const model = this.models[0];
+    if (!model || !this.explain || this.explain.problem) return;
+    this.attributing?.abort();
+    const controller = new AbortController();
+    this.attributing = controller;
+    const text = this.text;
+    const state = (s: AttributionStateMessage): void => {
+      if (this.attributing === controller) this.post(s);
+    };
+    state({ type: 'attributionState', state: 'running' });
+    try {
+      const req = { text, ...(target ? { target } : {}) };
+      const cached = this.attributions.cached(model, req);
+      const result = cached ?? (await this.attributions.attribute(model, { ...req, signal: controller.signal }));
+      if (this.attributing !== controller || this.text !== text) return;
+      this.showAttributions(result, !!target, !!cached);
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') return state({ type: 'attributionState', state: 'cancelled' });
+      if (!(err instanceof AttributionError)) this.ctx.log.error(`attention: attributions failed: ${(err as Error).stack ?? String(err)}`);
+      state({ type: 'attributionState', state: 'failed', message: (err as Error).message });
+    } finally {
+      if (this.attributing === controller) this.attributing = undefined;
+    }
+  }
+
+  private showAttributions(result: Attributions, chosen: boolean, cached: boolean): void {
+    const placed = placeAttributions(this.spans, result.tokens);
+    this.post({ type: 'attributions', model: this.explain?.model ?? modelDisplayName(this.models[0]), chosen, cached, ...attributionSummary(result, placed) });
   }
 }
 
@@ -128,4 +197,13 @@ button:focus-visible, select:focus-visible, .cell:focus-visible, .heatmap:focus-
 .lines { position: absolute; left: 0; top: 0; }
 .err { color: var(--vscode-errorForeground); }
 .meta { opacity: .75; font-size: 90%; }
+.row { display: flex; gap: 16px; align-items: flex-start; }
+.row > :first-child { flex: 1 1 auto; min-width: 0; }
+.attr { flex: 0 0 auto; min-width: 180px; max-width: 40%; border-left: 1px solid var(--vscode-panel-border); padding-left: 10px; }
+.attr-head { font-weight: 600; margin-bottom: 4px; }
+.attr-caption { margin: 6px 0 2px; }
+.attr-tokens { display: flex; flex-direction: column; align-items: flex-start; margin-top: 6px; }
+.attr-tokens span { height: 16px; line-height: 16px; font-family: var(--vscode-editor-font-family), ${CJK_FONT_FALLBACK}; font-size: 12px; padding: 0 4px; white-space: pre; border-radius: 2px; border: 1px solid transparent; cursor: default; }
+.vscode-high-contrast .attr-tokens span.pos, .vscode-high-contrast-light .attr-tokens span.pos { border: 1px solid var(--vscode-contrastBorder); }
+.vscode-high-contrast .attr-tokens span.neg, .vscode-high-contrast-light .attr-tokens span.neg { border: 1px dashed var(--vscode-contrastBorder); }
 `;

@@ -1,5 +1,8 @@
 import * as vscode from 'vscode';
+import { AttributionService } from '../../core/inference/attributions';
+import { packageRoot } from '../../core/paths';
 import { requireTrust, type Ctx } from '../ctx';
+import { pythonFor } from '../environment/register';
 import { Annotations } from './annotations';
 import { AttentionPanel } from './attentionPanel';
 import { DatasetLensProvider } from './datasetLens';
@@ -15,8 +18,10 @@ export function registerInference(ctx: Ctx): void {
   const engines = new EngineHost(ctx);
   const models = new ActiveModels(ctx, engines);
   const fillMaskPanel = new FillMaskPanel(ctx, engines, models);
-  const attention = new AttentionPanel(ctx, engines, models);
-  const annotations = new Annotations(ctx, engines, models);
+  // One Integrated Gradients worker and cache for the editor's tints and the attention viewer's column.
+  const attributions = new AttributionService(async () => (await pythonFor(ctx)).path, packageRoot());
+  const attention = new AttentionPanel(ctx, engines, models, attributions);
+  const annotations = new Annotations(ctx, engines, models, attributions);
   const guarded = (what: string, fn: (...args: unknown[]) => Promise<unknown>) => (...args: unknown[]) => {
     if (!requireTrust(ctx, what)) return;
     fn(...args).catch((err: unknown) => {
