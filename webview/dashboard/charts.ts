@@ -4,6 +4,7 @@
 import uPlot from 'uplot';
 import { el } from '../shared/dom';
 import { axisWidth, realRange, stepLabel, stepRange, STEP_INCRS, stepTicks, tickLabels, valueRange } from './axes';
+import { zoomKey } from '../shared/keys';
 import { cssVar } from './dom';
 import type { Line } from './seriesStore';
 
@@ -82,6 +83,11 @@ export class Chart {
     this.root.append(el('h3', 'chart-title', options.title));
     this.body = el('div', 'chart-body');
     this.empty = el('div', 'chart-empty', 'Loading…');
+    // One Tab stop: + and − zoom, the arrows pan, 0 or Escape show the whole run (zoomKey).
+    this.body.tabIndex = 0;
+    this.body.setAttribute('role', 'img');
+    this.body.setAttribute('aria-label', `${options.title}. Keys: + and − zoom, left and right arrows pan, 0 shows the whole run.`);
+    this.body.addEventListener('keydown', (e) => this.zoomWithKey(e));
     this.root.append(this.body, this.empty);
     parent.append(this.root);
     // The section's width is the grid column's (the canvas inside does not widen it): follow it.
@@ -117,6 +123,17 @@ export class Chart {
       this.plot.setData(data, zoom === undefined || refit);
     }
     if (zoom) this.plot.setScale('x', { min: zoom[0], max: zoom[1] });
+  }
+
+  private zoomWithKey(e: KeyboardEvent): void {
+    const u = this.plot;
+    const xs = u?.data[0];
+    if (!u || !xs?.length) return;
+    const full = stepRange(xs[xs.length - 1], this.fit.runLength);
+    const next = zoomKey(e.key, [u.scales.x?.min ?? full[0], u.scales.x?.max ?? full[1]], full);
+    if (next === undefined) return;
+    e.preventDefault();
+    this.options.onZoom(next ?? undefined);
   }
 
   /** Whether a plot is on screen. */

@@ -11,6 +11,7 @@ import { Chart, type ChartSeries } from './charts';
 import { el } from '../shared/dom';
 import { clear, cssVar, custom } from './dom';
 import { onHostMessage } from '../shared/messages';
+import { onThemeChange } from '../shared/theme';
 import { arrayOf, check, object, optional } from '../../src/shared/guard';
 import { EVAL_PREFIX, HOST_MESSAGE, RUN_LIST_ITEM, RUN_SUMMARY, ToHost, ToWebview, type EvalReport, type HostMessage, type RunListItem, type RunSummary, type Selection, type SeriesDelta, type WebviewMessage } from './protocol';
 import { LogView, renderEval, renderSummary } from './sections';
@@ -87,6 +88,11 @@ const summaryRoot = el('section', 'summary');
 const charts = el('div', 'charts');
 const evalRoot = el('section', 'eval');
 const logRoot = el('section', 'logs');
+// Landmarks, for screen readers and their keys that jump between regions.
+for (const [e, name] of [[header, 'Run and smoothing'], [summaryRoot, 'Run summary'], [charts, 'Charts'], [evalRoot, 'Evaluation'], [logRoot, 'Log']] as const) {
+  e.setAttribute('role', 'region');
+  e.setAttribute('aria-label', name);
+}
 const logHead = el('div', 'logs-head');
 const openLog = el('a', 'open-log', 'Open worker.log');
 openLog.href = '#';
@@ -449,13 +455,11 @@ smoothingInput.addEventListener('input', () => {
 });
 
 // VS Code swaps the theme's CSS variables on <html>; canvas colours must be resolved again.
-const themeObserver = new MutationObserver(() => {
+onThemeChange(() => {
   for (const c of allCharts) c.rebuild();
   renderLegend();
   scheduleCharts();
 });
-themeObserver.observe(document.documentElement, { attributes: true, attributeFilter: ['style', 'class'] });
-themeObserver.observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
 if (ui.primary) wait(ui.primary);
 renderZoomNote();

@@ -2,6 +2,8 @@
 // misclassified examples) and the log tail. Dataset text only ever goes in as textContent.
 
 import { el } from '../shared/dom';
+import { isActivation } from '../shared/keys';
+import { rovingGrid } from '../shared/roving';
 import { clear, formatDuration, formatNumber } from './dom';
 import type { EvalReport, ExampleItem, LogLine, RunSummary } from './protocol';
 
@@ -98,6 +100,8 @@ export interface EvalHandlers {
 }
 
 export function renderEval(root: HTMLElement, report: EvalReport | null | undefined, h: EvalHandlers): void {
+  // A confusion-matrix cell chosen with the keyboard keeps the focus through the re-render it causes.
+  const focused = root.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset.cell : undefined;
   clear(root);
   if (!report) {
     root.append(el('p', 'muted', 'No evaluation yet.'));
@@ -143,7 +147,7 @@ export function renderEval(root: HTMLElement, report: EvalReport | null | undefi
   let examples: { item: ExampleItem; index: number }[] = report.misclassified.map((item, index) => ({ item, index }));
   let caption = `Misclassified examples (${examples.length})`;
   if (cm && cm.labels.length) {
-    root.append(renderConfusion(cm.labels, cm.matrix, h, report.tableKind === 'entity'));
+    root.append(renderConfusion(cm.labels, cm.matrix, h, report.tableKind === 'entity', focused));
     if (h.cell) {
       const gold = cm.labels[h.cell[0]];
       const pred = cm.labels[h.cell[1]];
@@ -165,7 +169,9 @@ export function renderEval(root: HTMLElement, report: EvalReport | null | undefi
         li.title = 'Open the example in its source file';
         li.addEventListener('click', () => h.onOpen(index));
         li.addEventListener('keydown', (e) => {
-          if (e.key === 'Enter') h.onOpen(index);
+          if (!isActivation(e.key)) return;
+          e.preventDefault();
+          h.onOpen(index);
         });
       }
       list.append(li);
@@ -201,10 +207,18 @@ function alignedTags(item: ExampleItem): HTMLElement | undefined {
   return wrap;
 }
 
-function renderConfusion(labels: readonly string[], matrix: readonly (readonly number[])[], h: EvalHandlers, entity = false): HTMLElement {
+/**
+ * The matrix is one Tab stop (a roving grid): the arrows move between cells, Enter or Space on an
+ * off-diagonal cell lists its examples (again: all of them); Tab then reaches the examples, where
+ * Enter opens one in its source file. `focused` ("i,j"): the cell to give the focus back to.
+ */
+function renderConfusion(labels: readonly string[], matrix: readonly (readonly number[])[], h: EvalHandlers, entity = false, focused?: string): HTMLElement {
   const wrap = el('div', 'confusion-wrap');
   wrap.append(el('h4', undefined, entity ? 'Entity confusion (rows: gold, columns: predicted; O: missed or spurious entities)' : 'Confusion matrix (rows: gold, columns: predicted)'));
   const table = el('table', 'confusion');
+  table.setAttribute('role', 'grid');
+  table.setAttribute('aria-label', 'Confusion matrix: arrow keys move, Enter lists the examples of a cell');
+  const cells: HTMLElement[][] = [];
   const head = el('tr');
   head.append(el('th', 'corner', 'gold \\ pred'));
   for (const l of labels) head.append(el('th', 'col', l));
@@ -213,25 +227,34 @@ function renderConfusion(labels: readonly string[], matrix: readonly (readonly n
   matrix.forEach((row, i) => {
     const tr = el('tr');
     tr.append(el('th', 'row', labels[i] ?? ''));
+    cells.push([]);
     row.forEach((v, j) => {
       const td = el('td', i === j ? 'cell diag' : 'cell', String(v));
+      td.dataset.cell = `${i},${j}`;
+      td.setAttribute('aria-label', `gold ${labels[i] ?? ''}, predicted ${labels[j] ?? ''}: ${v}`);
+      cells[i]?.push(td);
       const share = Math.sqrt(v / max);
       td.style.backgroundColor = `color-mix(in srgb, var(--vscode-charts-${i === j ? 'blue' : 'red'}) ${Math.round(share * 70)}%, transparent)`;
       if (h.cell && h.cell[0] === i && h.cell[1] === j) td.classList.add('selected');
       if (i !== j && v > 0) {
         td.classList.add('clickable');
-        td.tabIndex = 0;
         td.title = `gold ${labels[i] ?? ''}, predicted ${labels[j] ?? ''}: show examples`;
-        const pick = (): void => h.onCell(h.cell && h.cell[0] === i && h.cell[1] === j ? undefined : [i, j]);
-        td.addEventListener('click', pick);
-        td.addEventListener('keydown', (e) => {
-          if (e.key === 'Enter') pick();
-        });
+        td.setAttribute('aria-selected', String(!!h.cell && h.cell[0] === i && h.cell[1] === j));
+        td.addEventListener('click', () => pick(i, j));
       }
       tr.append(td);
     });
     table.append(tr);
   });
+  const pick = (i: number, j: number): void => h.onCell(h.cell && h.cell[0] === i && h.cell[1] === j ? undefined : [i, j]);
+  const [fi, fj] = (focused ?? '').split(',').map(Number);
+  const start = fi !== undefined && fj !== undefined && Number.isInteger(fi) && Number.isInteger(fj) ? { row: fi, col: fj } : h.cell ? { row: h.cell[0], col: h.cell[1] } : { row: 0, col: 0 };
+  const focus = rovingGrid(cells, start, {
+    activate: ({ row, col }) => {
+      if (row !== col && (matrix[row]?.[col] ?? 0) > 0) pick(row, col);
+    },
+  });
+  if (focused) queueMicrotask(() => focus(start));
   wrap.append(table);
   return wrap;
 }
@@ -246,6 +269,9 @@ export class LogView {
   ) {
     this.list = el('div', 'log');
     this.list.setAttribute('role', 'log');
+    this.list.setAttribute('aria-label', 'Worker log');
+    // Focusable, so that the keyboard can scroll it.
+    this.list.tabIndex = 0;
     root.append(this.list);
   }
 
