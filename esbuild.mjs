@@ -8,7 +8,8 @@ const production = process.argv.includes('--production');
 // Native or heavy modules stay outside the bundle and ship in node_modules.
 const nodeExternals = ['vscode', 'onnxruntime-node', '@huggingface/transformers', 'sharp', 'tokenizers'];
 
-const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'info' };
+// jsonc-parser's "main" is a UMD build whose inner requires esbuild cannot follow: bundle its ES modules.
+const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'info', alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' } };
 
 const webviews = existsSync('webview')
   ? readdirSync('webview', { withFileTypes: true })

@@ -118,6 +118,17 @@ function rangeText(r: FieldRule): string {
   return parts.join(' and ');
 }
 
+/** What a training field's value must be ("a whole number of at least 1"), as its problems say it. */
+export function fieldRequirement(name: string): string | undefined {
+  const rule = TRAINING_FIELDS[name];
+  return rule ? ruleProblem(rule, undefined) : undefined;
+}
+
+/** The field of `task` an unknown training field name most likely meant (an alias such as lr, or a typo). */
+export function fieldSuggestion(task: Task, name: string): string | undefined {
+  return closestName(name, trainingFieldNames(task), ALIASES);
+}
+
 /** What a value must be, when it is not; undefined when it fits the rule. */
 function ruleProblem(r: FieldRule, v: unknown): string | undefined {
   const isNum = typeof v === 'number' && Number.isFinite(v);
@@ -185,7 +196,7 @@ export function checkTrainingChanges(task: Task, changes: Readonly<Record<string
   for (const [name, value] of Object.entries(changes)) {
     const field = TRAINING_FIELDS[name];
     if (!field) {
-      const hint = closestName(name, names, ALIASES);
+      const hint = fieldSuggestion(task, name);
       problems.push({ field: `training.${name}`, message: `Unknown training field "${name}"${hint ? `; did you mean ${hint}?` : ''} Use one of the Trainer-style names: ${names.join(', ')}.` });
       continue;
     }

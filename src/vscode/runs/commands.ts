@@ -1,16 +1,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { estimateText, measuredThroughput } from '../../core/runs/estimate';
+import { measuredThroughput } from '../../core/runs/estimate';
 import { packageRoot } from '../../core/paths';
 import { workerEnv } from '../../core/python/workerEnv';
 import { TASKS, type Task } from '../../core/runs/protocol';
 import { listDatasets, runInputsFromManifest, type SnapshotRunInputs } from '../../core/datasets/snapshot';
 import { describeLines, describeModel, modelTaskProblem } from '../../core/models/describe';
 import { cachedModel, listCachedModels, looksLikeHubId, runModelFolder } from '../../core/models/resolve';
+import { wizardTitle } from '../../core/runs/advancedFields';
 import { createRun, type CreatedRun, type RunEnvironment } from '../../core/runs/create';
-import { checkTrainingChanges, defaultModelFolder, trainingFieldNames, trainingValueHint } from '../../core/runs/launch';
-import { defaultTraining, parseChanges, type PreflightProblem } from '../../core/runs/spec';
+import { checkTrainingChanges, defaultModelFolder, trainingFieldNames } from '../../core/runs/launch';
+import { parseChanges, type PreflightProblem } from '../../core/runs/spec';
 import { isFinishing, isRunId, RunFolderError, type RunStore } from '../../core/runs/store';
 import { launchWorker, stopWorker, waitUntilStarted } from '../../core/runs/worker';
 import { requireTrust, type Ctx } from '../ctx';
@@ -19,6 +20,8 @@ import { deviceChoices } from '../../core/python/check';
 import { readStartFailure } from '../../core/runs/startFailure';
 import { TASK_INFO } from '../../shared/tasks';
 import { quietOnce, runName } from './monitor';
+import { registerAdvancedEditor } from './advancedEditor';
+import { askTrainingFields } from './wizard';
 
 /** Imported dataset snapshots with what a run takes from each manifest (read once, in core). */
 async function snapshotChoices(datasetsDir: string): Promise<(SnapshotRunInputs & { id: string })[]> {
@@ -104,7 +107,7 @@ async function pickModel(store: RunStore, task: Task, recent: readonly string[])
     { label: '$(folder) Local folder…', description: 'a Hugging Face model folder', action: 'folder' },
     { label: '$(cloud) Hub id…', description: 'e.g. bert-base-uncased (downloaded by the worker; online only)', action: 'hub' },
   ];
-  const pick = await vscode.window.showQuickPick(items, { title: 'New Training Run (2/8): base model', matchOnDescription: true, matchOnDetail: true });
+  const pick = await vscode.window.showQuickPick(items, { title: wizardTitle('base model'), matchOnDescription: true, matchOnDetail: true });
   if (!pick) return undefined;
   let model = pick.model;
   if (pick.action === 'folder') {
@@ -172,25 +175,6 @@ async function askTrainingChanges(task: Task, title: string, prompt: string, req
   return text === undefined ? undefined : parseChanges(text);
 }
 
-/**
- * Asks for one numeric training field, checked as the run will be (type and range); `estimate`, when
- * given, turns a valid value into a live line under the box (steps and time).
- */
-async function askNumber(task: Task, field: string, value: unknown, step: number, estimate?: (v: number) => string | undefined): Promise<number | undefined> {
-  const v = await vscode.window.showInputBox({
-    title: `New Training Run (${step}/8): ${field}`,
-    value: String(value),
-    validateInput: (s) => {
-      if (s.trim() === '' || !Number.isFinite(Number(s))) return 'Enter a number';
-      const problem = checkTrainingChanges(task, { [field]: Number(s) })[0]?.message;
-      if (problem) return problem;
-      const line = estimate?.(Number(s));
-      return line ? { message: line, severity: vscode.InputBoxValidationSeverity.Info } : undefined;
-    },
-  });
-  return v === undefined ? undefined : Number(v);
-}
-
 /** createRun, with its problems (or a folder that cannot be made) shown; the new run, or undefined. */
 async function createRunOrSay(store: RunStore, source: Parameters<typeof createRun>[1], env: RunEnvironment): Promise<CreatedRun | undefined> {
   try {
@@ -209,6 +193,7 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
     if (!s) void vscode.window.showErrorMessage('BERT Studio: open a folder first: runs live in its .bert-studio folder.');
     return s;
   };
+  registerAdvancedEditor(ctx);
 
   /** `created`: the run folder was made for this start (a cancel removes it); a retried or resumed run keeps it. */
   const start = async (runDir: string, resume: boolean, created = !resume): Promise<boolean> => {
@@ -260,7 +245,7 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
           // The spec's name beside the title: it is what the CLI, spec.json and the docs say.
           return { label: TASK_INFO[t].title, description: `${t}${n ? ` · ${n} dataset${n === 1 ? '' : 's'}` : ''}`, detail: TASK_INFO[t].description, task: t };
         }),
-        { title: 'New Training Run (1/8): task', matchOnDescription: true, matchOnDetail: true },
+        { title: wizardTitle('task'), matchOnDescription: true, matchOnDetail: true },
       );
       if (!taskPick) return;
       const task = taskPick.task;
@@ -270,7 +255,7 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
       const candidates = datasets.filter((d) => !d.task || d.task === task);
       const dataPick = await vscode.window.showQuickPick(
         [...candidates.map((d) => ({ label: d.id, description: `${d.task ?? ''}${d.multiLabel ? ' (multi-label)' : ''} ${d.trainCount ? `· ${d.trainCount} examples` : ''}`, dataset: d })), { label: '$(file) Data file…', description: 'train on a file directly (TSV, CoNLL, SQuAD JSON, text)', dataset: undefined }],
-        { title: 'New Training Run (3/8): dataset snapshot' },
+        { title: wizardTitle('dataset snapshot') },
       );
       if (!dataPick) return;
       let trainFile: string | undefined;
@@ -279,29 +264,20 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
         if (!uri?.[0]) return;
         trainFile = uri[0].fsPath;
       }
-      // Trainer's names throughout, so a run's spec reads like a Trainer configuration.
-      const defaults = defaultTraining(task);
       // A live estimate of steps and time (from an earlier run of this model here, when there is one).
       const examples = dataPick.dataset?.trainCount;
       const configuredDevice = ctx.config().get<string>('defaultDevice') ?? 'auto';
       const throughput = measuredThroughput(s.list(), model, task, configuredDevice);
-      const estimate = (epochs: number, batchSize: number): string | undefined =>
-        examples ? estimateText({ examples, epochs, batchSize, gradientAccumulation: Number(defaults.gradient_accumulation_steps) || 1 }, throughput) : undefined;
-      const epochs = await askNumber(task, 'num_train_epochs', defaults.num_train_epochs, 4, (e) => estimate(e, Number(defaults.per_device_train_batch_size)));
-      if (epochs === undefined) return;
-      const lr = await askNumber(task, 'learning_rate', defaults.learning_rate, 5);
-      if (lr === undefined) return;
-      const batch = await askNumber(task, 'per_device_train_batch_size', defaults.per_device_train_batch_size, 6, (b) => estimate(epochs, b));
-      if (batch === undefined) return;
-      const more = await askTrainingChanges(task, 'New Training Run (7/8): other training fields', `Trainer-style names, defaults for ${task}: ${trainingFieldNames(task).filter((n) => !['num_train_epochs', 'learning_rate', 'per_device_train_batch_size'].includes(n)).map((n) => `${n}=${trainingValueHint(n, defaults[n])}`).join(', ')}`, false);
-      if (more === undefined) return;
+      // The training fields, each checked as typed (core/runs/advancedFields.ts, launch.ts's rules).
+      const training = await askTrainingFields(ctx, { task, multiLabel: dataPick.dataset?.multiLabel, examples, throughput });
+      if (!training) return;
       const configured = ctx.config().get<string>('defaultDevice') ?? 'auto';
       // Only devices this environment has: cuda entries when its torch sees CUDA devices; the setting's first.
       const devices: Thenable<vscode.QuickPickItem[]> = cuda.then((names) => {
         const choices = deviceChoices(names).map((c) => (c.label === configured ? { ...c, description: [c.description, 'bertStudio.defaultDevice'].filter(Boolean).join(' · ') } : c));
         return [...choices.filter((c) => c.label === configured), ...choices.filter((c) => c.label !== configured)];
       });
-      const devicePick = await vscode.window.showQuickPick(devices, { title: 'New Training Run (8/8): device' });
+      const devicePick = await vscode.window.showQuickPick(devices, { title: wizardTitle('device') });
       if (!devicePick) return;
       // The same checks and the same folder-making as `bert-studio train` (core/runs/create.ts).
       const created = await createRunOrSay(s, {
@@ -311,7 +287,7 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
           dataset: dataPick.dataset?.id,
           train: trainFile,
           device: devicePick.label,
-          training: { num_train_epochs: epochs, learning_rate: lr, per_device_train_batch_size: batch, ...more },
+          training,
         },
       }, { ...runEnvironment(layout.datasetsDir, python), workspace: path.dirname(layout.root) });
       if (!created) return;

@@ -1,0 +1,143 @@
+// The training-field steps of New Training Run: the length of training (epochs, or "500 steps"),
+// learning rate, batch size and sequence length, each its own input checked as you type by the
+// worker's rules (launch.ts, through core/runs/advancedFields.ts) with its meaning and default;
+// then "other training fields": Use these settings, the task's own fields one by one, or
+// Advanced… (the JSON editor of the rest, advancedEditor.ts).
+
+import * as vscode from 'vscode';
+import { advancedFieldNames, changedFields, crossFieldProblems, fieldFromText, fieldMeaning, fieldPrompt, lengthFromText, lengthText, menuFields, STEP_FIELDS, wizardTitle, wizardTraining } from '../../core/runs/advancedFields';
+import { estimateText, type Throughput } from '../../core/runs/estimate';
+import { TRAINING_FIELDS } from '../../core/runs/launch';
+import type { Task } from '../../core/runs/protocol';
+import { defaultTraining } from '../../core/runs/spec';
+import type { Ctx } from '../ctx';
+import { editAdvancedFields } from './advancedEditor';
+
+export interface TrainingStepsOptions {
+  readonly task: Task;
+  /** Sequence classification with several labels per example (offers threshold). */
+  readonly multiLabel?: boolean;
+  /** Training examples, when known (a snapshot): for the live estimate of steps and time. */
+  readonly examples?: number;
+  readonly throughput?: Throughput;
+}
+
+type Note = (v: unknown) => vscode.InputBoxValidationMessage | undefined;
+
+/** One field in an input box: its meaning, rule and default above, its problem (or `note`) under it as you type. */
+async function askField(task: Task, name: string, value: unknown, title: string, note?: Note): Promise<unknown> {
+  const text = await vscode.window.showInputBox({
+    title,
+    prompt: fieldPrompt(task, name),
+    value: typeof value === 'string' ? value : JSON.stringify(value ?? null),
+    ignoreFocusOut: true,
+    validateInput: (s) => {
+      const r = fieldFromText(task, name, s);
+      if (r.problem) return r.problem;
+      return note?.(r.value);
+    },
+  });
+  return text === undefined ? undefined : fieldFromText(task, name, text).value;
+}
+
+type OtherItem = vscode.QuickPickItem & { action: 'use' | 'field' | 'advanced'; name?: string };
+
+/**
+ * Asks the training fields (STEP_FIELDS, then other training fields); the run's
+ * training fields (the steps' answers and the other fields), or undefined when cancelled.
+ */
+export async function askTrainingFields(ctx: Ctx, o: TrainingStepsOptions): Promise<Record<string, unknown> | undefined> {
+  const { task } = o;
+  const defaults = defaultTraining(task);
+  const steps: Record<string, unknown> = {};
+  const estimate = (t: Readonly<Record<string, unknown>>): string | undefined =>
+    o.examples
+      ? estimateText(
+          {
+            examples: o.examples,
+            epochs: Number(t.num_train_epochs ?? defaults.num_train_epochs),
+            maxSteps: Number(t.max_steps ?? defaults.max_steps),
+            batchSize: Number(t.per_device_train_batch_size ?? defaults.per_device_train_batch_size),
+            gradientAccumulation: Number(t.gradient_accumulation_steps ?? defaults.gradient_accumulation_steps) || 1,
+          },
+          o.throughput,
+        )
+      : undefined;
+
+  // The length of training: epochs, or optimizer steps (max_steps) typed as "500 steps".
+  const length = await vscode.window.showInputBox({
+    title: wizardTitle('num_train_epochs'),
+    prompt: `${fieldPrompt(task, 'num_train_epochs')} Or a number of optimizer steps, e.g. "500 steps" (max_steps).`,
+    value: lengthText(defaults),
+    ignoreFocusOut: true,
+    validateInput: (s) => {
+      const r = lengthFromText(task, s);
+      if (r.problem) return r.problem;
+      const line = estimate(r.fields ?? {});
+      return line ? { message: line, severity: vscode.InputBoxValidationSeverity.Info } : undefined;
+    },
+  });
+  if (length === undefined) return undefined;
+  Object.assign(steps, lengthFromText(task, length).fields);
+  // A value that conflicts with another field (max_seq_length under QA's doc_stride) is a warning
+  // here, where the other cannot be changed yet; "Use these settings" refuses it.
+  const note = (name: string): Note => (v) => {
+    const conflict = crossFieldProblems(task, { ...steps, [name]: v }, o.multiLabel)[0]?.message;
+    if (conflict) return { message: `${conflict} (the next step can change it)`, severity: vscode.InputBoxValidationSeverity.Warning };
+    const line = name === 'per_device_train_batch_size' ? estimate({ ...steps, [name]: v }) : undefined;
+    return line ? { message: line, severity: vscode.InputBoxValidationSeverity.Info } : undefined;
+  };
+  // The other steps, in STEP_FIELDS's order; the batch size updates the estimate.
+  for (const name of STEP_FIELDS) {
+    if (name === 'num_train_epochs') continue;
+    const v = await askField(task, name, defaults[name], wizardTitle(name), note(name));
+    if (v === undefined) return undefined;
+    steps[name] = v;
+  }
+
+  // Other training fields: the task's own ones one by one, the rest in the advanced editor.
+  const own = menuFields(task, o.multiLabel);
+  const values: Record<string, unknown> = {};
+  let advanced: Record<string, unknown> = {};
+  for (;;) {
+    const current = { ...Object.fromEntries(own.map((n) => [n, defaults[n]])), ...values };
+    const changed = changedFields(task, { ...current, ...advanced });
+    const conflicts = crossFieldProblems(task, wizardTraining(steps, { ...current, ...advanced }), o.multiLabel);
+    const items: OtherItem[] = [
+      {
+        label: conflicts.length ? '$(error) Use these settings' : '$(check) Use these settings',
+        description: changed.length ? `changed: ${changed.join(', ')}` : 'the other fields at their defaults',
+        detail: conflicts.map((p) => p.message).join(' ') || undefined,
+        action: 'use',
+      },
+      ...own.map((name): OtherItem => {
+        const v = current[name];
+        const icon = TRAINING_FIELDS[name]?.kind === 'bool' ? (v ? '$(pass-filled) ' : '$(circle-large-outline) ') : '$(edit) ';
+        return { label: `${icon}${name}: ${JSON.stringify(v)}`, description: JSON.stringify(v) === JSON.stringify(defaults[name]) ? 'default' : `default ${JSON.stringify(defaults[name])}`, detail: fieldMeaning(name), action: 'field', name };
+      }),
+      { label: '$(json) Advanced…', description: `${advancedFieldNames(task, o.multiLabel).length} more fields as JSON, checked as you type`, detail: 'weight_decay, warmup_ratio, eval_steps, early stopping, freezing, precision, …', action: 'advanced' },
+    ];
+    const pick = await vscode.window.showQuickPick(items, { title: wizardTitle('other training fields'), placeHolder: estimate({ ...steps, ...advanced }) ?? 'Enter uses these settings', ignoreFocusOut: true });
+    if (!pick) return undefined;
+    if (pick.action === 'use') {
+      if (!conflicts.length) return wizardTraining(steps, { ...values, ...advanced });
+      void vscode.window.showErrorMessage(`BERT Studio: ${conflicts.map((p) => p.message).join(' ')}`);
+      continue;
+    }
+    if (pick.action === 'field' && pick.name) {
+      const name = pick.name;
+      if (TRAINING_FIELDS[name]?.kind === 'bool') values[name] = !current[name];
+      else {
+        const v = await askField(task, name, current[name], wizardTitle('other training fields', name), (x) => {
+          const conflict = crossFieldProblems(task, wizardTraining(steps, { ...current, ...advanced, [name]: x }), o.multiLabel)[0]?.message;
+          return conflict ? { message: conflict, severity: vscode.InputBoxValidationSeverity.Warning } : undefined;
+        });
+        if (v !== undefined) values[name] = v;
+      }
+      continue;
+    }
+    // Advanced: accepted fields carry on to the device step; closing it comes back here.
+    const edited = await editAdvancedFields(ctx, task, advanced, { steps: { ...steps, ...current }, multiLabel: o.multiLabel });
+    if (edited) return wizardTraining(steps, { ...values, ...(advanced = edited) });
+  }
+}
