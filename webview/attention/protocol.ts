@@ -6,6 +6,8 @@ import { arrayOf, bool, count, guard, int, isRecord, message, nullable, num, obj
 import { TINT_LEVELS } from '../../src/shared/attributionTints';
 
 export const MAX_EXPORT_CHARS = 64 * 1024 * 1024;
+/** Up to 256 tokens: the viewer stays readable (a 256×256 heatmap at 3 px a cell). */
+export const MAX_ATTENTION_TOKENS = 256;
 
 export interface AttentionSet {
   readonly model: string;

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { CJK_FONT_FALLBACK, WEBVIEW_MESSAGE, type AttentionSet, type AttributionsMessage, type AttributionStateMessage, type ErrorMessage, type Explain, type HostMessage, type ShowMessage, type WebviewMessage } from '../../../webview/attention/protocol';
+import { CJK_FONT_FALLBACK, MAX_ATTENTION_TOKENS, WEBVIEW_MESSAGE, type AttentionSet, type AttributionsMessage, type AttributionStateMessage, type ErrorMessage, type Explain, type HostMessage, type ShowMessage, type WebviewMessage } from '../../../webview/attention/protocol';
 import { attributionProblem, attributionSummary, placeAttributions } from '../../core/inference/attentionAttributions';
 import { AttributionError, type Attributions, type AttributionService } from '../../core/inference/attributions';
 import { modelDisplayName } from '../../core/inference/modelName';
@@ -12,8 +12,6 @@ import type { EngineHost } from './engineHost';
 import type { ActiveModels } from './models';
 import { InferencePanel } from './panel';
 
-/** Up to 256 tokens: the viewer stays readable (a 256×256 heatmap at 3 px a cell). */
-export const MAX_ATTENTION_TOKENS = 256;
 const TASK_ORDER: InferenceTask[] = ['fill-mask', 'token-classification', 'sequence-classification', 'question-answering'];
 
 /**
