@@ -26,6 +26,7 @@ Commands:
   evaluate --model RUN --data FILE|DATASET[:split]       metrics and predictions on another file or split
   analyze label-errors --model RUN [--folds K]           likely label errors at their source lines
   analyze dynamics --model RUN                            dataset cartography: easy, ambiguous, hard examples
+  analyze embeddings --model RUN [--method pca|umap]      2-D map of a split's embeddings, misclassified points listed
 Add --json to any command for machine-readable output.
 
 ${TRAIN_USAGE}

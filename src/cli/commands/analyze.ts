@@ -9,6 +9,7 @@ import { packageRoot, studioLayout } from '../../core/paths';
 import { EvaluationError, resolveEvalData } from '../../core/runs/evaluate';
 import { flag, parseArgs, UsageError, type CliIo } from '../io';
 import { cliPython } from '../python';
+import { EMBEDDINGS_USAGE, runEmbeddings } from './embeddings';
 import { resolveModelArg } from './infer';
 
 export const ANALYZE_USAGE = `bert-studio analyze label-errors --model RUN [--data FILE|DATASET[:split] --folds K] [--probs mean|first] [--top N] [--json]
@@ -20,7 +21,8 @@ export const ANALYZE_USAGE = `bert-studio analyze label-errors --model RUN [--da
 bert-studio analyze dynamics --model RUN [--region easy|ambiguous|hard] [--top N] [--json]
   Dataset cartography from the run's training dynamics (dynamics.jsonl): how many training examples
   are easy to learn, ambiguous (variability >= ${REGION_THRESHOLDS.variability}) or hard to learn
-  (confidence < ${REGION_THRESHOLDS.confidence}), and each region's examples at their source lines.`;
+  (confidence < ${REGION_THRESHOLDS.confidence}), and each region's examples at their source lines.
+${EMBEDDINGS_USAGE}`;
 
 const REGIONS: readonly Region[] = ['hard', 'ambiguous', 'easy'];
 
@@ -32,9 +34,10 @@ export async function runAnalyzeCommand(argv: string[], io: CliIo): Promise<numb
     io.stdout.write(`${ANALYZE_USAGE}\n`);
     return 0;
   }
-  if (!sub) throw new UsageError(`analyze needs the analysis to run: label-errors or dynamics.\n${ANALYZE_USAGE}`);
+  if (!sub) throw new UsageError(`analyze needs the analysis to run: label-errors, dynamics or embeddings.\n${ANALYZE_USAGE}`);
   if (sub === 'dynamics') return runDynamics(rest, io);
-  if (sub !== 'label-errors') throw new UsageError(`analyze ${sub}: unknown analysis; use: analyze label-errors, or analyze dynamics.\n${ANALYZE_USAGE}`);
+  if (sub === 'embeddings') return runEmbeddings(rest, io);
+  if (sub !== 'label-errors') throw new UsageError(`analyze ${sub}: unknown analysis; use: analyze label-errors, analyze dynamics, or analyze embeddings.\n${ANALYZE_USAGE}`);
   const args = parseArgs(rest, ['json', 'help'], ['model', 'data', 'folds', 'probs', 'top', 'workspace', 'python']);
   if (args.flags.has('help')) {
     io.stdout.write(`${ANALYZE_USAGE}\n`);

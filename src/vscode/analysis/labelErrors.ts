@@ -26,6 +26,7 @@ import { RunStore } from '../../core/runs/store';
 import { requireTrust, type Ctx } from '../ctx';
 import { pythonFor } from '../environment/register';
 import { pickRun } from '../runs/evaluateCommands';
+import { registerEmbeddingMap } from './embeddingMap';
 
 const SOURCE = 'BERT Studio: label errors';
 const REVIEWED = 'bertStudio.labelErrors.reviewed';
@@ -182,6 +183,7 @@ function changeFixAction(document: vscode.TextDocument, issue: LabelIssue, layou
 export function registerAnalysis(ctx: Ctx): void {
   const diagnostics = new LabelErrorDiagnostics(ctx.extension.workspaceState, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
   ctx.push(diagnostics, vscode.languages.registerCodeActionsProvider({ scheme: 'file' }, diagnostics, { providedCodeActionKinds: LabelErrorDiagnostics.kinds }));
+  registerEmbeddingMap(ctx);
   const store = (): RunStore | undefined => {
     const layout = ctx.layout();
     return layout ? new RunStore(layout.runsDir) : undefined;

@@ -334,7 +334,8 @@ def _compute(run: Path, model_dir: Path, spec: Any, data: Path, cap: int | None,
         labels = [*types, NO_ENTITY]
     return {"run": run.name, "run_dir": str(run), "model": str(model_dir), "task": espec.task, "split": split,
             "data": str(data), "method": method, "pooling": pooling, "seed": seed, "examples": total,
-            "labels": labels, "metrics": result.metrics, "explained_variance": ratio, "points": points}
+            "labels": labels, "metrics": {k: float(v) for k, v in result.metrics.items() if np.isfinite(v)},
+            "explained_variance": ratio, "points": points}
 
 
 # ---- command -------------------------------------------------------------------------------------
