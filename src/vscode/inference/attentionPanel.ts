@@ -88,6 +88,7 @@ export class AttentionPanel extends InferencePanel {
         throw new Error('The two models tokenize the text differently or have different shapes: no diff possible.');
       }
       if (controller.signal.aborted) return;
+      this.attributed = undefined;
       this.post({ type: 'show', text: this.text, sets, ...(this.explain ? { explain: this.explain } : {}) });
       // Explained before (in the editor, or here): shown at once, from the cache.
       const cached = this.explain && !this.explain.problem ? this.attributions.cached(first, { text: this.text }) : undefined;
