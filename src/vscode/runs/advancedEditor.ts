@@ -61,11 +61,18 @@ async function end(values: Record<string, unknown> | undefined): Promise<void> {
   session = undefined;
   registered?.diagnostics.delete(s.uri);
   registered?.lenses.fire();
-  s.finish(values);
-  // Saved first, so closing asks nothing (the file is rewritten the next time anyway).
-  const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === s.uri.toString());
-  if (doc?.isDirty) await doc.save();
-  await vscode.window.tabGroups.close(tabsOf(s.uri), true);
+  // Closed before the wizard goes on, so its next prompt keeps the focus; saved first, so closing
+  // asks nothing (the file is only a scratch copy, rewritten the next time).
+  try {
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === s.uri.toString());
+    if (doc?.isDirty) await doc.save();
+    await vscode.window.tabGroups.close(tabsOf(s.uri), true);
+  } catch (err) {
+    // Already closed (the user closed it and chose not to save): nothing is left to tidy.
+    void err;
+  } finally {
+    s.finish(values);
+  }
 }
 
 /** "Use these settings": refused, with the problems, while any error remains. */
@@ -73,11 +80,11 @@ async function accept(doc: vscode.TextDocument | undefined): Promise<void> {
   if (!doc || !session) return;
   const c = check(doc);
   if (!c || hasErrors(c)) {
+    // Not modal: saving with problems left is common while editing, and says what is left.
     const errors = (c?.problems ?? []).filter((p) => p.severity === 'error');
-    const lines = errors.slice(0, 6).map((p) => `line ${doc.positionAt(p.offset).line + 1}: ${p.message}`);
+    const first = errors.slice(0, 2).map((p) => `line ${doc.positionAt(p.offset).line + 1}: ${p.message}`);
     void vscode.window.showErrorMessage(
-      `BERT Studio: these training fields have ${errors.length} problem${errors.length === 1 ? '' : 's'}; fix ${errors.length === 1 ? 'it' : 'them'} first (underlined, and listed in Problems), or close the editor to go back.`,
-      { modal: true, detail: lines.join('\n') },
+      `BERT Studio: ${errors.length} problem${errors.length === 1 ? '' : 's'} left in these training fields (underlined, and listed in Problems); fix ${errors.length === 1 ? 'it' : 'them'} to use them, or close the editor to go back. ${first.join(' ')}${errors.length > 2 ? ' …' : ''}`,
     );
     return;
   }
