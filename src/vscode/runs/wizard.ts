@@ -83,7 +83,7 @@ export async function askTrainingFields(ctx: Ctx, o: TrainingStepsOptions): Prom
   // here, where the other cannot be changed yet; "Use these settings" refuses it.
   const note = (name: string): Note => (v) => {
     const conflict = crossFieldProblems(task, { ...steps, [name]: v }, o.multiLabel)[0]?.message;
-    if (conflict) return { message: `${conflict} (the next step can change it)`, severity: vscode.InputBoxValidationSeverity.Warning };
+    if (conflict) return { message: `${conflict} (the next step, other training fields, can change it)`, severity: vscode.InputBoxValidationSeverity.Warning };
     const line = name === 'per_device_train_batch_size' ? estimate({ ...steps, [name]: v }) : undefined;
     return line ? { message: line, severity: vscode.InputBoxValidationSeverity.Info } : undefined;
   };
@@ -98,11 +98,10 @@ export async function askTrainingFields(ctx: Ctx, o: TrainingStepsOptions): Prom
   // Other training fields: the task's own ones one by one, the rest in the advanced editor.
   const own = menuFields(task, o.multiLabel);
   const values: Record<string, unknown> = {};
-  let advanced: Record<string, unknown> = {};
   for (;;) {
     const current = { ...Object.fromEntries(own.map((n) => [n, defaults[n]])), ...values };
-    const changed = changedFields(task, { ...current, ...advanced });
-    const conflicts = crossFieldProblems(task, wizardTraining(steps, { ...current, ...advanced }), o.multiLabel);
+    const changed = changedFields(task, current);
+    const conflicts = crossFieldProblems(task, wizardTraining(steps, current), o.multiLabel);
     const items: OtherItem[] = [
       {
         label: conflicts.length ? '$(error) Use these settings' : '$(check) Use these settings',
@@ -117,10 +116,10 @@ export async function askTrainingFields(ctx: Ctx, o: TrainingStepsOptions): Prom
       }),
       { label: '$(json) Advanced…', description: `${advancedFieldNames(task, o.multiLabel).length} more fields as JSON, checked as you type`, detail: 'weight_decay, warmup_ratio, eval_steps, early stopping, freezing, precision, …', action: 'advanced' },
     ];
-    const pick = await vscode.window.showQuickPick(items, { title: wizardTitle('other training fields'), placeHolder: estimate({ ...steps, ...advanced }) ?? 'Enter uses these settings', ignoreFocusOut: true });
+    const pick = await vscode.window.showQuickPick(items, { title: wizardTitle('other training fields'), placeHolder: estimate(steps) ?? 'Enter uses these settings', ignoreFocusOut: true });
     if (!pick) return undefined;
     if (pick.action === 'use') {
-      if (!conflicts.length) return wizardTraining(steps, { ...values, ...advanced });
+      if (!conflicts.length) return wizardTraining(steps, values);
       void vscode.window.showErrorMessage(`BERT Studio: ${conflicts.map((p) => p.message).join(' ')}`);
       continue;
     }
@@ -129,7 +128,7 @@ export async function askTrainingFields(ctx: Ctx, o: TrainingStepsOptions): Prom
       if (TRAINING_FIELDS[name]?.kind === 'bool') values[name] = !current[name];
       else {
         const v = await askField(task, name, current[name], wizardTitle('other training fields', name), (x) => {
-          const conflict = crossFieldProblems(task, wizardTraining(steps, { ...current, ...advanced, [name]: x }), o.multiLabel)[0]?.message;
+          const conflict = crossFieldProblems(task, wizardTraining(steps, { ...current, [name]: x }), o.multiLabel)[0]?.message;
           return conflict ? { message: conflict, severity: vscode.InputBoxValidationSeverity.Warning } : undefined;
         });
         if (v !== undefined) values[name] = v;
@@ -137,7 +136,7 @@ export async function askTrainingFields(ctx: Ctx, o: TrainingStepsOptions): Prom
       continue;
     }
     // Advanced: accepted fields carry on to the device step; closing it comes back here.
-    const edited = await editAdvancedFields(ctx, task, advanced, { steps: { ...steps, ...current }, multiLabel: o.multiLabel });
-    if (edited) return wizardTraining(steps, { ...values, ...(advanced = edited) });
+    const edited = await editAdvancedFields(ctx, task, {}, { steps: { ...steps, ...current }, multiLabel: o.multiLabel });
+    if (edited) return wizardTraining(steps, { ...values, ...edited });
   }
 }

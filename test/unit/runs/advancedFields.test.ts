@@ -3,6 +3,8 @@
 // launch.ts says (one set of rules) and build the same spec as buildSpec.
 
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import {
   advancedDocument,
   advancedFieldNames,
@@ -24,6 +26,7 @@ import {
 import { checkTrainingChanges, fieldRequirement, trainingFieldNames, TRAINING_FIELDS } from '../../../src/core/runs/launch';
 import { TASKS, type Task } from '../../../src/core/runs/protocol';
 import { buildSpec, defaultTraining, preflight } from '../../../src/core/runs/spec';
+import { REPO } from '../security/helpers';
 
 const SCHEMA = './x.schema.json';
 
@@ -46,6 +49,13 @@ describe('New Training Run: the wizard\'s training fields', () => {
     assert.equal(wizardTitle('num_train_epochs'), `New Training Run (4/${WIZARD_STEPS.length}): num_train_epochs (or max_steps)`);
     assert.equal(wizardTitle('other training fields', 'doc_stride'), `New Training Run (${WIZARD_STEPS.indexOf('other training fields') + 1}/${WIZARD_STEPS.length}): doc_stride`);
     assert.throws(() => wizardTitle('no such step'), /no step "no such step"/);
+    // No title counts by hand: every wizard title comes from wizardTitle.
+    const dir = path.join(REPO, 'src', 'vscode', 'runs');
+    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
+      const text = fs.readFileSync(path.join(dir, f), 'utf8');
+      assert.doesNotMatch(text, /New Training Run \(\$?\{?\w*\}?\d*\//, `${f} numbers a step by hand`);
+      for (const m of text.matchAll(/wizardTitle\('([^']+)'/g)) assert.ok(WIZARD_STEPS.includes(m[1]) || m[1] === 'num_train_epochs', `${f}: wizardTitle('${m[1]}') is no step`);
+    }
     // Each field step is in the list, in STEP_FIELDS's order.
     const fieldSteps = WIZARD_STEPS.filter((s) => STEP_FIELDS.some((f) => s.startsWith(f)));
     assert.deepEqual(fieldSteps.map((s) => s.split(' ')[0]), [...STEP_FIELDS]);
