@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { check } from '../../shared/guard';
 import { EMBEDDING_MAP_FILE, type EmbeddingMapFile, type PageMap, type Settings, type Split } from '../../../webview/embeddings/protocol';
 import { EvaluationError, runWorkerJson } from '../runs/evaluate';
+import { webviewPage } from '../webview/page';
 
 export type { EmbeddingMapFile, Settings };
 
@@ -27,6 +28,11 @@ export function parseEmbeddingMap(text: string): { ok: true; map: EmbeddingMapFi
   }
   const c = check(EMBEDDING_MAP_FILE, value);
   return c.ok ? { ok: true, map: c.value } : { ok: false, reason: c.reason };
+}
+
+/** The page (the shared shell: strict CSP, nonce'd script); `title` names the run. */
+export function embeddingMapHtml(p: { cspSource: string; scriptUri: string; styleUri: string; title: string; runId: string; nonce?: string }): string {
+  return webviewPage({ cspSource: p.cspSource, title: p.title, scriptUri: p.scriptUri, styleUris: [p.styleUri], bodyAttributes: { 'data-run': p.runId }, nonce: p.nonce });
 }
 
 /** The cached map for these settings, undefined when there is none; a broken file is an EvaluationError naming it. */

@@ -5,14 +5,13 @@
 // checked (src/core/dashboard/sourceAccess.ts) before anything opens.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { computeEmbeddingMap, pageMap, runSplits, type EmbeddingMapFile } from '../../core/analysis/embeddingMap';
+import { computeEmbeddingMap, embeddingMapHtml, pageMap, runSplits, type EmbeddingMapFile } from '../../core/analysis/embeddingMap';
 import { checkSource, runDataSources } from '../../core/dashboard/sourceAccess';
 import { packageRoot } from '../../core/paths';
 import { EvaluationError } from '../../core/runs/evaluate';
 import { runName } from '../../core/runs/names';
 import { RunStore, type RunInfo } from '../../core/runs/store';
 import { receiveChecked } from '../../core/webview/messages';
-import { webviewPage } from '../../core/webview/page';
 import { isRecord } from '../../shared/guard';
 import { SETTINGS, ToHost, ToWebview, WEBVIEW_MESSAGE, type HostMessage, type Settings, type Status, type WebviewMessage } from '../../../webview/embeddings/protocol';
 import { requireTrust, type Ctx } from '../ctx';
@@ -78,12 +77,12 @@ export class EmbeddingMapPanel {
     EmbeddingMapPanel.open.set(run.dir, this);
     const dist = vscode.Uri.joinPath(ctx.extension.extensionUri, 'dist', 'webview');
     panel.webview.options = EmbeddingMapPanel.options(ctx);
-    panel.webview.html = webviewPage({
+    panel.webview.html = embeddingMapHtml({
       cspSource: panel.webview.cspSource,
       title: `Embedding Map: ${runName(run)}`,
       scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'embeddings.js')).toString(),
-      styleUris: [panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'embeddings.css')).toString()],
-      bodyAttributes: { 'data-run': run.id },
+      styleUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'embeddings.css')).toString(),
+      runId: run.id,
     });
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { build } from 'esbuild';
 import { contentSecurityPolicy, dashboardHtml } from '../../../src/core/dashboard/html';
+import { embeddingMapHtml } from '../../../src/core/analysis/embeddingMap';
 import { datasetStatsHtml } from '../../../src/core/datasets/statsHtml';
 import { INITIAL_STATE_ID, webviewPage } from '../../../src/core/webview/page';
 import { REPO, sourceFiles } from './helpers';
@@ -171,6 +172,11 @@ describe('security: webview pages', () => {
     assert.match(datasetStatsHtml({ cspSource: CSP_SOURCE, scriptUri: `${ASSET}a.js`, styleUri: `${ASSET}a.css` }), /<title>Dataset Statistics<\/title>[\s\S]*<div id="app"><\/div>/);
   });
 
+  it('embedding map, src/core/analysis/embeddingMap.ts', () => {
+    assertFreshNonces(() => embeddingMapHtml({ cspSource: CSP_SOURCE, scriptUri: `${ASSET}dist/webview/embeddings.js`, styleUri: `${ASSET}dist/webview/embeddings.css`, title: 'Embedding Map: <run "x">', runId: 'r1' }));
+    assert.match(embeddingMapHtml({ cspSource: CSP_SOURCE, scriptUri: `${ASSET}a.js`, styleUri: `${ASSET}a.css`, title: '<b>', runId: 'r"1' }), /<title>&lt;b&gt;<\/title>[\s\S]*<body data-run="r&quot;1">/);
+  });
+
   it('dashboard as the extension renders it, src/vscode/dashboard/webview.ts', async function () {
     this.timeout(60_000);
     const m = await loadWithStub('src/vscode/dashboard/webview.ts');
@@ -201,7 +207,7 @@ describe('security: webview pages', () => {
   });
 
   it('every webview page in src/ comes from a builder checked above', () => {
-    const checked = new Set(['dashboardHtml', 'renderHtml', 'datasetStatsHtml', 'webviewHtml']);
+    const checked = new Set(['dashboardHtml', 'renderHtml', 'datasetStatsHtml', 'webviewHtml', 'embeddingMapHtml']);
     const found: string[] = [];
     for (const f of sourceFiles(path.join(REPO, 'src'))) {
       const text = fs.readFileSync(f, 'utf8');

@@ -11,6 +11,7 @@ import type { Guard } from '../../../src/shared/guard';
 import * as attention from '../../../webview/attention/protocol';
 import * as dashboard from '../../../webview/dashboard/protocol';
 import * as stats from '../../../webview/datasetStats/protocol';
+import * as embeddings from '../../../webview/embeddings/protocol';
 import * as fillMask from '../../../webview/fillMask/protocol';
 import { REPO, sourceFiles } from './helpers';
 
@@ -19,6 +20,7 @@ const PAGES: Record<string, { toHost: Guard<unknown>; toPage: Guard<unknown>; go
   datasetStats: { toHost: stats.WEBVIEW_MESSAGE, toPage: stats.HOST_MESSAGE, good: [{ type: 'ready' }, { type: 'requestRows', requestId: 0, split: 'train', start: 0, count: 100 }, { type: 'openRow', split: 'validation', row: 3 }] },
   fillMask: { toHost: fillMask.WEBVIEW_MESSAGE, toPage: fillMask.HOST_MESSAGE, good: [{ type: 'ready' }, { type: 'query', id: 1, text: 'a [MASK]', topK: 5 }] },
   attention: { toHost: attention.WEBVIEW_MESSAGE, toPage: attention.HOST_MESSAGE, good: [{ type: 'ready' }, { type: 'compare' }, { type: 'export', format: 'svg', data: '<svg/>', name: 'attention L1' }] },
+  embeddings: { toHost: embeddings.WEBVIEW_MESSAGE, toPage: embeddings.HOST_MESSAGE, good: [{ type: 'ready' }, { type: 'open', point: 3 }, { type: 'compute', settings: { split: 'train', method: 'pca', pooling: 'mean' } }, { type: 'cancel' }] },
 };
 
 describe('security: webview messages', () => {
