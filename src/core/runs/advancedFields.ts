@@ -11,9 +11,10 @@ import { buildSpec, defaultTraining, MULTI_LABEL_METRICS, parseChanges, prefligh
 
 /**
  * The wizard's own steps after the dataset, in order: the length of training (num_train_epochs, or
- * max_steps typed as "500 steps"), the learning rate, the batch size and the sequence length.
+ * max_steps typed as "500 steps"), the learning rate and the batch size. The sequence length and
+ * the task's own fields are items of the next step, "other training fields".
  */
-export const STEP_FIELDS = ['num_train_epochs', 'learning_rate', 'per_device_train_batch_size', 'max_seq_length'] as const;
+export const STEP_FIELDS = ['num_train_epochs', 'learning_rate', 'per_device_train_batch_size'] as const;
 
 /** A step's name in its title: the field it asks (the length step also takes max_steps). */
 function stepName(field: string): string {
@@ -37,7 +38,8 @@ export function wizardTitle(step: string, detail?: string): string {
 /** The fields each of those steps sets (the length step sets max_steps too). */
 const STEP_SETS: readonly string[] = [...STEP_FIELDS, 'max_steps'];
 
-/** Task-specific fields that matter, offered one by one on the "other training fields" step. */
+/** Fields offered one by one on the "other training fields" step: max_seq_length, then the task's own that matter. */
+const MENU_FIELDS: readonly string[] = ['max_seq_length'];
 const TASK_MENU_FIELDS: Readonly<Record<Task, readonly string[]>> = {
   sequence_classification: ['threshold'],
   token_classification: [],
@@ -77,9 +79,9 @@ export function fieldMeaning(name: string): string {
   return TRAINING_FIELDS[name]?.what ?? MEANING[name] ?? name;
 }
 
-/** The task-specific fields offered one by one (threshold only for multi-label classification). */
+/** The fields offered one by one on "other training fields" (threshold only for multi-label classification). */
 export function menuFields(task: Task, multiLabel = false): string[] {
-  return TASK_MENU_FIELDS[task].filter((f) => f !== 'threshold' || multiLabel);
+  return [...MENU_FIELDS, ...TASK_MENU_FIELDS[task].filter((f) => f !== 'threshold' || multiLabel)];
 }
 
 /** The fields the advanced editor lists: the task's fields that have no step or menu item of their own. */

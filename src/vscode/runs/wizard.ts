@@ -1,8 +1,9 @@
 // The training-field steps of New Training Run: the length of training (epochs, or "500 steps"),
-// learning rate, batch size and sequence length, each its own input checked as you type by the
-// worker's rules (launch.ts, through core/runs/advancedFields.ts) with its meaning and default;
-// then "other training fields": Use these settings, the task's own fields one by one, or
-// Advanced… (the JSON editor of the rest, advancedEditor.ts).
+// learning rate and batch size, each its own input checked as you type by the worker's rules
+// (launch.ts, through core/runs/advancedFields.ts) with its meaning and default; then "other
+// training fields": Use these settings (Enter), max_seq_length and the task's own fields one by
+// one, or Advanced… (the JSON editor of the rest, advancedEditor.ts). The steps and their names
+// are those of the key=value wizard before it, so scripts that drive it keep working.
 
 import * as vscode from 'vscode';
 import { advancedFieldNames, changedFields, crossFieldProblems, fieldFromText, fieldMeaning, fieldPrompt, lengthFromText, lengthText, menuFields, STEP_FIELDS, wizardTitle, wizardTraining } from '../../core/runs/advancedFields';
@@ -79,15 +80,11 @@ export async function askTrainingFields(ctx: Ctx, o: TrainingStepsOptions): Prom
   });
   if (length === undefined) return undefined;
   Object.assign(steps, lengthFromText(task, length).fields);
-  // A value that conflicts with another field (max_seq_length under QA's doc_stride) is a warning
-  // here, where the other cannot be changed yet; "Use these settings" refuses it.
+  // The other steps, in STEP_FIELDS's order; the batch size updates the estimate.
   const note = (name: string): Note => (v) => {
-    const conflict = crossFieldProblems(task, { ...steps, [name]: v }, o.multiLabel)[0]?.message;
-    if (conflict) return { message: `${conflict} (the next step, other training fields, can change it)`, severity: vscode.InputBoxValidationSeverity.Warning };
     const line = name === 'per_device_train_batch_size' ? estimate({ ...steps, [name]: v }) : undefined;
     return line ? { message: line, severity: vscode.InputBoxValidationSeverity.Info } : undefined;
   };
-  // The other steps, in STEP_FIELDS's order; the batch size updates the estimate.
   for (const name of STEP_FIELDS) {
     if (name === 'num_train_epochs') continue;
     const v = await askField(task, name, defaults[name], wizardTitle(name), note(name));
@@ -95,7 +92,9 @@ export async function askTrainingFields(ctx: Ctx, o: TrainingStepsOptions): Prom
     steps[name] = v;
   }
 
-  // Other training fields: the task's own ones one by one, the rest in the advanced editor.
+  // Other training fields: max_seq_length and the task's own ones one by one (a field that
+  // conflicts with another, as max_seq_length with QA's doc_stride, is a warning there and refused
+  // by "Use these settings"), the rest in the advanced editor.
   const own = menuFields(task, o.multiLabel);
   const values: Record<string, unknown> = {};
   for (;;) {

@@ -49,6 +49,8 @@ describe('New Training Run: the wizard\'s training fields', () => {
     assert.equal(wizardTitle('num_train_epochs'), `New Training Run (4/${WIZARD_STEPS.length}): num_train_epochs (or max_steps)`);
     assert.equal(wizardTitle('other training fields', 'doc_stride'), `New Training Run (${WIZARD_STEPS.indexOf('other training fields') + 1}/${WIZARD_STEPS.length}): doc_stride`);
     assert.throws(() => wizardTitle('no such step'), /no step "no such step"/);
+    // The steps, and the names scripts find them by, are those of the wizard before the advanced editor.
+    assert.deepEqual(WIZARD_STEPS, ['task', 'base model', 'dataset snapshot', 'num_train_epochs (or max_steps)', 'learning_rate', 'per_device_train_batch_size', 'other training fields', 'device']);
     // No title counts by hand: every wizard title comes from wizardTitle.
     const dir = path.join(REPO, 'src', 'vscode', 'runs');
     for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
@@ -69,6 +71,7 @@ describe('New Training Run: the wizard\'s training fields', () => {
         assert.equal(new Set(asked).size, asked.length, `${task}: a field asked twice`);
       }
     }
+    assert.ok(TASKS.every((t) => menuFields(t)[0] === 'max_seq_length'), 'the sequence length first, for every task');
     assert.ok(menuFields('mlm').includes('whole_word_masking'));
     assert.ok(menuFields('sequence_classification', true).includes('threshold') && !menuFields('sequence_classification').includes('threshold'));
   });
