@@ -37,6 +37,8 @@ describe('security: workspace trust', () => {
     for (const id of ['bertStudio.stopStudy', 'bertStudio.resumeStudy', 'bertStudio.sweepFromRun']) assert.match(sweeps.get(id) ?? '(not registered)', /^if \(!requireTrust\(ctx, /, id);
     const analysis = firstStatements(path.join(REPO, 'src', 'vscode', 'analysis', 'labelErrors.ts'));
     assert.match(analysis.get('bertStudio.findLabelErrors') ?? '(not registered)', /^if \(!requireTrust\(ctx, /);
+    const embeddings = firstStatements(path.join(REPO, 'src', 'vscode', 'analysis', 'embeddingMap.ts'));
+    assert.match(embeddings.get('bertStudio.showEmbeddingMap') ?? '(not registered)', /^if \(!requireTrust\(ctx, /);
   });
 
   it('Evaluate on… (runs the worker) and Predict File… (loads a model) check trust first', () => {
