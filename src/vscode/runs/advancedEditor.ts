@@ -2,7 +2,8 @@
 // document (a .jsonc file in the workspace storage, pre-filled with their defaults, its schema
 // beside it for hover and completion), checked as you type by core/runs/advancedFields.ts
 // (squiggles and Problems; a quick fix renames "lr" to learning_rate), accepted by "Use these
-// settings" above it or by saving it (refused while errors remain), abandoned by closing it.
+// settings" above it, the check in its title bar or by saving it (refused while errors remain),
+// abandoned by closing it or by the discard button.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,6 +14,8 @@ import type { Ctx } from '../ctx';
 
 export const USE_FIELDS_COMMAND = 'bertStudio.useTrainingFields';
 export const DISCARD_FIELDS_COMMAND = 'bertStudio.discardTrainingFields';
+/** Set while an editor is open: shows the two commands in its title bar and the palette (package.json). */
+const CONTEXT_KEY = 'bertStudio.editingTrainingFields';
 /** The storage folder of the editor's files (CodeLens and quick fixes apply there only). */
 const FOLDER = 'training-fields';
 
@@ -59,6 +62,7 @@ async function end(values: Record<string, unknown> | undefined): Promise<void> {
   const s = session;
   if (!s) return;
   session = undefined;
+  void vscode.commands.executeCommand('setContext', CONTEXT_KEY, false);
   registered?.diagnostics.delete(s.uri);
   registered?.lenses.fire();
   // Closed before the wizard goes on, so its next prompt keeps the focus; saved first, so closing
@@ -168,7 +172,10 @@ export async function editAdvancedFields(ctx: Ctx, task: Task, values: Readonly<
   });
   const doc = await vscode.workspace.openTextDocument(uri);
   await vscode.window.showTextDocument(doc, { preview: false });
-  if (session?.uri === uri) session.shown = true;
+  if (session?.uri === uri) {
+    session.shown = true;
+    void vscode.commands.executeCommand('setContext', CONTEXT_KEY, true);
+  }
   publish(doc);
   ctx.log.info(`New Training Run: editing the other training fields in ${file}`);
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'New Training Run: waiting for "Use these settings" above the training fields' }, () => done);
