@@ -5,7 +5,7 @@
 
 import { getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import { TASK_INFO } from '../../shared/tasks';
-import { checkTrainingChanges, fieldRequirement, fieldSuggestion, trainingFieldNames, trainingValueFromText, TRAINING_FIELDS } from './launch';
+import { checkTrainingChanges, fieldRequirement, fieldSuggestion, trainingField, trainingFieldNames, trainingValueFromText } from './launch';
 import type { Task } from './protocol';
 import { buildSpec, defaultTraining, MULTI_LABEL_METRICS, parseChanges, preflight, TASK_METRICS, type PreflightProblem } from './spec';
 
@@ -76,7 +76,7 @@ const MEANING: Readonly<Record<string, string>> = {
 
 /** What a training field does: its rule's `what`, or the wizard's line for it. */
 export function fieldMeaning(name: string): string {
-  return TRAINING_FIELDS[name]?.what ?? MEANING[name] ?? name;
+  return trainingField(name)?.what ?? (Object.hasOwn(MEANING, name) ? MEANING[name] : name);
 }
 
 /** The fields offered one by one on "other training fields" (threshold only for multi-label classification). */
@@ -137,7 +137,7 @@ export interface JsonSchema {
 
 /** Values offered by completion for a field (a schema's `examples`). */
 function examples(task: Task, name: string): unknown[] | undefined {
-  switch (TRAINING_FIELDS[name]?.kind) {
+  switch (trainingField(name)?.kind) {
     case 'bool':
       return [true, false];
     case 'bf16':
@@ -279,14 +279,16 @@ export function checkAdvancedText(task: Task, text: string, ctx: AdvancedContext
     nodes.set(name, { key, value: valueNode });
     // Text values as the CLI reads them: unfreeze_schedule "2:epoch", report_to "tensorboard+mlflow".
     const value = trainingValueFromText(name, getNodeValue(valueNode));
-    values[name] = value;
-    const own = TRAINING_FIELDS[name] && (!TRAINING_FIELDS[name].tasks || TRAINING_FIELDS[name].tasks.includes(task));
+    // Defined, not assigned: a "__proto__" key stays a field (refused below), not the object's prototype.
+    Object.defineProperty(values, name, { value, enumerable: true, writable: true, configurable: true });
+    const rule = trainingField(name);
+    const own = rule !== undefined && (!rule.tasks || rule.tasks.includes(task));
     for (const p of checkTrainingChanges(task, { [name]: value })) {
       const at = own ? valueNode : key;
       const rename = own ? undefined : fieldSuggestion(task, name);
       problems.push({ ...p, offset: at.offset, length: at.length, severity: 'error', ...(rename ? { rename } : {}) });
     }
-    if (own && ctx.steps && name in ctx.steps && JSON.stringify(ctx.steps[name]) !== JSON.stringify(value)) {
+    if (own && ctx.steps && Object.hasOwn(ctx.steps, name) && JSON.stringify(ctx.steps[name]) !== JSON.stringify(value)) {
       problems.push({ field: `training.${name}`, message: `${name} ${JSON.stringify(value)} replaces the wizard's answer (${JSON.stringify(ctx.steps[name])}).`, offset: key.offset, length: key.length, severity: 'info' });
     }
   }

@@ -106,7 +106,7 @@ export function closestName(name: string, known: readonly string[], aliases: Rea
   const n = name.toLowerCase();
   // Two neighbouring letters swapped ("lables") is the likeliest typo of all.
   const swaps = (k: string): boolean => k.length === n.length && [...n].some((_, i) => i + 1 < n.length && n.slice(0, i) + n[i + 1] + n[i] + n.slice(i + 2) === k);
-  return aliases[n] ?? known.find(swaps) ?? closestLabel(n, known) ?? (n.length >= 3 ? known.find((k) => k.includes(n) || n.includes(k)) : undefined);
+  return (Object.hasOwn(aliases, n) ? aliases[n] : undefined) ?? known.find(swaps) ?? closestLabel(n, known) ?? (n.length >= 3 ? known.find((k) => k.includes(n) || n.includes(k)) : undefined);
 }
 
 function rangeText(r: FieldRule): string {
@@ -118,9 +118,14 @@ function rangeText(r: FieldRule): string {
   return parts.join(' and ');
 }
 
+/** A training field's rule by name; undefined for any other name ("constructor" and "__proto__" included). */
+export function trainingField(name: string): FieldRule | undefined {
+  return Object.hasOwn(TRAINING_FIELDS, name) ? TRAINING_FIELDS[name] : undefined;
+}
+
 /** What a training field's value must be ("a whole number of at least 1"), as its problems say it. */
 export function fieldRequirement(name: string): string | undefined {
-  const rule = TRAINING_FIELDS[name];
+  const rule = trainingField(name);
   return rule ? ruleProblem(rule, undefined) : undefined;
 }
 
@@ -194,7 +199,7 @@ export function checkTrainingChanges(task: Task, changes: Readonly<Record<string
   const names = trainingFieldNames(task);
   const defaults = defaultTraining(task);
   for (const [name, value] of Object.entries(changes)) {
-    const field = TRAINING_FIELDS[name];
+    const field = trainingField(name);
     if (!field) {
       const hint = fieldSuggestion(task, name);
       problems.push({ field: `training.${name}`, message: `Unknown training field "${name}"${hint ? `; did you mean ${hint}?` : ''} Use one of the Trainer-style names: ${names.join(', ')}.` });

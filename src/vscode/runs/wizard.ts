@@ -8,7 +8,7 @@
 import * as vscode from 'vscode';
 import { advancedFieldNames, changedFields, crossFieldProblems, fieldFromText, fieldMeaning, fieldPrompt, lengthFromText, lengthText, menuFields, STEP_FIELDS, wizardTitle, wizardTraining } from '../../core/runs/advancedFields';
 import { estimateText, type Throughput } from '../../core/runs/estimate';
-import { TRAINING_FIELDS } from '../../core/runs/launch';
+import { trainingField } from '../../core/runs/launch';
 import type { Task } from '../../core/runs/protocol';
 import { defaultTraining } from '../../core/runs/spec';
 import type { Ctx } from '../ctx';
@@ -110,7 +110,7 @@ export async function askTrainingFields(ctx: Ctx, o: TrainingStepsOptions): Prom
       },
       ...own.map((name): OtherItem => {
         const v = current[name];
-        const icon = TRAINING_FIELDS[name]?.kind === 'bool' ? (v ? '$(pass-filled) ' : '$(circle-large-outline) ') : '$(edit) ';
+        const icon = trainingField(name)?.kind === 'bool' ? (v ? '$(pass-filled) ' : '$(circle-large-outline) ') : '$(edit) ';
         return { label: `${icon}${name}: ${JSON.stringify(v)}`, description: JSON.stringify(v) === JSON.stringify(defaults[name]) ? 'default' : `default ${JSON.stringify(defaults[name])}`, detail: fieldMeaning(name), action: 'field', name };
       }),
       { label: '$(json) Advanced…', description: `${advancedFieldNames(task, o.multiLabel).length} more fields as JSON, checked as you type`, detail: 'weight_decay, warmup_ratio, eval_steps, early stopping, freezing, precision, …', action: 'advanced' },
@@ -124,7 +124,7 @@ export async function askTrainingFields(ctx: Ctx, o: TrainingStepsOptions): Prom
     }
     if (pick.action === 'field' && pick.name) {
       const name = pick.name;
-      if (TRAINING_FIELDS[name]?.kind === 'bool') values[name] = !current[name];
+      if (trainingField(name)?.kind === 'bool') values[name] = !current[name];
       else {
         const v = await askField(task, name, current[name], wizardTitle('other training fields', name), (x) => {
           const conflict = crossFieldProblems(task, wizardTraining(steps, { ...current, [name]: x }), o.multiLabel)[0]?.message;

@@ -179,6 +179,17 @@ describe('New Training Run: the advanced editor (JSON of the other fields)', () 
     assert.deepEqual(check.problems.map((p) => at(text, p)), ['"lr"', '"fp16"', '"wieght_decay"', '"doc_stride"'], 'the squiggle is on the name');
   });
 
+  it('refuses names of the object prototype as unknown fields, and keeps them out of the prototype', () => {
+    const text = '{\n  "constructor": 1,\n  "__proto__": {"seed": 1},\n  "toString": 2,\n  "": 3\n}';
+    const check = checkAdvancedText('mlm', text);
+    assert.deepEqual(check.problems.map((p) => p.field), ['training.constructor', 'training.__proto__', 'training.toString', 'training.']);
+    assert.ok(check.problems.every((p) => p.message.startsWith('Unknown training field') && !/function|native code/.test(p.message)), check.problems.map((p) => p.message).join('\n'));
+    assert.equal(Object.getPrototypeOf(check.values), Object.prototype);
+    assert.equal((check.values as { seed?: unknown }).seed, undefined);
+    assert.deepEqual(Object.keys(check.values ?? {}), ['constructor', '__proto__', 'toString', '']);
+    assert.deepEqual(checkTrainingChanges('mlm', { constructor: 1 }).map((p) => p.field), ['training.constructor'], 'launch.ts itself');
+  });
+
   it('says where the JSON is broken, by line and column, and what to write', () => {
     const text = advancedDocument('mlm', SCHEMA).replace('"weight_decay": 0.01,', '"weight_decay": 0.01');
     const check = checkAdvancedText('mlm', text);
