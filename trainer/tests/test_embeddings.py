@@ -185,6 +185,14 @@ def test_bad_input_is_one_clear_line(sst2_run: tuple[Path, Path], tmp_path: Path
     proc = _worker("embeddings", "--model", str(run))
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1])["cached"] is True
+    # A cache hit loads neither torch nor transformers (the spec's model checks would).
+    probe = subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
+                            "from bert_studio_trainer.analysis.embeddings import embedding_map; "
+                            f"s = embedding_map(Path({str(run)!r})); "
+                            "print(s['cached'], 'torch' in sys.modules, 'transformers' in sys.modules)"],
+                           capture_output=True, text=True, env={"PYTHONPATH": str(REPO / "trainer"), "PATH": "/usr/bin:/bin"},
+                           timeout=120)
+    assert probe.stdout.split() == ["True", "False", "False"], probe.stderr
 
 
 def test_ner_points_are_sentences(data: Path, tmp_path: Path) -> None:

@@ -22,8 +22,9 @@ Writes RUN/analysis/embeddings-<split>-<method>-<pooling>.json (replaced atomica
     {version, key, run, model, task, split, data, method, pooling, seed, examples, labels, metrics,
      explained_variance, seconds, created,
      points: [{index, x, y, gold, pred, correct, source {file, line} | null, text}]}
-`key` names the model's weights and the data file (path, size, mtime) and the settings: a second
-call with the same key returns the file as it is (`cached: true`). Progress goes to stderr
+`key` names the settings asked for and what the map was computed from (spec.json, the model's files
+and the data file: path, size, mtime): a second call with the same key returns the file as it is
+(`cached: true`), without loading torch or the spec's model facts. Progress goes to stderr
 ("embedding 64/500 examples"); the last stdout line is the summary. Exit 0 done, 2 bad input (one
 line naming the option and the fix), 1 other failure (traceback in RUN/analysis/embeddings.log).
 """
@@ -205,6 +206,16 @@ def embedding_map(model: Path, split: str = "validation", method: str = "pca", p
     t0 = time.perf_counter()
     _check_options(split, method, pooling, max_examples, seed)
     run, model_dir = _run_and_model(model)
+    out = cache_file(run, split, method, pooling)
+    # The settings asked for, and what they were computed from: spec.json (never changed after the run
+    # is created), the model's files and the data file. A hit is found without reading the spec (its
+    # checks load the model's facts through transformers: seconds).
+    asked = {"version": FORMAT_VERSION, "spec": _stamp(run / "spec.json"), "model": str(model_dir),
+             "weights": _weights_stamp(model_dir), "split": split, "method": method, "pooling": pooling,
+             "max_examples": max_examples, "seed": seed}
+    cached = _cached(out, asked) if not force else None
+    if cached is not None:
+        return _summary(run, out, cached, True, time.perf_counter() - t0)
     spec = load_spec(run / "spec.json")
     if spec.task not in TASKS or spec.data.multi_label:
         kind = "multi-label classification" if spec.data.multi_label else spec.task
@@ -214,18 +225,8 @@ def embedding_map(model: Path, split: str = "validation", method: str = "pca", p
     data = Path(data).resolve()
     if not data.is_file():
         raise SpecError(f"{data}: the run's {split} file is gone; restore it, or use the other split.", "split")
+    key = {**asked, "data": str(data), "data_stamp": _stamp(data)}
     seed = spec.t("seed") if seed is None else seed
-    key = {"version": FORMAT_VERSION, "model": str(model_dir), "weights": _weights_stamp(model_dir), "data": str(data),
-           "data_stamp": _stamp(data), "cap": cap, "split": split, "method": method, "pooling": pooling,
-           "max_examples": max_examples, "seed": seed}
-    out = cache_file(run, split, method, pooling)
-    if not force and out.is_file():
-        try:
-            cached = json.loads(out.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            cached = None
-        if isinstance(cached, dict) and cached.get("key") == key:
-            return _summary(run, out, cached, True, time.perf_counter() - t0)
     report = _compute(run, model_dir, spec, data, cap, split, method, pooling, max_examples, seed, progress)
     report = {"version": FORMAT_VERSION, "key": key, **report, "seconds": round(time.perf_counter() - t0, 3),
               "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
@@ -234,6 +235,18 @@ def embedding_map(model: Path, split: str = "validation", method: str = "pca", p
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, json.dumps(report, ensure_ascii=False, separators=(",", ":")))
     return _summary(run, out, report, False, time.perf_counter() - t0)
+
+
+def _cached(out: Path, asked: dict[str, Any]) -> dict[str, Any] | None:
+    """The cached report when its key holds the same settings and stamps, and its data file is unchanged."""
+    try:
+        cached = json.loads(out.read_text(encoding="utf-8"))
+        key = cached["key"]
+        data = Path(key["data"])
+        same = {k: key.get(k) for k in asked} == asked and key.get("data_stamp") == _stamp(data)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    return cached if same else None
 
 
 def _summary(run: Path, out: Path, report: dict[str, Any], cached: bool, seconds: float) -> dict[str, Any]:
