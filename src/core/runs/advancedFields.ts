@@ -5,7 +5,7 @@
 
 import { getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import { TASK_INFO } from '../../shared/tasks';
-import { checkTrainingChanges, fieldRequirement, fieldSuggestion, trainingField, trainingFieldNames, trainingValueFromText } from './launch';
+import { checkTrainingChanges, fieldRequirement, fieldSuggestion, REPORT_TO, trainingField, trainingFieldNames, trainingValueFromText } from './launch';
 import type { Task } from './protocol';
 import { buildSpec, defaultTraining, MULTI_LABEL_METRICS, parseChanges, preflight, TASK_METRICS, type PreflightProblem } from './spec';
 
@@ -26,8 +26,8 @@ export const WIZARD_STEPS: readonly string[] = ['task', 'base model', 'dataset s
 
 /**
  * A step's title, numbered from its place in WIZARD_STEPS so "(n/N)" always matches the steps
- * shown: "New Training Run (4/9): num_train_epochs (or max_steps)"; `detail` names a field asked
- * within the step ("(8/9): doc_stride").
+ * shown: "New Training Run (4/8): num_train_epochs (or max_steps)"; `detail` names a field asked
+ * within the step ("(7/8): doc_stride").
  */
 export function wizardTitle(step: string, detail?: string): string {
   const n = WIZARD_STEPS.indexOf(step.startsWith('num_train_epochs') ? stepName('num_train_epochs') : step) + 1;
@@ -145,7 +145,7 @@ function examples(task: Task, name: string): unknown[] | undefined {
     case 'metric':
       return [...new Set([...TASK_METRICS[task], ...(task === 'sequence_classification' ? MULTI_LABEL_METRICS : [])])];
     case 'reportTo':
-      return ['none', 'tensorboard', 'mlflow', ['tensorboard', 'mlflow']];
+      return [...REPORT_TO, ['tensorboard', 'mlflow']];
     case 'schedule':
       return [null, { every: 1, unit: 'epoch' }, { every: 100, unit: 'step' }];
     case 'patience':
@@ -173,8 +173,7 @@ export function trainingSchema(task: Task, names: readonly string[] = trainingFi
     $schema: 'http://json-schema.org/draft-07/schema#',
     title: `BERT Studio training fields: ${task}`,
     description: `Hugging Face Trainer-style training fields of a ${TASK_INFO[task].title.toLowerCase()} run (spec.json "training").`,
-    type: 'object',
-    properties: { $schema: { type: 'string' }, ...properties },
+    properties: { $schema: { description: 'The schema of this document (hover and completion).' }, ...properties },
   };
 }
 
