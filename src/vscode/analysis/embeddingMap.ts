@@ -3,6 +3,7 @@
 // (webview/embeddings) and opens a selected example at its source line. The logic is
 // src/core/analysis/embeddingMap.ts; the page names points by position only, and their sources are
 // checked (src/core/dashboard/sourceAccess.ts) before anything opens.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { computeEmbeddingMap, embeddingMapHtml, pageMap, runSplits, type EmbeddingMapFile } from '../../core/analysis/embeddingMap';
@@ -230,6 +231,10 @@ export function registerEmbeddingMap(ctx: Ctx): void {
     if (!run) return;
     if (!run.spec || !fits(run)) {
       void vscode.window.showWarningMessage(`BERT Studio: the embedding map colours examples by label: pick a single-label classification or NER run (${runName(run)} is ${run.spec?.task ?? 'not a training run'}).`);
+      return;
+    }
+    if (!run.hasModel && !fs.existsSync(path.join(run.dir, 'best', 'config.json'))) {
+      void vscode.window.showWarningMessage(`BERT Studio: ${runName(run)} has no trained model yet (no model/ or best/); finish or resume its training first.`);
       return;
     }
     EmbeddingMapPanel.show(ctx, run);
