@@ -29,6 +29,8 @@ interface Session {
 }
 
 let session: Session | undefined;
+/** Whether the latest save of the editor's file was the user's (Ctrl+S), not an auto-save. */
+let manualSave = false;
 let registered: { diagnostics: vscode.DiagnosticCollection; lenses: vscode.EventEmitter<void> } | undefined;
 
 const isSession = (uri: vscode.Uri): boolean => session !== undefined && uri.toString() === session.uri.toString();
@@ -107,8 +109,12 @@ export function registerAdvancedEditor(ctx: Ctx): void {
     { dispose: () => void end(undefined) },
     vscode.workspace.onDidOpenTextDocument(publish),
     vscode.workspace.onDidChangeTextDocument((e) => publish(e.document)),
-    // Saving accepts (or says what is left to fix); the file is only a scratch copy.
-    vscode.workspace.onDidSaveTextDocument((doc) => (isSession(doc.uri) ? accept(doc) : undefined)),
+    // A save by the user accepts (or says what is left to fix); an auto-save (files.autoSave) does
+    // not, or the editor would close at the first pause in typing. The file is only a scratch copy.
+    vscode.workspace.onWillSaveTextDocument((e) => {
+      if (isSession(e.document.uri)) manualSave = e.reason === vscode.TextDocumentSaveReason.Manual;
+    }),
+    vscode.workspace.onDidSaveTextDocument((doc) => (isSession(doc.uri) && manualSave ? accept(doc) : undefined)),
     vscode.window.tabGroups.onDidChangeTabs(() => {
       if (session?.shown && !tabsOf(session.uri).length) void end(undefined);
     }),
