@@ -73,9 +73,8 @@ async function end(values: Record<string, unknown> | undefined): Promise<void> {
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === s.uri.toString());
     if (doc?.isDirty) await doc.save();
     await vscode.window.tabGroups.close(tabsOf(s.uri), true);
-  } catch (err) {
+  } catch {
     // Already closed (the user closed it and chose not to save): nothing is left to tidy.
-    void err;
   } finally {
     s.finish(values);
   }
