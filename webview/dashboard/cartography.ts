@@ -117,9 +117,8 @@ export class DataMapSection {
     }
     for (const c of CORRECTNESS_CLASSES) {
       const item = el('span', 'legend-item');
-      const swatch = el('span', `swatch correctness-${c.key}`);
-      swatch.style.backgroundColor = cssVar(c.cssVar, c.fallback);
-      item.append(swatch, el('span', undefined, c.label));
+      // Coloured by the stylesheet (the same theme variables as the canvas), so a theme switch recolours it.
+      item.append(el('span', `swatch correctness-${c.key}`), el('span', undefined, c.label));
       this.legend.append(item);
     }
     this.legend.append(el('span', 'muted', `Regions: variability ≥ ${map.thresholds.variability} ambiguous; otherwise confidence < ${map.thresholds.confidence} hard to learn, else easy to learn.`));
@@ -203,6 +202,15 @@ export class DataMapSection {
         this.selected = pointsInPixelRect(this.plot(), this.map.points, from, to).sort((a, b) => a.confidence - b.confidence);
         this.selectionCaption = `${this.selected.length.toLocaleString()} example${this.selected.length === 1 ? '' : 's'} in the rectangle, least confident first`;
       }
+      this.renderList();
+      this.draw();
+    });
+    // Keyboard: the region buttons list examples; Escape on the map clears the selection.
+    this.canvas.addEventListener('keydown', (e) => {
+      if (e.key !== 'Escape' || !this.selected.length) return;
+      e.preventDefault();
+      this.selected = [];
+      this.selectionCaption = '';
       this.renderList();
       this.draw();
     });

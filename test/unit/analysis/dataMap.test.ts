@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { inRectangle, readDynamics, regionOf, summarize, type DynamicsRow } from '../../../src/core/analysis/cartography';
+import { inRectangle, readDynamics, regionOf, snippetFrom, summarize, type DynamicsRow } from '../../../src/core/analysis/cartography';
 import { findLabelErrors, readLabelIssues } from '../../../src/core/analysis/labelIssues';
 import { checkPattern, computeSlices, lengthBucket, parsePredictions, wordCount, type PredictionRow } from '../../../src/core/analysis/slices';
 import { loadCartography, loadSlices } from '../../../src/core/dashboard/analysisData';
@@ -18,6 +18,7 @@ import type { Misclassified } from '../../../src/core/runs/protocol';
 import { RunStore } from '../../../src/core/runs/store';
 import { correctnessClass, fromPixel, nearestPoint, plotArea, pointsInPixelRect, regionPoints, toPixel } from '../../../webview/dashboard/mapGeometry';
 import type { CartographyMap, HostMessage } from '../../../webview/dashboard/protocol';
+import { tmpDir } from '../datasets/helpers';
 import { needSetup } from '../needSetup';
 import { DATA, DEV_ROWS, FLIPPED_LINES, PYTHON, ROOT, RUN_ID, sst2RunAvailable, tinySst2Run, TRAIN_ROWS, type Sst2Run } from './sst2Run';
 
@@ -248,6 +249,40 @@ describe('data map and slices on a real tiny SST-2 run', function () {
     const noMap = await loadCartography(bare, 'sequence_classification', () => undefined);
     assert.equal(noMap.map, null);
     assert.match(noMap.message ?? '', /no dynamics\.jsonl yet\. Train it with training\.record_dynamics on/);
+  });
+});
+
+describe('data map snippets', () => {
+  it('shows a CoNLL sentence by its words, a JSONL record by its text or tokens, a TSV line with its cells', function () {
+    const conll = path.join(DATA, 'conll2003', 'train.txt');
+    needSetup(this, fs.existsSync(conll), 'the shared CoNLL-2003 data');
+    const lines = fs.readFileSync(conll, 'utf8').split('\n');
+    // The first sentence starts on line 3, after -DOCSTART- and a blank line.
+    const words: string[] = [];
+    for (let i = 2; lines[i]?.trim(); i++) words.push((lines[i] as string).split(' ')[0] as string);
+    assert.equal(snippetFrom(lines, 3), words.join(' '));
+    assert.ok(words.length > 3);
+    const jsonl = [JSON.stringify({ tokens: words, tags: words.map(() => 'O') }), JSON.stringify({ text: 'a fine film', text_pair: 'it is good', label: '1' })];
+    assert.equal(snippetFrom(jsonl, 1), words.join(' '));
+    assert.equal(snippetFrom(jsonl, 2), 'a fine film · it is good');
+    assert.equal(snippetFrom(['sentence\tlabel', 'a  dull\tfilm\t0'], 2), 'a dull · film · 0');
+    assert.equal(snippetFrom(['x'], 5), '', 'a line past the end of the file');
+    assert.equal(snippetFrom([`${'long '.repeat(60)}\t1`], 1).length, 160);
+  });
+
+  it('maps a token-classification run by sentence, each shown by its words from the CoNLL file', async function () {
+    const conll = path.join(DATA, 'conll2003', 'train.txt');
+    needSetup(this, fs.existsSync(conll), 'the shared CoNLL-2003 data');
+    const lines = fs.readFileSync(conll, 'utf8').split('\n');
+    const starts = lines.map((l, i) => (l.trim() && !l.startsWith('-DOCSTART-') && !lines[i - 1]?.trim() ? i + 1 : 0)).filter(Boolean).slice(0, 3);
+    const dir = tmpDir('bs-ner-map-');
+    const rows = starts.map((line, example) => ({ example, source: { file: conll, line }, epochs: 2, gold_prob: [0.5, 0.9], confidence: 0.7, variability: 0.2, correctness: 0.5, words: example + 2 }));
+    fs.writeFileSync(path.join(dir, 'dynamics.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n'));
+    const loaded = await loadCartography(dir, 'token_classification', (f) => f);
+    assert.equal(loaded.map?.unit, 'sentence');
+    assert.deepEqual(loaded.map?.points.map((p) => p.gold), ['2 words', '3 words', '4 words']);
+    assert.deepEqual(loaded.map?.points.map((p) => p.snippet), starts.map((l) => snippetFrom(lines, l)));
+    assert.ok(loaded.map?.points.every((p) => p.region === 'ambiguous' && !/\b[BI]-[A-Z]+\b/.test(p.snippet)), 'words, not tags');
   });
 });
 
