@@ -67,7 +67,7 @@ export async function runScenarios({ filter = process.env.E2E_SCENARIOS } = {}) 
   const files = readdirSync(DIR).filter((f) => f.endsWith('.mjs') && (!filter || new RegExp(filter).test(f))).sort();
   const results = [];
   // The tiny model and the real runs build in the background while the first scenarios run.
-  if (files.some((f) => /^(2|3|4)/.test(f))) tinyAssets().catch(() => undefined);
+  if (files.some((f) => /^(2|3|4|5)/.test(f))) tinyAssets().catch(() => undefined);
   let shared;
   try {
     for (const file of files) {
