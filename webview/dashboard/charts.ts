@@ -74,6 +74,8 @@ export class Chart {
   private plot: uPlot | undefined;
   private shape = '';
   private fit: AxisFit = {};
+  /** The axes' font (CSS shorthand), as measured for their widths. */
+  private font = '';
   /** Data is on its way: an empty chart says so instead of "No data yet". */
   loading = true;
   private readonly resize: ResizeObserver;
@@ -156,6 +158,7 @@ export class Chart {
     const fg = cssVar('--vscode-descriptionForeground', cssVar('--vscode-foreground', '#cccccc'));
     const grid = withAlpha(cssVar('--vscode-foreground', '#cccccc'), 0.12);
     const font = `11px ${cssVar('--vscode-font-family', 'sans-serif')}`;
+    this.font = font;
     const width = measure(font);
     // Only set what differs from uPlot's defaults: an explicit `side: undefined` would override them.
     const axis = (scale: string, side?: number): uPlot.Axis => ({
@@ -222,8 +225,23 @@ export class Chart {
             u.over.addEventListener('dblclick', () => this.options.onZoom(undefined));
           },
         ],
+        draw: [(u) => this.describeAxes(u)],
       },
     };
+  }
+
+  /**
+   * The axes as drawn, on the section's `data-axes` (JSON: per axis its scale, range, tick labels and
+   * width in CSS pixels): the canvas holds the labels as pixels only, and the end-to-end scenarios
+   * read them here.
+   */
+  private describeAxes(u: uPlot): void {
+    const axes = u.axes.map((a) => {
+      const drawn = a as uPlot.Axis & { _values?: (string | null)[] | null; _size?: number };
+      const scale = u.scales[a.scale ?? 'x'];
+      return { scale: a.scale, min: scale?.min, max: scale?.max, ticks: (drawn._values ?? []).filter((v) => v !== null && v !== ''), size: drawn._size };
+    });
+    this.root.dataset.axes = JSON.stringify({ width: u.width, font: this.font, axes });
   }
 
   dispose(): void {
