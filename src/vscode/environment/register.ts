@@ -144,6 +144,12 @@ export function registerEnvironment(ctx: Ctx): void {
         void vscode.window.showInformationMessage('BERT Studio: the training environment is already being set up; its progress is in the notification.');
         return;
       }
+      // A usable environment already (a provisioned machine, the walkthrough's first step done): nothing to install.
+      const found = await findEnvironment(ctx);
+      if (found.python) {
+        void vscode.window.showInformationMessage(`BERT Studio: the training environment is ready (${found.python}); nothing to install.`);
+        return;
+      }
       let done: () => void = () => undefined;
       settingUp = new Promise<void>((r) => (done = r));
       void vscode.commands.executeCommand('setContext', 'bertStudio.settingUp', true);
@@ -165,6 +171,16 @@ export function registerEnvironment(ctx: Ctx): void {
         );
         checks.clear();
         devices.clear();
+        // The setting named the interpreter the .venv was made from: from now on the trainer runs
+        // with the .venv (else every start would find the setting's Python without torch again).
+        if (setting && setting !== python) {
+          const where = ctx.config().inspect<string>('pythonPath');
+          const target = where?.workspaceFolderValue !== undefined ? vscode.ConfigurationTarget.WorkspaceFolder : where?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+          await ctx.config().update('pythonPath', python, target).then(
+            () => ctx.log.info(`bertStudio.pythonPath is now ${python} (it was ${setting}, the Python the environment was made from)`),
+            (err: unknown) => ctx.log.warn(`could not set bertStudio.pythonPath to ${python}: ${String(err)}; set it yourself`),
+          );
+        }
         void vscode.commands.executeCommand('setContext', READY_KEY, true);
         void vscode.window.showInformationMessage(`BERT Studio: training environment ready (${python}).`);
       } catch (err) {
