@@ -16,23 +16,22 @@ import { buildSpec, defaultTraining, MULTI_LABEL_METRICS, parseChanges, prefligh
  */
 export const STEP_FIELDS = ['num_train_epochs', 'learning_rate', 'per_device_train_batch_size'] as const;
 
-/** A step's name in its title: the field it asks (the length step also takes max_steps). */
-function stepName(field: string): string {
-  return field === 'num_train_epochs' ? 'num_train_epochs (or max_steps)' : field;
-}
-
-/** New Training Run's steps, in order, by the names their titles show (the E2E scenarios find them by these). */
-export const WIZARD_STEPS: readonly string[] = ['task', 'base model', 'dataset snapshot', ...STEP_FIELDS.map(stepName), 'other training fields', 'device'];
+/**
+ * New Training Run's steps, in order, by the names their titles end with (scripts and the E2E
+ * scenarios find a step by its name, e.g. /num_train_epochs$/; the length step's prompt says it
+ * also takes max_steps).
+ */
+export const WIZARD_STEPS: readonly string[] = ['task', 'base model', 'dataset snapshot', ...STEP_FIELDS, 'other training fields', 'device'];
 
 /**
  * A step's title, numbered from its place in WIZARD_STEPS so "(n/N)" always matches the steps
- * shown: "New Training Run (4/8): num_train_epochs (or max_steps)"; `detail` names a field asked
- * within the step ("(7/8): doc_stride").
+ * shown: "New Training Run (4/8): num_train_epochs"; `detail` names a field asked within the step
+ * ("(7/8): doc_stride").
  */
 export function wizardTitle(step: string, detail?: string): string {
-  const n = WIZARD_STEPS.indexOf(step.startsWith('num_train_epochs') ? stepName('num_train_epochs') : step) + 1;
+  const n = WIZARD_STEPS.indexOf(step) + 1;
   if (!n) throw new Error(`wizardTitle: no step "${step}"`);
-  return `New Training Run (${n}/${WIZARD_STEPS.length}): ${detail ?? WIZARD_STEPS[n - 1]}`;
+  return `New Training Run (${n}/${WIZARD_STEPS.length}): ${detail ?? step}`;
 }
 
 /** The fields each of those steps sets (the length step sets max_steps too). */
@@ -123,6 +122,20 @@ export function lengthFromText(task: Task, text: string): { fields?: { num_train
   const fields = /^steps?$/i.test(m[2] ?? '') ? { max_steps: n } : { num_train_epochs: n, max_steps: -1 };
   const problem = checkTrainingChanges(task, fields)[0]?.message;
   return problem ? { problem } : { fields };
+}
+
+/**
+ * "key=value, …" typed into the other-training-fields step (the CLI's --set syntax): undefined
+ * when the text is no such list (a filter of the step's items); else the changes, and the
+ * problems launch.ts and preflight find in them with the wizard's other answers (`training`).
+ */
+export function typedChanges(task: Task, text: string, training: Readonly<Record<string, unknown>>, multiLabel = false): { changes?: Record<string, unknown>; problems: string[] } | undefined {
+  if (!text.includes('=')) return undefined;
+  const changes = parseChanges(text);
+  if (!changes || !Object.keys(changes).length) return { problems: ['Write key=value pairs separated by commas, e.g. eval_steps=100, seed=7.'] };
+  const own = checkTrainingChanges(task, changes).map((p) => p.message);
+  const problems = own.length ? own : crossFieldProblems(task, wizardTraining(training, changes), multiLabel).map((p) => p.message);
+  return problems.length ? { problems } : { changes, problems };
 }
 
 /** The length step's value as typed back: "3" epochs, or "500 steps". */

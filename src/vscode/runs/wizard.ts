@@ -2,11 +2,12 @@
 // learning rate and batch size, each its own input checked as you type by the worker's rules
 // (launch.ts, through core/runs/advancedFields.ts) with its meaning and default; then "other
 // training fields": Use these settings (Enter), max_seq_length and the task's own fields one by
-// one, or Advanced… (the JSON editor of the rest, advancedEditor.ts). The steps and their names
-// are those of the key=value wizard before it, so scripts that drive it keep working.
+// one, Advanced… (the JSON editor of the rest, advancedEditor.ts), or key=value pairs typed into
+// its box. The steps and their names are those of the key=value wizard before it, so scripts that
+// drive it keep working.
 
 import * as vscode from 'vscode';
-import { advancedFieldNames, changedFields, crossFieldProblems, fieldFromText, fieldMeaning, fieldPrompt, lengthFromText, lengthText, menuFields, STEP_FIELDS, wizardTitle, wizardTraining } from '../../core/runs/advancedFields';
+import { advancedFieldNames, changedFields, crossFieldProblems, fieldFromText, fieldMeaning, fieldPrompt, lengthFromText, lengthText, menuFields, STEP_FIELDS, typedChanges, wizardTitle, wizardTraining } from '../../core/runs/advancedFields';
 import { estimateText, type Throughput } from '../../core/runs/estimate';
 import { trainingField } from '../../core/runs/launch';
 import type { Task } from '../../core/runs/protocol';
@@ -41,7 +42,41 @@ async function askField(task: Task, name: string, value: unknown, title: string,
   return text === undefined ? undefined : fieldFromText(task, name, text).value;
 }
 
-type OtherItem = vscode.QuickPickItem & { action: 'use' | 'field' | 'advanced'; name?: string };
+type OtherItem = vscode.QuickPickItem & { action: 'use' | 'field' | 'advanced' | 'typed'; name?: string; changes?: Record<string, unknown>; blocked?: boolean };
+
+/**
+ * The other-training-fields step: its items, and one more while the box holds "key=value, …"
+ * (`typed` makes it, with its problems; a blocked item cannot be accepted, the box stays open).
+ */
+function pickOther(title: string, placeholder: string, items: OtherItem[], typed: (text: string) => OtherItem | undefined): Promise<OtherItem | undefined> {
+  const qp = vscode.window.createQuickPick<OtherItem>();
+  qp.title = title;
+  qp.placeholder = placeholder;
+  qp.ignoreFocusOut = true;
+  qp.matchOnDescription = true;
+  qp.items = items;
+  return new Promise((resolve) => {
+    const subs: vscode.Disposable[] = [];
+    const done = (pick: OtherItem | undefined): void => {
+      for (const d of subs) d.dispose();
+      qp.dispose();
+      resolve(pick);
+    };
+    subs.push(
+      qp.onDidChangeValue((v) => {
+        const item = typed(v);
+        qp.items = item ? [item, ...items] : items;
+        if (item) qp.activeItems = [item];
+      }),
+      qp.onDidAccept(() => {
+        const pick = qp.activeItems[0];
+        if (pick && !pick.blocked) done(pick);
+      }),
+      qp.onDidHide(() => done(undefined)),
+    );
+    qp.show();
+  });
+}
 
 /**
  * Asks the training fields (STEP_FIELDS, then other training fields); the run's
@@ -94,7 +129,7 @@ export async function askTrainingFields(ctx: Ctx, o: TrainingStepsOptions): Prom
 
   // Other training fields: max_seq_length and the task's own ones one by one (a field that
   // conflicts with another, as max_seq_length with QA's doc_stride, is a warning there and refused
-  // by "Use these settings"), the rest in the advanced editor.
+  // by "Use these settings"), the rest in the advanced editor, or "key=value, …" typed in the box.
   const own = menuFields(task, o.multiLabel);
   const values: Record<string, unknown> = {};
   for (;;) {
@@ -115,8 +150,16 @@ export async function askTrainingFields(ctx: Ctx, o: TrainingStepsOptions): Prom
       }),
       { label: '$(json) Advanced…', description: `${advancedFieldNames(task, o.multiLabel).length} more fields as JSON, checked as you type`, detail: 'weight_decay, warmup_ratio, eval_steps, early stopping, freezing, precision, …', action: 'advanced' },
     ];
-    const pick = await vscode.window.showQuickPick(items, { title: wizardTitle('other training fields'), placeHolder: estimate(steps) ?? 'Enter uses these settings', ignoreFocusOut: true });
+    const typed = (text: string): OtherItem | undefined => {
+      const t = typedChanges(task, text, wizardTraining(steps, current), o.multiLabel);
+      if (!t) return undefined;
+      const ok = !t.problems.length;
+      return { label: `${ok ? '$(check)' : '$(error)'} Use these settings with ${text.trim()}`, detail: ok ? 'checked as the run will be' : t.problems.join(' '), alwaysShow: true, action: 'typed', changes: t.changes, blocked: !ok };
+    };
+    const placeholder = `${estimate(steps) ?? 'Enter uses these settings'}; or type key=value, … (e.g. eval_steps=100)`;
+    const pick = await pickOther(wizardTitle('other training fields'), placeholder, items, typed);
     if (!pick) return undefined;
+    if (pick.action === 'typed') return wizardTraining(steps, { ...values, ...pick.changes });
     if (pick.action === 'use') {
       if (!conflicts.length) return wizardTraining(steps, values);
       void vscode.window.showErrorMessage(`BERT Studio: ${conflicts.map((p) => p.message).join(' ')}`);

@@ -19,6 +19,7 @@ import {
   menuFields,
   STEP_FIELDS,
   trainingSchema,
+  typedChanges,
   WIZARD_STEPS,
   wizardTitle,
   wizardTraining,
@@ -46,21 +47,20 @@ describe('New Training Run: the wizard\'s training fields', () => {
   it('numbers its steps from one list, so "(n/N)" matches the steps shown', () => {
     const titles = WIZARD_STEPS.map((s) => wizardTitle(s));
     assert.deepEqual(titles.map((t) => /\((\d+)\/(\d+)\)/.exec(t)?.slice(1).map(Number)), WIZARD_STEPS.map((_, i) => [i + 1, WIZARD_STEPS.length]));
-    assert.equal(wizardTitle('num_train_epochs'), `New Training Run (4/${WIZARD_STEPS.length}): num_train_epochs (or max_steps)`);
+    assert.equal(wizardTitle('num_train_epochs'), `New Training Run (4/${WIZARD_STEPS.length}): num_train_epochs`);
     assert.equal(wizardTitle('other training fields', 'doc_stride'), `New Training Run (${WIZARD_STEPS.indexOf('other training fields') + 1}/${WIZARD_STEPS.length}): doc_stride`);
     assert.throws(() => wizardTitle('no such step'), /no step "no such step"/);
     // The steps, and the names scripts find them by, are those of the wizard before the advanced editor.
-    assert.deepEqual(WIZARD_STEPS, ['task', 'base model', 'dataset snapshot', 'num_train_epochs (or max_steps)', 'learning_rate', 'per_device_train_batch_size', 'other training fields', 'device']);
+    assert.deepEqual(WIZARD_STEPS, ['task', 'base model', 'dataset snapshot', 'num_train_epochs', 'learning_rate', 'per_device_train_batch_size', 'other training fields', 'device']);
     // No title counts by hand: every wizard title comes from wizardTitle.
     const dir = path.join(REPO, 'src', 'vscode', 'runs');
     for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
       const text = fs.readFileSync(path.join(dir, f), 'utf8');
       assert.doesNotMatch(text, /New Training Run \(\$?\{?\w*\}?\d*\//, `${f} numbers a step by hand`);
-      for (const m of text.matchAll(/wizardTitle\('([^']+)'/g)) assert.ok(WIZARD_STEPS.includes(m[1]) || m[1] === 'num_train_epochs', `${f}: wizardTitle('${m[1]}') is no step`);
+      for (const m of text.matchAll(/wizardTitle\('([^']+)'/g)) assert.ok(WIZARD_STEPS.includes(m[1]), `${f}: wizardTitle('${m[1]}') is no step`);
     }
     // Each field step is in the list, in STEP_FIELDS's order.
-    const fieldSteps = WIZARD_STEPS.filter((s) => STEP_FIELDS.some((f) => s.startsWith(f)));
-    assert.deepEqual(fieldSteps.map((s) => s.split(' ')[0]), [...STEP_FIELDS]);
+    assert.deepEqual(WIZARD_STEPS.filter((s) => (STEP_FIELDS as readonly string[]).includes(s)), [...STEP_FIELDS]);
   });
 
   it('asks every field of every task exactly once: a step, the task\'s own items, or the advanced editor', () => {
@@ -90,6 +90,18 @@ describe('New Training Run: the wizard\'s training fields', () => {
     assert.deepEqual(fieldFromText('mlm', 'unfreeze_schedule', '2:epoch'), { value: { every: 2, unit: 'epoch' } });
     assert.deepEqual(fieldFromText('question_answering', 'doc_stride', '0'), { problem: checkTrainingChanges('question_answering', { doc_stride: 0 })[0].message });
     assert.deepEqual(fieldFromText('mlm', 'max_seq_length', ''), { problem: `Enter ${fieldRequirement('max_seq_length')}.` });
+  });
+
+  it('takes "key=value, …" typed into the other-fields step, judged by launch.ts and preflight', () => {
+    assert.equal(typedChanges('mlm', 'whole', {}), undefined, 'a filter of the items, not changes');
+    assert.deepEqual(typedChanges('mlm', 'eval_steps=100, seed=7', {}), { changes: { eval_steps: 100, seed: 7 }, problems: [] });
+    assert.deepEqual(typedChanges('mlm', 'lr=3e-5', {}), { problems: checkTrainingChanges('mlm', { lr: 3e-5 }).map((p) => p.message) });
+    assert.match(typedChanges('mlm', 'eval_steps=', {})?.problems[0] ?? '', /^Write key=value pairs separated by commas/);
+    // Across fields, with the wizard's other answers: doc_stride against max_seq_length.
+    const training = { max_seq_length: 128 };
+    const problems = typedChanges('question_answering', 'doc_stride=200', training)?.problems ?? [];
+    assert.deepEqual(problems, crossFieldProblems('question_answering', { ...training, doc_stride: 200 }).map((p) => p.message));
+    assert.match(problems[0] ?? '', /doc_stride 200 must be smaller than max_seq_length 128/);
   });
 
   it('takes the length of training as epochs or as "N steps" (max_steps)', () => {
