@@ -34,6 +34,8 @@ export interface EngineOptions {
   readonly idleMs?: number;
   /** Use the pre-optimised `_cpu` graphs where the export wrote them (default true; the bench turns it off to compare). */
   readonly optimisedGraphs?: boolean;
+  /** CPU threads spin within a request, not between requests (runtime.ts cpuOptions; default false). */
+  readonly spinning?: boolean;
   readonly log?: (message: string) => void;
 }
 
@@ -365,7 +367,7 @@ export class InferenceEngine {
     const files = readTokenizerFiles(where.metaDir);
     files.catch(() => undefined); // awaited below; a session error must not leave it unhandled
     const t1 = performance.now();
-    const main = await openSession(where.onnxDir, precision === 'int8' ? 'model_quantized' : 'model', this.provider, this.options.optimisedGraphs ?? true);
+    const main = await openSession(where.onnxDir, precision === 'int8' ? 'model_quantized' : 'model', this.provider, this.options.optimisedGraphs ?? true, this.options.spinning);
     const t2 = performance.now();
     let tokenizer: ModelTokenizer;
     try {
@@ -403,7 +405,7 @@ export class InferenceEngine {
     let opened = m.sessions.get(graph);
     if (!opened) {
       if (!hasFile(m.folder.onnxDir, 'model_attentions.onnx')) throw new Error(`No model_attentions.onnx in ${m.folder.onnxDir}: re-export the run to see attention.`);
-      opened = openSession(m.folder.onnxDir, 'model_attentions', this.provider, this.options.optimisedGraphs ?? true);
+      opened = openSession(m.folder.onnxDir, 'model_attentions', this.provider, this.options.optimisedGraphs ?? true, this.options.spinning);
       m.sessions.set(graph, opened);
       opened.catch(() => m.sessions.delete(graph));
     }

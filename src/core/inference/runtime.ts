@@ -45,12 +45,16 @@ export function cpuGraphFile(dir: string, name: GraphName): string | undefined {
 }
 
 /**
- * CPU session options. The intra-op threads do not spin while waiting for work: in an editor on a
- * shared machine spinning burns cores the user needs, and under contention it made both session
- * creation and requests slower (bench/inference.md).
+ * CPU session options: every graph optimisation, one operator at a time (`sequential`), onnxruntime's
+ * default intra-op threads (one per core, as PyTorch's default). By default the intra-op threads do
+ * not spin while waiting for work: in an editor on a shared machine spinning burns cores the user
+ * needs, and under contention it made both session creation and requests slower (bench/inference.md).
+ * `spinning` lets them spin within a request only (no wake-up between its parallel sections) and stop
+ * as each request ends (`force_spinning_stop`), for a machine with idle cores.
  */
-function cpuOptions(): Ort.InferenceSession.SessionOptions {
-  return { graphOptimizationLevel: 'all', executionProviders: ['cpu'], extra: { session: { intra_op: { allow_spinning: '0' } } } };
+function cpuOptions(spinning = false): Ort.InferenceSession.SessionOptions {
+  const session = spinning ? { force_spinning_stop: '1', intra_op: { allow_spinning: '1' } } : { intra_op: { allow_spinning: '0' } };
+  return { graphOptimizationLevel: 'all', executionMode: 'sequential', executionProviders: ['cpu'], extra: { session } };
 }
 
 /**
@@ -58,20 +62,21 @@ function cpuOptions(): Ort.InferenceSession.SessionOptions {
  * is used where it is there (a third of the load time), falling back to the plain graph if it does not
  * load; CUDA falls back to CPU when its libraries are missing.
  */
-export async function openSession(dir: string, name: GraphName, provider: Provider, optimisedGraph = true): Promise<OpenedSession> {
+export async function openSession(dir: string, name: GraphName, provider: Provider, optimisedGraph = true, spinning = false): Promise<OpenedSession> {
   const ort = await loadOrt();
   const plain = path.join(dir, `${name}.onnx`);
+  const options = cpuOptions(spinning);
   const onCpu = async (fallbackReason?: string): Promise<OpenedSession> => {
     const optimised = optimisedGraph ? cpuGraphFile(dir, name) : undefined;
     if (optimised) {
       try {
-        return { session: await ort.InferenceSession.create(optimised, cpuOptions()), provider: 'cpu', file: optimised, fallbackReason };
+        return { session: await ort.InferenceSession.create(optimised, options), provider: 'cpu', file: optimised, fallbackReason };
       } catch (err) {
         const graphFallbackReason = `${optimised} did not load (${(err as Error).message}); using ${plain}.`;
-        return { session: await ort.InferenceSession.create(plain, cpuOptions()), provider: 'cpu', file: plain, fallbackReason, graphFallbackReason };
+        return { session: await ort.InferenceSession.create(plain, options), provider: 'cpu', file: plain, fallbackReason, graphFallbackReason };
       }
     }
-    return { session: await ort.InferenceSession.create(plain, cpuOptions()), provider: 'cpu', file: plain, fallbackReason };
+    return { session: await ort.InferenceSession.create(plain, options), provider: 'cpu', file: plain, fallbackReason };
   };
   if (provider === 'cuda') {
     const missing = cudaLibraryMissing();
