@@ -1,5 +1,5 @@
 // Inference benchmark. Run after `npm run compile-tests`:
-//   node out/bench/inference.js [--rounds 3] [--n 30]
+//   node out/bench/inference.js [--rounds 3] [--n 30] [--out bench/results/inference.json]
 // MiniLM (L6/H384) with an MLM head and a token-classification head (fresh heads on the default
 // encoder: latency does not depend on what the heads learned), exported by export.py.
 // Fill-mask and NER latency through our engine (onnxruntime-node, fp32 and int8) against PyTorch
@@ -10,7 +10,11 @@
 // reported apart as first_cold_in_process_ms), with its breakdown for our engine (config,
 // session, tokenizer, first run, CPU time). fp32-plain/int8-plain load model.onnx/model_quantized.onnx
 // instead of the pre-optimised model_cpu.onnx/model_quantized_cpu.onnx (export.py), to show the
-// difference in the same run. Writes bench/results/inference.json.
+// difference in the same run; fp32-spin/int8-spin are fp32/int8 with the intra-op threads spinning
+// within a request (the engine's `spinning` option, off by default), to show that difference too.
+// model_cpu.onnx and model_quantized.onnx come from the fused graph where export.py could fuse it (its
+// export.json `fusion`, recorded here); model.onnx is unfused. The models are rebuilt when export.py is
+// newer than them. Writes bench/results/inference.json (or --out).
 
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -28,9 +32,10 @@ const arg = (name: string, d: number): number => {
 };
 const ROUNDS = arg('rounds', 3);
 const N = arg('n', 30);
+const OUT = process.argv.includes('--out') ? path.resolve(process.argv[process.argv.indexOf('--out') + 1]) : path.join(REPO, 'bench/results/inference.json');
 
 type Task = 'mlm' | 'ner';
-type Variant = 'fp32' | 'int8' | 'fp32-plain' | 'int8-plain' | 'pytorch';
+type Variant = 'fp32' | 'int8' | 'fp32-spin' | 'int8-spin' | 'fp32-plain' | 'int8-plain' | 'pytorch';
 interface Stats { n: number; p50: number; p95: number; mean: number }
 /** One cold load of our engine, in ms. */
 interface Cold { total: number; config: number; session: number; tokenizer: number; first_run: number; rest: number; cpu: number; graph: string }
@@ -95,11 +100,38 @@ async function nodeCold(engine: InferenceEngine, task: Task, texts: string[]): P
   return { total, config: t.configMs, session: t.sessionMs, tokenizer: t.tokenizerMs, first_run: t.firstRunMs, rest, cpu: (cpu.user + cpu.system) / 1000, graph: path.basename(t.graphFile) };
 }
 
+/** Whether the exported models are missing or older than export.py (then they are rebuilt). */
+function stale(): boolean {
+  const exporter = fs.statSync(path.join(REPO, 'trainer/bert_studio_trainer/export.py')).mtimeMs;
+  return ['mlm', 'ner'].some((task) => {
+    const built = path.join(MODELS, task, 'onnx', 'export.json');
+    return !fs.existsSync(path.join(MODELS, task, 'onnx', 'model_quantized_cpu.onnx')) || !fs.existsSync(built) || fs.statSync(built).mtimeMs < exporter;
+  });
+}
+
+/** What export.py wrote for a task's graphs: whether they are fused (and which ops), the parity figures. */
+function exportFacts(task: Task): unknown {
+  const meta = JSON.parse(fs.readFileSync(path.join(MODELS, task, 'onnx', 'export.json'), 'utf8')) as Record<string, unknown>;
+  return { fusion: meta.fusion, max_abs_diff: meta.max_abs_diff, cpu_max_abs_diff: meta.cpu_max_abs_diff, quantized_max_abs_diff: meta.quantized_max_abs_diff, mask_positions: meta.mask_positions };
+}
+
+function ortVersion(): string {
+  return (JSON.parse(fs.readFileSync(require.resolve('onnxruntime-node/package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** The CPU's vector and matrix extensions that the kernels may use (Linux /proc/cpuinfo; empty elsewhere). */
+function cpuFlags(): string[] {
+  try {
+    const flags = /^flags\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1].split(' ') ?? [];
+    return flags.filter((f) => /^(avx|fma|f16c|amx|sse4)/.test(f));
+  } catch {
+    return [];
+  }
+}
+
 async function main(): Promise<void> {
   const python = process.env.BERT_STUDIO_PYTHON ?? path.join(REPO, '.venv/bin/python');
-  if (!fs.existsSync(path.join(MODELS, 'ner', 'onnx', 'model_quantized_cpu.onnx'))) {
-    execFileSync(python, [path.join(REPO, 'bench/inference_models.py'), 'build', MODELS], { stdio: 'inherit' });
-  }
+  if (stale()) execFileSync(python, [path.join(REPO, 'bench/inference_models.py'), 'build', MODELS], { stdio: 'inherit' });
   const texts = sentences();
   const importStart = performance.now();
   await import('onnxruntime-node');
@@ -115,7 +147,7 @@ async function main(): Promise<void> {
   const loadBefore = os.loadavg()[0];
   const py = new PythonWorker(python);
   const firstPyCold = (await py.call({ op: 'cold', task: 'mlm', texts: texts.mlm })).ms[0]; // likewise for Python
-  const variants: Variant[] = ['fp32', 'int8', 'fp32-plain', 'int8-plain', 'pytorch'];
+  const variants: Variant[] = ['fp32', 'int8', 'fp32-spin', 'int8-spin', 'fp32-plain', 'int8-plain', 'pytorch'];
   const warm: Record<string, number[]> = {};
   const cold: Record<string, number[]> = {};
   const breakdown: Record<string, Cold[]> = {};
@@ -131,7 +163,7 @@ async function main(): Promise<void> {
           torchInfo = { threads: r.threads, torch: r.torch };
           warm[key] = [...(warm[key] ?? []), ...r.ms];
         } else {
-          const engine = new InferenceEngine({ precision: v.slice(0, 4) as Precision, optimisedGraphs: !v.endsWith('-plain') });
+          const engine = new InferenceEngine({ precision: v.slice(0, 4) as Precision, optimisedGraphs: !v.endsWith('-plain'), spinning: v.endsWith('-spin') });
           const c = await nodeCold(engine, task, texts[task]);
           cold[key] = [...(cold[key] ?? []), c.total];
           breakdown[key] = [...(breakdown[key] ?? []), c];
@@ -159,9 +191,12 @@ async function main(): Promise<void> {
     };
   }
   const ratios: Record<string, { fp32: number; int8: number }> = {};
+  const spinRatios: Record<string, { fp32: number; int8: number }> = {};
   for (const task of ['mlm', 'ner']) {
     const base = figures[`${task}/pytorch`].warm.p50;
-    ratios[task] = { fp32: +(base / figures[`${task}/fp32`].warm.p50).toFixed(2), int8: +(base / figures[`${task}/int8`].warm.p50).toFixed(2) };
+    const ratio = (v: Variant): number => +(base / figures[`${task}/${v}`].warm.p50).toFixed(2);
+    ratios[task] = { fp32: ratio('fp32'), int8: ratio('int8') };
+    spinRatios[task] = { fp32: ratio('fp32-spin'), int8: ratio('int8-spin') };
   }
   const cpus = os.cpus();
   const result = {
@@ -172,17 +207,23 @@ async function main(): Promise<void> {
     method: `rounds=${ROUNDS}, n=${N} warm requests per variant per round, variants alternated; latency = tokenize + forward + post-process of one sentence; cold = fresh engine to first answer, modules imported`,
     cold_breakdown: 'medians over rounds: config = find folder + config.json; session = onnxruntime session of the main graph; tokenizer = parse + build (files read during the session); first_run = first forward pass; rest = tokenize + post-process of the first answer; cpu = process CPU time of the cold request (all threads), the least noisy figure on a shared machine; graph = file loaded',
     baseline: { what: 'PyTorch fp32 with SDPA attention (attn_implementation="sdpa") under torch.inference_mode, in Python', ...torchInfo },
+    ours: {
+      what: 'onnxruntime-node CPU provider, graph optimisation level all, sequential execution, default intra-op threads (one per core), threads not spinning (the -spin variants: spinning within a request, force_spinning_stop); Hugging Face tokenizers (Node bindings)',
+      onnxruntime_node: ortVersion(),
+      graphs: { mlm: exportFacts('mlm'), ner: exportFacts('ner') },
+    },
     targets: { warm_p50_speedup_fp32: 2, warm_p50_speedup_int8: 3.5, cold_ms: 1000 },
     module_import_ms: +importMs.toFixed(0),
     first_cold_in_process_pytorch_ms: +firstPyCold.toFixed(0),
     first_cold_in_process_ms: Object.fromEntries(Object.entries(firstCold).map(([k, v]) => [k, typeof v === 'number' ? +v.toFixed(1) : v])),
     figures,
     speedup_vs_pytorch_warm_p50: ratios,
-    machine: { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memory_gb: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version, load_average_1min: { start: +loadBefore.toFixed(1), end: +os.loadavg()[0].toFixed(1) }, note: 'cores shared with other work; figures are noisy' },
+    speedup_vs_pytorch_warm_p50_spinning: spinRatios,
+    machine: { cpu: cpus[0]?.model ?? 'unknown', cpu_flags: cpuFlags(), cores: cpus.length, memory_gb: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version, load_average_1min: { start: +loadBefore.toFixed(1), end: +os.loadavg()[0].toFixed(1) }, note: 'cores shared with other work; figures are noisy' },
   };
-  fs.mkdirSync(path.join(REPO, 'bench/results'), { recursive: true });
-  fs.writeFileSync(path.join(REPO, 'bench/results/inference.json'), `${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(`${JSON.stringify({ figures, ratios }, null, 1)}\n`);
+  fs.mkdirSync(path.dirname(OUT), { recursive: true });
+  fs.writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ figures, ratios, spinRatios }, null, 1)}\n`);
 }
 
 main().catch((err: unknown) => {

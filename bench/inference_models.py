@@ -2,6 +2,7 @@
 
   python inference_models.py build OUT_DIR   MiniLM (L6/H384) with a fresh MLM head and a fresh
                                              9-label token-classification head, exported by export.py
+                                             (with its export.json, as a run's export writes it)
   python inference_models.py serve OUT_DIR   PyTorch worker (SDPA attention, inference_mode; the
                                              speed setting PyTorch and transformers recommend): one JSON command per stdin line
                                              ({"op": "cold"|"warm", "task": "mlm"|"ner", "texts": [...], "n": N}),
@@ -21,7 +22,7 @@ from transformers import AutoTokenizer
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "trainer"))
-from bert_studio_trainer.export import export_onnx
+from bert_studio_trainer.export import export_onnx, write_export_metadata
 from bert_studio_trainer.models import default_model_path
 
 NER_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
@@ -37,6 +38,7 @@ def build(out: Path) -> None:
         model.save_pretrained(out / name / "model", safe_serialization=True)
         AutoTokenizer.from_pretrained(base).save_pretrained(out / name / "model")
         result = export_onnx(out / name / "model", out / name / "onnx", task)
+        write_export_metadata(out / name / "onnx", result)  # export.json: the bench records its `fusion`
         print(json.dumps({name: {k: v for k, v in result.items() if k != "files"}}), flush=True)
 
 
