@@ -175,7 +175,11 @@ export function parseChanges(text: string): Record<string, unknown> | undefined 
     if (!m) return undefined;
     const v = m[2].trim();
     const n = Number(v);
-    out[m[1]] = trainingValueFromText(m[1], v === 'true' ? true : v === 'false' ? false : v === 'null' ? null : Number.isFinite(n) ? n : v);
+    // defineProperty: `__proto__=…` is an own (unknown) field the checks then name, never the prototype.
+    Object.defineProperty(out, m[1], {
+      value: trainingValueFromText(m[1], v === 'true' ? true : v === 'false' ? false : v === 'null' ? null : Number.isFinite(n) ? n : v),
+      enumerable: true, writable: true, configurable: true,
+    });
   }
   return out;
 }

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Task } from '../runs/protocol';
-import { checkTrainingChanges, closestName, TRAINING_FIELDS, trainingFieldNames } from '../runs/launch';
+import { checkTrainingChanges, closestName, trainingField, trainingFieldNames } from '../runs/launch';
 import type { PreflightProblem } from '../runs/spec';
 
 export interface RangeDimension {
@@ -121,7 +121,7 @@ export function checkSpace(task: Task, space: unknown, base: Readonly<Record<str
   for (const name of names.sort()) {
     const where = `space.${name}`;
     const d = (space as Record<string, unknown>)[name];
-    const rule = TRAINING_FIELDS[name];
+    const rule = trainingField(name);
     if (!rule || !known.includes(name)) {
       // Unknown fields and fields of another task: the training check says it, about the space.
       const p = checkTrainingChanges(task, { [name]: 0 })[0];

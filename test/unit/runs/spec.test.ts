@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { checkTrainingChanges } from '../../../src/core/runs/launch';
 import { buildSpec, parseChanges, preflight } from '../../../src/core/runs/spec';
 
 describe('spec and preflight', () => {
@@ -40,6 +41,14 @@ describe('spec and preflight', () => {
     assert.deepEqual(parseChanges('learning_rate=3e-5, num_train_epochs = 2, bf16=false, name=x'), { learning_rate: 3e-5, num_train_epochs: 2, bf16: false, name: 'x' });
     assert.equal(parseChanges('learning rate 3e-5'), undefined);
     assert.deepEqual(parseChanges(''), {});
+  });
+
+  it('"__proto__=…" in edits is an unknown field the checks name, never the object\'s prototype', () => {
+    const changes = parseChanges('__proto__=1, learning_rate=3e-5');
+    assert.ok(changes);
+    assert.equal(Object.getPrototypeOf(changes), Object.prototype);
+    assert.deepEqual(Object.keys(changes), ['__proto__', 'learning_rate']);
+    assert.ok(checkTrainingChanges('sequence_classification', changes).some((p) => p.message.includes('__proto__')));
   });
 
   it('a multi-label classification spec sets data.multi_label and picks the best model by micro_f1', () => {
