@@ -189,6 +189,7 @@ export const ToHost = {
   RequestCartography: 'requestCartography',
   OpenTrainingExample: 'openTrainingExample',
   RequestSlices: 'requestSlices',
+  EvaluateRun: 'evaluateRun',
 } as const;
 
 export const WEBVIEW_MESSAGE = tagged({
@@ -206,5 +207,7 @@ export const WEBVIEW_MESSAGE = tagged({
   [ToHost.OpenTrainingExample]: message(ToHost.OpenTrainingExample, { runId, example: count }),
   /** Slices of evaluation `evaluation` (default: the newest with predictions), with the user's pattern when given. */
   [ToHost.RequestSlices]: message(ToHost.RequestSlices, { runId, evaluation: optional(str(200)), pattern: optional(str(10_000)), mode: optional(oneOf(...PATTERN_MODES)) }),
+  /** "Evaluate on…" for the run (the host asks which data): its predictions.jsonl is what the Slices section slices. */
+  [ToHost.EvaluateRun]: message(ToHost.EvaluateRun, { runId }),
 });
 export type WebviewMessage = Infer<typeof WEBVIEW_MESSAGE>;

@@ -109,6 +109,14 @@ export class SlicesSection {
     }
     if (slices.validationByLabel?.length) this.out.append(table('slices-validation-by-label', 'Validation (latest evaluation), by gold label', slices.validationByLabel));
     if (slices.note) this.out.append(el('p', 'muted slices-note', slices.note));
+    const evaluate = el('button', 'slices-apply slices-evaluate', slices.evaluations.length ? 'Evaluate on other data…' : 'Evaluate on…');
+    evaluate.id = 'slices-evaluate';
+    evaluate.type = 'button';
+    evaluate.title = 'Score the run on a dataset split or a file; its predictions are sliced here';
+    evaluate.addEventListener('click', () => {
+      if (this.runId) this.post({ type: ToHost.EvaluateRun, runId: this.runId });
+    });
+    this.out.append(evaluate);
   }
 }
 

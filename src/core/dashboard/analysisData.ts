@@ -86,7 +86,7 @@ export async function loadSlices(runDir: string, request: SliceRequest, validati
   if (!chosen) {
     return {
       ...base,
-      note: 'Slices by length, pattern and flagged examples need every example\'s prediction: evaluate the run on its validation or test data ("Evaluate on…" on the run, or bert-studio evaluate) and its predictions.jsonl is sliced here. Token classification evaluations have no per-example predictions yet.',
+      note: 'Slices by length, pattern and flagged examples need every example\'s prediction: evaluate the run on its validation or test data ("Evaluate on…" below, or bert-studio evaluate) and its predictions.jsonl is sliced here. Token classification evaluations have no per-example predictions yet.',
     };
   }
   let text: string;

@@ -19,6 +19,8 @@ export interface SessionHost {
   openLog(runId: string): void;
   /** The checked path of a run's dataset source file (workspace or the run's data sources), else undefined: what the data map may read and open. */
   resolveSource?(runId: string, file: string): string | undefined;
+  /** "Evaluate on…" for the run (the user picks the data). */
+  evaluate?(runId: string): void;
 }
 
 export interface SessionOptions extends FollowOptions {
@@ -114,6 +116,9 @@ export class DashboardSession {
         this.host.openExample(msg.runId, { text: '', gold: row.gold ?? '', pred: '', source: row.source });
         break;
       }
+      case ToHost.EvaluateRun:
+        if (this.knownRun(msg.runId)) this.host.evaluate?.(msg.runId);
+        break;
       case ToHost.RequestSlices:
         if (this.knownRun(msg.runId)) {
           const { runId, evaluation, pattern, mode } = msg;

@@ -83,6 +83,9 @@ export function attachSession(ctx: Ctx, webview: vscode.Webview, disposables: vs
     openLog: (runId) => {
       openLog(ctx, runId).catch((err: unknown) => ctx.log.error(`dashboard: opening worker.log failed: ${String(err)}`));
     },
+    evaluate: (runId) => {
+      void vscode.commands.executeCommand('bertStudio.evaluateModel', runId);
+    },
     resolveSource: (runId, file) => {
       const roots = sourceRoots(ctx, runId);
       const check = roots ? checkSource({ file, line: 1 }, roots) : undefined;

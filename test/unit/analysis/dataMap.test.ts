@@ -150,6 +150,7 @@ describe('data map and slices on a real tiny SST-2 run', function () {
 
   it('the dashboard session sends the map and opens a listed example at its source line', async () => {
     const opened: Misclassified[] = [];
+    const evaluated: string[] = [];
     const posted: HostMessage[] = [];
     const store = new RunStore(run.runsDir);
     const host: SessionHost = {
@@ -159,6 +160,7 @@ describe('data map and slices on a real tiny SST-2 run', function () {
       openExample: (_id, ex) => opened.push(ex),
       openLog: () => undefined,
       resolveSource: (_id, file) => allow(run)(file),
+      evaluate: (id) => evaluated.push(id),
     };
     const session = new DashboardSession(host, { flushMs: 60_000, runsPollMs: 60_000 });
     try {
@@ -176,6 +178,11 @@ describe('data map and slices on a real tiny SST-2 run', function () {
       session.receive({ type: 'openTrainingExample', runId: RUN_ID, example: 10_000 });
       assert.equal(opened.length, 1, 'an example the map does not hold opens nothing');
       assert.ok(posted.some((m) => m.type === 'notice' && /no source line/.test(m.message)));
+      // The Slices section's "Evaluate on…": for a run the store knows only.
+      session.receive({ type: 'evaluateRun', runId: RUN_ID });
+      session.receive({ type: 'evaluateRun', runId: 'no-such-run' });
+      session.receive({ type: 'evaluateRun', runId: '../escape' });
+      assert.deepEqual(evaluated, [RUN_ID]);
     } finally {
       session.dispose();
     }
