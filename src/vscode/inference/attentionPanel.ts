@@ -169,8 +169,9 @@ export class AttentionPanel extends InferencePanel {
 const CSS = `
 body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 8px 12px; }
 .bar { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-bottom: 8px; }
-button, select { color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: none; padding: 3px 8px; }
-select { color: var(--vscode-dropdown-foreground); background: var(--vscode-dropdown-background); }
+button, select { color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: 1px solid var(--vscode-button-border, transparent); padding: 3px 8px; }
+button:hover { background: var(--vscode-button-hoverBackground); }
+select { color: var(--vscode-dropdown-foreground); background: var(--vscode-dropdown-background); border-color: var(--vscode-dropdown-border, transparent); }
 button.on { box-shadow: inset 0 -2px 0 var(--vscode-button-foreground); }
 button:focus-visible, select:focus-visible, .cell:focus-visible, .heatmap:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: 2px; }
 .grid { display: flex; flex-direction: column; gap: 6px; }
