@@ -7,6 +7,7 @@ import './dashboard.css';
 import uPlot from 'uplot';
 import { el } from '../shared/dom';
 import { onHostMessage } from '../shared/messages';
+import { onThemeChange } from '../shared/theme';
 import { clear, cssVar } from './dom';
 import { STUDY_HOST_MESSAGE, ToHost, type StudyTrial, type StudyView, type StudyWebviewMessage } from '../study/protocol';
 
@@ -146,5 +147,10 @@ function render(s: StudyView): void {
   }
 }
 
-onHostMessage('study', STUDY_HOST_MESSAGE, (m) => render(m.study));
+let shown: StudyView | undefined;
+onHostMessage('study', STUDY_HOST_MESSAGE, (m) => render((shown = m.study)));
+// The charts' colours are read from the theme when drawn: drawn again after a theme switch.
+onThemeChange(() => {
+  if (shown) render(shown);
+});
 vscode.postMessage({ type: ToHost.ready });
