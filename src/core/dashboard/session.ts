@@ -104,7 +104,13 @@ export class DashboardSession {
         if (this.knownRun(msg.runId)) this.host.openLog(msg.runId);
         break;
       case ToHost.RequestCartography:
-        if (this.knownRun(msg.runId)) this.sendCartography(msg.runId).catch((err: unknown) => this.host.warn(`dashboard: reading the data map of ${msg.runId} failed: ${String(err)}`));
+        if (this.knownRun(msg.runId)) {
+          const { runId } = msg;
+          this.sendCartography(runId).catch((err: unknown) => {
+            this.host.warn(`dashboard: reading the data map of ${runId} failed: ${String(err)}`);
+            this.post({ type: ToWebview.Cartography, runId, map: null, message: `Cannot read the run's training dynamics (${(err as Error).message ?? String(err)}); the extension log has the details.` });
+          });
+        }
         break;
       case ToHost.OpenTrainingExample: {
         const row = this.maps.get(msg.runId)?.get(msg.example);
