@@ -304,22 +304,18 @@ export class DataMapSection {
     ctx.textAlign = 'center';
     ctx.fillText('confidence (mean gold-label probability)', 0, 0);
     ctx.restore();
-    // Points, by correctness class; the selection outlined.
+    // Points, by correctness class; with a selection, the others faded and the selected drawn on top.
     const colour = Object.fromEntries(CORRECTNESS_CLASSES.map((c) => [c.key, cssVar(c.cssVar, c.fallback)]));
-    ctx.globalAlpha = map.points.length > 5000 ? 0.5 : 0.8;
-    for (const pt of map.points) {
+    const chosen = new Set(this.selected.map((pt) => pt.example));
+    const dot = (pt: MapPoint, size: number): void => {
       const [x, y] = toPixel(p, pt.variability, pt.confidence);
       ctx.fillStyle = colour[correctnessClass(pt.correctness)] as string;
-      ctx.fillRect(x - 1.5, y - 1.5, 3, 3);
-    }
+      ctx.fillRect(x - size / 2, y - size / 2, size, size);
+    };
+    ctx.globalAlpha = chosen.size ? 0.2 : map.points.length > 5000 ? 0.5 : 0.8;
+    for (const pt of map.points) if (!chosen.has(pt.example)) dot(pt, 3);
     ctx.globalAlpha = 1;
-    if (this.selected.length) {
-      ctx.strokeStyle = cssVar('--vscode-focusBorder', '#007fd4');
-      for (const pt of this.selected.slice(0, 5000)) {
-        const [x, y] = toPixel(p, pt.variability, pt.confidence);
-        ctx.strokeRect(x - 2.5, y - 2.5, 5, 5);
-      }
-    }
+    for (const pt of this.selected) dot(pt, 4);
     if (this.drag) {
       const [[ax, ay], [bx, by]] = [this.drag.from, this.drag.to];
       ctx.globalAlpha = 0.25;

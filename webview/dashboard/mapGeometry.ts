@@ -86,9 +86,12 @@ export const CORRECTNESS_CLASSES: readonly { readonly key: CorrectnessClass; rea
   { key: 'high', label: '> ⅔', cssVar: '--vscode-charts-green', fallback: '#89d185' },
 ];
 
+/** dynamics.jsonl rounds to 6 decimals (1/3 is 0.333333): the bounds allow for it. */
+const ROUNDING = 1e-4;
+
 export function correctnessClass(correctness: number): CorrectnessClass {
-  if (correctness < 1 / 3 - 1e-9) return 'low';
-  return correctness <= 2 / 3 + 1e-9 ? 'mid' : 'high';
+  if (correctness < 1 / 3 - ROUNDING) return 'low';
+  return correctness <= 2 / 3 + ROUNDING ? 'mid' : 'high';
 }
 
 export const REGION_NAMES: Record<Region, string> = { easy: 'Easy to learn', ambiguous: 'Ambiguous', hard: 'Hard to learn' };
