@@ -143,7 +143,7 @@ export class DataMapSection {
       li.tabIndex = 0;
       li.append(
         el('span', 'example-text', pt.snippet),
-        el('span', 'example-labels', `${pt.gold ? `gold ${pt.gold} · ` : ''}confidence ${formatNumber(pt.confidence, 3)} · variability ${formatNumber(pt.variability, 3)} · correctness ${formatNumber(pt.correctness, 3)}`),
+        el('span', 'example-labels', this.figures(pt)),
       );
       if (pt.openable) {
         li.title = 'Open the example at its source line';
@@ -160,6 +160,12 @@ export class DataMapSection {
       }
       this.list.append(li);
     }
+  }
+
+  /** A point's label and figures; a sentence (token classification) has its word count instead of one gold label. */
+  private figures(pt: MapPoint): string {
+    const label = !pt.gold ? '' : this.map?.unit === 'sentence' ? `${pt.gold} · ` : `gold ${pt.gold} · `;
+    return `${label}confidence ${formatNumber(pt.confidence, 3)} · variability ${formatNumber(pt.variability, 3)} · correctness ${formatNumber(pt.correctness, 3)}`;
   }
 
   private plot(): Plot {
@@ -228,7 +234,7 @@ export class DataMapSection {
     clear(this.tooltip);
     this.tooltip.append(
       el('div', 'tooltip-text', pt.snippet),
-      el('div', 'tooltip-labels', `${pt.gold ? `gold ${pt.gold} · ` : ''}confidence ${formatNumber(pt.confidence, 3)} · variability ${formatNumber(pt.variability, 3)} · correctness ${formatNumber(pt.correctness, 3)}`),
+      el('div', 'tooltip-labels', this.figures(pt)),
     );
     this.tooltip.hidden = false;
     const [x, y] = toPixel(this.plot(), pt.variability, pt.confidence);
