@@ -33,7 +33,6 @@ interface UiState {
 
 /** Examples listed for a selection; the rest are counted. */
 const MAX_LISTED = 500;
-const RADIUS = 3;
 const COLOR_NAMES: Record<ColorMode, string> = { gold: 'Gold label', pred: 'Prediction', error: 'Correct or misclassified' };
 const METHOD_NAMES: Record<(typeof METHODS)[number], string> = { pca: 'PCA (fast)', umap: 'UMAP' };
 const POOLING_NAMES: Record<(typeof POOLINGS)[number], string> = { mean: 'Mean of tokens', cls: '[CLS] token' };
@@ -129,6 +128,8 @@ let styles = new Map<string, Style>();
 let colors: string[] = [];
 let lasso: Vec[] | undefined;
 let hover = -1;
+/** Marker size in CSS pixels: larger when there are few points. */
+let radius = 4;
 
 function save(): void {
   vscode.setState(ui);
@@ -323,6 +324,7 @@ function draw(): void {
   frame = fitFrame(pts, w, h);
   canvas.setAttribute('aria-label', map ? `Embedding map: ${pts.length} points coloured by ${COLOR_NAMES[ui.colorBy].toLowerCase()}; drag with the mouse to draw a lasso and list the examples inside.` : 'Embedding map (no points yet)');
   if (!map) return;
+  radius = pts.length <= 500 ? 4 : pts.length <= 5000 ? 3 : 2;
   const fg = themeRgb('--vscode-foreground', '#cccccc');
   // Misclassified points last, so that they stay on top in every mode.
   const order = pts.map((_, i) => i).sort((a, b) => Number(pts[b].correct) - Number(pts[a].correct));
@@ -333,7 +335,7 @@ function draw(): void {
     const s = styles.get(styleKey(ui.colorBy, p));
     const [x, y] = toPixel(frame, p.x, p.y);
     c.fillStyle = colors[s?.color ?? 0] ?? '#888';
-    marker(c, s?.marker ?? 'circle', x, y, RADIUS);
+    marker(c, s?.marker ?? 'circle', x, y, radius);
   }
   c.globalAlpha = 1;
   if (ui.selection.length) {
@@ -345,9 +347,9 @@ function draw(): void {
       const s = styles.get(styleKey(ui.colorBy, p));
       const [x, y] = toPixel(frame, p.x, p.y);
       c.fillStyle = colors[s?.color ?? 0] ?? '#888';
-      marker(c, s?.marker ?? 'circle', x, y, RADIUS + 0.5);
+      marker(c, s?.marker ?? 'circle', x, y, radius + 0.5);
       c.beginPath();
-      c.arc(x, y, RADIUS + 2.5, 0, Math.PI * 2);
+      c.arc(x, y, radius + 2.5, 0, Math.PI * 2);
       c.stroke();
     }
   }
@@ -356,7 +358,7 @@ function draw(): void {
     c.strokeStyle = `rgb(${themeRgb('--vscode-focusBorder', '#007fd4').join(', ')})`;
     c.lineWidth = 2;
     c.beginPath();
-    c.arc(x, y, RADIUS + 4, 0, Math.PI * 2);
+    c.arc(x, y, radius + 4, 0, Math.PI * 2);
     c.stroke();
   }
   if (lasso && lasso.length > 1) {
