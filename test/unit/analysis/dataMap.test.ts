@@ -291,6 +291,7 @@ describe('data map snippets', () => {
     const rows = starts.map((line, example) => ({ example, source: { file: conll, line }, epochs: 2, gold_prob: [0.5, 0.9], confidence: 0.7, variability: 0.2, correctness: 0.5, words: example + 2 }));
     fs.writeFileSync(path.join(dir, 'dynamics.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n'));
     const loaded = await loadCartography(dir, 'token_classification', (f) => f);
+    fs.rmSync(dir, { recursive: true, force: true });
     assert.equal(loaded.map?.unit, 'sentence');
     assert.deepEqual(loaded.map?.points.map((p) => p.gold), ['2 words', '3 words', '4 words']);
     assert.deepEqual(loaded.map?.points.map((p) => p.snippet), starts.map((l) => snippetFrom(lines, l)));
