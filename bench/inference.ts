@@ -11,7 +11,8 @@
 // session, tokenizer, first run, CPU time). fp32-plain/int8-plain load model.onnx/model_quantized.onnx
 // instead of the pre-optimised model_cpu.onnx/model_quantized_cpu.onnx (export.py), to show the
 // difference in the same run; fp32-spin/int8-spin are fp32/int8 with the intra-op threads spinning
-// within a request (the engine's `spinning` option, off by default), to show that difference too.
+// within a request (the engine's `spinning` option, off by default), to show that difference too;
+// fp32-unfused/int8-unfused load an export made without the fused graph (<task>/onnx-unfused).
 // model_cpu.onnx and model_quantized.onnx come from the fused graph where export.py could fuse it (its
 // export.json `fusion`, recorded here); model.onnx is unfused. The models are rebuilt when export.py is
 // newer than them. Writes bench/results/inference.json (or --out).
@@ -35,7 +36,7 @@ const N = arg('n', 30);
 const OUT = process.argv.includes('--out') ? path.resolve(process.argv[process.argv.indexOf('--out') + 1]) : path.join(REPO, 'bench/results/inference.json');
 
 type Task = 'mlm' | 'ner';
-type Variant = 'fp32' | 'int8' | 'fp32-spin' | 'int8-spin' | 'fp32-plain' | 'int8-plain' | 'pytorch';
+type Variant = 'fp32' | 'int8' | 'fp32-spin' | 'int8-spin' | 'fp32-unfused' | 'int8-unfused' | 'fp32-plain' | 'int8-plain' | 'pytorch';
 interface Stats { n: number; p50: number; p95: number; mean: number }
 /** One cold load of our engine, in ms. */
 interface Cold { total: number; config: number; session: number; tokenizer: number; first_run: number; rest: number; cpu: number; graph: string }
@@ -77,8 +78,11 @@ class PythonWorker {
   }
 }
 
-async function nodeRun(engine: InferenceEngine, task: Task, texts: string[], n: number): Promise<number[]> {
-  const folder = path.join(MODELS, task, 'onnx');
+/** The export a variant loads: `<task>/onnx`, or `<task>/onnx-unfused` (exported without the fused graph). */
+const exportDir = (task: Task, v?: Variant): string => path.join(MODELS, task, v?.endsWith('-unfused') ? 'onnx-unfused' : 'onnx');
+
+async function nodeRun(engine: InferenceEngine, task: Task, texts: string[], n: number, v?: Variant): Promise<number[]> {
+  const folder = exportDir(task, v);
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
@@ -90,11 +94,11 @@ async function nodeRun(engine: InferenceEngine, task: Task, texts: string[], n: 
 }
 
 /** Fresh engine → first answer, with where the time went (the engine's own load timings). */
-async function nodeCold(engine: InferenceEngine, task: Task, texts: string[]): Promise<Cold> {
+async function nodeCold(engine: InferenceEngine, task: Task, texts: string[], v?: Variant): Promise<Cold> {
   const cpu0 = process.cpuUsage();
-  const [total] = await nodeRun(engine, task, texts, 1);
+  const [total] = await nodeRun(engine, task, texts, 1, v);
   const cpu = process.cpuUsage(cpu0);
-  const t = await engine.loadTimings(path.join(MODELS, task, 'onnx'));
+  const t = await engine.loadTimings(exportDir(task, v));
   if (!t || t.firstRunMs === undefined) throw new Error('The engine reported no load timings.');
   const rest = total - t.configMs - t.sessionMs - t.tokenizerMs - t.firstRunMs;
   return { total, config: t.configMs, session: t.sessionMs, tokenizer: t.tokenizerMs, first_run: t.firstRunMs, rest, cpu: (cpu.user + cpu.system) / 1000, graph: path.basename(t.graphFile) };
@@ -103,15 +107,15 @@ async function nodeCold(engine: InferenceEngine, task: Task, texts: string[]): P
 /** Whether the exported models are missing or older than export.py (then they are rebuilt). */
 function stale(): boolean {
   const exporter = fs.statSync(path.join(REPO, 'trainer/bert_studio_trainer/export.py')).mtimeMs;
-  return ['mlm', 'ner'].some((task) => {
-    const built = path.join(MODELS, task, 'onnx', 'export.json');
-    return !fs.existsSync(path.join(MODELS, task, 'onnx', 'model_quantized_cpu.onnx')) || !fs.existsSync(built) || fs.statSync(built).mtimeMs < exporter;
-  });
+  return ['mlm', 'ner'].some((task) => ['onnx', 'onnx-unfused'].some((folder) => {
+    const built = path.join(MODELS, task, folder, 'export.json');
+    return !fs.existsSync(path.join(MODELS, task, folder, 'model_quantized_cpu.onnx')) || !fs.existsSync(built) || fs.statSync(built).mtimeMs < exporter;
+  }));
 }
 
 /** What export.py wrote for a task's graphs: whether they are fused (and which ops), the parity figures. */
-function exportFacts(task: Task): unknown {
-  const meta = JSON.parse(fs.readFileSync(path.join(MODELS, task, 'onnx', 'export.json'), 'utf8')) as Record<string, unknown>;
+function exportFacts(task: Task, folder = 'onnx'): unknown {
+  const meta = JSON.parse(fs.readFileSync(path.join(MODELS, task, folder, 'export.json'), 'utf8')) as Record<string, unknown>;
   return { fusion: meta.fusion, max_abs_diff: meta.max_abs_diff, cpu_max_abs_diff: meta.cpu_max_abs_diff, quantized_max_abs_diff: meta.quantized_max_abs_diff, mask_positions: meta.mask_positions };
 }
 
@@ -147,7 +151,7 @@ async function main(): Promise<void> {
   const loadBefore = os.loadavg()[0];
   const py = new PythonWorker(python);
   const firstPyCold = (await py.call({ op: 'cold', task: 'mlm', texts: texts.mlm })).ms[0]; // likewise for Python
-  const variants: Variant[] = ['fp32', 'int8', 'fp32-spin', 'int8-spin', 'fp32-plain', 'int8-plain', 'pytorch'];
+  const variants: Variant[] = ['fp32', 'int8', 'fp32-spin', 'int8-spin', 'fp32-unfused', 'int8-unfused', 'fp32-plain', 'int8-plain', 'pytorch'];
   const warm: Record<string, number[]> = {};
   const cold: Record<string, number[]> = {};
   const breakdown: Record<string, Cold[]> = {};
@@ -164,11 +168,11 @@ async function main(): Promise<void> {
           warm[key] = [...(warm[key] ?? []), ...r.ms];
         } else {
           const engine = new InferenceEngine({ precision: v.slice(0, 4) as Precision, optimisedGraphs: !v.endsWith('-plain'), spinning: v.endsWith('-spin') });
-          const c = await nodeCold(engine, task, texts[task]);
+          const c = await nodeCold(engine, task, texts[task], v);
           cold[key] = [...(cold[key] ?? []), c.total];
           breakdown[key] = [...(breakdown[key] ?? []), c];
-          await nodeRun(engine, task, texts[task], 3); // settle
-          warm[key] = [...(warm[key] ?? []), ...(await nodeRun(engine, task, texts[task], N))];
+          await nodeRun(engine, task, texts[task], 3, v); // settle
+          warm[key] = [...(warm[key] ?? []), ...(await nodeRun(engine, task, texts[task], N, v))];
           await engine.dispose();
         }
         const b = breakdown[key]?.at(-1);
@@ -192,11 +196,13 @@ async function main(): Promise<void> {
   }
   const ratios: Record<string, { fp32: number; int8: number }> = {};
   const spinRatios: Record<string, { fp32: number; int8: number }> = {};
+  const unfusedRatios: Record<string, { fp32: number; int8: number }> = {};
   for (const task of ['mlm', 'ner']) {
     const base = figures[`${task}/pytorch`].warm.p50;
     const ratio = (v: Variant): number => +(base / figures[`${task}/${v}`].warm.p50).toFixed(2);
     ratios[task] = { fp32: ratio('fp32'), int8: ratio('int8') };
     spinRatios[task] = { fp32: ratio('fp32-spin'), int8: ratio('int8-spin') };
+    unfusedRatios[task] = { fp32: ratio('fp32-unfused'), int8: ratio('int8-unfused') };
   }
   const cpus = os.cpus();
   const result = {
@@ -210,7 +216,7 @@ async function main(): Promise<void> {
     ours: {
       what: 'onnxruntime-node CPU provider, graph optimisation level all, sequential execution, default intra-op threads (one per core), threads not spinning (the -spin variants: spinning within a request, force_spinning_stop); Hugging Face tokenizers (Node bindings)',
       onnxruntime_node: ortVersion(),
-      graphs: { mlm: exportFacts('mlm'), ner: exportFacts('ner') },
+      graphs: { mlm: exportFacts('mlm'), ner: exportFacts('ner'), 'mlm-unfused': exportFacts('mlm', 'onnx-unfused'), 'ner-unfused': exportFacts('ner', 'onnx-unfused') },
     },
     targets: { warm_p50_speedup_fp32: 2, warm_p50_speedup_int8: 3.5, cold_ms: 1000 },
     module_import_ms: +importMs.toFixed(0),
@@ -219,11 +225,12 @@ async function main(): Promise<void> {
     figures,
     speedup_vs_pytorch_warm_p50: ratios,
     speedup_vs_pytorch_warm_p50_spinning: spinRatios,
+    speedup_vs_pytorch_warm_p50_unfused: unfusedRatios,
     machine: { cpu: cpus[0]?.model ?? 'unknown', cpu_flags: cpuFlags(), cores: cpus.length, memory_gb: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version, load_average_1min: { start: +loadBefore.toFixed(1), end: +os.loadavg()[0].toFixed(1) }, note: 'cores shared with other work; figures are noisy' },
   };
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
   fs.writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(`${JSON.stringify({ figures, ratios, spinRatios }, null, 1)}\n`);
+  process.stdout.write(`${JSON.stringify({ figures, ratios, spinRatios, unfusedRatios }, null, 1)}\n`);
 }
 
 main().catch((err: unknown) => {

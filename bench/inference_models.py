@@ -2,7 +2,8 @@
 
   python inference_models.py build OUT_DIR   MiniLM (L6/H384) with a fresh MLM head and a fresh
                                              9-label token-classification head, exported by export.py
-                                             (with its export.json, as a run's export writes it)
+                                             (with its export.json, as a run's export writes it), in
+                                             <task>/onnx and, without the fused graph, <task>/onnx-unfused
   python inference_models.py serve OUT_DIR   PyTorch worker (SDPA attention, inference_mode; the
                                              speed setting PyTorch and transformers recommend): one JSON command per stdin line
                                              ({"op": "cold"|"warm", "task": "mlm"|"ner", "texts": [...], "n": N}),
@@ -37,9 +38,11 @@ def build(out: Path) -> None:
         model = getattr(transformers, CLASSES[name]).from_pretrained(base, **kwargs)
         model.save_pretrained(out / name / "model", safe_serialization=True)
         AutoTokenizer.from_pretrained(base).save_pretrained(out / name / "model")
-        result = export_onnx(out / name / "model", out / name / "onnx", task)
-        write_export_metadata(out / name / "onnx", result)  # export.json: the bench records its `fusion`
-        print(json.dumps({name: {k: v for k, v in result.items() if k != "files"}}), flush=True)
+        # onnx/ as a run exports it (fused where it can be); onnx-unfused/ without the fused graph, to compare.
+        for folder, fuse in (("onnx", True), ("onnx-unfused", False)):
+            result = export_onnx(out / name / "model", out / name / folder, task, fuse=fuse)
+            write_export_metadata(out / name / folder, result)  # export.json: the bench records its `fusion`
+            print(json.dumps({f"{name}/{folder}": {k: v for k, v in result.items() if k != "files"}}), flush=True)
 
 
 def serve(out: Path) -> None:

@@ -458,8 +458,9 @@ def _check_parity(graph: Path, diff: float, tolerance: float) -> None:
 
 
 def export_onnx(model_dir: Path, out_dir: Path, task: str, quantize: bool = True, cpu_graphs: bool = True,
-                tolerance: float = PARITY_TOLERANCE) -> dict[str, Any]:
+                tolerance: float = PARITY_TOLERANCE, fuse: bool = True) -> dict[str, Any]:
     """Export model_dir (a Hugging Face folder) for ``task`` into out_dir; see the module docstring.
+    ``fuse`` False skips the fused graph (the benchmark's comparison).
 
     Raises ExportParityError (out_dir moved to ``<out_dir>-failed``) when an fp32 graph differs from
     PyTorch by more than ``tolerance``.
@@ -502,8 +503,10 @@ def export_onnx(model_dir: Path, out_dir: Path, task: str, quantize: bool = True
     del fast
     # The fused graph (module docstring) is the source of the int8 and CPU graphs where it is sound.
     fused_path = out_dir / ".model_fused.onnx"
-    use_fused, fusion = (_fused_graph(model_dir, spec, main_feed, expected, fused_path, tolerance)
-                         if quantize or cpu_graphs else (False, {"reason": "no int8 or CPU graphs asked for"}))
+    if not fuse or not (quantize or cpu_graphs):
+        use_fused, fusion = False, {"reason": "not asked for" if not fuse else "no int8 or CPU graphs asked for"}
+    else:
+        use_fused, fusion = _fused_graph(model_dir, spec, main_feed, expected, fused_path, tolerance)
     source = fused_path if use_fused else model_path
     quantized_diff: float | None = None
     if quantize:

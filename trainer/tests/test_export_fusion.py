@@ -118,20 +118,24 @@ def _failing(*_args: object, **_kwargs: object) -> object:
     raise RuntimeError("the optimizer gave up")
 
 
-@pytest.mark.parametrize("fault", ["differs", "fails"])
+@pytest.mark.parametrize("fault", ["differs", "fails", "not asked for"])
 def test_a_fused_graph_that_is_wrong_or_fails_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                           caplog: pytest.LogCaptureFixture, fault: str) -> None:
     model_dir = tiny_model(tmp_path / "model", "token_classification")
-    monkeypatch.setattr(ort_optimizer, "optimize_model", _skewed(ort_optimizer.optimize_model) if fault == "differs" else _failing)
+    if fault != "not asked for":
+        monkeypatch.setattr(ort_optimizer, "optimize_model", _skewed(ort_optimizer.optimize_model) if fault == "differs" else _failing)
     out = tmp_path / "onnx"
     with caplog.at_level(logging.INFO, logger="bert_studio_trainer.export"):
-        result = export_onnx(model_dir, out, "token_classification")
+        result = export_onnx(model_dir, out, "token_classification", fuse=fault != "not asked for")
     reason = result["fusion"]["reason"]
     if fault == "differs":
         assert reason.startswith("the fused graph differs from PyTorch by") and f"tolerance {PARITY_TOLERANCE:g}" in reason
-    else:
+    elif fault == "fails":
         assert reason == "fusing failed: RuntimeError: the optimizer gave up"
-    assert any(reason in r.getMessage() for r in caplog.records)
+    else:  # fuse=False (the benchmark's unfused export): nothing tried, nothing logged
+        assert reason == "not asked for" and not any(r.name == "bert_studio_trainer.export" for r in caplog.records)
+    if fault != "not asked for":
+        assert any(reason in r.getMessage() for r in caplog.records)
     # The export goes on with the unfused graph, within the tolerance.
     assert "Attention" not in _ops(out / "model_cpu.onnx") and "QAttention" not in _ops(out / "model_quantized.onnx")
     assert result["cpu_max_abs_diff"] <= PARITY_TOLERANCE and not (out / ".model_fused.onnx").exists()
