@@ -27,6 +27,7 @@ Commands:
   analyze label-errors --model RUN [--folds K]           likely label errors at their source lines
   analyze dynamics --model RUN                            dataset cartography: easy, ambiguous, hard examples
   analyze embeddings --model RUN [--method pca|umap]      2-D map of a split's embeddings, misclassified points listed
+  analyze slices --model RUN [--regex P]                  accuracy per slice of an evaluation (length, label, pattern, flagged)
 Add --json to any command for machine-readable output.
 
 ${TRAIN_USAGE}

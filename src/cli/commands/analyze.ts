@@ -11,6 +11,7 @@ import { flag, parseArgs, UsageError, type CliIo } from '../io';
 import { cliPython } from '../python';
 import { EMBEDDINGS_USAGE, runEmbeddings } from './embeddings';
 import { resolveModelArg } from './infer';
+import { runSlices, SLICES_USAGE } from './slices';
 
 export const ANALYZE_USAGE = `bert-studio analyze label-errors --model RUN [--data FILE|DATASET[:split] --folds K] [--probs mean|first] [--top N] [--json]
   Finds likely label errors with confident learning (cleanlab). By default from the run's training
@@ -22,7 +23,8 @@ bert-studio analyze dynamics --model RUN [--region easy|ambiguous|hard] [--top N
   Dataset cartography from the run's training dynamics (dynamics.jsonl): how many training examples
   are easy to learn, ambiguous (variability >= ${REGION_THRESHOLDS.variability}) or hard to learn
   (confidence < ${REGION_THRESHOLDS.confidence}), and each region's examples at their source lines.
-${EMBEDDINGS_USAGE}`;
+${EMBEDDINGS_USAGE}
+${SLICES_USAGE}`;
 
 const REGIONS: readonly Region[] = ['hard', 'ambiguous', 'easy'];
 
@@ -37,7 +39,8 @@ export async function runAnalyzeCommand(argv: string[], io: CliIo): Promise<numb
   if (!sub) throw new UsageError(`analyze needs the analysis to run: label-errors, dynamics or embeddings.\n${ANALYZE_USAGE}`);
   if (sub === 'dynamics') return runDynamics(rest, io);
   if (sub === 'embeddings') return runEmbeddings(rest, io);
-  if (sub !== 'label-errors') throw new UsageError(`analyze ${sub}: unknown analysis; use: analyze label-errors, analyze dynamics, or analyze embeddings.\n${ANALYZE_USAGE}`);
+  if (sub === 'slices') return runSlices(rest, io);
+  if (sub !== 'label-errors') throw new UsageError(`analyze ${sub}: unknown analysis; use: analyze label-errors, analyze dynamics, analyze embeddings, or analyze slices.\n${ANALYZE_USAGE}`);
   const args = parseArgs(rest, ['json', 'help'], ['model', 'data', 'folds', 'probs', 'top', 'workspace', 'python']);
   if (args.flags.has('help')) {
     io.stdout.write(`${ANALYZE_USAGE}\n`);

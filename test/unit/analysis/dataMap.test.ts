@@ -20,6 +20,7 @@ import { correctnessClass, fromPixel, nearestPoint, plotArea, pointsInPixelRect,
 import type { CartographyMap, HostMessage } from '../../../webview/dashboard/protocol';
 import { tmpDir } from '../datasets/helpers';
 import { needSetup } from '../needSetup';
+import { runCli } from '../runCli';
 import { DATA, DEV_ROWS, FLIPPED_LINES, PYTHON, ROOT, RUN_ID, sst2RunAvailable, tinySst2Run, TRAIN_ROWS, type Sst2Run } from './sst2Run';
 
 /** The sentence column of a line of an SST-2 TSV. */
@@ -247,6 +248,27 @@ describe('data map and slices on a real tiny SST-2 run', function () {
     const trainPreds = parsePredictions(fs.readFileSync(path.join(trainEval.out, 'predictions.jsonl'), 'utf8')).rows;
     const flaggedLines = new Set(issues.map((i) => i.source?.line));
     assert.equal(onTrain.report?.flagged?.flagged.correct, trainPreds.filter((p) => flaggedLines.has(p.source?.line ?? -1) && p.correct).length);
+
+    // The CLI prints the same figures, and refuses bad input naming the flag and the fix.
+    const json = await runCli(['analyze', 'slices', '--model', run.runDir, '--evaluation', 'dev-head', '--match', 'film', '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), JSON.parse(JSON.stringify(r)));
+    const text = await runCli(['analyze', 'slices', '--model', run.runDir, '--evaluation', 'train-head', '--regex', "n't"]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`^${TRAIN_ROWS} examples of evaluation train-head, accuracy`));
+    assert.match(text.stdout, /By regular expression:\n {2}matching \/n't\/i +\d+ +[\d.]+%\n {2}not matching/);
+    assert.match(text.stdout, new RegExp(`Likely label errors \\(${issues.length} flagged in the run\\)`));
+    for (const [args, message] of [
+      [['--regex', '(film'], /--regex: "\(film" is not a valid regular expression .* choose Keyword/],
+      [['--regex', '(a+)+'], /--regex: .* exponential time/],
+      [['--match', 'a', '--regex', 'b'], /--match and --regex: give one of them/],
+      [['--evaluation', 'nope'], /--evaluation "nope": the run has no such evaluation; use one of .*dev-head/],
+    ] as const) {
+      const out = await runCli(['analyze', 'slices', '--model', run.runDir, ...args]);
+      assert.equal(out.code, 2, args.join(' '));
+      assert.match(out.stderr, message);
+      assert.doesNotMatch(out.stderr, /\bat .*\.js:\d+/, 'no stack trace');
+    }
   });
 
   it('says how to get slices when the run has no per-example predictions, and keeps the exact by-label rows', async () => {
@@ -261,6 +283,10 @@ describe('data map and slices on a real tiny SST-2 run', function () {
     const noMap = await loadCartography(bare, 'sequence_classification', () => undefined);
     assert.equal(noMap.map, null);
     assert.match(noMap.message ?? '', /no dynamics\.jsonl yet\. Train it with training\.record_dynamics on/);
+    fs.writeFileSync(path.join(bare, 'spec.json'), '{"task": "sequence_classification"}');
+    const cli = await runCli(['analyze', 'slices', '--model', bare]);
+    assert.equal(cli.code, 2);
+    assert.match(cli.stderr, /the run has no evaluation with predictions; run bert-studio evaluate --model .* --data FILE\|DATASET\[:split\] first/);
   });
 });
 

@@ -165,7 +165,7 @@ describe('bert-studio analyze label-errors: bad input', () => {
     fs.writeFileSync(path.join(dir, 'spec.json'), '{"task": "sequence_classification"}');
     const cases: [string[], RegExp][] = [
       [['analyze'], /analyze label-errors --model RUN/],
-      [['analyze', 'slices'], /analyze slices: unknown analysis; use: analyze label-errors/],
+      [['analyze', 'clusters'], /analyze clusters: unknown analysis; use: analyze label-errors/],
       [['analyze', 'label-errors'], /--model RUN_OR_DIR is required/],
       [['analyze', 'label-errors', '--model', tmpDir('bert-studio-le-')], /not a training run \(no spec\.json\)/],
       [['analyze', 'label-errors', '--model', dir, '--folds', '1'], /--folds "1": give a whole number of at least 2/],
