@@ -4,12 +4,12 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { embeddingMapFile, pageMap, parseEmbeddingMap, pointWhere, readEmbeddingMap, runSplits } from '../../../src/core/analysis/embeddingMap';
+import { computeEmbeddingMap, embeddingMapFile, pageMap, parseEmbeddingMap, pointWhere, readEmbeddingMap, runSplits } from '../../../src/core/analysis/embeddingMap';
 import { extendLasso, fitFrame, lassoSelect, legend, MARKERS, nearestPoint, PALETTE, pointInPolygon, styleKey, toPixel, type Vec } from '../../../webview/embeddings/geometry';
 import { HOST_MESSAGE, WEBVIEW_MESSAGE } from '../../../webview/embeddings/protocol';
 import { needSetup } from '../needSetup';
 import { runCli } from '../runCli';
-import { DEV_ROWS, PYTHON, RUN_ID, sst2RunAvailable, tinySst2Run, type Sst2Run } from './sst2Run';
+import { DEV_ROWS, PYTHON, ROOT, RUN_ID, sst2RunAvailable, tinySst2Run, TRAIN_ROWS, type Sst2Run } from './sst2Run';
 
 describe('embedding map geometry', () => {
   const square: Vec[] = [[0, 0], [10, 0], [10, 10], [0, 10]];
@@ -209,6 +209,29 @@ describe('bert-studio analyze embeddings on a real tiny SST-2 run', function () 
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, new RegExp(`^${DEV_ROWS} of ${DEV_ROWS} examples mapped by PCA \\(axes explain [\\d.]+% and [\\d.]+% of the variance\\), from the cache; ${summary.misclassified} misclassified:`));
     for (const p of map.points.filter((q) => !q.correct).slice(0, 20)) assert.ok(second.stdout.includes(`dev-head.tsv:${p.source?.line}  ${p.gold} -> ${p.pred}`));
+  });
+
+  it('stops on cancel, leaving the map already stored as it was', async () => {
+    // The training split: several batches, so the worker is still embedding when the cancel lands.
+    const settings = { split: 'train', method: 'pca', pooling: 'mean' } as const;
+    const file = embeddingMapFile(run.runDir, settings);
+    const first = await computeEmbeddingMap({ python: PYTHON, run: run.runDir, settings, packageRoot: ROOT });
+    assert.equal(first.map.points.length, TRAIN_ROWS);
+    const before = fs.readFileSync(file, 'utf8');
+    const controller = new AbortController();
+    const lines: string[] = [];
+    const started = computeEmbeddingMap({
+      python: PYTHON, run: run.runDir, settings, force: true, packageRoot: ROOT, signal: controller.signal,
+      // Cancelled at the first batch: the model is loaded, three more batches to go.
+      onStderr: (line) => {
+        lines.push(line);
+        if (line.startsWith('embedding ')) controller.abort();
+      },
+    });
+    await assert.rejects(started, (err: Error) => err.name === 'AbortError');
+    assert.ok(lines.some((l) => l.startsWith('embedding ')), lines.join('\n'));
+    assert.equal(fs.readFileSync(file, 'utf8'), before);
+    assert.deepEqual(fs.readdirSync(path.dirname(file)).filter((f) => f.endsWith('.tmp')), []);
   });
 
   it('says what is wrong with bad options, in one line', async () => {
