@@ -7,7 +7,9 @@ read, tokenized and scored exactly as the run's validation data was (the same `T
     metrics.json      {name, split, data, model, run, task, step, examples, seconds, metrics, per_class?,
                       confusion_matrix?, misclassified?, predictions, event}
     predictions.jsonl one line per example (sequence classification): {index, text, text_pair?, gold,
-                      pred, score, probabilities {label: p}, correct, source {file, line}}
+                      pred, score, probabilities {label: p}, correct, source {file, line}}; per sentence
+                      (token classification): {index, text (the words joined by spaces), tokens, gold
+                      and pred (one tag per word, as seqeval scores them), correct (every tag), source}
 and, when the model is a run's, appends an `eval` event with `split` and `name` to its events.jsonl so
 the dashboard shows it beside the validation figures. Exit codes: 0 done, 2 bad input (one line that
 names the file or field and the fix), 1 any other failure (the traceback in DIR/evaluate.log).
@@ -138,6 +140,8 @@ def evaluate(model: Path, data: Path, out: Path, name: str | None = None, split:
     n_pred = 0
     if spec.task == "sequence_classification":
         n_pred = _write_predictions(out / "predictions.jsonl", task_obj, examples, features, logits)
+    elif spec.task == "token_classification":
+        n_pred = _write_ner_predictions(out / "predictions.jsonl", task_obj, examples, features, logits)
     step = _run_step(run_dir)
     report = {
         "name": name or data.stem, "split": split or "test", "data": str(data), "model": str(model_dir),
@@ -207,6 +211,23 @@ def _write_predictions(path: Path, task: Any, examples: Sequence[dict[str, Any]]
                 line["text_pair"] = rec["text_pair"]
             line.update({"gold": gold, "pred": pred, "score": score, "correct": correct,
                          "probabilities": dict(zip(labels, probs, strict=True)), "source": rec.get("source")})
+            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    return len(features)
+
+
+def _write_ner_predictions(path: Path, task: Any, examples: Sequence[dict[str, Any]],
+                           features: Sequence[dict[str, Any]], logits: dict[int, Any]) -> int:
+    """One line per sentence: its words, gold and predicted tag per word as the task's evaluate scores
+    them (seqeval over these lines gives the reported entity figures)."""
+    tmp = path.with_suffix(".jsonl.tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for i, feat in enumerate(features):
+            rec = examples[feat["example"]]
+            gold = list(rec["tags"])
+            pred = task.word_tags(feat, logits[i].argmax(-1).tolist(), len(gold))
+            line = {"index": feat["example"], "text": " ".join(rec["tokens"]), "tokens": list(rec["tokens"]),
+                    "gold": gold, "pred": pred, "correct": pred == gold, "source": rec.get("source")}
             f.write(json.dumps(line, ensure_ascii=False) + "\n")
     tmp.replace(path)
     return len(features)

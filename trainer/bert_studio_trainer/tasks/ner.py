@@ -66,20 +66,27 @@ class TokenClassificationTask(Task):
     def collate(self, features: Sequence[Feature], pad_to_multiple_of: int = 8) -> Batch:
         return pad_batch(features, {"input_ids": self.pad_id, "token_type_ids": 0, "labels": IGNORE}, pad_to_multiple_of)
 
+    def word_tags(self, feature: Feature, ids: Sequence[int], words: int) -> list[str]:
+        """A sentence's predicted tag per word (as seqeval scores them) from the label ids at each of the
+        feature's positions: each word's first sub-token; words cut by truncation count as O."""
+        tags = ["O"] * words
+        prev = None
+        for pos, w in enumerate(feature["word_ids"]):
+            if w is not None and w != prev:
+                tags[w] = self.labels[ids[pos]]
+            prev = w
+        return tags
+
     def evaluate(self, model: torch.nn.Module, examples: Sequence[dict[str, Any]], features: Sequence[Feature],
                  run_batches: RunBatches) -> EvalResult:
         gold: list[list[str]] = [list(examples[f["example"]]["tags"]) for f in features]
-        pred: list[list[str]] = [["O"] * len(g) for g in gold]  # words cut by truncation count as O
+        pred: list[list[str]] = [["O"] * len(g) for g in gold]
         loss_sum = 0.0
         for idx, _batch, out in run_batches(features):
             ids = out["logits"].argmax(-1).numpy()
             loss_sum += float(out["loss"]) * len(idx)
             for row, i in enumerate(idx):
-                prev = None
-                for pos, w in enumerate(features[i]["word_ids"]):
-                    if w is not None and w != prev:
-                        pred[i][w] = self.labels[ids[row, pos]]
-                    prev = w
+                pred[i] = self.word_tags(features[i], ids[row], len(gold[i]))
         words = sum(len(g) for g in gold)
         correct = sum(a == b for g, p in zip(gold, pred, strict=True) for a, b in zip(g, p, strict=True))
         metrics = {
