@@ -216,3 +216,28 @@ def test_ner_points_are_sentences(data: Path, tmp_path: Path) -> None:
             tags.append(row.split()[-1])
         assert p["gold"] == sentence_label(tags) and p["gold"] in report["labels"] and p["pred"] in report["labels"]
         assert p["text"].split(" ")[0] == lines[p["source"]["line"] - 1].split()[0]
+
+
+def test_multi_label_points_are_label_sets(data: Path, tmp_path: Path) -> None:
+    from test_multilabel import write_entity_type_sets
+
+    from bert_studio_trainer.evaluate import evaluate
+    from bert_studio_trainer.train import train
+
+    train_file, eval_file = write_entity_type_sets(data, tmp_path / "data", 64, 32)
+    spec = make_spec("sequence_classification", train_file, eval_file, max_steps=6, save_steps=1000, eval_steps=1000,
+                     per_device_train_batch_size=16, max_seq_length=48, learning_rate=1e-3)
+    spec["data"].update(multi_label=True, label_delimiter="|")
+    run = write_run(tmp_path / "run", spec)
+    assert train(run) == 0
+    s = embedding_map(run)
+    report = json.loads(Path(s["file"]).read_text(encoding="utf-8"))
+    assert s["points"] == 32 and report["labels"][-1] == NO_ENTITY
+    evaluate(run, eval_file, tmp_path / "eval")
+    preds = {r["index"]: r for r in map(json.loads, (tmp_path / "eval" / "predictions.jsonl").read_text().splitlines())}
+    lines = eval_file.read_text(encoding="utf-8").splitlines()
+    name = lambda labels: ", ".join(sorted(labels)) or NO_ENTITY  # noqa: E731 - the label set as the map names it
+    for p in report["points"]:
+        gold = [t for t in lines[p["source"]["line"] - 1].rsplit("\t", 1)[1].split("|") if t]
+        assert p["gold"] == name(gold) and p["gold"] in report["labels"] and p["pred"] in report["labels"]
+        assert (p["pred"], p["correct"]) == (name(preds[p["index"]]["pred"]), preds[p["index"]]["correct"])

@@ -17,8 +17,8 @@ export type Method = (typeof METHODS)[number];
 export type Pooling = (typeof POOLINGS)[number];
 export type ColorMode = (typeof COLOR_MODES)[number];
 
-/** At most this many points in a map (the worker's --max-examples limit) and labels in a legend. */
-export const LIMITS = { points: 100_000, labels: 1_000, label: 200, text: 1_000, path: 4_096 } as const;
+/** At most this many points in a map (the worker's --max-examples limit) and labels in a legend; a label may be a multi-label set ("LOC, PER"). */
+export const LIMITS = { points: 100_000, labels: 1_000, label: 2_000, text: 1_000, path: 4_096 } as const;
 
 const label = str(LIMITS.label);
 const split = oneOf(...SPLITS);

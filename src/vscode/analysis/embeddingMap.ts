@@ -23,7 +23,7 @@ export const EMBEDDING_MAP_VIEW_TYPE = 'bertStudio.embeddingMap';
 const TASKS = ['sequence_classification', 'token_classification'];
 
 function fits(r: RunInfo): boolean {
-  return TASKS.includes(r.spec?.task ?? '') && !(r.spec?.data as { multi_label?: unknown } | undefined)?.multi_label;
+  return TASKS.includes(r.spec?.task ?? '');
 }
 
 function workspaceRoot(): string | undefined {
@@ -230,7 +230,7 @@ export function registerEmbeddingMap(ctx: Ctx): void {
     const run = await pickRun(store(), arg, (r) => r.hasModel && fits(r), 'map the embeddings of');
     if (!run) return;
     if (!run.spec || !fits(run)) {
-      void vscode.window.showWarningMessage(`BERT Studio: the embedding map colours examples by label: pick a single-label classification or NER run (${runName(run)} is ${run.spec?.task ?? 'not a training run'}).`);
+      void vscode.window.showWarningMessage(`BERT Studio: the embedding map colours examples by label: pick a classification or NER run (${runName(run)} is ${run.spec?.task ?? 'not a training run'}).`);
       return;
     }
     if (!run.hasModel && !fs.existsSync(path.join(run.dir, 'best', 'config.json'))) {

@@ -16,7 +16,10 @@ positive: the same input gives the same picture) or UMAP (`umap-learn`, optional
 
 NER: a point is a sentence; its label is its most frequent entity type ("(none)" without entities),
 for the gold tags and for the predicted ones (words past max_seq_length count as O, as in evaluate),
-and it is correct when every predicted tag equals the gold one.
+and it is correct when every predicted tag equals the gold one. Multi-label classification: a
+point's label is its label set as evaluate names it ("LOC, PER", "(none)"; predicted at
+training.threshold), correct when the sets are equal. Either way `labels` lists the labels that
+occur, most frequent first, "(none)" last.
 
 Writes RUN/analysis/embeddings-<split>-<method>-<pooling>.json (replaced atomically):
     {version, key, run, model, task, split, data, method, pooling, seed, examples, labels, metrics,
@@ -217,10 +220,9 @@ def embedding_map(model: Path, split: str = "validation", method: str = "pca", p
     if cached is not None:
         return _summary(run, out, cached, True, time.perf_counter() - t0)
     spec = load_spec(run / "spec.json")
-    if spec.task not in TASKS or spec.data.multi_label:
-        kind = "multi-label classification" if spec.data.multi_label else spec.task
-        raise SpecError(f"--model {run.name}: the embedding map colours examples by their label, for single-label "
-                        f"sequence classification and token classification runs, not {kind}.", "model")
+    if spec.task not in TASKS:
+        raise SpecError(f"--model {run.name}: the embedding map colours examples by their label, for sequence "
+                        f"classification and token classification runs, not {spec.task}.", "model")
     data, cap = _split_file(spec, split, run)
     data = Path(data).resolve()
     if not data.is_file():
@@ -334,6 +336,12 @@ def _compute(run: Path, model_dir: Path, spec: Any, data: Path, cap: int | None,
             pred_tags = word_tags(feat["word_ids"], logits[i].argmax(-1), labels, len(rec["tags"]))  # type: ignore[union-attr]
             gold, pred = sentence_label(rec["tags"]), sentence_label(pred_tags)
             correct = list(pred_tags) == list(rec["tags"])
+        elif task.multi_label:
+            # A label set, named as evaluate names it ("LOC, PER", "(none)"); right when the sets are equal.
+            gold_row = np.array([lab in rec["label"] for lab in labels])
+            pred_row = 1 / (1 + np.exp(-logits[i])) >= espec.t("threshold")  # type: ignore[operator]
+            gold, pred = task._names(gold_row), task._names(pred_row)
+            correct = bool((gold_row == pred_row).all())
         else:
             gold, pred = rec["label"], labels[int(logits[i].argmax())]  # type: ignore[union-attr]
             correct = gold == pred
@@ -342,9 +350,10 @@ def _compute(run: Path, model_dir: Path, spec: Any, data: Path, cap: int | None,
                        "gold": gold, "pred": pred, "correct": bool(correct),
                        "source": {"file": str(src["file"]), "line": int(src["line"])} if isinstance(src, dict) and src.get("file") and isinstance(src.get("line"), int) else None,
                        "text": snippet(rec)})
-    if ner:
-        types = sorted({p["gold"] for p in points} | {p["pred"] for p in points} - {NO_ENTITY})
-        labels = [*types, NO_ENTITY]
+    if ner or getattr(task, "multi_label", False):
+        # Sentence labels (NER) or label sets (multi-label): the ones that occur, most frequent first, "(none)" last.
+        counts = Counter([p["gold"] for p in points] + [p["pred"] for p in points])
+        labels = [*sorted((k for k in counts if k != NO_ENTITY), key=lambda k: (-counts[k], k)), NO_ENTITY]
     return {"run": run.name, "run_dir": str(run), "model": str(model_dir), "task": espec.task, "split": split,
             "data": str(data), "method": method, "pooling": pooling, "seed": seed, "examples": total,
             "labels": labels, "metrics": {k: float(v) for k, v in result.metrics.items() if np.isfinite(v)},
