@@ -8,7 +8,8 @@ The run's final model (`model/`, else `best/`) reads the split as the run read i
 max_seq_length, eval batch size, the max_*_samples caps; the same `Task.load_examples`,
 `build_eval_features` and `Task.evaluate`, so gold and predicted labels are `evaluate`'s). A forward
 hook on the base model keeps the last hidden states; an example's vector is their mean over its
-tokens (`mean`, the default, also the per-sentence mean for NER) or the first token's (`cls`).
+tokens, special tokens included as in sentence-transformers (`mean`, the default, also the
+per-sentence mean for NER), or the first token's (`cls`).
 Splits longer than `--max-examples` (default 2,000) are sampled with the seed (the run's by default).
 The vectors go to 2-D by PCA (numpy SVD, each axis's sign fixed so that its largest loading is
 positive: the same input gives the same picture) or UMAP (`umap-learn`, optional; cosine metric,
