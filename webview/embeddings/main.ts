@@ -169,7 +169,7 @@ function render(m: HostMessage): void {
   cancel.hidden = !running;
   if (m.map) setMap(m.map);
   status.className = m.status === 'error' ? 'status err' : 'muted status';
-  status.textContent = m.message ?? (m.map ? summary(m.map) : running ? 'Computing…' : 'No map yet: choose the split and projection, then Compute.');
+  status.textContent = m.message ?? (running ? 'Computing the map…' : m.map ? summary(m.map) : 'No map yet: choose the split and projection, then Compute.');
   if (!m.map && !running) {
     map = undefined;
     draw();
