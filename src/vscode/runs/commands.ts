@@ -107,7 +107,7 @@ async function pickModel(store: RunStore, task: Task, recent: readonly string[])
     { label: '$(folder) Local folder…', description: 'a Hugging Face model folder', action: 'folder' },
     { label: '$(cloud) Hub id…', description: 'e.g. bert-base-uncased (downloaded by the worker; online only)', action: 'hub' },
   ];
-  const pick = await vscode.window.showQuickPick(items, { title: wizardTitle('base model'), matchOnDescription: true, matchOnDetail: true });
+  const pick = await vscode.window.showQuickPick(items, { title: wizardTitle('base model'), matchOnDescription: true, matchOnDetail: true, ignoreFocusOut: true });
   if (!pick) return undefined;
   let model = pick.model;
   if (pick.action === 'folder') {
@@ -245,7 +245,7 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
           // The spec's name beside the title: it is what the CLI, spec.json and the docs say.
           return { label: TASK_INFO[t].title, description: `${t}${n ? ` · ${n} dataset${n === 1 ? '' : 's'}` : ''}`, detail: TASK_INFO[t].description, task: t };
         }),
-        { title: wizardTitle('task'), matchOnDescription: true, matchOnDetail: true },
+        { title: wizardTitle('task'), matchOnDescription: true, matchOnDetail: true, ignoreFocusOut: true },
       );
       if (!taskPick) return;
       const task = taskPick.task;
@@ -255,7 +255,7 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
       const candidates = datasets.filter((d) => !d.task || d.task === task);
       const dataPick = await vscode.window.showQuickPick(
         [...candidates.map((d) => ({ label: d.id, description: `${d.task ?? ''}${d.multiLabel ? ' (multi-label)' : ''} ${d.trainCount ? `· ${d.trainCount} examples` : ''}`, dataset: d })), { label: '$(file) Data file…', description: 'train on a file directly (TSV, CoNLL, SQuAD JSON, text)', dataset: undefined }],
-        { title: wizardTitle('dataset snapshot') },
+        { title: wizardTitle('dataset snapshot'), ignoreFocusOut: true },
       );
       if (!dataPick) return;
       let trainFile: string | undefined;
@@ -277,7 +277,9 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
         const choices = deviceChoices(names).map((c) => (c.label === configured ? { ...c, description: [c.description, 'bertStudio.defaultDevice'].filter(Boolean).join(' · ') } : c));
         return [...choices.filter((c) => c.label === configured), ...choices.filter((c) => c.label !== configured)];
       });
-      const devicePick = await vscode.window.showQuickPick(devices, { title: wizardTitle('device') });
+      // Like every step, it stays open when the focus moves (the editor behind taking it back, e.g.
+      // the walkthrough after the previous step's quick pick closed): only Escape cancels the wizard.
+      const devicePick = await vscode.window.showQuickPick(devices, { title: wizardTitle('device'), ignoreFocusOut: true });
       if (!devicePick) return;
       // The same checks and the same folder-making as `bert-studio train` (core/runs/create.ts).
       const created = await createRunOrSay(s, {
