@@ -27,7 +27,7 @@ async function stepDone(page, id) {
   const mark = page.locator(`.part.editor [data-done-step-id$="${id}"]`).first();
   if (await mark.count()) {
     if ((await mark.getAttribute('aria-checked')) === 'true') return true;
-    if (/codicon-pass-filled/.test((await mark.getAttribute('class')) ?? '')) return true;
+    if (/\bcomplete\b|codicon-pass-filled/.test((await mark.getAttribute('class')) ?? '')) return true;
   }
   return (await step(page, id).getAttribute('aria-checked').catch(() => null)) === 'true';
 }
@@ -42,9 +42,13 @@ async function openWalkthrough(page, h) {
 async function pressStepButton(page, h, id, label) {
   await openWalkthrough(page, h);
   const s = step(page, id);
-  await s.click();
-  const button = page.locator('.part.editor .getting-started-step.expanded, .part.editor .getting-started-step[aria-expanded="true"]').first().locator('a, button.button-link, .monaco-button', { hasText: label }).first();
-  await button.waitFor({ state: 'visible', timeout: 30_000 });
+  const button = s.locator('.monaco-button, a', { hasText: label }).first();
+  // A step shows its description (and its button) once selected.
+  await h.waitFor(`the "${label}" button of step ${id}`, async () => {
+    if (await button.isVisible()) return true;
+    await s.click();
+    return button.waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false);
+  }, { timeoutMs: 60_000, intervalMs: 1000 });
   await button.click();
 }
 
@@ -89,9 +93,9 @@ export const scenario = {
     await driveWizard(page, h, {
       model,
       dataset: 'sst2',
-      epochs: '1',
+      epochs: '6 steps',
       batch: '8',
-      other: 'max_steps=6, logging_steps=1, eval_steps=3, save_steps=3',
+      other: 'logging_steps=1, eval_steps=3, save_steps=3',
       done: () => runIds(ws).length > 0,
     });
     const runId = runIds(ws)[0];

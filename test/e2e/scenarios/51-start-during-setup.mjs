@@ -8,8 +8,8 @@
 //   - New Training Run with no environment offers the set-up, and starts it from its button;
 //   - New Training Run during the set-up waits for it (a progress notification), no run folder;
 //   - after the set-up the wizard runs with the new .venv (bertStudio.pythonPath now points at it);
-//   - the worker that dies before starting leaves the run `failed` (status.json, the Runs view with
-//     its inline Retry), its traceback in the "BERT Studio" output channel, and Retry in the
+//   - the worker that dies before starting leaves the run `failed` (the Runs view, with its inline
+//     Retry), its traceback in the "BERT Studio" output channel, and Retry in the
 //     notification; Retry with the environment complete runs it to the end.
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,7 +98,8 @@ export const scenario = {
     await driveWizard(page, h, {
       model,
       dataset: 'sst2',
-      other: 'max_steps=4, logging_steps=1, eval_steps=4, save_steps=4',
+      epochs: '4 steps',
+      other: 'logging_steps=1, eval_steps=4, save_steps=4',
       done: () => runIds(ws).length > 0,
     });
     const venvPython = join(ws, '.venv', 'bin', 'python');
@@ -109,10 +110,11 @@ export const scenario = {
     // The worker dies before it starts: failed (never pending), Retry, the traceback in the log.
     const runId = runIds(ws)[0];
     const runDir = join(ws, '.bert-studio', 'runs', runId);
-    const status = () => JSON.parse(readFileSync(join(runDir, 'status.json'), 'utf8'));
+    // The worker never wrote a status: the run's state is derived (DESIGN: a worker gone without a status is failed).
+    const status = () => (existsSync(join(runDir, 'status.json')) ? JSON.parse(readFileSync(join(runDir, 'status.json'), 'utf8')) : {});
     const failed = toast(page, /failed to start: ModuleNotFoundError/);
     await failed.waitFor({ timeout: 180_000 });
-    await h.waitFor('status.json says failed', () => status().state === 'failed', { timeoutMs: 30_000 });
+    if (['starting', 'running', 'pending'].includes(status().state)) throw new Error(`status.json says ${status().state} after the worker died`);
     const log = await h.waitFor('the traceback in the BERT Studio output channel', () => {
       const text = h.readExtensionLog(dirs);
       return /failed to start/.test(text) && /Traceback \(most recent call last\)/.test(text) && /ModuleNotFoundError: No module named '/.test(text) ? text : undefined;
@@ -120,7 +122,7 @@ export const scenario = {
     if (!log.includes(venvPython)) throw new Error(`the worker did not run with the new .venv (${venvPython}):\n${log.slice(-2000)}`);
     await h.openBertStudio(page);
     const row = runsPane.locator('.monaco-list-row', { hasText: /failed/ }).first();
-    await row.waitFor({ timeout: 30_000 });
+    await row.waitFor({ timeout: 30_000 }); // the Runs view says failed (never pending or starting)
     await row.hover();
     await row.locator('.action-label[aria-label^="Retry"]').first().waitFor({ timeout: 10_000 });
     await h.screenshot(page, 'run-failed-to-start');
