@@ -2,9 +2,11 @@
 // across the top (vertical text: a Chinese token stands upright), each cut to its room with "…"
 // (fitLabel, CJK-aware) and whole in its tooltip. When a cell is smaller than a line of text only
 // every n-th label shows (labelStride), and the hover tip names both tokens of any cell. The labels
-// are DOM text in the theme's colours; the map fits the panel's width (heatCellPx).
+// are DOM text in the theme's colours; the map fits the panel's width (heatCellPx). With the focus on
+// the map, the arrow keys move over its cells as the mouse does.
 
 import { el } from '../shared/dom';
+import { gridMove, type GridPos } from '../shared/keys';
 import { fitLabel, heatCellPx, labelColumnPx, labelStride } from './labels';
 
 /** Font size of the heatmap's token labels (CSS: .hm-rows, .hm-cols). */
@@ -32,8 +34,8 @@ export function heatmapView(o: HeatmapInput): HTMLElement {
 
   const wrap = el('div', 'heatmap');
   wrap.setAttribute('role', 'img');
-  wrap.setAttribute('aria-label', o.label);
-  wrap.tabIndex = -1;
+  wrap.setAttribute('aria-label', `${o.label}. Arrow keys move over the cells; Escape goes back to the grid.`);
+  wrap.tabIndex = 0;
   wrap.style.gridTemplateColumns = `${labelPx}px ${side}px`;
   const cols = el('div', 'hm-cols');
   cols.style.height = `${labelPx}px`;
@@ -64,20 +66,39 @@ export function heatmapView(o: HeatmapInput): HTMLElement {
     lit = [i !== undefined ? rowLabels.get(i) : undefined, j !== undefined ? colLabels.get(j) : undefined].filter((e): e is HTMLElement => !!e);
     for (const e of lit) e.classList.add('hi');
   };
+  const show = (i: number, j: number, x: number, y: number): void => {
+    light(i, j);
+    o.tip.textContent = o.describe(i, j);
+    o.tip.style.display = 'block';
+    o.tip.style.left = `${x + 12}px`;
+    o.tip.style.top = `${y + 12}px`;
+  };
+  const hide = (): void => {
+    light();
+    o.tip.style.display = 'none';
+  };
   canvas.addEventListener('mousemove', (e) => {
     const r = canvas.getBoundingClientRect();
     const i = Math.floor(((e.clientY - r.top) / r.height) * s);
     const j = Math.floor(((e.clientX - r.left) / r.width) * s);
     if (i < 0 || j < 0 || i >= s || j >= s) return;
-    light(i, j);
-    o.tip.textContent = o.describe(i, j);
-    o.tip.style.display = 'block';
-    o.tip.style.left = `${e.clientX + 12}px`;
-    o.tip.style.top = `${e.clientY + 12}px`;
+    show(i, j, e.clientX, e.clientY);
   });
-  canvas.addEventListener('mouseleave', () => {
-    light();
-    o.tip.style.display = 'none';
+  canvas.addEventListener('mouseleave', hide);
+  // The keyboard reads the map as the mouse does: the arrows (Home/End) move over its cells, each
+  // shown with its tokens and weight in the tip.
+  let at: GridPos | undefined;
+  wrap.addEventListener('keydown', (e) => {
+    const next = gridMove(at ?? { row: 0, col: 0 }, e.key, s, s, e);
+    if (!next) return;
+    e.preventDefault();
+    at = at ? next : { row: 0, col: 0 };
+    const r = canvas.getBoundingClientRect();
+    show(at.row, at.col, r.left + (at.col + 1) * cell, r.top + (at.row + 1) * cell);
+  });
+  wrap.addEventListener('blur', () => {
+    at = undefined;
+    hide();
   });
   wrap.append(el('div', 'hm-corner'), cols, rows, canvas);
   return wrap;
