@@ -109,8 +109,13 @@ export const CARTOGRAPHY_MAP = object({
 });
 export type CartographyMap = Infer<typeof CARTOGRAPHY_MAP>;
 
-/** Accuracy per slice of an evaluation's predictions (src/core/analysis/slices.ts). */
-export const SLICE_ROW = object({ name: text, count, correct: count, accuracy: nullable(num()) });
+/** Token classification: a slice's entity figures (seqeval's exact span and type) and token accuracy. */
+export const ENTITY_FIGURES = object({
+  gold: count, predicted: count, matched: count, precision: nullable(num()), recall: nullable(num()), f1: nullable(num()),
+  words: count, correctWords: count, tokenAccuracy: nullable(num()),
+});
+/** Accuracy per slice of an evaluation's predictions (src/core/analysis/slices.ts); NER rows add `entities`. */
+export const SLICE_ROW = object({ name: text, count, correct: count, accuracy: nullable(num()), entities: optional(ENTITY_FIGURES) });
 export type SliceRowItem = Infer<typeof SLICE_ROW>;
 export const PATTERN_MODES = ['keyword', 'regex'] as const;
 export const MAX_SLICE_PATTERN = 200;
@@ -118,6 +123,8 @@ export const SLICE_REPORT = object({
   evaluation: text,
   examples: count,
   accuracy: nullable(num()),
+  task: optional(oneOf('token_classification')),
+  entities: optional(ENTITY_FIGURES),
   lengthUnit: text,
   byLength: arrayOf(SLICE_ROW),
   byLabel: arrayOf(SLICE_ROW),

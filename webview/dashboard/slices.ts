@@ -1,6 +1,6 @@
 // The dashboard's Slices section: accuracy per slice of an evaluation's predictions (length bucket,
 // gold label, a keyword or regular expression the user types, flagged as a likely label error or
-// not), computed by the host (src/core/analysis/slices.ts). The page sends the pattern as typed; the
+// not; NER: sentences, by entity type, with entity precision, recall, F1 and token accuracy), computed by the host (src/core/analysis/slices.ts). The page sends the pattern as typed; the
 // host checks it and answers with the figures or with what is wrong with it.
 
 import { el } from '../shared/dom';
@@ -101,11 +101,14 @@ export class SlicesSection {
     clear(this.out);
     const r = slices.report;
     if (r) {
-      this.out.append(el('p', 'muted', `${r.examples.toLocaleString()} examples of evaluation "${r.evaluation}", accuracy ${formatAccuracy(r.accuracy)}. Length in ${r.lengthUnit} (whitespace-separated, text and pair together).`));
+      const e = r.entities;
+      this.out.append(el('p', 'muted', e
+        ? `${r.examples.toLocaleString()} sentences of evaluation "${r.evaluation}": entity F1 ${formatAccuracy(e.f1)} (precision ${formatAccuracy(e.precision)}, recall ${formatAccuracy(e.recall)}; an entity is right when its type and words match), token accuracy ${formatAccuracy(e.tokenAccuracy)}. Length in ${r.lengthUnit} of the sentence.`
+        : `${r.examples.toLocaleString()} examples of evaluation "${r.evaluation}", accuracy ${formatAccuracy(r.accuracy)}. Length in ${r.lengthUnit} (whitespace-separated, text and pair together).`));
       this.out.append(table('slices-by-length', `By length (${r.lengthUnit})`, r.byLength));
-      this.out.append(table('slices-by-label', 'By gold label', r.byLabel));
+      this.out.append(table('slices-by-label', e ? 'By entity type in the gold tags (sentences with one)' : 'By gold label', r.byLabel));
       if (r.pattern) this.out.append(table('slices-by-pattern', `By ${r.pattern.mode === 'regex' ? 'regular expression' : 'keyword'}`, [r.pattern.matching, r.pattern.rest]));
-      if (r.flagged) this.out.append(table('slices-flagged', `Likely label errors (${r.flagged.issues} flagged in this run)`, [r.flagged.flagged, r.flagged.rest]));
+      if (r.flagged) this.out.append(table('slices-flagged', `Likely label errors (${r.flagged.issues} ${e ? 'words ' : ''}flagged in this run)`, [r.flagged.flagged, r.flagged.rest]));
     }
     if (slices.validationByLabel?.length) this.out.append(table('slices-validation-by-label', 'Validation (latest evaluation), by gold label', slices.validationByLabel));
     if (slices.note) this.out.append(el('p', 'muted slices-note', slices.note));
@@ -128,14 +131,18 @@ function table(id: string, caption: string, rows: readonly SliceRowItem[]): HTML
   const t = el('table', 'report slices-table');
   t.id = id;
   t.append(el('caption', undefined, caption));
+  const ner = rows.some((r) => r.entities);
   const head = el('tr');
-  for (const h of ['slice', 'examples', 'correct', 'accuracy']) head.append(el('th', undefined, h));
+  for (const h of ner ? ['slice', 'sentences', 'gold entities', 'precision', 'recall', 'F1', 'token accuracy'] : ['slice', 'examples', 'correct', 'accuracy']) head.append(el('th', undefined, h));
   const thead = el('thead');
   thead.append(head);
   const body = el('tbody');
   for (const r of rows) {
     const tr = el('tr');
-    tr.append(el('td', 'label', r.name), el('td', 'num', r.count.toLocaleString()), el('td', 'num', r.correct.toLocaleString()), el('td', 'num', formatAccuracy(r.accuracy)));
+    tr.append(el('td', 'label', r.name), el('td', 'num', r.count.toLocaleString()));
+    const e = r.entities;
+    if (ner) tr.append(el('td', 'num', (e?.gold ?? 0).toLocaleString()), ...[e?.precision, e?.recall, e?.f1, e?.tokenAccuracy].map((v) => el('td', 'num', formatAccuracy(v ?? null))));
+    else tr.append(el('td', 'num', r.correct.toLocaleString()), el('td', 'num', formatAccuracy(r.accuracy)));
     body.append(tr);
   }
   t.append(thead, body);

@@ -86,7 +86,7 @@ export async function loadSlices(runDir: string, request: SliceRequest, validati
   if (!chosen) {
     return {
       ...base,
-      note: 'Slices by length, pattern and flagged examples need every example\'s prediction: evaluate the run on its validation or test data ("Evaluate on…" below, or bert-studio evaluate) and its predictions.jsonl is sliced here. Token classification evaluations have no per-example predictions yet.',
+      note: 'Slices by length, pattern and flagged examples need every example\'s prediction: evaluate the run on its validation or test data ("Evaluate on…" below, or bert-studio evaluate) and its predictions.jsonl is sliced here (classification and token classification).',
     };
   }
   let text: string;
@@ -101,6 +101,6 @@ export async function loadSlices(runDir: string, request: SliceRequest, validati
   const notes: string[] = [];
   if (invalid) notes.push(`${invalid} line${invalid === 1 ? '' : 's'} of ${path.relative(runDir, chosen.file)} could not be read and are left out.`);
   if (!issues) notes.push('No label_issues.jsonl in this run: find likely label errors (bert-studio analyze label-errors) to slice by them.');
-  else if (report.flagged && report.flagged.flagged.count === 0) notes.push(`None of the ${issues.issues.length} flagged examples is in this evaluation (label errors are found on the training data, or on the file given to label-errors --data).`);
+  else if (report.flagged && report.flagged.flagged.count === 0) notes.push(`None of the ${issues.issues.length} flagged ${report.task === 'token_classification' ? 'words' : 'examples'} is in this evaluation (label errors are found on the training data, or on the file given to label-errors --data).`);
   return { ...base, report, ...(notes.length ? { note: notes.join(' ') } : {}) };
 }

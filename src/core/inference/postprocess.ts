@@ -60,11 +60,37 @@ function splitLabel(label: string): { prefix: 'B' | 'I' | null; type: string } {
   return { prefix: m[1] === 'B' || m[1] === 'S' ? 'B' : 'I', type: m[2] };
 }
 
+/** An entity over words `start` (inclusive) to `end` (exclusive). */
+export interface WordChunk {
+  type: string;
+  start: number;
+  end: number;
+}
+
 /**
- * Words take their first sub-token's label; consecutive words merge into one entity while they
- * continue it (I-X after X, or the same unprefixed label). "O" ends an entity. A word with an empty
- * span (whitespace alone: a byte-level "Ċ" token for a line break, spans trimmed by the caller) is
- * no word: it neither starts, continues nor ends an entity.
+ * The entities of a sequence of word labels: consecutive words merge into one entity while they
+ * continue it (I-X after X, or the same unprefixed label); B-/S- start a new one and "O" (or "")
+ * ends it. For IOB1 and IOB2 tags these are seqeval's entities (its default, non-strict decoding).
+ */
+export function entityChunks(labels: readonly string[]): WordChunk[] {
+  const chunks: WordChunk[] = [];
+  let current: WordChunk | undefined;
+  labels.forEach((label, i) => {
+    if (label === 'O' || label === '') {
+      current = undefined;
+      return;
+    }
+    const { prefix, type } = splitLabel(label);
+    if (current && current.type === type && prefix !== 'B') current.end = i + 1;
+    else chunks.push((current = { type, start: i, end: i + 1 }));
+  });
+  return chunks;
+}
+
+/**
+ * Words take their first sub-token's label and merge into entities as entityChunks says. A word
+ * with an empty span (whitespace alone: a byte-level "Ċ" token for a line break, spans trimmed by
+ * the caller) is no word: it neither starts, continues nor ends an entity.
  */
 export function aggregateEntities(text: string, tokens: readonly TokenPrediction[]): EntitySpan[] {
   interface Word { start: number; end: number; label: string; probability: number }
@@ -75,32 +101,13 @@ export function aggregateEntities(text: string, tokens: readonly TokenPrediction
     if (t.continuation && last) last.end = Math.max(last.end, t.span[1]);
     else words.push({ start: t.span[0], end: t.span[1], label: t.label, probability: t.probability });
   }
-  const entities: EntitySpan[] = [];
-  let current: { type: string; start: number; end: number; probs: number[] } | undefined;
-  const close = (): void => {
-    if (current) {
-      const probability = current.probs.reduce((a, b) => a + b, 0) / current.probs.length;
-      entities.push({ type: current.type, start: current.start, end: current.end, text: text.slice(current.start, current.end), probability });
-    }
-    current = undefined;
-  };
-  for (const w of words) {
-    if (w.start >= w.end) continue;
-    if (w.label === 'O' || w.label === '') {
-      close();
-      continue;
-    }
-    const { prefix, type } = splitLabel(w.label);
-    if (current && current.type === type && prefix !== 'B') {
-      current.end = w.end;
-      current.probs.push(w.probability);
-    } else {
-      close();
-      current = { type, start: w.start, end: w.end, probs: [w.probability] };
-    }
-  }
-  close();
-  return entities;
+  const kept = words.filter((w) => w.start < w.end);
+  return entityChunks(kept.map((w) => w.label)).map((c) => {
+    const start = kept[c.start].start;
+    const end = kept[c.end - 1].end;
+    const probs = kept.slice(c.start, c.end).map((w) => w.probability);
+    return { type: c.type, start, end, text: text.slice(start, end), probability: probs.reduce((a, b) => a + b, 0) / probs.length };
+  });
 }
 
 /** Best (start, end) over the allowed token positions, end ≥ start, at most maxLength tokens. */
