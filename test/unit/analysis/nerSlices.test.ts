@@ -16,6 +16,7 @@ import { studioLayout } from '../../../src/core/paths';
 import { evaluateRun } from '../../../src/core/runs/evaluate';
 import { buildSpec } from '../../../src/core/runs/spec';
 import { needSetup } from '../needSetup';
+import { SLICES } from '../../../webview/dashboard/protocol';
 import { runCli } from '../runCli';
 import { DATA, ENV, PYTHON, ROOT } from './sst2Run';
 
@@ -134,6 +135,7 @@ describe('NER slices of a real CoNLL-2003 run', function () {
     const r = slices.report;
     assert.ok(r?.entities, slices.note);
     assert.equal(r.task, 'token_classification');
+    assert.equal(SLICES.problem(JSON.parse(JSON.stringify(slices))), undefined, 'the page accepts what the host sends');
     assert.equal(r.examples, sentences.length);
     // The whole set: the worker's own seqeval figures (metrics.json).
     for (const [k, m] of [['f1', 'f1'], ['precision', 'precision'], ['recall', 'recall'], ['tokenAccuracy', 'accuracy']] as const) {
