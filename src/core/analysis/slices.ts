@@ -2,10 +2,10 @@
 // label (token classification: by entity type in the gold tags), by a keyword or regular expression
 // the user types, and flagged as a likely label error or not (NER: a sentence with a flagged word).
 // NER slices also get entity precision, recall and F1 (seqeval's: exact span and type, spans by
-// entityChunks) and token accuracy. Computed from an evaluation's predictions.jsonl (`bert-studio evaluate`, "Evaluate on…"),
-// the one file with every example's text, gold and prediction; the validation eval event keeps only
-// up to 50 misclassified examples, so from it only the by-label slice is exact (its confusion
-// matrix). No `vscode` import.
+// entityChunks) and token accuracy. Computed from an evaluation's predictions.jsonl (`bert-studio
+// evaluate`, "Evaluate on…"), the one file with every example's text, gold and prediction; the
+// validation eval event keeps only up to 50 misclassified examples, so from it only the by-label
+// slice is exact (its confusion matrix). No `vscode` import.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { entityChunks } from '../inference/postprocess';
