@@ -1,6 +1,7 @@
 // Every webview in three themes, and the keyboard. One window, two editor groups side by side:
 //   left:  the Training Dashboard on a REAL tiny run (its confusion matrix and misclassified
-//          examples), and the Dataset statistics of an imported SST-2 subset;
+//          examples), the Dataset statistics of an imported SST-2 subset, and the study view of a
+//          finished hyperparameter search (a fixture study folder);
 //   right: the Attention viewer (half the editor width: every head must show, wrapped) on a line
 //          with Chinese characters, and the Fill-Mask panel.
 // In "Default Dark Modern", "Default Light Modern" and "Default High Contrast" (picked through
@@ -13,7 +14,7 @@
 // a cell's examples and Enter on an example opens its source line; in the attention grid the
 // arrows move between heads, Enter opens one with its token labels, Escape returns to it.
 // UPDATE_SCREENSHOTS=1: media/screenshots/{dashboard,attention}-{dark,light,hc}.png.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chooseModelIfAsked, fillMaskModel, selectLine } from '../fixtures/inference.mjs';
 import { copyRun, tinyAssets } from '../fixtures/tiny.mjs';
@@ -25,6 +26,21 @@ const THEMES = [
   { name: 'Default High Contrast', label: 'Dark High Contrast', short: 'hc', workbench: 'hc-black', body: 'vscode-high-contrast', minContrast: 7 },
 ];
 const HC = THEMES[2];
+const STUDY = 'themes-study';
+/**
+ * A finished hyperparameter study in the study-folder contract (study.json, status.json: see
+ * src/core/sweeps/study.ts): four trials, one pruned, for the study view's table and charts.
+ */
+function writeStudy(ws) {
+  const dir = join(ws, '.bert-studio', 'studies', STUDY);
+  mkdirSync(dir, { recursive: true });
+  const spec = { version: 1, task: 'sequence_classification', name: 'themes study', model: { name_or_path: 'prajjwal1/bert-tiny' }, data: { train: 'data/sst2-sample.tsv' }, training: { max_steps: 60 }, device: 'cpu' };
+  writeFileSync(join(dir, 'study.json'), JSON.stringify({ version: 1, id: STUDY, name: 'themes study', created: '2025-03-01T10:00:00Z', spec, space: { learning_rate: { low: 1e-5, high: 1e-4, log: true }, per_device_train_batch_size: { choices: [8, 16] } }, n_trials: 4, pruner: { type: 'median' }, seed: 1 }, null, 2));
+  const trial = (number, lr, bs, curve, state = 'completed') => ({ number, state, params: { learning_rate: lr, per_device_train_batch_size: bs }, value: state === 'completed' ? curve[curve.length - 1] : null, run: null, intermediate: curve.map((v, i) => [20 * (i + 1), v]), ...(state === 'pruned' ? { pruned_at: 20 * curve.length } : {}) });
+  const trials = [trial(0, 2e-5, 8, [0.61, 0.68, 0.72]), trial(1, 8e-5, 16, [0.64, 0.75, 0.81]), trial(2, 1.2e-5, 16, [0.52], 'pruned'), trial(3, 4e-5, 8, [0.63, 0.71, 0.77])];
+  writeFileSync(join(dir, 'status.json'), JSON.stringify({ id: STUDY, state: 'completed', started: 1740823200, updated: 1740823800, metric: 'accuracy', direction: 'maximize', n_trials: 4, finished: 4, trials, best: { trial: 1, run: null, value: 0.81, params: trials[1].params } }, null, 2));
+}
+
 // A line for the attention viewer: English WordPieces and Chinese characters (one token each).
 const TEXT = 'Paris is the capital of France; 巴黎是法国的首都。';
 
@@ -147,6 +163,7 @@ async function showTab(page, h, i, title) {
   await tab.waitFor({ timeout: 30_000 });
   await tab.click();
   await h.waitFor(`the "${title}" tab active`, async () => /\bactive\b/.test((await tab.getAttribute('class')) ?? ''), { timeoutMs: 10_000 });
+  await page.mouse.move(200, 650); // off the tab (its hover), onto the side bar's empty part
 }
 /** The content frame of the webview shown in editor group `i`. */
 const frameIn = (page, h, i) => h.webviewFrameIn(page, group(page, i), { timeoutMs: 60_000 });
@@ -181,7 +198,10 @@ export const scenario = {
   isolated: true,
   name: 'themes: every webview in dark, light and high-contrast themes (colours from the theme, contrast, screenshots); keyboard navigation of the dashboard and the attention grid',
   timeoutMs: 480_000,
-  prepare: (ws) => writeFileSync(join(ws, 'themes.txt'), `${TEXT}\n`),
+  prepare: (ws) => {
+    writeFileSync(join(ws, 'themes.txt'), `${TEXT}\n`);
+    writeStudy(ws);
+  },
   async run({ page, dirs, h }) {
     const ws = dirs.workspace;
     const assets = await tinyAssets();
@@ -216,6 +236,10 @@ export const scenario = {
     await h.runCommand(page, 'BERT Studio: Refresh Runs');
     await h.runCommand(page, 'BERT Studio: Open Training Dashboard');
     await group(page, 0).locator('.tab', { hasText: 'Training Dashboard' }).first().waitFor({ timeout: 30_000 });
+    // And the study view of a finished hyperparameter search, beside it.
+    await h.runCommand(page, 'BERT Studio: Open Study');
+    await h.pickQuickItem(page, 'themes study');
+    await group(page, 0).locator('.tab', { hasText: 'Study' }).first().waitFor({ timeout: 30_000 });
 
     const seen = {};
     for (const theme of THEMES) {
@@ -267,10 +291,22 @@ export const scenario = {
       const f = await checkColours(fm, theme, 'fill mask', h);
       if (f.controls.length < 2) throw new Error(`fill mask: ${f.controls.length} form controls checked (the text box and Top k expected)`);
       await h.screenshot(page, `themes-${theme.short}-stats-fill-mask`);
-      seen[theme.short] = { dashboard: d, attention: a, stats: s, fill: f };
+
+      // The study view: its charts in the theme's colours too (completed trials in charts blue).
+      await showTab(page, h, 0, 'Study');
+      const study = await frameIn(page, h, 0);
+      await study.locator('.uplot canvas').first().waitFor({ timeout: 60_000 });
+      const st = await checkColours(study, theme, 'study', h, {
+        canvas: '.uplot canvas',
+        more: (p) => [
+          ...(p.pixels?.blue >= 10 ? [] : [`the trials are not drawn in the theme's charts blue ${p.chartsBlue}: ${JSON.stringify(p.pixels)}`]),
+        ],
+      });
+      await h.screenshot(page, `themes-${theme.short}-study`, { clip: await group(page, 0).boundingBox() });
+      seen[theme.short] = { dashboard: d, attention: a, stats: s, fill: f, study: st };
     }
     // The dark and light themes differ in text and background everywhere: nothing is fixed.
-    for (const what of ['dashboard', 'attention', 'stats', 'fill']) {
+    for (const what of ['dashboard', 'attention', 'stats', 'fill', 'study']) {
       const [dk, lt] = [seen.dark[what], seen.light[what]];
       if (dk.fg === lt.fg || dk.bg === lt.bg) throw new Error(`${what}: the same colours in the dark and light themes (${dk.fg} on ${dk.bg})`);
     }
@@ -352,6 +388,14 @@ export const scenario = {
     if (cjk.length < 4) throw new Error(`Chinese tokens not labelled whole: ${labels.rows.map((l) => l.text).join(' ')}`);
     if (labels.focus !== 'heatmap' || labels.selects.join() !== '1,1') throw new Error(`Enter opened ${JSON.stringify(labels)} instead of layer 2, head 2 focused`);
     h.log(`heatmap of L2 H2: ${labels.rows.map((l) => l.text).join(' ')}`);
+    // The arrows read the map's cells as the mouse does: tokens and weight in the tip. The first key
+    // puts the cursor on the first cell; then down and right: query token 2, key token 2.
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowRight');
+    const tipText = await att.locator('.tip').innerText();
+    const second = labels.rows[1].title;
+    if (!tipText.startsWith(`${second} → ${second}: `) || !/: \d\.\d{4}$/.test(tipText)) throw new Error(`the keyboard's cell tip reads "${tipText}", not "${second} → ${second}: weight"`);
     await h.screenshot(page, 'themes-hc-attention-heatmap');
     await page.keyboard.press('Escape');
     await att.locator('.grid .cell').first().waitFor({ timeout: 10_000 });
