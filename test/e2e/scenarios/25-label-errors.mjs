@@ -123,8 +123,9 @@ export const scenario = {
     h.log(`fixed line ${first.source.line}, reviewed line ${second.source.line}; ${issues.length - 2} left`);
 
     // 4. Attributions on a selection (a review's text, not its label): tinted tokens, the value on hover.
+    // A negative review: the padding baseline leans to the majority cue, so its change is the larger.
     const flagged = new Set(issues.map((i) => i.source.line));
-    const line = after.findIndex((l, i) => i > 0 && l && !flagged.has(i + 1)) + 1;
+    const line = after.findIndex((l, i) => i > 0 && l.endsWith(',negative') && !flagged.has(i + 1)) + 1;
     const text = after[line - 1].slice(0, after[line - 1].lastIndexOf(','));
     await h.runCommand(page, 'View: Hide Panel', { timeoutMs: 10_000 }).catch(() => undefined);
     const selectText = () => h.waitFor(`the review text of line ${line} selected`, async () => {
@@ -137,6 +138,7 @@ export const scenario = {
     const status = page.locator('.part.statusbar .statusbar-item', { hasText: /: attributions$/ }).first();
     await chooseModelIfAsked(page, h, runDir, status, { timeoutMs: 180_000 });
     const label = /(\S+) \d+%: attributions/.exec((await status.innerText()).trim())?.[1];
+    await h.clearNotifications(page);
     const tints = await h.waitFor('tinted tokens in the editor', async () => {
       const t = await tinted(page);
       return t.length ? t : undefined;
