@@ -18,6 +18,9 @@ export class DashboardPanel {
 
   /** Opens (or reveals) the panel on a run; undefined shows the most recent run. */
   static show(ctx: Ctx, runId: string | undefined, preserveFocus = false): void {
+    // The walkthrough's "Watch it train" step completes on it (the dashboard a new run opens by
+    // itself included: a command the extension runs is no command event for the walkthrough).
+    void vscode.commands.executeCommand('setContext', 'bertStudio.dashboardShown', true);
     const existing = DashboardPanel.current;
     if (existing) {
       existing.panel.reveal(existing.panel.viewColumn, preserveFocus);
