@@ -24,6 +24,8 @@ export class Annotations implements vscode.Disposable {
   /** What the annotations of the active editor came from: stays until cleared or another editor is shown. */
   private readonly status = vscode.window.createStatusBarItem('bertStudio.annotations', vscode.StatusBarAlignment.Left, 40);
   private readonly annotated = new Map<string, { text: string; tooltip: vscode.MarkdownString }>();
+  /** Per document: the decorations set on it, by type. */
+  private readonly applied = new Map<string, Map<vscode.TextEditorDecorationType, readonly vscode.DecorationOptions[]>>();
   private readonly watch: vscode.Disposable;
 
   constructor(
@@ -38,10 +40,23 @@ export class Annotations implements vscode.Disposable {
     this.watch = vscode.window.onDidChangeActiveTextEditor((e) => this.showStatus(e));
   }
 
-  /** The status bar entry for `editor`'s annotations (hidden when it has none). */
+  /**
+   * Sets decorations and remembers them per document: an editor closed and opened again (a preview
+   * tab replaced, say) is a new editor without them, and gets them back with its status entry.
+   */
+  private decorate(editor: vscode.TextEditor, type: vscode.TextEditorDecorationType, options: readonly vscode.DecorationOptions[]): void {
+    editor.setDecorations(type, options);
+    const uri = editor.document.uri.toString();
+    const applied = this.applied.get(uri) ?? this.applied.set(uri, new Map()).get(uri);
+    if (options.length) applied?.set(type, options);
+    else applied?.delete(type);
+  }
+
+  /** The status bar entry for `editor`'s annotations (hidden when it has none), and its decorations again. */
   private showStatus(editor: vscode.TextEditor | undefined): void {
     const shown = editor && this.annotated.get(editor.document.uri.toString());
     if (!shown) return this.status.hide();
+    for (const [type, options] of this.applied.get(editor.document.uri.toString()) ?? []) editor.setDecorations(type, options);
     this.status.text = shown.text;
     this.status.tooltip = shown.tooltip;
     this.status.show();
@@ -103,7 +118,7 @@ export class Annotations implements vscode.Disposable {
       const index = level > 0 ? level - 1 : TINT_LEVELS - level - 1;
       (byType.get(index) ?? byType.set(index, []).get(index))?.push({ range, hoverMessage: hover });
     }
-    types.forEach((t, i) => editor.setDecorations(t, byType.get(i) ?? []));
+    types.forEach((t, i) => this.decorate(editor, t, byType.get(i) ?? []));
     const legend = new vscode.MarkdownString(`**Attributions** (Integrated Gradients, ${result.steps} steps) by ${name}\n\n`);
     legend.appendMarkdown(`- prediction: ${result.label} ${(result.probability * 100).toFixed(1)}% (${(result.baseline_probability * 100).toFixed(1)}% on the padding baseline)\n`);
     legend.appendMarkdown('- green raises the probability of the label, red lowers it; the deeper, the stronger\n');
@@ -116,11 +131,12 @@ export class Annotations implements vscode.Disposable {
   clearAnnotations(): void {
     const editor = vscode.window.activeTextEditor;
     if (!editor) return;
-    for (const t of this.tints ?? []) editor.setDecorations(t, []);
+    for (const t of this.tints ?? []) this.decorate(editor, t, []);
     this.clear(editor, this.entityTypes);
     this.clear(editor, this.labelTypes);
-    editor.setDecorations(this.answerType, []);
+    this.decorate(editor, this.answerType, []);
     this.annotated.delete(editor.document.uri.toString());
+    this.applied.delete(editor.document.uri.toString());
     this.showStatus(editor);
   }
 
@@ -134,7 +150,7 @@ export class Annotations implements vscode.Disposable {
   }
 
   private clear(editor: vscode.TextEditor, map: Map<string, vscode.TextEditorDecorationType>): void {
-    for (const t of map.values()) editor.setDecorations(t, []);
+    for (const t of map.values()) this.decorate(editor, t, []);
   }
 
   /** Entity decorations in the selection (else the whole document), coloured per type, with label and probability on hover. */
@@ -176,7 +192,7 @@ export class Annotations implements vscode.Disposable {
         overviewRulerColor: c,
         after: { color: c, fontStyle: 'italic', margin: '0 0 0 0.2em' },
       }));
-      editor.setDecorations(deco, options);
+      this.decorate(editor, deco, options);
       // typeFor gives the n-th type the n-th palette colour.
       const colour = PALETTE[[...this.entityTypes.keys()].indexOf(type) % PALETTE.length];
       legend.appendMarkdown(`- ${type}: ${options.length}, outlined in ${colour.replace('charts.', '')}\n`);
@@ -237,7 +253,7 @@ export class Annotations implements vscode.Disposable {
     });
     for (const [label, options] of byLabel) {
       const deco = this.typeFor(this.labelTypes, label, (colour) => ({ after: { color: colour, fontStyle: 'italic', margin: '0 0 0 1em' } }));
-      editor.setDecorations(deco, options);
+      this.decorate(editor, deco, options);
     }
     const legend = new vscode.MarkdownString(`**Labels** by ${modelDisplayName(model)}${pairs ? ' (each line with the next)' : ''}\n\n`);
     for (const [label, options] of [...byLabel].sort((a, b) => b[1].length - a[1].length)) legend.appendMarkdown(`- ${label}: ${options.length}\n`);
@@ -256,7 +272,7 @@ export class Annotations implements vscode.Disposable {
     hover.appendText(c.probabilities.map((p) => `${p.label}: ${(p.probability * 100).toFixed(1)}%`).join('  ·  '));
     const deco = this.typeFor(this.labelTypes, c.label, (colour) => ({ border: '1px dashed', borderColor: colour, after: { color: colour, fontStyle: 'italic', margin: '0 0 0 1em' } }));
     const text = `${c.label} ${(c.probability * 100).toFixed(0)}%${c.truncated ? ' (cut to the model\'s length)' : ''}`;
-    editor.setDecorations(deco, [
+    this.decorate(editor, deco, [
       { range: first, hoverMessage: hover, renderOptions: { after: { contentText: `  1st of the pair: ${text}` } } },
       { range: second, hoverMessage: hover, renderOptions: { after: { contentText: `  2nd of the pair: ${text}` } } },
     ]);
@@ -280,7 +296,7 @@ export class Annotations implements vscode.Disposable {
     const range = new vscode.Range(doc.positionAt(base + answer.start), doc.positionAt(base + answer.end));
     const hover = new vscode.MarkdownString();
     hover.appendText(`Answer to "${question}" · score ${(answer.score * 100).toFixed(1)}% · ${modelDisplayName(model)}`);
-    editor.setDecorations(this.answerType, [{ range, hoverMessage: hover }]);
+    this.decorate(editor, this.answerType, [{ range, hoverMessage: hover }]);
     editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
     this.remember(editor, '$(question) answer', new vscode.MarkdownString(`**Answer** by ${modelDisplayName(model)} to "${question.replace(/[*_`[\]]/g, '')}"`));
     void vscode.window.showInformationMessage(`BERT Studio: ${modelDisplayName(model)} answers: ${answer.text} (${(answer.score * 100).toFixed(1)}%)`);
