@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -76,9 +77,12 @@ def train_worker(spec: dict[str, Any], prefix: str) -> tuple[list[dict[str, Any]
     from bert_studio_trainer.train import train
 
     run_dir = Path(tempfile.mkdtemp(prefix=prefix))
-    (run_dir / "spec.json").write_text(json.dumps(spec))
-    assert train(run_dir) == 0, (run_dir / "events.jsonl").read_text()[-2000:]
-    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    try:
+        (run_dir / "spec.json").write_text(json.dumps(spec))
+        assert train(run_dir) == 0, (run_dir / "events.jsonl").read_text()[-2000:]
+        events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    finally:  # checkpoints and the model (~440 MB a run): the events are all the benchmark needs
+        shutil.rmtree(run_dir, ignore_errors=True)
     start = next(e["ts"] for e in events if e["type"] == "status" and e["state"] == "running")
     end = [e for e in events if e["type"] == "step"][-1]["ts"]
     return events, end - start

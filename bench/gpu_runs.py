@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -82,10 +83,14 @@ def main() -> int:
         args.max_train_samples = args.max_train_samples or 4000
         args.max_eval_samples = args.max_eval_samples or 256
         launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={world}"]
-    (run_dir / "spec.json").write_text(json.dumps(spec(args, training), indent=2))
-    result = run_worker(run_dir, launcher)
+    try:
+        (run_dir / "spec.json").write_text(json.dumps(spec(args, training), indent=2))
+        result = run_worker(run_dir, launcher)
+        run_spec = json.loads((run_dir / "spec.json").read_text())
+    finally:  # the run folder holds checkpoints and an export (~440 MB): the JSON keeps what counts
+        shutil.rmtree(run_dir, ignore_errors=True)
     out = {"benchmark": f"gpu-{args.what}", "device": args.device, "world_size": world, "model": args.model,
-           "spec": json.loads((run_dir / "spec.json").read_text()), **result, "machine": machine(),
+           "spec": run_spec, **result, "machine": machine(),
            "date": time.strftime("%Y-%m-%dT%H:%M:%S")}
     if args.what == "quality":
         out["reference"] = {"accuracy": 0.915, "source": "MiniLM-L6-H384 paper, SST-2 dev at full scale"}
