@@ -39,7 +39,6 @@ import json
 import logging
 import sys
 import time
-import traceback
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -49,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from ..spec import SpecError, load_spec
+from . import EXIT_BAD_INPUT, EXIT_OK, report_failure
 
 ANALYSIS_DIR = "analysis"
 FORMAT_VERSION = 1
@@ -61,7 +61,6 @@ MAX_EXAMPLES_LIMIT = 100_000
 SNIPPET = 200  # characters of an example's text kept per point
 NO_ENTITY = "(none)"
 UMAP_PIN = "umap-learn==0.5.12"  # as in trainer/requirements.txt
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def cache_file(run: Path, split: str, method: str, pooling: str) -> Path:
@@ -371,16 +370,7 @@ def run_command(args: Any) -> int:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as e:  # noqa: BLE001 - one line for the user, the traceback in the log
-        where = ""
-        try:
-            log = Path(args.model).resolve() / ANALYSIS_DIR / "embeddings.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            log.write_text(traceback.format_exc(), encoding="utf-8")
-            where = f" (the traceback is in {log})"
-        except OSError:
-            pass
-        print(f"error: {type(e).__name__}: {e}{where}", file=sys.stderr)
-        return EXIT_FAILED
+        return report_failure(e, Path(args.model).resolve() / ANALYSIS_DIR / "embeddings.log")
     print(json.dumps(summary, ensure_ascii=False))
     return EXIT_OK
 

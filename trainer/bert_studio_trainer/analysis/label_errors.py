@@ -26,19 +26,18 @@ import json
 import logging
 import os
 import sys
-import traceback
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..spec import SpecError, load_spec, parse_spec
+from . import EXIT_BAD_INPUT, EXIT_OK, report_failure
 from .dynamics import DYNAMICS_NPZ, DynamicsRecorder, load_dynamics
 
 LABEL_ISSUES = "label_issues.jsonl"
 FOLDS_DIR = "label-errors"  # <run>/label-errors/fold-K/: the cross-validation runs
 PROBS_SOURCES = ("mean", "first")
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 # Files whose examples sit on one line each: a token's line is its example's line.
 ONE_LINE_FORMATS = (".jsonl", ".json", ".ndjson")
 
@@ -286,15 +285,7 @@ def run_command(args: Any) -> int:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as e:  # noqa: BLE001 - one line for the user, the traceback in the log
-        where = ""
-        try:
-            log = Path(args.model).resolve() / "label-errors.log"
-            log.write_text(traceback.format_exc(), encoding="utf-8")
-            where = f" (the traceback is in {log})"
-        except OSError:
-            pass
-        print(f"error: {type(e).__name__}: {e}{where}", file=sys.stderr)
-        return EXIT_FAILED
+        return report_failure(e, Path(args.model).resolve() / "label-errors.log")
     print(json.dumps(summary, ensure_ascii=False))
     return EXIT_OK
 
