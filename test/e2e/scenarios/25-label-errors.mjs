@@ -5,7 +5,8 @@
 // "Change label to X" edits the CSV (checked on disk); "Mark as reviewed" hides the next one; Explain
 // the Prediction tints the tokens of a selection with the value on hover; the attention viewer shows
 // the same attributions beside the maps (cached from the editor), then computes them for the other
-// label on demand. The assertions are the path, not the model's quality.
+// label on demand; the dashboard's data map puts each flipped review among the hard-to-learn or
+// ambiguous examples. The assertions are the path, not the model's quality.
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -68,6 +69,8 @@ export const scenario = {
   timeoutMs: 600_000,
   async run({ page, dirs, h }) {
     const ws = dirs.workspace;
+    // Each flipped review's text (its line without the label), before any quick fix edits the file.
+    const flippedText = Object.fromEntries(FLIPPED.map((n) => [n, lines(ws)[n - 1].replace(/,[^,]*$/, '')]));
     const model = await tinyModel();
     await cli(ws, ['dataset', 'import', join(ws, CSV)]);
     const started = Date.now();
@@ -190,5 +193,33 @@ export const scenario = {
     }, { timeoutMs: 15_000 });
     h.log(`attention viewer: ${caption} / ${chosen}; hover ${tip}`);
     await h.screenshot(page, 'attention-attributions-chosen');
+
+    // 6. The dashboard's data map of the same run: every example is listed under its region with its
+    // confidence (mean probability of its label over the epochs); each flipped review is hard to learn
+    // or ambiguous, and less confident than the median of the other reviews.
+    await h.runCommand(page, 'BERT Studio: Open Training Dashboard');
+    const dash = await h.webviewFrameWith(page, '#data-map-summary', { timeoutMs: 120_000 });
+    await dash.locator('#data-map-summary').click();
+    await dash.locator('#data-map-region-hard').waitFor({ timeout: 120_000 });
+    const listed = [];
+    for (const region of ['hard', 'ambiguous', 'easy']) {
+      await dash.locator(`#data-map-region-${region}`).click();
+      await h.waitFor(`the ${region} region's list`, async () => (await dash.locator('.data-map-list-head').innerText().catch(() => '')).includes(':'), { timeoutMs: 15_000 });
+      const rows = await dash.locator('#data-map-list li.map-example').evaluateAll((els) => els.map((e) => [e.querySelector('.example-text')?.textContent ?? '', e.querySelector('.example-labels')?.textContent ?? '']));
+      for (const [text, figures] of rows) listed.push({ region, text: text.trim(), confidence: Number(/confidence ([0-9.]+)/.exec(figures)?.[1]) });
+      if (region === 'ambiguous') {
+        await dash.locator('#data-map-canvas').scrollIntoViewIfNeeded();
+        await h.screenshot(page, 'data-map', { readme: true });
+      }
+    }
+    if (listed.length !== 64) throw new Error(`the data map lists ${listed.length} examples, not the 64 reviews`);
+    const flippedRows = FLIPPED.map((n) => listed.find((r) => r.text.startsWith(flippedText[n])));
+    const others = listed.filter((r) => !flippedRows.includes(r)).map((r) => r.confidence).sort((a, b) => a - b);
+    const median = others[Math.floor(others.length / 2)];
+    for (const [i, row] of flippedRows.entries()) {
+      if (!row) throw new Error(`the flipped review at line ${FLIPPED[i]} is not on the data map`);
+      if (row.region === 'easy' || !(row.confidence < median)) throw new Error(`the flipped review at line ${FLIPPED[i]} is ${row.region}, confidence ${row.confidence} (median of the others ${median})`);
+    }
+    h.log(`data map: ${['hard', 'ambiguous', 'easy'].map((r) => `${r} ${listed.filter((x) => x.region === r).length}`).join(', ')}; flipped confidences ${flippedRows.map((r) => r.confidence).join(', ')} < median ${median}`);
   },
 };
