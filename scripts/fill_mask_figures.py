@@ -40,6 +40,16 @@ def probe_ranks(model_dir: Path, top: int = 5) -> list[dict]:
     return rows
 
 
+def corpus_sha256(train: Path) -> str:
+    """One digest of the training text: the file, or a folder's files in the order the worker reads them."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for f in sorted(p for p in train.iterdir() if p.suffix in (".txt", ".jsonl")) if train.is_dir() else [train]:
+        digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
 def figures(run: Path) -> dict:
     events = [json.loads(line) for line in (run / "events.jsonl").open() if line.strip()]
     evals = [e for e in events if e["type"] == "eval"]
@@ -55,7 +65,7 @@ def figures(run: Path) -> dict:
         "train_tokens_per_second": sum(s["tokens_per_second"] for s in steps) / max(len(steps), 1),
         "training": {k: spec["training"].get(k) for k in ("max_steps", "per_device_train_batch_size", "max_seq_length",
                                                           "learning_rate", "mlm_probability", "seed")},
-        "corpus": spec["data"]["train"],
+        "corpus": spec["data"]["train"], "corpus_sha256": corpus_sha256(Path(spec["data"]["train"])),
         "probes": probe_ranks(run / "model"),
     }
 
