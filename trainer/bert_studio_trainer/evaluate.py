@@ -23,7 +23,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,9 +102,8 @@ def evaluate(model: Path, data: Path, out: Path, name: str | None = None, split:
         raise SpecError(f"--data {data.name}: labels the model was never trained on: {found}. The model knows "
                         f"{', '.join(spec.data.labels or [])}; fix the labels or evaluate a model trained on them.",
                         "data") from e
-    import torch
 
-    from .engine.runtime import eval_mode, setup_runtime, shutdown
+    from .engine.runtime import setup_runtime, shutdown
     from .train import _quiet_transformers
 
     _quiet_transformers()
@@ -114,23 +113,13 @@ def evaluate(model: Path, data: Path, out: Path, name: str | None = None, split:
         net = task_obj.build_model(spec.model).to(rt.device)
         features = task_obj.build_eval_features(examples, tokenizer)
         logits: dict[int, Any] = {}
-        bs = spec.t("per_device_eval_batch_size")
 
-        def run_batches(feats: Sequence[dict[str, Any]]) -> Iterator[tuple[list[int], Any, dict[str, Any]]]:
-            # As engine/loop.Trainer.run_batches: longest first, outputs moved to CPU.
-            order = sorted(range(len(feats)), key=lambda i: -len(feats[i]["input_ids"]))
-            with eval_mode(net), torch.inference_mode():
-                for s in range(0, len(order), bs):
-                    idx = order[s:s + bs]
-                    batch = task_obj.collate([feats[i] for i in idx])
-                    with rt.autocast():
-                        res = net(**{k: v.to(rt.device) for k, v in batch.items()})
-                    cpu = {k: v.detach().float().cpu() for k, v in res.items() if isinstance(v, torch.Tensor)}
-                    if "logits" in cpu:
-                        for j, i in enumerate(idx):
-                            logits[i] = cpu["logits"][j]
-                    yield idx, batch, cpu
+        def keep_logits(idx: list[int], _batch: Any, cpu: dict[str, Any], _done: int, _total: int) -> None:
+            if "logits" in cpu:
+                for j, i in enumerate(idx):
+                    logits[i] = cpu["logits"][j]
 
+        run_batches = batch_runner(task_obj, net, rt, spec.t("per_device_eval_batch_size"), keep_logits)
         t0 = time.perf_counter()
         result = task_obj.evaluate(net, examples, features, run_batches)
         seconds = time.perf_counter() - t0
@@ -161,6 +150,35 @@ def evaluate(model: Path, data: Path, out: Path, name: str | None = None, split:
         finally:
             events.close()
     return report
+
+
+BatchHook = Callable[[list[int], Any, dict[str, Any], int, int], None]
+
+
+def batch_runner(task: Any, net: Any, rt: Any, batch_size: int, on_batch: BatchHook | None = None
+                 ) -> Callable[[Sequence[dict[str, Any]]], Iterator[tuple[list[int], Any, dict[str, Any]]]]:
+    """The `run_batches` a task's `evaluate` takes, outside the training engine: as
+    engine/loop.Trainer.run_batches, longest features first, inference mode and the runtime's autocast,
+    outputs moved to the CPU as float. `on_batch(idx, batch, cpu, done, total)` sees each batch before
+    it is yielded (predictions kept per example, embeddings, progress)."""
+    import torch
+
+    from .engine.runtime import eval_mode
+
+    def run_batches(feats: Sequence[dict[str, Any]]) -> Iterator[tuple[list[int], Any, dict[str, Any]]]:
+        order = sorted(range(len(feats)), key=lambda i: -len(feats[i]["input_ids"]))
+        with eval_mode(net), torch.inference_mode():
+            for s in range(0, len(order), batch_size):
+                idx = order[s:s + batch_size]
+                batch = task.collate([feats[i] for i in idx])
+                with rt.autocast():
+                    res = net(**{k: v.to(rt.device) for k, v in batch.items()})
+                cpu = {k: v.detach().float().cpu() for k, v in res.items() if isinstance(v, torch.Tensor)}
+                if on_batch is not None:
+                    on_batch(idx, batch, cpu, min(s + batch_size, len(order)), len(order))
+                yield idx, batch, cpu
+
+    return run_batches
 
 
 def _training_now(run_dir: Path) -> bool:

@@ -41,7 +41,7 @@ import sys
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -260,10 +260,9 @@ def _summary(run: Path, out: Path, report: dict[str, Any], cached: bool, seconds
 
 def _compute(run: Path, model_dir: Path, spec: Any, data: Path, cap: int | None, split: str, method: str, pooling: str,
              max_examples: int, seed: int, progress: Callable[[str], None] | None) -> dict[str, Any]:
-    import torch
 
-    from ..engine.runtime import eval_mode, setup_runtime, shutdown
-    from ..evaluate import _eval_spec
+    from ..engine.runtime import setup_runtime, shutdown
+    from ..evaluate import _eval_spec, batch_runner
     from ..tasks import build_task
     from ..train import _quiet_transformers
 
@@ -291,31 +290,21 @@ def _compute(run: Path, model_dir: Path, spec: Any, data: Path, cap: int | None,
         hook = net.base_model.register_forward_hook(keep)
         vectors: list[np.ndarray | None] = [None] * len(features)
         logits: list[np.ndarray | None] = [None] * len(features)
-        bs = espec.t("per_device_eval_batch_size")
 
-        def run_batches(feats: Sequence[dict[str, Any]]) -> Iterator[tuple[list[int], Any, dict[str, Any]]]:
-            # As evaluate.run_batches (longest first, outputs on the CPU), keeping each example's vector.
-            order = sorted(range(len(feats)), key=lambda i: -len(feats[i]["input_ids"]))
-            with eval_mode(net), torch.inference_mode():
-                for s in range(0, len(order), bs):
-                    idx = order[s:s + bs]
-                    batch = task.collate([feats[i] for i in idx])
-                    with rt.autocast():
-                        res = net(**{k: v.to(rt.device) for k, v in batch.items()})
-                    h = hidden.pop("last").float()
-                    if pooling == "cls":
-                        pooled = h[:, 0]
-                    else:
-                        mask = batch["attention_mask"].to(h.device, h.dtype).unsqueeze(-1)
-                        pooled = (h * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-                    pooled = pooled.cpu().numpy()
-                    cpu = {k: v.detach().float().cpu() for k, v in res.items() if isinstance(v, torch.Tensor)}
-                    for j, i in enumerate(idx):
-                        vectors[i] = pooled[j]
-                        logits[i] = cpu["logits"][j].numpy()
-                    say(f"embedding {min(s + bs, len(order))}/{len(order)} examples")
-                    yield idx, batch, cpu
+        def keep_vectors(idx: list[int], batch: Any, cpu: dict[str, Any], done: int, count: int) -> None:
+            h = hidden.pop("last").float()
+            if pooling == "cls":
+                pooled = h[:, 0]
+            else:
+                mask = batch["attention_mask"].to(h.device, h.dtype).unsqueeze(-1)
+                pooled = (h * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+            pooled = pooled.cpu().numpy()
+            for j, i in enumerate(idx):
+                vectors[i] = pooled[j]
+                logits[i] = cpu["logits"][j].numpy()
+            say(f"embedding {done}/{count} examples")
 
+        run_batches = batch_runner(task, net, rt, espec.t("per_device_eval_batch_size"), keep_vectors)
         try:
             result = task.evaluate(net, sub, features, run_batches)
         finally:
