@@ -67,6 +67,7 @@ export const TRAINING_FIELDS: Readonly<Record<string, FieldRule>> = {
   layerwise_lr_decay: { kind: 'number', above: 0, max: 1, what: 'the head at the learning rate, each layer below times this factor; 1 is off' },
   report_to: { kind: 'reportTo', what: 'mirror the run to TensorBoard and/or MLflow, as the Trainer\'s report_to' },
   packing: { kind: 'bool', tasks: ['sequence_classification', 'token_classification'], what: 'several short examples per row (restarting positions, block-diagonal attention): the same loss without padding' },
+  prune_last_layer: { kind: 'bool', tasks: ['sequence_classification'], what: 'the last layer computes only the token the head reads (keys and values everywhere): the same loss, fewer FLOPs' },
   threshold: { kind: 'number', above: 0, below: 1, tasks: ['sequence_classification'], what: 'the sigmoid probability from which a label is predicted' },
   doc_stride: { kind: 'count', tasks: ['question_answering'] },
   max_answer_length: { kind: 'count', tasks: ['question_answering'] },

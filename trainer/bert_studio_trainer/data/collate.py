@@ -162,17 +162,22 @@ def _encoder_of(model: torch.nn.Module) -> torch.nn.Module:
     raise ValueError(f"{type(base).__name__} has no encoder module to unpack after")
 
 
+def check_sample(features: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The features an equivalence check runs on: the longest and the 7 shortest (mixed lengths,
+    padding, and rows that packing fills with several)."""
+    order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
+    return [features[i] for i in dict.fromkeys([order[-1], *order[:7]])]
+
+
 def packer_for(model: torch.nn.Module, features: Sequence[dict[str, Any]],
                collate: Callable[[Sequence[dict[str, Any]]], dict[str, torch.Tensor]],
                position_offset: int) -> tuple[Packer | None, str]:
     """(a Packer, the log line) when this model gives its unpacked outputs on packed rows, checked on
     the longest training feature and the 7 shortest (so that rows hold several); else (None, why)."""
-    order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
-    sample = [features[i] for i in dict.fromkeys([order[-1], *order[:7]])]
     name = type(model).__name__
     try:
         packer = Packer(model, position_offset)
-        diff = packer.difference(model, collate(sample))
+        diff = packer.difference(model, collate(check_sample(features)))
     except (TypeError, ValueError, RuntimeError, IndexError) as e:
         return None, (f"training.packing is off for {name}: it cannot run on packed rows ({type(e).__name__}: "
                       f"{str(e)[:200]}); training on padded batches")

@@ -30,6 +30,7 @@ from .checkpoint import (
 from .control import StopControl
 from .events import EventLog
 from .freezing import Freezing
+from .head_positions import PRUNING_TASKS, HeadPositions, head_positions_for
 from .metrics_util import memory_mb
 from .optim import build_optimizer, build_scheduler, group_learning_rates
 from .outputs import save_best, write_model_dir
@@ -87,6 +88,7 @@ class Trainer:
                         f"{len(self.eval_examples)} eval examples, tokenized in {time.perf_counter() - t0:.1f}s")
         self.lengths = [len(f["input_ids"]) for f in self.features]
         self.packer = self._packer()
+        self.heads = self._head_positions()
         bs, accum = spec.t("per_device_train_batch_size"), spec.t("gradient_accumulation_steps")
         per_epoch = num_batches(len(self.features), bs, self.rt.world_size)
         if per_epoch == 0:
@@ -132,6 +134,15 @@ class Trainer:
                                   _position_offset(self.raw_model.base_model))
         self.events.log("info" if packer else "warning", note)
         return packer
+
+    def _head_positions(self) -> HeadPositions | None:
+        """training.prune_last_layer: the last layer at the head's positions only, where the model's
+        logits stay the full model's (engine/head_positions.py); logged either way."""
+        if self.task.name not in PRUNING_TASKS or not self.spec.t("prune_last_layer"):
+            return None
+        heads, note = head_positions_for(self.raw_model, self.features, self.task.collate, self.packer)
+        self.events.log("info", note)
+        return heads
 
     def _load(self, path: Path, split: str) -> list[Any]:
         """The task's examples of one split; a reader's error on the file names the spec field."""
@@ -220,7 +231,10 @@ class Trainer:
             unpack: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
             if self.packer:  # several examples per row (data/collate.py); the head sees them unpacked
                 batch, index = self.packer.pack(batch)
-                unpack = self.packer.unpacking(index.to(rt.device))
+                index = index.to(rt.device)
+                unpack = self.packer.unpacking(index)
+            if self.heads:  # the last layer only where the head reads: its output is already unpacked
+                unpack = self.heads.pruning(index[:, 0] if self.packer else None)
             batch = _to_device(batch, rt.device)
             samples += len(idx)
             tokens += sum(self.lengths[j] for j in idx)
