@@ -67,6 +67,9 @@ export const scenario = {
     await runsPane.getByText(/Training needs a Python environment/).first().waitFor({ timeout: 30_000 });
     await runsPane.locator('.monaco-button', { hasText: 'Set Up Training Environment' }).first().waitFor({ timeout: 10_000 });
     await h.screenshot(page, 'setup-welcome');
+    // One welcome text at a time: the set-up prompt, without "No training runs yet" under it.
+    const welcomes = async () => (await runsPane.locator('.welcome-view-content p').allInnerTexts()).map((t) => t.trim()).filter(Boolean);
+    if ((await welcomes()).some((t) => /No training runs yet/.test(t))) throw new Error(`the Runs view shows two welcome texts: ${JSON.stringify(await welcomes())}`);
 
     await h.explorerContextMenu(page, 'data/sst2/train.tsv', 'Import Dataset');
     await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Validation data' }).first().waitFor({ timeout: 60_000 });
@@ -83,6 +86,8 @@ export const scenario = {
     await toast(page, /setting up the training environment/).waitFor({ timeout: 60_000 });
     await h.openBertStudio(page);
     await runsPane.getByText(/being set up/).first().waitFor({ timeout: 30_000 });
+    const during = await welcomes();
+    if (during.some((t) => /No training runs yet|Training needs a Python environment/.test(t))) throw new Error(`during the set-up the Runs view shows more than its set-up text: ${JSON.stringify(during)}`);
 
     // During the set-up: a second New Training Run waits for it.
     await h.runCommand(page, 'BERT Studio: New Training Run…');
