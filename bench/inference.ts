@@ -10,8 +10,12 @@
 // reported apart as first_cold_in_process_ms), with its breakdown for our engine (config,
 // session, tokenizer, first run, CPU time). fp32-plain/int8-plain load model.onnx/model_quantized.onnx
 // instead of the pre-optimised model_cpu.onnx/model_quantized_cpu.onnx (export.py), to show the
-// difference in the same run; fp32-spin/int8-spin are fp32/int8 with the intra-op threads spinning
-// within a request (the engine's `spinning` option, off by default), to show that difference too;
+// difference in the same run. fp32/int8 (and the -plain and -unfused variants) are the engine's
+// default, thread spinning `auto` (spinning while the cores are idle, src/core/inference/spinning.ts):
+// what it chose at each load and at the end of each round's warm requests is recorded
+// (auto_spinning); fp32-spin/int8-spin force it on and fp32-nospin/int8-nospin off, to show both
+// sides in the same run. The Python worker is other work to the policy: after each PyTorch variant
+// the run pauses SETTLE_MS so that the next variant does not start from the PyTorch worker's load.
 // fp32-unfused/int8-unfused load an export made without the fused graph (<task>/onnx-unfused).
 // model_cpu.onnx and model_quantized.onnx come from the fused graph where export.py could fuse it (its
 // export.json `fusion`, recorded here); model.onnx is unfused. The models are rebuilt when export.py is
@@ -23,7 +27,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { InferenceEngine } from '../src/core/inference/engine';
-import type { Precision } from '../src/core/inference/types';
+import { SPIN_POLICY, sharedCpuMonitor, type ThreadSpinning } from '../src/core/inference/spinning';
+import type { Precision, SpinningState } from '../src/core/inference/types';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const MODELS = path.join(REPO, '.cache', 'bench-inference');
@@ -36,10 +41,20 @@ const N = arg('n', 30);
 const OUT = process.argv.includes('--out') ? path.resolve(process.argv[process.argv.indexOf('--out') + 1]) : path.join(REPO, 'bench/results/inference.json');
 
 type Task = 'mlm' | 'ner';
-type Variant = 'fp32' | 'int8' | 'fp32-spin' | 'int8-spin' | 'fp32-unfused' | 'int8-unfused' | 'fp32-plain' | 'int8-plain' | 'pytorch';
+type Variant = 'fp32' | 'int8' | 'fp32-spin' | 'int8-spin' | 'fp32-nospin' | 'int8-nospin' | 'fp32-unfused' | 'int8-unfused' | 'fp32-plain' | 'int8-plain' | 'pytorch';
+/** The engine's thread spinning for a variant: forced by -spin/-nospin, else the default (auto). */
+const spinningOf = (v: Variant): ThreadSpinning => (v.endsWith('-nospin') ? 'off' : v.endsWith('-spin') ? 'on' : 'auto');
+/** What `auto` chose in one round: at the load, and after the warm requests (it re-opens the session when it changes its mind). */
+interface AutoChoice { round: number; at_load: SpinningState; at_end: SpinningState }
+/**
+ * The pause after a PyTorch variant: the spinning policy needs onWindows windows of a second each
+ * (spinning.ts CpuMonitor) without the Python worker's load before it spins again.
+ */
+const SETTLE_MS = (SPIN_POLICY.onWindows + 1) * 1000;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 interface Stats { n: number; p50: number; p95: number; mean: number }
 /** One cold load of our engine, in ms. */
-interface Cold { total: number; config: number; session: number; tokenizer: number; first_run: number; rest: number; cpu: number; graph: string }
+interface Cold { total: number; config: number; session: number; tokenizer: number; cpu_window: number; first_run: number; rest: number; cpu: number; graph: string; spinning: SpinningState }
 
 const median = (xs: number[]): number => +[...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)].toFixed(1);
 
@@ -100,8 +115,8 @@ async function nodeCold(engine: InferenceEngine, task: Task, texts: string[], v?
   const cpu = process.cpuUsage(cpu0);
   const t = await engine.loadTimings(exportDir(task, v));
   if (!t || t.firstRunMs === undefined) throw new Error('The engine reported no load timings.');
-  const rest = total - t.configMs - t.sessionMs - t.tokenizerMs - t.firstRunMs;
-  return { total, config: t.configMs, session: t.sessionMs, tokenizer: t.tokenizerMs, first_run: t.firstRunMs, rest, cpu: (cpu.user + cpu.system) / 1000, graph: path.basename(t.graphFile) };
+  const rest = total - t.configMs - t.sessionMs - t.tokenizerMs - t.cpuWindowMs - t.firstRunMs;
+  return { total, config: t.configMs, session: t.sessionMs, tokenizer: t.tokenizerMs, cpu_window: t.cpuWindowMs, first_run: t.firstRunMs, rest, cpu: (cpu.user + cpu.system) / 1000, graph: path.basename(t.graphFile), spinning: t.spinning };
 }
 
 /** Whether the exported models are missing or older than export.py (then they are rebuilt). */
@@ -151,7 +166,9 @@ async function main(): Promise<void> {
   const loadBefore = os.loadavg()[0];
   const py = new PythonWorker(python);
   const firstPyCold = (await py.call({ op: 'cold', task: 'mlm', texts: texts.mlm })).ms[0]; // likewise for Python
-  const variants: Variant[] = ['fp32', 'int8', 'fp32-spin', 'int8-spin', 'fp32-unfused', 'int8-unfused', 'fp32-plain', 'int8-plain', 'pytorch'];
+  await sleep(SETTLE_MS);
+  const variants: Variant[] = ['fp32', 'int8', 'fp32-spin', 'int8-spin', 'fp32-nospin', 'int8-nospin', 'fp32-unfused', 'int8-unfused', 'fp32-plain', 'int8-plain', 'pytorch'];
+  const autoSpinning: Record<string, AutoChoice[]> = {};
   const warm: Record<string, number[]> = {};
   const cold: Record<string, number[]> = {};
   const breakdown: Record<string, Cold[]> = {};
@@ -166,42 +183,52 @@ async function main(): Promise<void> {
           const r = await py.call({ op: 'warm', task, texts: texts[task], n: N });
           torchInfo = { threads: r.threads, torch: r.torch };
           warm[key] = [...(warm[key] ?? []), ...r.ms];
+          await sleep(SETTLE_MS);
         } else {
-          const engine = new InferenceEngine({ precision: v.slice(0, 4) as Precision, optimisedGraphs: !v.endsWith('-plain'), spinning: v.endsWith('-spin') });
+          const spinning = spinningOf(v);
+          const engine = new InferenceEngine({ precision: v.slice(0, 4) as Precision, optimisedGraphs: !v.endsWith('-plain'), spinning });
           const c = await nodeCold(engine, task, texts[task], v);
           cold[key] = [...(cold[key] ?? []), c.total];
           breakdown[key] = [...(breakdown[key] ?? []), c];
           await nodeRun(engine, task, texts[task], 3, v); // settle
           warm[key] = [...(warm[key] ?? []), ...(await nodeRun(engine, task, texts[task], N, v))];
+          if (spinning === 'auto') {
+            const atEnd = (await engine.info(exportDir(task, v))).spinning;
+            autoSpinning[key] = [...(autoSpinning[key] ?? []), { round: round + 1, at_load: c.spinning, at_end: atEnd }];
+          }
           await engine.dispose();
         }
         const b = breakdown[key]?.at(-1);
         const parts = b ? ` (session ${b.session.toFixed(0)}, tokenizer ${b.tokenizer.toFixed(0)}, first run ${b.first_run.toFixed(0)}, cpu ${b.cpu.toFixed(0)})` : '';
-        process.stderr.write(`round ${round + 1}/${ROUNDS} ${key}: warm p50 ${stats(warm[key]).p50} ms, cold ${cold[key].at(-1)?.toFixed(0)} ms${parts}\n`);
+        const auto = autoSpinning[key]?.at(-1)?.round === round + 1 ? autoSpinning[key].at(-1) : undefined;
+        const chose = auto ? `, auto ${auto.at_load.spinning ? 'spinning' : 'not spinning'}${auto.at_end.spinning !== auto.at_load.spinning ? ` then ${auto.at_end.spinning ? 'spinning' : 'not spinning'}` : ''}` : '';
+        process.stderr.write(`round ${round + 1}/${ROUNDS} ${key}: warm p50 ${stats(warm[key]).p50} ms, cold ${cold[key].at(-1)?.toFixed(0)} ms${parts}${chose}\n`);
       }
     }
   }
   py.close();
 
-  type ColdMedians = Omit<Cold, 'total' | 'graph'> & { graph: string };
+  type ColdMedians = Omit<Cold, 'total' | 'graph' | 'spinning'> & { graph: string };
   const figures: Record<string, { warm: Stats; cold: Stats; cold_breakdown_p50_ms?: ColdMedians }> = {};
   for (const key of Object.keys(warm)) {
     const b = breakdown[key];
-    const med = (k: keyof Omit<Cold, 'graph'>): number => median(b.map((c) => c[k]));
+    const med = (k: keyof Omit<Cold, 'graph' | 'spinning'>): number => median(b.map((c) => c[k]));
     figures[key] = {
       warm: stats(warm[key]),
       cold: stats(cold[key]),
-      ...(b ? { cold_breakdown_p50_ms: { config: med('config'), session: med('session'), tokenizer: med('tokenizer'), first_run: med('first_run'), rest: med('rest'), cpu: med('cpu'), graph: b[0].graph } } : {}),
+      ...(b ? { cold_breakdown_p50_ms: { config: med('config'), session: med('session'), tokenizer: med('tokenizer'), cpu_window: med('cpu_window'), first_run: med('first_run'), rest: med('rest'), cpu: med('cpu'), graph: b[0].graph } } : {}),
     };
   }
   const ratios: Record<string, { fp32: number; int8: number }> = {};
   const spinRatios: Record<string, { fp32: number; int8: number }> = {};
+  const noSpinRatios: Record<string, { fp32: number; int8: number }> = {};
   const unfusedRatios: Record<string, { fp32: number; int8: number }> = {};
   for (const task of ['mlm', 'ner']) {
     const base = figures[`${task}/pytorch`].warm.p50;
     const ratio = (v: Variant): number => +(base / figures[`${task}/${v}`].warm.p50).toFixed(2);
     ratios[task] = { fp32: ratio('fp32'), int8: ratio('int8') };
     spinRatios[task] = { fp32: ratio('fp32-spin'), int8: ratio('int8-spin') };
+    noSpinRatios[task] = { fp32: ratio('fp32-nospin'), int8: ratio('int8-nospin') };
     unfusedRatios[task] = { fp32: ratio('fp32-unfused'), int8: ratio('int8-unfused') };
   }
   const cpus = os.cpus();
@@ -210,11 +237,12 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     model: 'default MiniLM (6 layers, hidden 384, 12 heads) with fresh MLM / 9-label token-classification heads',
     sentences: { mlm: texts.mlm.length, ner: texts.ner.length, source: 'SST-2 dev' },
-    method: `rounds=${ROUNDS}, n=${N} warm requests per variant per round, variants alternated; latency = tokenize + forward + post-process of one sentence; cold = fresh engine to first answer, modules imported`,
-    cold_breakdown: 'medians over rounds: config = find folder + config.json; session = onnxruntime session of the main graph; tokenizer = parse + build (files read during the session); first_run = first forward pass; rest = tokenize + post-process of the first answer; cpu = process CPU time of the cold request (all threads), the least noisy figure on a shared machine; graph = file loaded',
+    method: `rounds=${ROUNDS}, n=${N} warm requests per variant per round, variants alternated; latency = tokenize + forward + post-process of one sentence; cold = fresh engine to first answer, modules imported; ${SETTLE_MS / 1000} s pause after each PyTorch variant (the spinning policy's windows)`,
+    cold_breakdown: 'medians over rounds: config = find folder + config.json; session = onnxruntime session of the main graph; tokenizer = parse + build (files read during the session); cpu_window = the wait for a CPU window long enough for thread spinning auto to decide, beyond the tokenizer it overlaps (0 when the monitor already had one); first_run = first forward pass; rest = tokenize + post-process of the first answer; cpu = process CPU time of the cold request (all threads), the least noisy figure on a shared machine; graph = file loaded',
     baseline: { what: 'PyTorch fp32 with SDPA attention (attn_implementation="sdpa") under torch.inference_mode, in Python', ...torchInfo },
     ours: {
-      what: 'onnxruntime-node CPU provider, graph optimisation level all, sequential execution, default intra-op threads (one per core), threads not spinning (the -spin variants: spinning within a request, force_spinning_stop); Hugging Face tokenizers (Node bindings)',
+      what: 'onnxruntime-node CPU provider, graph optimisation level all, sequential execution, default intra-op threads (one per core), thread spinning auto: spinning within a request (force_spinning_stop) while other work leaves an idle core per thread, else not (the -spin variants: always, the -nospin variants: never); Hugging Face tokenizers (Node bindings)',
+      intra_op_threads: sharedCpuMonitor().threads,
       onnxruntime_node: ortVersion(),
       graphs: { mlm: exportFacts('mlm'), ner: exportFacts('ner'), 'mlm-unfused': exportFacts('mlm', 'onnx-unfused'), 'ner-unfused': exportFacts('ner', 'onnx-unfused') },
     },
@@ -225,12 +253,14 @@ async function main(): Promise<void> {
     figures,
     speedup_vs_pytorch_warm_p50: ratios,
     speedup_vs_pytorch_warm_p50_spinning: spinRatios,
+    speedup_vs_pytorch_warm_p50_not_spinning: noSpinRatios,
+    auto_spinning: autoSpinning,
     speedup_vs_pytorch_warm_p50_unfused: unfusedRatios,
     machine: { cpu: cpus[0]?.model ?? 'unknown', cpu_flags: cpuFlags(), cores: cpus.length, memory_gb: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version, load_average_1min: { start: +loadBefore.toFixed(1), end: +os.loadavg()[0].toFixed(1) }, note: 'cores shared with other work; figures are noisy' },
   };
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
   fs.writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(`${JSON.stringify({ figures, ratios, spinRatios, unfusedRatios }, null, 1)}\n`);
+  process.stdout.write(`${JSON.stringify({ figures, ratios, spinRatios, noSpinRatios, unfusedRatios, autoSpinning }, null, 1)}\n`);
 }
 
 main().catch((err: unknown) => {

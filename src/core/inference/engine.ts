@@ -9,7 +9,8 @@ import { trimSpan, type Span } from './offsets';
 import { readModelConfig, resolveModelFolder, detectTask, type ModelConfig, type ModelFolder } from './folder';
 import { jointFill, joinPieces, logSoftmax } from './fillMaskWords';
 import { aggregateEntities, bestSpan, sigmoid, softmax, toClassification, topK, wholeWordSpan, type TokenPrediction } from './postprocess';
-import { floatData, int64Batch, loadOrt, openSession, type OpenedSession, type OrtTensor } from './runtime';
+import { floatData, int64Batch, loadOrt, openSession, type GraphName, type OpenedSession, type OrtTensor } from './runtime';
+import { sharedCpuMonitor, type CpuMonitor, type SpinDecision, type ThreadSpinning } from './spinning';
 import { readTokenizerFiles, ModelTokenizer, type Encoded } from './tokenizer';
 import { MASK_SPELLINGS, respellMask, tokenText } from './tokenizerInfo';
 import type {
@@ -24,6 +25,7 @@ import type {
   Precision,
   Provider,
   RequestOptions,
+  SpinningState,
 } from './types';
 
 export interface EngineOptions {
@@ -34,8 +36,13 @@ export interface EngineOptions {
   readonly idleMs?: number;
   /** Use the pre-optimised `_cpu` graphs where the export wrote them (default true; the bench turns it off to compare). */
   readonly optimisedGraphs?: boolean;
-  /** CPU threads spin within a request, not between requests (runtime.ts cpuOptions; default false). */
-  readonly spinning?: boolean;
+  /**
+   * Whether CPU threads spin within a request (runtime.ts cpuOptions): 'auto' (default) while the
+   * cores are idle (spinning.ts), re-opening a model's session when that changes; 'on'; 'off'.
+   */
+  readonly spinning?: ThreadSpinning;
+  /** Where 'auto' reads the CPU's idleness (default: the process's monitor of os.cpus()). */
+  readonly cpuMonitor?: CpuMonitor;
   readonly log?: (message: string) => void;
 }
 
@@ -70,19 +77,36 @@ class LoadedModel {
   readonly sessions = new Map<Graph, Promise<OpenedSession>>();
   inflight = 0;
   timer: NodeJS.Timeout | undefined;
+  /** Why the sessions spin or not (their options say whether). */
+  spinningReason: string;
+  /** The sessions being re-opened to follow the spinning policy; requests wait for it. */
+  switching: Promise<void> | undefined;
+  /** A re-open failed: the model keeps the sessions it has. */
+  switchFailed = false;
+  released = false;
   constructor(
     readonly folder: ModelFolder,
     readonly config: ModelConfig,
     readonly tokenizer: ModelTokenizer,
     readonly task: InferenceTask,
-    readonly main: OpenedSession,
+    public main: OpenedSession,
     readonly precision: Precision,
     public timings: LoadTimings,
   ) {
     this.sessions.set('main', Promise.resolve(main));
+    this.spinningReason = timings.spinning.reason;
+  }
+
+  get graphName(): GraphName {
+    return this.precision === 'int8' ? 'model_quantized' : 'model';
+  }
+
+  get spinning(): SpinningState {
+    return { spinning: this.main.spinning, reason: this.spinningReason };
   }
 
   async release(): Promise<void> {
+    this.released = true;
     const sessions = [...this.sessions.values()];
     this.sessions.clear();
     for (const s of sessions) await s.then((o) => o.session.release()).catch(() => undefined);
@@ -98,12 +122,14 @@ export class InferenceEngine {
   private readonly provider: Provider;
   private readonly precision: Precision;
   private readonly idleMs: number;
+  private readonly spinning: ThreadSpinning;
   private disposed = false;
 
   constructor(private readonly options: EngineOptions = {}) {
     this.provider = options.provider ?? 'cpu';
     this.precision = options.precision ?? 'fp32';
     this.idleMs = options.idleMs ?? 5 * 60_000;
+    this.spinning = options.spinning ?? 'auto';
   }
 
   async info(folder: string, opts: RequestOptions = {}): Promise<ModelInfo> {
@@ -115,6 +141,7 @@ export class InferenceEngine {
       precision: m.precision,
       hasAttentions: hasFile(m.folder.onnxDir, 'model_attentions.onnx'),
       graphFile: m.main.file,
+      spinning: m.spinning,
       maxLength: m.config.maxLength,
       ...(m.config.trainedMaxLength !== undefined ? { trainedMaxLength: m.config.trainedMaxLength } : {}),
       ...(m.config.textPair ? { textPair: true } : {}),
@@ -323,6 +350,7 @@ export class InferenceEngine {
   private async use<T>(folder: string, opts: RequestOptions, fn: (m: LoadedModel) => Promise<T>): Promise<T> {
     if (this.disposed) throw new Error('The inference engine was disposed.');
     checkAbort(opts.signal);
+    if (this.spinning === 'auto') this.monitor().use(this.idleMs);
     const key = keyOf(folder);
     let entry = this.models.get(key);
     if (!entry) {
@@ -334,6 +362,9 @@ export class InferenceEngine {
     clearTimeout(model.timer);
     model.inflight++;
     try {
+      // Only a request alone on its model re-opens it; one arriving meanwhile waits for the new sessions.
+      const switching = model.switching ?? (model.inflight === 1 ? this.followSpinning(model) : undefined);
+      if (switching) await switching;
       checkAbort(opts.signal);
       return await fn(model);
     } finally {
@@ -357,31 +388,97 @@ export class InferenceEngine {
    * Cold path. onnxruntime-node creates a session synchronously on the main thread (inside a
    * setImmediate), so it cannot overlap tokenizer construction; the tokenizer files are read on the
    * libuv pool meanwhile, then parsed once. The pre-optimised CPU graph is used where the export
-   * wrote one (runtime.ts).
+   * wrote one (runtime.ts). Spinning `auto` with no decision yet (the process's first load, or the
+   * first after a pause) needs a CPU window before the session: the tokenizer is built first, inside
+   * that window, so the load waits only for what the tokenizer leaves of it (SPIN_POLICY.minWindowMs).
    */
   private async load(folder: string): Promise<LoadedModel> {
     const t0 = performance.now();
+    const since = this.spinning === 'auto' && this.provider === 'cpu' ? this.monitor().snapshot() : undefined;
     const where = resolveModelFolder(folder);
     const config = readModelConfig(where.metaDir);
     const precision: Precision = this.precision === 'int8' && hasFile(where.onnxDir, 'model_quantized.onnx') ? 'int8' : 'fp32';
     const files = readTokenizerFiles(where.metaDir);
     files.catch(() => undefined); // awaited below; a session error must not leave it unhandled
     const t1 = performance.now();
-    const main = await openSession(where.onnxDir, precision === 'int8' ? 'model_quantized' : 'model', this.provider, this.options.optimisedGraphs ?? true, this.options.spinning);
-    const t2 = performance.now();
-    let tokenizer: ModelTokenizer;
-    try {
+    let tokenizer: ModelTokenizer | undefined;
+    let tokenizerMs = 0;
+    let cpuWindowMs = 0;
+    let decision = this.spinningNow();
+    if (!decision && since) {
       tokenizer = await ModelTokenizer.fromFiles(await files);
-    } catch (err) {
-      await main.session.release().catch(() => undefined);
-      throw err;
+      tokenizerMs = performance.now() - t1;
+      const waited = performance.now();
+      decision = await this.monitor().measure(since);
+      cpuWindowMs = performance.now() - waited;
     }
+    decision ??= { spin: false, reason: 'no CPU window measured yet: not spinning' };
+    const t2 = performance.now();
+    const main = await openSession(where.onnxDir, precision === 'int8' ? 'model_quantized' : 'model', this.provider, this.options.optimisedGraphs ?? true, decision.spin);
     const t3 = performance.now();
+    if (!tokenizer) {
+      try {
+        tokenizer = await ModelTokenizer.fromFiles(await files);
+      } catch (err) {
+        await main.session.release().catch(() => undefined);
+        throw err;
+      }
+      tokenizerMs = performance.now() - t3;
+    }
     if (main.fallbackReason) this.options.log?.(main.fallbackReason);
     if (main.graphFallbackReason) this.options.log?.(main.graphFallbackReason);
+    if (main.provider === 'cpu') this.options.log?.(`Thread spinning ${this.spinning} for ${main.file}: ${decision.reason}`);
     const task = detectTask(config, main.session.outputNames, undefined);
-    const timings: LoadTimings = { configMs: t1 - t0, sessionMs: t2 - t1, tokenizerMs: t3 - t2, graphFile: main.file };
+    const spinning = { spinning: main.spinning, reason: decision.reason };
+    const timings: LoadTimings = { configMs: t1 - t0, sessionMs: t3 - t2, tokenizerMs, graphFile: main.file, cpuWindowMs, spinning };
     return new LoadedModel(where, config, tokenizer, task, main, precision, timings);
+  }
+
+  private monitor(): CpuMonitor {
+    return this.options.cpuMonitor ?? sharedCpuMonitor();
+  }
+
+  /** Spin or not now, per the option; for 'auto', the monitor's last window (undefined before its first). */
+  private spinningNow(): Pick<SpinDecision, 'spin' | 'reason'> | undefined {
+    if (this.spinning !== 'auto') return { spin: this.spinning === 'on', reason: `set to "${this.spinning}": ${this.spinning === 'on' ? 'spinning' : 'not spinning'}` };
+    return this.monitor().current();
+  }
+
+  /**
+   * Spinning 'auto': when the policy's decision differs from what the model's CPU sessions were
+   * created with, re-open its main graph accordingly (the attention graph is re-opened on its next
+   * request) and release the old sessions; undefined when nothing is to change. The re-open costs
+   * one session creation (as at load), so it happens only when the policy changes its mind, which
+   * its hysteresis keeps rare; one session per graph stays in memory (two during the swap).
+   */
+  private followSpinning(m: LoadedModel): Promise<void> | undefined {
+    if (this.spinning !== 'auto' || m.main.provider !== 'cpu' || m.switchFailed) return undefined;
+    const decision = this.monitor().current();
+    if (!decision || decision.spin === m.main.spinning) return undefined;
+    m.switching = this.reopen(m, decision).finally(() => (m.switching = undefined));
+    return m.switching;
+  }
+
+  private async reopen(m: LoadedModel, decision: SpinDecision): Promise<void> {
+    let opened: OpenedSession;
+    try {
+      opened = await openSession(m.folder.onnxDir, m.graphName, this.provider, this.options.optimisedGraphs ?? true, decision.spin);
+    } catch (err) {
+      m.switchFailed = true;
+      this.options.log?.(`Could not re-open ${m.main.file} with threads ${decision.spin ? 'spinning' : 'not spinning'} (${(err as Error).message}); it keeps its session.`);
+      return;
+    }
+    if (m.released) {
+      await opened.session.release().catch(() => undefined);
+      return;
+    }
+    const old = [...m.sessions.values()];
+    m.sessions.clear();
+    m.sessions.set('main', Promise.resolve(opened));
+    m.main = opened;
+    m.spinningReason = decision.reason;
+    this.options.log?.(`Thread spinning auto for ${opened.file}, re-opened: ${decision.reason}`);
+    for (const s of old) await s.then((o) => o.session.release()).catch(() => undefined);
   }
 
   private expectTask(m: LoadedModel, task: InferenceTask): void {
@@ -405,7 +502,7 @@ export class InferenceEngine {
     let opened = m.sessions.get(graph);
     if (!opened) {
       if (!hasFile(m.folder.onnxDir, 'model_attentions.onnx')) throw new Error(`No model_attentions.onnx in ${m.folder.onnxDir}: re-export the run to see attention.`);
-      opened = openSession(m.folder.onnxDir, 'model_attentions', this.provider, this.options.optimisedGraphs ?? true, this.options.spinning);
+      opened = openSession(m.folder.onnxDir, 'model_attentions', this.provider, this.options.optimisedGraphs ?? true, m.main.spinning);
       m.sessions.set(graph, opened);
       opened.catch(() => m.sessions.delete(graph));
     }

@@ -24,6 +24,8 @@ export interface OpenedSession {
   readonly fallbackReason?: string;
   /** Why the pre-optimised CPU graph was not used although it is there, if it was not. */
   readonly graphFallbackReason?: string;
+  /** Whether the options the session was created with let its intra-op threads spin (CPU only). */
+  readonly spinning: boolean;
 }
 
 export type GraphName = 'model' | 'model_quantized' | 'model_attentions';
@@ -50,11 +52,18 @@ export function cpuGraphFile(dir: string, name: GraphName): string | undefined {
  * not spin while waiting for work: in an editor on a shared machine spinning burns cores the user
  * needs, and under contention it made both session creation and requests slower (bench/inference.md).
  * `spinning` lets them spin within a request only (no wake-up between its parallel sections) and stop
- * as each request ends (`force_spinning_stop`), for a machine with idle cores.
+ * as each request ends (`force_spinning_stop`), for a machine with idle cores: the engine decides
+ * (spinning.ts, its `auto` policy by default).
  */
 function cpuOptions(spinning = false): Ort.InferenceSession.SessionOptions {
   const session = spinning ? { force_spinning_stop: '1', intra_op: { allow_spinning: '1' } } : { intra_op: { allow_spinning: '0' } };
   return { graphOptimizationLevel: 'all', executionMode: 'sequential', executionProviders: ['cpu'], extra: { session } };
+}
+
+/** Whether session options let the intra-op threads spin (onnxruntime's default when unset: yes). */
+function allowsSpinning(options: Ort.InferenceSession.SessionOptions): boolean {
+  const session = (options.extra as { session?: { intra_op?: { allow_spinning?: string } } } | undefined)?.session;
+  return session?.intra_op?.allow_spinning !== '0';
 }
 
 /**
@@ -68,23 +77,25 @@ export async function openSession(dir: string, name: GraphName, provider: Provid
   const options = cpuOptions(spinning);
   const onCpu = async (fallbackReason?: string): Promise<OpenedSession> => {
     const optimised = optimisedGraph ? cpuGraphFile(dir, name) : undefined;
+    const cpu = { provider: 'cpu', fallbackReason, spinning: allowsSpinning(options) } as const;
     if (optimised) {
       try {
-        return { session: await ort.InferenceSession.create(optimised, options), provider: 'cpu', file: optimised, fallbackReason };
+        return { session: await ort.InferenceSession.create(optimised, options), file: optimised, ...cpu };
       } catch (err) {
         const graphFallbackReason = `${optimised} did not load (${(err as Error).message}); using ${plain}.`;
-        return { session: await ort.InferenceSession.create(plain, options), provider: 'cpu', file: plain, fallbackReason, graphFallbackReason };
+        return { session: await ort.InferenceSession.create(plain, options), file: plain, graphFallbackReason, ...cpu };
       }
     }
-    return { session: await ort.InferenceSession.create(plain, options), provider: 'cpu', file: plain, fallbackReason };
+    return { session: await ort.InferenceSession.create(plain, options), file: plain, ...cpu };
   };
   if (provider === 'cuda') {
     const missing = cudaLibraryMissing();
     if (missing) return onCpu(missing);
     try {
       // Fatal-only logging: a missing CUDA library is expected on most machines, and reported below.
-      const session = await ort.InferenceSession.create(plain, { graphOptimizationLevel: 'all', logSeverityLevel: 4, executionProviders: ['cuda', 'cpu'] });
-      return { session, provider: 'cuda', file: plain };
+      const cudaOptions: Ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', logSeverityLevel: 4, executionProviders: ['cuda', 'cpu'] };
+      const session = await ort.InferenceSession.create(plain, cudaOptions);
+      return { session, provider: 'cuda', file: plain, spinning: allowsSpinning(cudaOptions) };
     } catch (err) {
       return onCpu(`CUDA provider unavailable: ${(err as Error).message}`);
     }

@@ -97,6 +97,15 @@ export interface ModelInfo {
   readonly trainedMaxLength?: number;
   /** A classifier trained on sentence pairs: the editor sends two segments (config `bert_studio_text_pair`). */
   readonly textPair?: boolean;
+  /** Whether the main session's CPU threads spin within a request now, and why (engine option `spinning`). */
+  readonly spinning: SpinningState;
+}
+
+export interface SpinningState {
+  /** What the session was created with (its options' `intra_op.allow_spinning`). */
+  readonly spinning: boolean;
+  /** Why: the setting, or what `auto` measured ("0.1 of 2 cores busy with other work, ..."). */
+  readonly reason: string;
 }
 
 /** Where a model's cold load went, in ms (the benchmark reports them; the log shows them). */
@@ -110,4 +119,11 @@ export interface LoadTimings {
   /** The first forward pass of the main graph (feeds, run, outputs); undefined until there was one. */
   readonly firstRunMs?: number;
   readonly graphFile: string;
+  /**
+   * Spinning `auto` with no decision yet: how long the load waited for a CPU window long enough to
+   * decide (beyond the tokenizer's construction, which it overlaps); 0 otherwise.
+   */
+  readonly cpuWindowMs: number;
+  /** Whether the main session was created with spinning threads, and why. */
+  readonly spinning: SpinningState;
 }

@@ -1,22 +1,32 @@
 import * as vscode from 'vscode';
 import type { InferenceEngine } from '../../core/inference/engine';
+import { parseThreadSpinning } from '../../core/inference/spinning';
 import type { Provider } from '../../core/inference/types';
 import type { Ctx } from '../ctx';
 
 /** The engine, imported on first use so onnxruntime never loads during activation. */
 export class EngineHost implements vscode.Disposable {
   private engine: Promise<InferenceEngine> | undefined;
-  private provider: Provider | undefined;
+  /** The settings the engine was made with (provider, thread spinning): another value makes a new one. */
+  private settings: string | undefined;
+  private warned: string | undefined;
 
   constructor(private readonly ctx: Ctx) {}
 
   async get(): Promise<InferenceEngine> {
     const provider: Provider = this.ctx.config().get<string>('inference.provider') === 'cuda' ? 'cuda' : 'cpu';
-    if (this.engine && provider !== this.provider) void this.reset();
+    const spinning = parseThreadSpinning(this.ctx.config().get('inference.threadSpinning'));
+    if (spinning.problem && spinning.problem !== this.warned) {
+      this.warned = spinning.problem;
+      this.ctx.log.warn(spinning.problem);
+      void vscode.window.showWarningMessage(`BERT Studio: ${spinning.problem}`);
+    }
+    const settings = `${provider}/${spinning.mode}`;
+    if (this.engine && settings !== this.settings) void this.reset();
     if (!this.engine) {
-      this.provider = provider;
+      this.settings = settings;
       this.engine = import('../../core/inference/engine').then(
-        ({ InferenceEngine }) => new InferenceEngine({ provider, idleMs: 5 * 60_000, log: (m) => this.ctx.log.info(`inference: ${m}`) }),
+        ({ InferenceEngine }) => new InferenceEngine({ provider, spinning: spinning.mode, idleMs: 5 * 60_000, log: (m) => this.ctx.log.info(`inference: ${m}`) }),
       );
     }
     return this.engine;

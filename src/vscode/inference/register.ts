@@ -51,7 +51,7 @@ export function registerInference(ctx: Ctx): void {
       new DatasetLensProvider(engines, models),
     ),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('bertStudio.inference.provider')) void engines.reset();
+      if (e.affectsConfiguration('bertStudio.inference.provider') || e.affectsConfiguration('bertStudio.inference.threadSpinning')) void engines.reset();
     }),
   );
 }

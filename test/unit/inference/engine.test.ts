@@ -178,7 +178,7 @@ describe('inference engine cold path (pre-optimised graphs, load timings, bad fi
     const folder = path.join(fx.dir, 'sequence_classification');
     const fast = new InferenceEngine({ idleMs: 60_000 });
     const plain = new InferenceEngine({ idleMs: 60_000, optimisedGraphs: false });
-    const spinning = new InferenceEngine({ idleMs: 60_000, spinning: true }); // the fused graph, threads spinning within a request
+    const spinning = new InferenceEngine({ idleMs: 60_000, spinning: 'on' }); // the fused graph, threads spinning within a request
     try {
       assert.equal(path.basename((await fast.info(folder)).graphFile), 'model_cpu.onnx');
       assert.equal(path.basename((await plain.info(folder)).graphFile), 'model.onnx');
