@@ -15,3 +15,11 @@ export function tintColour(level: number, theme: TintTheme): string {
   const rgb = level > 0 ? (theme === 'light' ? '0, 150, 60' : '60, 200, 110') : theme === 'light' ? '210, 30, 30' : '255, 90, 90';
   return `rgba(${rgb}, ${alpha})`;
 }
+
+/**
+ * What an attribution moves, as the editor's and the viewer's hovers say it: "P(label)" for a
+ * sequence classifier, `the LOC logits of "Paris"` for a token classifier's entity (`target` its text).
+ */
+export function attributionQuantity(label: string, target?: string): string {
+  return target === undefined ? `P(${label})` : `the ${label} logits of "${target}"`;
+}

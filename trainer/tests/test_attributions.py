@@ -95,7 +95,7 @@ def test_serve_answers_each_request_and_survives_bad_ones(explainer):
     out = io.StringIO()
     serve(explainer, requests, out)
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert lines[0] == {"ready": True, "labels": explainer.labels}
+    assert lines[0] == {"ready": True, "labels": explainer.labels, "task": "sequence_classification"}
     answers = lines[1:]
     assert [a.get("id") for a in answers] == [1, 2, None, 3, 4]
     assert "tokens" in answers[0] and answers[0]["label"] in explainer.labels

@@ -1,9 +1,10 @@
 // The attention viewer's Attributions column, beside the maps: for a sequence classifier, Integrated
-// Gradients of the predicted (or a chosen) label on each of the viewer's tokens, tinted with the
+// Gradients of the predicted (or a chosen) label on each of the viewer's tokens (for a token
+// classifier, of a chosen predicted entity's tag logits), tinted with the
 // editor's colours (src/shared/attributionTints.ts, light or dark by the page's theme class, and the
 // high-contrast outline), the value on hover, computed on demand by the host (a button) and
 // cancellable. It names the model and the label it explains.
-import { tintColour, type TintTheme } from '../../src/shared/attributionTints';
+import { attributionQuantity, tintColour, type TintTheme } from '../../src/shared/attributionTints';
 import { el } from '../shared/dom';
 import type { AttributionsMessage, AttributionStateMessage, Explain, HostMessage, WebviewMessage } from './protocol';
 
@@ -25,9 +26,9 @@ export function pageTheme(classes: DOMTokenList): TintTheme {
 }
 
 /** One token's hover text: its attribution toward the label, worded as the editor's hover. */
-export function attributionHover(a: Pick<AttributionsMessage, 'label' | 'model'>, token: string, v: number | null): string {
+export function attributionHover(a: Pick<AttributionsMessage, 'label' | 'model' | 'target'>, token: string, v: number | null): string {
   if (v === null) return `${token}: no attribution (a special token, or past the model's length)`;
-  return `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(4)} to P(${a.label}) · "${token}" · ${a.model}`;
+  return `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(4)} to ${attributionQuantity(a.label, a.target)} · "${token}" · ${a.model}`;
 }
 
 export function attributionColumn(opts: { post: (m: WebviewMessage) => void; tip: HTMLElement; tokens: () => readonly string[] }): AttributionColumn {
@@ -37,7 +38,7 @@ export function attributionColumn(opts: { post: (m: WebviewMessage) => void; tip
   let explain: Explain | undefined;
   let shown: AttributionsMessage | undefined;
   let state: State = { state: 'idle' };
-  /** The label asked for; '' is the predicted one. */
+  /** The label asked for; '' is the predicted one. A token classifier: the entity's index, as text. */
   let target = '';
 
   const button = (label: string, cls: string, click: () => void): HTMLButtonElement => {
@@ -60,15 +61,24 @@ export function attributionColumn(opts: { post: (m: WebviewMessage) => void; tip
       element.replaceChildren(...parts);
       return;
     }
-    const labels = ['', ...explain.labels];
+    const entities = explain.entities;
+    if (entities && !entities.length) {
+      parts.push(el('div', 'meta attr-status', `${explain.model} predicts no entity in this text. In the editor, Explain the Prediction with the cursor on a word explains that word's tag.`));
+      element.replaceChildren(...parts);
+      return;
+    }
+    // A classifier: the predicted label or a chosen one; a token classifier: one of its predicted entities.
+    const options: [string, string][] = entities
+      ? entities.map((e, i) => [String(i), `${e.label}: ${e.text}`])
+      : [['', 'the predicted label'], ...explain.labels.map((l): [string, string] => [l, `label: ${l}`])];
     const pick = el('select', 'attr-target');
-    labels.forEach((l) => {
-      const o = el('option', undefined, l ? `label: ${l}` : 'the predicted label');
-      o.value = l;
-      o.selected = l === target;
+    for (const [value, text] of options) {
+      const o = el('option', undefined, text);
+      o.value = value;
+      o.selected = value === target;
       pick.append(o);
-    });
-    pick.setAttribute('aria-label', 'The label whose probability is explained');
+    }
+    pick.setAttribute('aria-label', entities ? 'The predicted entity whose tag logits are explained' : 'The label whose probability is explained');
     pick.addEventListener('change', () => (target = pick.value));
     const running = state.state === 'running';
     pick.disabled = running;
@@ -77,7 +87,9 @@ export function attributionColumn(opts: { post: (m: WebviewMessage) => void; tip
       pick,
       running
         ? button('Cancel', 'attr-cancel', () => opts.post({ type: 'cancelAttribution' }))
-        : button(shown ? 'Recompute' : 'Compute attributions', 'attr-run', () => opts.post({ type: 'attribute', ...(target ? { target } : {}) })),
+        : button(shown ? 'Recompute' : 'Compute attributions', 'attr-run', () =>
+            opts.post(entities ? { type: 'attribute', entity: Number(pick.value) } : { type: 'attribute', ...(target ? { target } : {}) }),
+          ),
     );
     parts.push(controls);
     if (running) parts.push(el('div', 'meta attr-status', `Integrated Gradients on ${explain.model}…`));
@@ -85,12 +97,17 @@ export function attributionColumn(opts: { post: (m: WebviewMessage) => void; tip
     else if (state.state === 'failed') parts.push(el('div', 'err attr-status', state.message ?? 'The attributions failed.'));
     const a = shown;
     if (!a) {
-      parts.push(el('div', 'meta', `Integrated Gradients: how much each token moves ${explain.model}'s probability of the label, from its training run.`));
+      parts.push(el('div', 'meta', entities
+        ? `Integrated Gradients: how much each token moves ${explain.model}'s logits of the entity's predicted tags, from its training run.`
+        : `Integrated Gradients: how much each token moves ${explain.model}'s probability of the label, from its training run.`));
       element.replaceChildren(...parts);
       return;
     }
-    parts.push(el('div', 'attr-caption', `${a.model} → ${a.label} ${(a.probability * 100).toFixed(1)}% (${a.chosen ? 'chosen label' : 'predicted'})`));
-    parts.push(el('div', 'meta', `green raises P(${a.label}), red lowers it · ${a.steps} steps, completeness within ${(a.completenessError * 100).toFixed(1)}%${a.cached ? ' · cached' : ''}`));
+    const quantity = attributionQuantity(a.label, a.target);
+    parts.push(el('div', 'attr-caption', a.target === undefined
+      ? `${a.model} → ${a.label} ${(a.probability * 100).toFixed(1)}% (${a.chosen ? 'chosen label' : 'predicted'})`
+      : `${a.model} → ${a.label} "${a.target}" ${(a.probability * 100).toFixed(1)}% (predicted entity)`));
+    parts.push(el('div', 'meta', `green raises ${quantity}, red lowers ${a.target === undefined ? 'it' : 'them'} · ${a.steps} steps, completeness within ${(a.completenessError * 100).toFixed(1)}%${a.cached ? ' · cached' : ''}`));
     if (a.unplaced) parts.push(el('div', 'meta', `${a.unplaced} attributed tokens lie past the viewer's tokens and are not shown.`));
     if (a.truncated) parts.push(el('div', 'meta', "The text was cut to the model's length."));
     const list = el('div', 'attr-tokens');
@@ -124,7 +141,8 @@ export function attributionColumn(opts: { post: (m: WebviewMessage) => void; tip
       explain = next;
       shown = undefined;
       state = { state: 'idle' };
-      if (target && !next?.labels.includes(target)) target = '';
+      if (next?.entities) target = target && Number(target) < next.entities.length ? target : '0';
+      else if (target && !next?.labels.includes(target)) target = '';
       render();
     },
     receive(m): m is AttributionsMessage | AttributionStateMessage {

@@ -35,11 +35,15 @@ export const ToWebview = { Show: 'show', Error: 'error', Attributions: 'attribut
 const NAME = str(300);
 const LABELS = arrayOf(NAME, 10_000);
 
+/** A token classifier's predicted entity in the text: UTF-16 offsets into it. */
+const ENTITY = object({ label: NAME, text: str(2000), start: count, end: count }, { exact: true });
+
 /**
  * What the Attributions column may explain: the first model when it is a sequence classifier (its
- * name and labels), or why it cannot (`problem`: an ONNX export without its PyTorch weights).
+ * name and labels) or a token classifier (its labels and the entities it predicts in the text, any
+ * of which can be explained), or why it cannot (`problem`: an ONNX export without its PyTorch weights).
  */
-export const EXPLAIN = object({ model: NAME, labels: LABELS, problem: optional(str(2000)) }, { exact: true });
+export const EXPLAIN = object({ model: NAME, labels: LABELS, entities: optional(arrayOf(ENTITY, 5000)), problem: optional(str(2000)) }, { exact: true });
 export type Explain = Infer<typeof EXPLAIN>;
 
 /**
@@ -50,8 +54,10 @@ const ATTRIBUTIONS = refine(
   message(ToWebview.Attributions, {
     model: NAME,
     label: NAME,
-    /** The label was chosen in the column (else the predicted one). */
+    /** The label (or entity) was chosen in the column (else the predicted label, or the first entity). */
     chosen: bool,
+    /** A token classifier: the text of the entity (or word) whose predicted tags' logit sum is explained. */
+    target: optional(str(2000)),
     probability: num(0, 1),
     baselineProbability: num(0, 1),
     steps: count,
@@ -82,8 +88,8 @@ export type AttributionStateMessage = Extract<HostMessage, { type: 'attributionS
 export const WEBVIEW_MESSAGE = tagged({
   [ToHost.Ready]: message(ToHost.Ready),
   [ToHost.Compare]: message(ToHost.Compare),
-  /** Compute the Attributions column: for `target`, else the predicted label. */
-  [ToHost.Attribute]: message(ToHost.Attribute, { target: optional(NAME) }),
+  /** Compute the Attributions column: for `target`, else the predicted label; a token classifier: `entity` (an index into explain.entities), else the first. */
+  [ToHost.Attribute]: message(ToHost.Attribute, { target: optional(NAME), entity: optional(count) }),
   [ToHost.CancelAttribution]: message(ToHost.CancelAttribution),
   [ToHost.Export]: refine(message(ToHost.Export, { format: oneOf('png', 'svg'), data: str(MAX_EXPORT_CHARS), name: str(80, /^[\w .-]{1,80}$/) }), (m) =>
     (m.format === 'png' ? m.data.startsWith('data:image/png;base64,') : m.data.startsWith('<svg')) ? undefined : `data is not ${m.format === 'png' ? 'a PNG data URL' : 'an SVG document'}`,

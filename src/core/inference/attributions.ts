@@ -1,8 +1,10 @@
 // Token attributions (Integrated Gradients) from the worker: one `attribute --serve` process per
 // model, kept while it is used (gradients need the PyTorch weights, which the host's ONNX engine has
-// not). Answers are cached per model, text, pair, target and steps; a cancelled request ends the
-// process (the next request starts a fresh one). Offsets come back in code points and leave here in
-// UTF-16 units, ready for editor positions.
+// not). A sequence classifier explains a label's probability; a token classifier (NER) explains the
+// predicted entity at `span` (the sum of its words' predicted-tag logits; analysis/attributions.py).
+// Answers are cached per model, text, pair, target, span and steps; a cancelled request ends the
+// process (the next request starts a fresh one). Offsets go out and come back in code points, and
+// are UTF-16 units on this side, ready for editor positions.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -21,7 +23,35 @@ export interface TokenAttribution {
   readonly attribution: number;
 }
 
+/** A token classifier's target: the entity (or the words) explained, UTF-16 offsets into the text. */
+export interface AttributionTarget {
+  readonly text: string;
+  readonly start: number;
+  readonly end: number;
+  /** The predicted tag of each word, whose logits F sums. */
+  readonly tags: readonly string[];
+  /** A predicted entity (else words outside every entity, under the cursor or selection). */
+  readonly entity: boolean;
+}
+
+export interface PredictedEntity {
+  readonly label: string;
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+}
+
 export interface Attributions {
+  /** What was explained: a label's probability, or (NER) the logit sum of the target's predicted tags. */
+  readonly task?: 'sequence_classification' | 'token_classification';
+  readonly output?: 'probability' | 'logit sum';
+  /** F(input) and F(baseline): the probabilities, or the NER logit sums. */
+  readonly value?: number;
+  readonly baseline_value?: number;
+  readonly target?: AttributionTarget;
+  /** NER: every entity the worker's model predicts in the text. */
+  readonly entities?: readonly PredictedEntity[];
+  /** The label (NER: the target's entity type, or its tags joined with "/"). */
   readonly label: string;
   readonly probability: number;
   readonly baseline_probability: number;
@@ -41,6 +71,8 @@ export interface AttributeRequest {
   readonly text: string;
   readonly pair?: string;
   readonly target?: string;
+  /** Token classifier: the characters (UTF-16 offsets into `text`, end exclusive) of the entity or word to explain; start = end is a cursor. */
+  readonly span?: readonly [number, number];
   readonly steps?: number;
   readonly signal?: AbortSignal;
 }
@@ -72,6 +104,13 @@ export function utf16Offsets(text: string): (cp: number) => number {
     map.push(u);
   }
   return (cp) => map[Math.min(Math.max(cp, 0), map.length - 1)];
+}
+
+/** A UTF-16 offset in `text` as a code-point offset (Python's str index); inside a surrogate pair counts the pair. */
+export function codePointOffset(text: string, utf16: number): number {
+  let cp = 0;
+  for (let u = 0; u < Math.min(Math.max(utf16, 0), text.length); u += text.codePointAt(u)! > 0xffff ? 2 : 1) cp++;
+  return cp;
 }
 
 type Pending = { resolve: (a: Attributions) => void; reject: (e: Error) => void };
@@ -118,7 +157,8 @@ class Server {
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.proc.stdin.write(`${JSON.stringify({ id, text: req.text, pair: req.pair, target: req.target, steps: req.steps })}\n`);
+      const span = req.span ? req.span.map((u) => codePointOffset(req.text, u)) : undefined;
+      this.proc.stdin.write(`${JSON.stringify({ id, text: req.text, pair: req.pair, target: req.target, span, steps: req.steps })}\n`);
     });
   }
 
@@ -192,12 +232,18 @@ export class AttributionService {
 }
 
 function cacheKey(model: string, req: Omit<AttributeRequest, 'signal'>): string {
-  return JSON.stringify([model, req.text, req.pair ?? null, req.target ?? null, req.steps ?? null]);
+  return JSON.stringify([model, req.text, req.pair ?? null, req.target ?? null, req.span ?? null, req.steps ?? null]);
 }
 
 function toUtf16(a: Attributions, req: AttributeRequest): Attributions {
   const maps = [utf16Offsets(req.text), utf16Offsets(req.pair ?? '')];
-  return { ...a, tokens: a.tokens.map((t) => ({ ...t, start: maps[t.segment](t.start), end: maps[t.segment](t.end) })) };
+  const shift = <T extends { start: number; end: number }>(x: T): T => ({ ...x, start: maps[0](x.start), end: maps[0](x.end) });
+  return {
+    ...a,
+    tokens: a.tokens.map((t) => ({ ...t, start: maps[t.segment](t.start), end: maps[t.segment](t.end) })),
+    ...(a.target ? { target: shift(a.target) } : {}),
+    ...(a.entities ? { entities: a.entities.map(shift) } : {}),
+  };
 }
 
 function abortError(): Error {

@@ -1,8 +1,9 @@
 import * as vscode from 'vscode';
-import { attributionTints, type AttributionService, TINT_LEVELS } from '../../core/inference/attributions';
+import { attributionTints, type Attributions, type AttributionService, TINT_LEVELS } from '../../core/inference/attributions';
 import { MAX_CHUNK_CHARS, textChunks } from '../../core/inference/chunks';
 import { entitySummary, modelDisplayName } from '../../core/inference/modelName';
-import { tintColour } from '../../shared/attributionTints';
+import type { InferenceTask } from '../../core/inference/types';
+import { attributionQuantity, tintColour } from '../../shared/attributionTints';
 import type { Ctx } from '../ctx';
 import { withInferenceProgress, type EngineHost } from './engineHost';
 import type { ActiveModels } from './models';
@@ -17,6 +18,12 @@ export class Annotations implements vscode.Disposable {
     backgroundColor: new vscode.ThemeColor('editor.findMatchHighlightBackground'),
     border: '1px solid',
     borderColor: new vscode.ThemeColor('charts.green'),
+  });
+  /** The entity (or words) a token classifier's attributions explain. */
+  private readonly explainedType = vscode.window.createTextEditorDecorationType({
+    border: '1px dotted',
+    borderColor: new vscode.ThemeColor('focusBorder'),
+    borderRadius: '2px',
   });
 
   /** Token attribution tints: index 0..4 toward the label (green), 5..9 against it (red), by strength. */
@@ -86,45 +93,119 @@ export class Annotations implements vscode.Disposable {
   }
 
   /**
-   * bertStudio.explainSelection: Integrated Gradients of the classifier's label on the selection
-   * (two selections for a pair classifier), tinted per token with the value on hover.
+   * bertStudio.explainSelection: Integrated Gradients, tinted per token with the value on hover. A
+   * sequence classifier explains its label on the selection (two selections for a pair classifier);
+   * a token classifier explains the predicted entity at the selection or the cursor (else the word
+   * there), over the paragraph around it.
    */
   async explainSelection(): Promise<void> {
     const editor = vscode.window.activeTextEditor;
     if (!editor) return;
+    const model = await this.explainedModel();
+    if (!model) return;
+    if (model.task === 'token-classification') return this.explainEntity(editor, model.folder);
     const selected = editor.selections.filter((s) => !s.isEmpty);
     if (selected.length === 0) {
       void vscode.window.showInformationMessage('BERT Studio: select the text to explain (two ranges for a sentence-pair model).');
       return;
     }
-    const model = await this.models.require('sequence-classification');
-    if (!model) return;
     const doc = editor.document;
     const [first, second] = selected;
     const text = doc.getText(first).slice(0, MAX_CHUNK_CHARS);
     const pair = second ? doc.getText(second).slice(0, MAX_CHUNK_CHARS) : undefined;
-    const name = modelDisplayName(model);
-    const result = await withInferenceProgress(`BERT Studio: explaining the prediction of ${name}…`, (signal) => this.attributions.attribute(model, { text, pair, signal }));
+    const name = modelDisplayName(model.folder);
+    const result = await withInferenceProgress(`BERT Studio: explaining the prediction of ${name}…`, (signal) => this.attributions.attribute(model.folder, { text, pair, signal }));
     if (!result) return;
-    const types = this.tintTypes();
-    const byType = new Map<number, vscode.DecorationOptions[]>();
-    for (const { token, level } of attributionTints(result.tokens)) {
-      if (level === 0) continue;
-      const sel = token.segment === 0 ? first : second;
-      const base = doc.offsetAt(sel.start);
-      const range = new vscode.Range(doc.positionAt(base + token.start), doc.positionAt(base + token.end));
-      const hover = new vscode.MarkdownString();
-      hover.appendText(`${token.attribution >= 0 ? '+' : '−'}${Math.abs(token.attribution).toFixed(4)} to P(${result.label}) · "${token.token}" · ${name}`);
-      const index = level > 0 ? level - 1 : TINT_LEVELS - level - 1;
-      (byType.get(index) ?? byType.set(index, []).get(index))?.push({ range, hoverMessage: hover });
-    }
-    types.forEach((t, i) => this.decorate(editor, t, byType.get(i) ?? []));
+    this.tintAttributions(editor, result, name, (segment) => doc.offsetAt((segment === 0 ? first : second).start));
+    this.decorate(editor, this.explainedType, []);
     const legend = new vscode.MarkdownString(`**Attributions** (Integrated Gradients, ${result.steps} steps) by ${name}\n\n`);
     legend.appendMarkdown(`- prediction: ${result.label} ${(result.probability * 100).toFixed(1)}% (${(result.baseline_probability * 100).toFixed(1)}% on the padding baseline)\n`);
     legend.appendMarkdown('- green raises the probability of the label, red lowers it; the deeper, the stronger\n');
-    legend.appendMarkdown(`- completeness: the attributions sum to ${result.sum.toFixed(4)} against a change of ${result.delta.toFixed(4)} (${(result.completeness_error * 100).toFixed(1)}% apart)\n`);
-    if (result.truncated) legend.appendMarkdown('- the selection was cut to the model\'s length\n');
+    this.finishLegend(legend, result);
     this.remember(editor, `$(symbol-color) ${result.label} ${(result.probability * 100).toFixed(0)}%: attributions`, legend);
+  }
+
+  /**
+   * The model Explain uses: the active classification or named-entity model (asked when both are
+   * set); another task's model is refused by name, with what works.
+   */
+  private async explainedModel(): Promise<{ task: InferenceTask; folder: string } | undefined> {
+    const explained: InferenceTask[] = ['sequence-classification', 'token-classification'];
+    const active = explained.flatMap((task) => {
+      const folder = this.models.get(task);
+      return folder ? [{ task, folder }] : [];
+    });
+    if (active.length === 2) {
+      const pick = await vscode.window.showQuickPick(
+        active.map((m) => ({ label: modelDisplayName(m.folder), description: m.task === 'token-classification' ? 'named entities: explains the entity at the cursor' : 'classification: explains the label of the selection', model: m })),
+        { title: 'Explain with which model?' },
+      );
+      return pick?.model;
+    }
+    if (active.length === 1) return active[0];
+    const other = (['question-answering', 'fill-mask'] as const).find((t) => this.models.get(t));
+    const why = other ? `the active ${other} model (${modelDisplayName(this.models.get(other)!)}) cannot be explained yet: ` : '';
+    const choice = await vscode.window.showInformationMessage(`BERT Studio: ${why}attributions explain a classification model (its label on the selection) or a named-entity model (the entity at the cursor). Choose one (a run or a folder with model.onnx).`, 'Choose Model…');
+    if (choice !== 'Choose Model…') return undefined;
+    const task = await this.models.use(undefined);
+    if (!task) return undefined;
+    if (!explained.includes(task)) {
+      void vscode.window.showInformationMessage(`BERT Studio: that is a ${task} model, which attributions cannot explain yet; it is in use for its own commands. Explain works with a classification or named-entity model.`);
+      return undefined;
+    }
+    return { task, folder: this.models.get(task)! };
+  }
+
+  /**
+   * A token classifier: the entity at the selection (or the cursor; else the word there) in its
+   * paragraph, the attributions of its predicted tags' logits over the paragraph's tokens.
+   */
+  private async explainEntity(editor: vscode.TextEditor, folder: string): Promise<void> {
+    const doc = editor.document;
+    const [from, to] = [doc.offsetAt(editor.selection.start), doc.offsetAt(editor.selection.end)];
+    // The paragraph Annotate Entities would read around it.
+    const chunk = textChunks(doc.getText()).find((c) => c.offset <= from && from <= c.offset + c.text.length);
+    if (!chunk) {
+      void vscode.window.showInformationMessage('BERT Studio: put the cursor on a word, or select an entity, to explain what the named-entity model predicts there.');
+      return;
+    }
+    const span: [number, number] = [from - chunk.offset, Math.min(to, chunk.offset + chunk.text.length) - chunk.offset];
+    const name = modelDisplayName(folder);
+    const result = await withInferenceProgress(`BERT Studio: explaining the entity predicted by ${name}…`, (signal) => this.attributions.attribute(folder, { text: chunk.text, span, signal }));
+    if (!result?.target) return;
+    const target = result.target;
+    this.tintAttributions(editor, result, name, () => chunk.offset);
+    const range = new vscode.Range(doc.positionAt(chunk.offset + target.start), doc.positionAt(chunk.offset + target.end));
+    this.decorate(editor, this.explainedType, [{ range }]);
+    const what = target.entity ? `the entity "${target.text}" (${result.label})` : `"${target.text}", outside every predicted entity (${target.tags.join(' ')})`;
+    const legend = new vscode.MarkdownString(`**Attributions** (Integrated Gradients, ${result.steps} steps) by ${name}\n\n`);
+    legend.appendMarkdown(`- explained: ${what}, tags ${target.tags.join(' ')} at ${(result.probability * 100).toFixed(1)}% on average\n`);
+    legend.appendMarkdown(`- the quantity: the sum of those tags' logits, ${(result.value ?? 0).toFixed(3)} (${(result.baseline_value ?? 0).toFixed(3)} on the padding baseline), over the paragraph's tokens\n`);
+    legend.appendMarkdown('- green raises the logits, red lowers them; the deeper, the stronger\n');
+    this.finishLegend(legend, result);
+    this.remember(editor, `$(symbol-color) ${result.label} "${target.text.slice(0, 30)}": attributions`, legend);
+  }
+
+  /** Tints each token (`base(segment)`: where its text starts in the document) with the value on hover. */
+  private tintAttributions(editor: vscode.TextEditor, result: Attributions, name: string, base: (segment: number) => number): void {
+    const doc = editor.document;
+    const quantity = attributionQuantity(result.label, result.target?.text);
+    const byType = new Map<number, vscode.DecorationOptions[]>();
+    for (const { token, level } of attributionTints(result.tokens)) {
+      if (level === 0) continue;
+      const at = base(token.segment);
+      const range = new vscode.Range(doc.positionAt(at + token.start), doc.positionAt(at + token.end));
+      const hover = new vscode.MarkdownString();
+      hover.appendText(`${token.attribution >= 0 ? '+' : '−'}${Math.abs(token.attribution).toFixed(4)} to ${quantity} · "${token.token}" · ${name}`);
+      const index = level > 0 ? level - 1 : TINT_LEVELS - level - 1;
+      (byType.get(index) ?? byType.set(index, []).get(index))?.push({ range, hoverMessage: hover });
+    }
+    this.tintTypes().forEach((t, i) => this.decorate(editor, t, byType.get(i) ?? []));
+  }
+
+  private finishLegend(legend: vscode.MarkdownString, result: Attributions): void {
+    legend.appendMarkdown(`- completeness: the attributions sum to ${result.sum.toFixed(4)} against a change of ${result.delta.toFixed(4)} (${(result.completeness_error * 100).toFixed(1)}% apart)\n`);
+    if (result.truncated) legend.appendMarkdown("- the text was cut to the model's length\n");
   }
 
   /** bertStudio.clearAnnotations: removes entity, label, answer and attribution annotations from the active editor. */
@@ -135,6 +216,7 @@ export class Annotations implements vscode.Disposable {
     this.clear(editor, this.entityTypes);
     this.clear(editor, this.labelTypes);
     this.decorate(editor, this.answerType, []);
+    this.decorate(editor, this.explainedType, []);
     this.annotated.delete(editor.document.uri.toString());
     this.applied.delete(editor.document.uri.toString());
     this.showStatus(editor);
@@ -303,6 +385,6 @@ export class Annotations implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const t of [...this.entityTypes.values(), ...this.labelTypes.values(), ...(this.tints ?? []), this.answerType, this.status, this.watch, this.attributions]) t.dispose();
+    for (const t of [...this.entityTypes.values(), ...this.labelTypes.values(), ...(this.tints ?? []), this.answerType, this.explainedType, this.status, this.watch, this.attributions]) t.dispose();
   }
 }

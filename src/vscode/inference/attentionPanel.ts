@@ -17,7 +17,8 @@ const TASK_ORDER: InferenceTask[] = ['fill-mask', 'token-classification', 'seque
 /**
  * "Show Attention for Selection": the attention viewer, with a second model to compare and, for a
  * sequence classifier, an Attributions column (Integrated Gradients of the predicted or a chosen
- * label, computed on demand through the editor's AttributionService: the same worker and cache).
+ * label, computed on demand through the editor's AttributionService: the same worker and cache);
+ * for a token classifier, of a predicted entity's tag logits (the entities the engine finds in the text).
  */
 export class AttentionPanel extends InferencePanel {
   /** What a reloaded page is sent again: the maps, then the attributions shown beside them. */
@@ -83,7 +84,12 @@ export class AttentionPanel extends InferencePanel {
       }
       const info = await engine.info(this.models[0], { signal: controller.signal });
       const first = this.models[0];
-      this.explain = info.task === 'sequence-classification' ? { model: modelDisplayName(first), labels: [...info.labels], ...(attributionProblem(first) ? { problem: attributionProblem(first) } : {}) } : undefined;
+      const explained = info.task === 'sequence-classification' || info.task === 'token-classification';
+      const problem = explained ? attributionProblem(first) : undefined;
+      const entities = info.task === 'token-classification' && !problem
+        ? (await engine.tokenClassify(first, this.text, { signal: controller.signal })).map((e) => ({ label: e.type, text: e.text, start: e.start, end: e.end }))
+        : undefined;
+      this.explain = explained ? { model: modelDisplayName(first), labels: [...info.labels], ...(entities ? { entities } : {}), ...(problem ? { problem } : {}) } : undefined;
       if (sets.length === 2 && (sets[0].tokens.join('\u0001') !== sets[1].tokens.join('\u0001') || sets[0].layers !== sets[1].layers || sets[0].heads !== sets[1].heads)) {
         throw new Error('The two models tokenize the text differently or have different shapes: no diff possible.');
       }
@@ -91,7 +97,7 @@ export class AttentionPanel extends InferencePanel {
       this.attributed = undefined;
       this.post({ type: 'show', text: this.text, sets, ...(this.explain ? { explain: this.explain } : {}) });
       // Explained before (in the editor, or here): shown at once, from the cache.
-      const cached = this.explain && !this.explain.problem ? this.attributions.cached(first, { text: this.text }) : undefined;
+      const cached = this.explain && !this.explain.problem ? this.attributions.cached(first, this.request(undefined, 0)) : undefined;
       if (cached) this.showAttributions(cached, false, true);
     } catch (err) {
       if (!controller.signal.aborted) this.post({ type: 'error', message: (err as Error).message });
@@ -105,7 +111,7 @@ export class AttentionPanel extends InferencePanel {
         for (const m of [this.shown, this.shown?.type === 'show' ? this.attributed : undefined]) if (m) void this.panel?.webview.postMessage(m);
         return;
       case 'attribute':
-        await this.attribute(m.target);
+        await this.attribute(m.target, m.entity);
         return;
       case 'cancelAttribution':
         this.attributing?.abort();
@@ -133,8 +139,18 @@ export class AttentionPanel extends InferencePanel {
     }
   }
 
-  /** The Attributions column: Integrated Gradients of `target` (else the predicted label) on the first model, cancellable. */
-  private async attribute(target: string | undefined): Promise<void> {
+  /**
+   * What the column asks the worker: a classifier's `target` label (else the predicted one); a token
+   * classifier's entity `entity` of explain.entities (its characters).
+   */
+  private request(target: string | undefined, entity: number | undefined): { text: string; target?: string; span?: [number, number] } {
+    const e = this.explain?.entities?.[entity ?? 0];
+    if (this.explain?.entities) return { text: this.text, ...(e ? { span: [e.start, e.end] as [number, number] } : {}) };
+    return { text: this.text, ...(target ? { target } : {}) };
+  }
+
+  /** The Attributions column: Integrated Gradients of `target` (else the predicted label), or of an entity, on the first model, cancellable. */
+  private async attribute(target: string | undefined, entity: number | undefined): Promise<void> {
     const model = this.models[0];
     if (!model || !this.explain || this.explain.problem) return;
     this.attributing?.abort();
@@ -146,11 +162,11 @@ export class AttentionPanel extends InferencePanel {
     };
     state({ type: 'attributionState', state: 'running' });
     try {
-      const req = { text, ...(target ? { target } : {}) };
+      const req = this.request(target, entity);
       const cached = this.attributions.cached(model, req);
       const result = cached ?? (await this.attributions.attribute(model, { ...req, signal: controller.signal }));
       if (this.attributing !== controller || this.text !== text) return;
-      this.showAttributions(result, !!target, !!cached);
+      this.showAttributions(result, !!target || !!entity, !!cached);
     } catch (err) {
       if ((err as Error).name === 'AbortError') return state({ type: 'attributionState', state: 'cancelled' });
       if (!(err instanceof AttributionError)) this.ctx.log.error(`attention: attributions failed: ${(err as Error).stack ?? String(err)}`);
@@ -162,7 +178,7 @@ export class AttentionPanel extends InferencePanel {
 
   private showAttributions(result: Attributions, chosen: boolean, cached: boolean): void {
     const placed = placeAttributions(this.spans, result.tokens);
-    this.post({ type: 'attributions', model: this.explain?.model ?? modelDisplayName(this.models[0]), chosen, cached, ...attributionSummary(result, placed) });
+    this.post({ type: 'attributions', model: this.explain?.model ?? modelDisplayName(this.models[0]), chosen, cached, ...(result.target ? { target: result.target.text } : {}), ...attributionSummary(result, placed) });
   }
 }
 
