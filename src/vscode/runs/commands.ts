@@ -21,7 +21,7 @@ import { readStartFailure } from '../../core/runs/startFailure';
 import { TASK_INFO } from '../../shared/tasks';
 import { quietOnce, runName } from './monitor';
 import { registerAdvancedEditor } from './advancedEditor';
-import { askTrainingFields } from './wizard';
+import { askTrainingFields, pickDevice } from './wizard';
 
 /** Imported dataset snapshots with what a run takes from each manifest (read once, in core). */
 async function snapshotChoices(datasetsDir: string): Promise<(SnapshotRunInputs & { id: string })[]> {
@@ -277,10 +277,9 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
         const choices = deviceChoices(names).map((c) => (c.label === configured ? { ...c, description: [c.description, 'bertStudio.defaultDevice'].filter(Boolean).join(' · ') } : c));
         return [...choices.filter((c) => c.label === configured), ...choices.filter((c) => c.label !== configured)];
       });
-      // Like every step, it stays open when the focus moves (the editor behind taking it back, e.g.
-      // the walkthrough after the previous step's quick pick closed): only Escape cancels the wizard.
-      const devicePick = await vscode.window.showQuickPick(devices, { title: wizardTitle('device'), ignoreFocusOut: true });
-      if (!devicePick) return;
+      // Its items are complete before it shows (wizard.ts, pickDevice): a click is never lost to a late list.
+      const device = await pickDevice(devices);
+      if (!device) return;
       // The same checks and the same folder-making as `bert-studio train` (core/runs/create.ts).
       const created = await createRunOrSay(s, {
         request: {
@@ -288,7 +287,7 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
           model,
           dataset: dataPick.dataset?.id,
           train: trainFile,
-          device: devicePick.label,
+          device,
           training,
         },
       }, { ...runEnvironment(layout.datasetsDir, python), workspace: path.dirname(layout.root) });

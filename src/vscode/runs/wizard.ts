@@ -182,3 +182,39 @@ export async function askTrainingFields(ctx: Ctx, o: TrainingStepsOptions): Prom
     if (edited) return wizardTraining(steps, { ...values, ...edited });
   }
 }
+
+/**
+ * The device step, with its items complete before it shows. `showQuickPick` always shows its pick
+ * busy and empty and sends the items after (even an array: the extension host passes it on as a
+ * promise), and this step's items wait on the CUDA probe, which imports torch: the list filled in
+ * under the pointer seconds later and re-laid out, and the click that landed meanwhile was lost. So
+ * the probe is awaited first (a progress note when it is still running) and the pick is one quick
+ * pick whose items and active item are set before `show()`, sent together; nothing changes after.
+ * Like every step it stays open when the focus moves: only Escape cancels the wizard.
+ */
+export async function pickDevice(choices: Thenable<vscode.QuickPickItem[]>): Promise<string | undefined> {
+  let ready = false;
+  Promise.resolve(choices).then(() => (ready = true), () => (ready = true));
+  await Promise.resolve();
+  const items = ready
+    ? await choices
+    : await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'BERT Studio: looking for CUDA devices…' }, () => Promise.resolve(choices));
+  const qp = vscode.window.createQuickPick<vscode.QuickPickItem>();
+  qp.title = wizardTitle('device');
+  qp.ignoreFocusOut = true;
+  qp.items = items;
+  if (items[0]) qp.activeItems = [items[0]];
+  return new Promise((resolve) => {
+    const subs: vscode.Disposable[] = [];
+    const done = (pick: vscode.QuickPickItem | undefined): void => {
+      for (const d of subs) d.dispose();
+      qp.dispose();
+      resolve(pick?.label);
+    };
+    subs.push(
+      qp.onDidAccept(() => done(qp.selectedItems[0] ?? qp.activeItems[0])),
+      qp.onDidHide(() => done(undefined)),
+    );
+    qp.show();
+  });
+}
