@@ -63,7 +63,7 @@ _INT_FIELDS = {"max_steps", "per_device_train_batch_size", "per_device_eval_batc
                "max_answer_length", "n_best_size", "freeze_layers"}
 _FLOAT_FIELDS = {"num_train_epochs", "learning_rate", "weight_decay", "warmup_ratio", "max_grad_norm",
                  "mlm_probability", "short_seq_prob", "threshold", "layerwise_lr_decay"}
-_BOOL_FIELDS = {"torch_compile", "group_by_length", "whole_word_masking", "nsp", "freeze_embeddings", "freeze_base_model", "record_dynamics", "packing", "prune_last_layer"}
+_BOOL_FIELDS = {"group_by_length", "whole_word_masking", "nsp", "freeze_embeddings", "freeze_base_model", "record_dynamics", "packing", "prune_last_layer"}
 # The same ranges as the host's pre-launch check: field -> (low, low included, high, high included).
 _RANGES: dict[str, tuple[float | None, bool, float | None, bool]] = {
     "num_train_epochs": (0, False, None, False),
@@ -216,7 +216,7 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         if not isinstance(value, bool):
             raise SpecError(f"{where} must be true or false, not {_shown(value)}.", where)
         return value
-    if name == "bf16":
+    if name in ("bf16", "torch_compile"):
         if value not in ("auto", True, False) or isinstance(value, (int, float)) and not isinstance(value, bool):
             raise SpecError(f'{where} must be "auto", true or false, not {_shown(value)}.', where)
         return value

@@ -62,7 +62,7 @@ const MEANING: Readonly<Record<string, string>> = {
   metric_for_best_model: "the evaluation metric that picks the best checkpoint; null for the task's default",
   early_stopping_patience: 'stop after this many evaluations without improvement; null never stops early',
   bf16: 'bfloat16 mixed precision: "auto" uses it where the device supports it',
-  torch_compile: 'compile the model with torch.compile (slower start, faster steps on a GPU)',
+  torch_compile: 'torch.compile: "auto" compiles after timing the first steps, where the rest of the run pays for the compile',
   group_by_length: 'batch examples of similar length together (less padding)',
   freeze_embeddings: 'the embedding layer stays frozen',
   doc_stride: 'tokens shared by neighbouring windows of a long context',
@@ -153,7 +153,7 @@ function examples(task: Task, name: string): unknown[] | undefined {
   switch (trainingField(name)?.kind) {
     case 'bool':
       return [true, false];
-    case 'bf16':
+    case 'autoBool':
       return ['auto', true, false];
     case 'metric':
       return [...new Set([...TASK_METRICS[task], ...(task === 'sequence_classification' ? MULTI_LABEL_METRICS : [])])];

@@ -16,7 +16,7 @@ export const REPORT_TO = ['none', 'all', 'tensorboard', 'mlflow'];
 /** The shortest max_seq_length worth training with ([CLS], [SEP] and a few tokens). */
 export const MIN_SEQ_LENGTH = 8;
 
-type Kind = 'int' | 'count' | 'number' | 'bool' | 'bf16' | 'metric' | 'patience' | 'reportTo' | 'schedule';
+type Kind = 'int' | 'count' | 'number' | 'bool' | 'autoBool' | 'metric' | 'patience' | 'reportTo' | 'schedule';
 
 /**
  * A training field's type and range. `min`/`max` bound numbers (`above`/`below` exclusively);
@@ -57,8 +57,8 @@ export const TRAINING_FIELDS: Readonly<Record<string, FieldRule>> = {
   seed: { kind: 'int', min: 0, max: 2 ** 32 - 1 },
   metric_for_best_model: { kind: 'metric' },
   early_stopping_patience: { kind: 'patience' },
-  bf16: { kind: 'bf16' },
-  torch_compile: { kind: 'bool' },
+  bf16: { kind: 'autoBool' },
+  torch_compile: { kind: 'autoBool' },
   group_by_length: { kind: 'bool' },
   freeze_embeddings: { kind: 'bool' },
   freeze_layers: { kind: 'int', min: 0, what: 'the first N encoder layers stay frozen' },
@@ -150,7 +150,7 @@ function ruleProblem(r: FieldRule, v: unknown): string | undefined {
       return isNum && inRange(v as number) ? undefined : `a number${rangeText(r) ? ` ${rangeText(r)}` : ''}`;
     case 'bool':
       return typeof v === 'boolean' ? undefined : 'true or false';
-    case 'bf16':
+    case 'autoBool':
       return v === 'auto' || typeof v === 'boolean' ? undefined : '"auto", true or false';
     case 'metric':
       return v === null || (typeof v === 'string' && v !== '') ? undefined : 'a metric name, or null for the task\'s default';

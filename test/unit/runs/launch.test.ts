@@ -57,6 +57,7 @@ describe('training fields (Trainer-style names)', () => {
       ['seed', 2 ** 33, /at most/],
       ['early_stopping_patience', 0, /or null/],
       ['bf16', 'yes', /"auto", true or false/],
+      ['torch_compile', 'always', /"auto", true or false/],
       ['group_by_length', 1, /true or false/],
       ['threshold', 1, /under 1/],
       ['threshold', 0, /over 0/],

@@ -27,6 +27,7 @@ from .checkpoint import (
     save_rank_rng,
     tmp_dir_for,
 )
+from . import compile_policy
 from .control import StopControl
 from .events import EventLog
 from .freezing import Freezing
@@ -113,8 +114,15 @@ class Trainer:
         self.freezing.apply(self.state.step, self.state.epoch)
         self._params_event()
         self.model: torch.nn.Module = self.raw_model
-        if spec.t("torch_compile"):
+        # training.torch_compile: true compiles now; "auto" times the first eager steps (compile_policy).
+        self.compile_pending: _CompileTimer | None = None
+        compile_now, note = compile_policy.upfront(spec.t("torch_compile"), self.rt.distributed, self.packer is not None)
+        if note:
+            self.events.log("info", note)
+        if compile_now:
             self.model = torch.compile(self.model)
+        elif compile_now is None:
+            self.compile_pending = _CompileTimer()
         if self.rt.distributed:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
@@ -126,7 +134,7 @@ class Trainer:
         (logged either way)."""
         if self.task.name not in PACKING_TASKS or not self.spec.t("packing"):
             return None
-        if self.spec.t("torch_compile"):
+        if self.spec.t("torch_compile") is True:
             self.events.log("warning", "training.packing is off under training.torch_compile (every new packed "
                             "layout would recompile); training on padded batches")
             return None
@@ -190,6 +198,8 @@ class Trainer:
                     self._unfrozen()
                 window.add(*self._train_step(groups[st.batch_group]))
                 st.step += 1
+                if self.compile_pending:
+                    self._maybe_compile()
                 st.batch_group += 1
                 stop_requested = self.rt.any_true(self.control.requested(st.step))
                 if st.step % logging_steps == 0 or st.step == self.max_steps:
@@ -220,6 +230,20 @@ class Trainer:
             self._checkpoint()
         self._finish()
         return "completed"
+
+    def _maybe_compile(self) -> None:
+        """training.torch_compile "auto": after TIMED_STEPS eager steps (the first one not counted),
+        compile when the rest of the run pays for it (compile_policy.decide), and decide only once."""
+        timer = self.compile_pending
+        assert timer is not None
+        step_seconds = timer.tick()
+        if step_seconds is None:
+            return
+        self.compile_pending = None
+        compile_now, why = compile_policy.decide(self.rt.device.type, step_seconds, self.max_steps - self.state.step)
+        self.events.log("info", why)
+        if compile_now:
+            self.model = torch.compile(self.raw_model)
 
     def _train_step(self, micro_batches: Sequence[list[int]]) -> tuple[dict[str, torch.Tensor], torch.Tensor | None, int, int, float]:
         """One optimizer step over `accum` micro-batches. Losses stay on the device (no sync per step)."""
@@ -381,6 +405,25 @@ class Trainer:
         self.task.save_extras(model_dir)
         self.events.log("info", f"model written to {model_dir.name}/" + (f" (best {self.metric} at step "
                         f"{self.state.best['step']})" if use_best and self.state.best else ""))
+
+
+class _CompileTimer:
+    """Times eager optimizer steps for training.torch_compile "auto": the first is warm-up."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.start = 0.0
+
+    def tick(self) -> float | None:
+        """Call after each step; the mean step time once TIMED_STEPS steps after the first are timed."""
+        now = time.perf_counter()
+        self.count += 1
+        if self.count == 1:
+            self.start = now
+            return None
+        if self.count <= compile_policy.TIMED_STEPS:
+            return None
+        return (now - self.start) / (self.count - 1)
 
 
 class _Window:
