@@ -100,8 +100,10 @@ export interface EvalHandlers {
 }
 
 export function renderEval(root: HTMLElement, report: EvalReport | null | undefined, h: EvalHandlers): void {
-  // A confusion-matrix cell chosen with the keyboard keeps the focus through the re-render it causes.
-  const focused = root.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset.cell : undefined;
+  // A confusion-matrix cell chosen with the keyboard, or a listed example, keeps the focus through a re-render.
+  const active = root.contains(document.activeElement) ? (document.activeElement as HTMLElement) : undefined;
+  const focused = active?.dataset.cell;
+  const focusedExample = active?.dataset.example;
   clear(root);
   if (!report) {
     root.append(el('p', 'muted', 'No evaluation yet.'));
@@ -157,7 +159,10 @@ export function renderEval(root: HTMLElement, report: EvalReport | null | undefi
     }
   }
   if (report.misclassified.length) {
-    root.append(el('h4', undefined, caption));
+    // Announced when a cell lists its examples (the focus stays in the matrix, as on the data map's region buttons).
+    const head = el('h4', 'examples-caption', caption);
+    head.setAttribute('aria-live', 'polite');
+    root.append(head);
     const list = el('ol', 'examples');
     for (const { item, index } of examples.slice(0, 200)) {
       const li = el('li', item.openable ? 'example openable' : 'example');
@@ -166,6 +171,7 @@ export function renderEval(root: HTMLElement, report: EvalReport | null | undefi
       else li.append(el('span', 'example-text', item.text), el('span', 'example-labels', `gold ${item.gold} → pred ${item.pred}`));
       if (item.openable) {
         li.tabIndex = 0;
+        li.dataset.example = String(index);
         li.title = 'Open the example in its source file';
         li.addEventListener('click', () => h.onOpen(index));
         li.addEventListener('keydown', (e) => {
@@ -175,8 +181,16 @@ export function renderEval(root: HTMLElement, report: EvalReport | null | undefi
         });
       }
       list.append(li);
+      if (focusedExample === String(index)) queueMicrotask(() => li.focus());
     }
     root.append(list);
+    if (h.cell) {
+      const all = el('button', 'examples-all', `List all ${report.misclassified.length} misclassified examples`);
+      all.type = 'button';
+      all.title = 'Escape in the matrix does the same';
+      all.addEventListener('click', () => h.onCell(undefined));
+      root.append(all);
+    }
   }
 }
 
@@ -208,16 +222,18 @@ function alignedTags(item: ExampleItem): HTMLElement | undefined {
 }
 
 /**
- * The matrix is one Tab stop (a roving grid): the arrows move between cells, Enter or Space on an
- * off-diagonal cell lists its examples (again: all of them); Tab then reaches the examples, where
- * Enter opens one in its source file. `focused` ("i,j"): the cell to give the focus back to.
+ * The matrix is one Tab stop (a roving grid): the arrows move between cells, Enter or Space (or a
+ * click) on an off-diagonal cell lists its examples, and again keeps them listed; Escape lists all
+ * of them again. The focus stays on the cell (as on the data map's region buttons, the caption is
+ * announced); Tab then reaches the first listed example, where Enter opens it at its source line.
+ * `focused` ("i,j"): the cell to give the focus back to.
  */
 function renderConfusion(labels: readonly string[], matrix: readonly (readonly number[])[], h: EvalHandlers, entity = false, focused?: string): HTMLElement {
   const wrap = el('div', 'confusion-wrap');
   wrap.append(el('h4', undefined, entity ? 'Entity confusion (rows: gold, columns: predicted; O: missed or spurious entities)' : 'Confusion matrix (rows: gold, columns: predicted)'));
   const table = el('table', 'confusion');
   table.setAttribute('role', 'grid');
-  table.setAttribute('aria-label', 'Confusion matrix: arrow keys move, Enter lists the examples of a cell');
+  table.setAttribute('aria-label', 'Confusion matrix: arrow keys move, Enter lists the examples of a cell, Escape lists all');
   const cells: HTMLElement[][] = [];
   const head = el('tr');
   head.append(el('th', 'corner', 'gold \\ pred'));
@@ -246,7 +262,15 @@ function renderConfusion(labels: readonly string[], matrix: readonly (readonly n
     });
     table.append(tr);
   });
-  const pick = (i: number, j: number): void => h.onCell(h.cell && h.cell[0] === i && h.cell[1] === j ? undefined : [i, j]);
+  // Listing a cell again keeps its list (no toggle): a second Enter is never a surprise "all examples".
+  const pick = (i: number, j: number): void => {
+    if (!h.cell || h.cell[0] !== i || h.cell[1] !== j) h.onCell([i, j]);
+  };
+  table.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape' || !h.cell) return;
+    e.preventDefault();
+    h.onCell(undefined);
+  });
   const [fi, fj] = (focused ?? '').split(',').map(Number);
   const start = fi !== undefined && fj !== undefined && Number.isInteger(fi) && Number.isInteger(fj) ? { row: fi, col: fj } : h.cell ? { row: h.cell[0], col: h.cell[1] } : { row: 0, col: 0 };
   const focus = rovingGrid(cells, start, {

@@ -346,9 +346,21 @@ export const scenario = {
     for (let k = from[1]; k > tj; k--) await page.keyboard.press('ArrowLeft');
     if ((await focused(dash)).cell !== target) throw new Error(`the arrows reached cell ${(await focused(dash)).cell}, not ${target}`);
     await page.keyboard.press('Enter');
-    await dash.locator('h4', { hasText: /^Gold .*, predicted .*: \d+ listed example/ }).first().waitFor({ timeout: 10_000 });
+    const cellCaption = dash.locator('h4', { hasText: /^Gold .*, predicted .*: \d+ listed example/ }).first();
+    await cellCaption.waitFor({ timeout: 10_000 });
     const after = await focused(dash);
     if (after.cell !== target || !after.outlined) throw new Error(`after Enter the focus is on ${JSON.stringify(after)}, not cell ${target} with its outline`);
+    // Enter again keeps the cell's list (as a data-map region button does): no toggle back to all examples.
+    const listed = await dash.locator('ol.examples li').count();
+    await page.keyboard.press('Enter');
+    // (The page re-renders inside its keydown handler: a toggle would show by the time press() returns.)
+    if (!(await cellCaption.isVisible()) || (await dash.locator('ol.examples li').count()) !== listed) throw new Error(`a second Enter on cell ${target} changed its list: ${await dash.locator('h4').allInnerTexts()}`);
+    // Escape lists all again, the focus still on the cell; Enter lists the cell once more.
+    await page.keyboard.press('Escape');
+    await dash.locator('h4', { hasText: /^Misclassified examples/ }).first().waitFor({ timeout: 10_000 });
+    if ((await focused(dash)).cell !== target) throw new Error(`after Escape the focus left cell ${target}: ${JSON.stringify(await focused(dash))}`);
+    await page.keyboard.press('Enter');
+    await cellCaption.waitFor({ timeout: 10_000 });
     await page.keyboard.press('Tab');
     const example = await focused(dash);
     if (example.tag !== 'li' || !/openable/.test(example.cls)) throw new Error(`Tab after the matrix reached ${JSON.stringify(example)}, not an example`);
