@@ -145,7 +145,7 @@ export class Annotations implements vscode.Disposable {
     if (active.length === 1) return active[0];
     const other = (['question-answering', 'fill-mask'] as const).find((t) => this.models.get(t));
     const why = other ? `the active ${other} model (${modelDisplayName(this.models.get(other)!)}) cannot be explained yet: ` : '';
-    const choice = await vscode.window.showInformationMessage(`BERT Studio: ${why}attributions explain a classification model (its label on the selection) or a named-entity model (the entity at the cursor). Choose one (a run or a folder with model.onnx).`, 'Choose Model…');
+    const choice = await vscode.window.showInformationMessage(`BERT Studio: ${why}choose a classification or named-entity model to explain (a training run: attributions need its PyTorch weights). A classifier explains its label on the selection, a named-entity model the entity at the cursor.`, 'Choose Model…');
     if (choice !== 'Choose Model…') return undefined;
     const task = await this.models.use(undefined);
     if (!task) return undefined;

@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO } from '../harness.mjs';
+import { tinted } from '../fixtures/editor.mjs';
 import { chooseModelIfAsked } from '../fixtures/inference.mjs';
 import { pythonPath, tinyModel } from '../fixtures/tiny.mjs';
 
@@ -47,20 +48,6 @@ async function quickFix(page, h, line, title) {
   }, { timeoutMs: 120_000, intervalMs: 1000 });
 }
 
-/** Elements of the active editor painted with an attribution tint (the dark theme's green or red). */
-async function tinted(page) {
-  return page.locator('.part.editor .editor-instance .monaco-editor').first().evaluate((root) => {
-    const out = [];
-    for (const el of root.querySelectorAll('.view-overlays *, .view-lines span')) {
-      const bg = getComputedStyle(el).backgroundColor;
-      if (/rgba\((60, 200, 110|255, 90, 90), /.test(bg)) {
-        const r = el.getBoundingClientRect();
-        if (r.width > 1) out.push({ bg, x: r.x + r.width / 2, y: r.y + r.height / 2 });
-      }
-    }
-    return out;
-  });
-}
 
 export const scenario = {
   // Its own window: reviewed marks live in the workspace state, and the import gets its plain id.
