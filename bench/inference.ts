@@ -27,7 +27,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { InferenceEngine } from '../src/core/inference/engine';
-import { SPIN_POLICY, sharedCpuMonitor, type ThreadSpinning } from '../src/core/inference/spinning';
+import { MONITOR_INTERVAL_MS, SPIN_POLICY, sharedCpuMonitor, type ThreadSpinning } from '../src/core/inference/spinning';
 import type { Precision, SpinningState } from '../src/core/inference/types';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -47,10 +47,11 @@ const spinningOf = (v: Variant): ThreadSpinning => (v.endsWith('-nospin') ? 'off
 /** What `auto` chose in one round: at the load, and after the warm requests (it re-opens the session when it changes its mind). */
 interface AutoChoice { round: number; at_load: SpinningState; at_end: SpinningState }
 /**
- * The pause after a PyTorch variant: the spinning policy needs onWindows windows of a second each
- * (spinning.ts CpuMonitor) without the Python worker's load before it spins again.
+ * The pause after a PyTorch variant: the spinning policy needs onWindows whole windows (spinning.ts
+ * CpuMonitor) without the Python worker's load before it spins again, plus the window that the
+ * worker's end fell in, plus slack for the timer.
  */
-const SETTLE_MS = (SPIN_POLICY.onWindows + 1) * 1000;
+const SETTLE_MS = (SPIN_POLICY.onWindows + 1.5) * MONITOR_INTERVAL_MS;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 interface Stats { n: number; p50: number; p95: number; mean: number }
 /** One cold load of our engine, in ms. */

@@ -454,7 +454,11 @@ export class InferenceEngine {
   private followSpinning(m: LoadedModel): Promise<void> | undefined {
     if (this.spinning !== 'auto' || m.main.provider !== 'cpu' || m.switchFailed) return undefined;
     const decision = this.monitor().current();
-    if (!decision || decision.spin === m.main.spinning) return undefined;
+    if (!decision) return undefined;
+    if (decision.spin === m.main.spinning) {
+      m.spinningReason = decision.reason; // the latest measurement, for info()
+      return undefined;
+    }
     m.switching = this.reopen(m, decision).finally(() => (m.switching = undefined));
     return m.switching;
   }

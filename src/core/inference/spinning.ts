@@ -160,6 +160,9 @@ export interface CpuMonitorOptions {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A CpuMonitor's window while in use: long enough to average out the counters' ticks, short enough to follow a build starting. */
+export const MONITOR_INTERVAL_MS = 1000;
+
 /**
  * The policy fed with CPU snapshots: one per `intervalMs` while the engine is in use (`use()` keeps
  * it sampling that much longer; it stops by itself after), each window decided against the last.
@@ -179,7 +182,7 @@ export class CpuMonitor {
   constructor(options: CpuMonitorOptions = {}) {
     this.sampler = options.sampler ?? osCpuSnapshot;
     this.threads = options.threads ?? intraOpThreads();
-    this.intervalMs = options.intervalMs ?? 1000;
+    this.intervalMs = options.intervalMs ?? MONITOR_INTERVAL_MS;
     this.policy = options.policy ?? SPIN_POLICY;
   }
 
