@@ -506,7 +506,7 @@ export class InferenceEngine {
     let opened = m.sessions.get(graph);
     if (!opened) {
       if (!hasFile(m.folder.onnxDir, 'model_attentions.onnx')) throw new Error(`No model_attentions.onnx in ${m.folder.onnxDir}: re-export the run to see attention.`);
-      opened = openSession(m.folder.onnxDir, 'model_attentions', this.provider, this.options.optimisedGraphs ?? true, m.main.spinning);
+      opened = openSession(m.folder.onnxDir, 'model_attentions', this.provider, this.options.optimisedGraphs ?? true, m.main.provider === 'cpu' && m.main.spinning);
       m.sessions.set(graph, opened);
       opened.catch(() => m.sessions.delete(graph));
     }
