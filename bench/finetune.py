@@ -87,8 +87,11 @@ def run_ours(cfg: dict[str, Any]) -> dict[str, Any]:
     }
     events, seconds = train_worker(spec, "bench-ours-")
     metrics = [e for e in events if e["type"] == "eval"][-1]["metrics"]
+    # training.prune_last_layer is left at the worker's default (on): its log line says whether it ran.
+    pruning = next((e["message"] for e in events if e["type"] == "log" and "prune_last_layer" in e["message"]), None)
     return {"train_seconds": seconds, "samples": cfg["steps"] * cfg["batch_size"],
-            "accuracy": metrics["accuracy"], "peak_memory_mb": peak_memory_mb(cfg["device"])}
+            "accuracy": metrics["accuracy"], "peak_memory_mb": peak_memory_mb(cfg["device"]),
+            "prune_last_layer": pruning}
 
 
 def ours_uses_bf16(cfg: dict[str, Any]) -> bool:
@@ -249,6 +252,7 @@ def main() -> None:
                      "padding": ("none: examples packed into rows with restarting positions and a block-diagonal mask"
                                  if args.packing else "dynamic, to the batch's longest"),
                      "optimizer": "fused AdamW", "bf16": cfg["bf16"], "torch_compile": args.compile,
+                     "prune_last_layer": runs["ours"][0]["prune_last_layer"],
                      "evaluation_in_timed_region": False},
             "hf_trainer": hf_settings(cfg) | {"collator": "DataCollatorWithPadding(pad_to_multiple_of=8)",
                                               "attn_implementation": "sdpa", "evaluation_in_timed_region": False},
