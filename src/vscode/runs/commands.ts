@@ -273,11 +273,11 @@ export function registerRunCommands(ctx: Ctx, store: () => RunStore | undefined,
       if (!training) return;
       const configured = ctx.config().get<string>('defaultDevice') ?? 'auto';
       // Only devices this environment has: cuda entries when its torch sees CUDA devices; the setting's first.
-      const devices: Thenable<vscode.QuickPickItem[]> = cuda.then((names) => {
+      const devices = cuda.then((names) => {
         const choices = deviceChoices(names).map((c) => (c.label === configured ? { ...c, description: [c.description, 'bertStudio.defaultDevice'].filter(Boolean).join(' · ') } : c));
         return [...choices.filter((c) => c.label === configured), ...choices.filter((c) => c.label !== configured)];
       });
-      // Its items are complete before it shows (wizard.ts, pickDevice): a click is never lost to a late list.
+      // Notes in the labels, no description hovers over the next row (wizard.ts, pickDevice).
       const device = await pickDevice(devices);
       if (!device) return;
       // The same checks and the same folder-making as `bert-studio train` (core/runs/create.ts).

@@ -184,37 +184,21 @@ export async function askTrainingFields(ctx: Ctx, o: TrainingStepsOptions): Prom
 }
 
 /**
- * The device step, with its items complete before it shows. `showQuickPick` always shows its pick
- * busy and empty and sends the items after (even an array: the extension host passes it on as a
- * promise), and this step's items wait on the CUDA probe, which imports torch: the list filled in
- * under the pointer seconds later and re-laid out, and the click that landed meanwhile was lost. So
- * the probe is awaited first (a progress note when it is still running) and the pick is one quick
- * pick whose items and active item are set before `show()`, sent together; nothing changes after.
- * Like every step it stays open when the focus moves: only Escape cancels the wizard.
+ * The device step. Each device's note ("CUDA (…)", "the first CUDA device", the default setting) is
+ * part of its label, not a description: VS Code shows a quick pick item's description in a hover
+ * while the pointer rests on it, and that hover lies over the row below. The pointer rests where the
+ * previous step's first row was clicked, which is on "auto"'s long description here, so its hover
+ * covered "cpu" and the first click on "cpu" went to the hover (the pick ignored it; a second
+ * click, after the hover had gone, worked). Labels have no hover. The CUDA probe (it imports torch)
+ * is awaited before the pick shows, under a progress note when it is still running.
  */
-export async function pickDevice(choices: Thenable<vscode.QuickPickItem[]>): Promise<string | undefined> {
+export async function pickDevice(choices: Thenable<readonly { label: string; description?: string }[]>): Promise<string | undefined> {
   let ready = false;
   Promise.resolve(choices).then(() => (ready = true), () => (ready = true));
   await Promise.resolve();
-  const items = ready
-    ? await choices
-    : await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'BERT Studio: looking for CUDA devices…' }, () => Promise.resolve(choices));
-  const qp = vscode.window.createQuickPick<vscode.QuickPickItem>();
-  qp.title = wizardTitle('device');
-  qp.ignoreFocusOut = true;
-  qp.items = items;
-  if (items[0]) qp.activeItems = [items[0]];
-  return new Promise((resolve) => {
-    const subs: vscode.Disposable[] = [];
-    const done = (pick: vscode.QuickPickItem | undefined): void => {
-      for (const d of subs) d.dispose();
-      qp.dispose();
-      resolve(pick?.label);
-    };
-    subs.push(
-      qp.onDidAccept(() => done(qp.selectedItems[0] ?? qp.activeItems[0])),
-      qp.onDidHide(() => done(undefined)),
-    );
-    qp.show();
-  });
+  const devices = ready ? await choices : await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'BERT Studio: looking for CUDA devices…' }, () => Promise.resolve(choices));
+  const items = devices.map((d) => ({ label: d.description ? `${d.label} · ${d.description}` : d.label, device: d.label }));
+  // Like every step, it stays open when the focus moves (the editor behind taking it back, e.g. the
+  // walkthrough after the previous step's quick pick closed): only Escape cancels the wizard.
+  return (await vscode.window.showQuickPick(items, { title: wizardTitle('device'), ignoreFocusOut: true }))?.device;
 }
