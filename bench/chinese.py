@@ -231,10 +231,15 @@ def run_worker(run_dir: Path, spec: dict[str, Any]) -> dict[str, Any]:
     events = [json.loads(x) for x in (run_dir / "events.jsonl").read_text().splitlines()]
     if rc != 0:
         raise SystemExit(f"{run_dir}: worker failed: {[e for e in events if e['type'] == 'error']}")
-    metrics = [e for e in events if e["type"] == "eval"][-1]["metrics"]
+    if not (run_dir / "model").is_dir():  # stopped (a signal) before its last step: not a finished run
+        raise SystemExit(f"{run_dir}: the worker stopped before its last step (no model/); run the bench again to redo it")
+    evals = [e for e in events if e["type"] == "eval"]
     losses = [e["loss"] for e in events if e["type"] == "step" and "loss" in e]
-    result = {"metrics": metrics, "seconds": round(time.time() - t0, 1), "run": str(run_dir),
+    result = {"metrics": evals[-1]["metrics"], "seconds": round(time.time() - t0, 1), "run": str(run_dir),
               "train_loss": {"first_logged": losses[0], "last_logged": losses[-1]} if losses else None}
+    if len(evals) > 1:  # pretraining evaluates along the way (--pretrain-evals): when it left the unigram stage
+        result["eval_curve"] = [{"step": e["step"], **{k: round(e["metrics"][k], 4) for k in ("mlm_accuracy", "mlm_loss")
+                                                      if k in e["metrics"]}} for e in evals]
     done.write_text(json.dumps(result))
     return {**result, "threads": run_threads(run_dir)}
 
@@ -251,10 +256,11 @@ def run_threads(run_dir: Path) -> int | None:
     return None
 
 
-def training(args: argparse.Namespace, steps: int, lr: float, batch_size: int | None = None, **extra: Any) -> dict[str, Any]:
+def training(args: argparse.Namespace, steps: int, lr: float, batch_size: int | None = None, evals: int = 1,
+             **extra: Any) -> dict[str, Any]:
     return {"max_steps": steps, "per_device_train_batch_size": batch_size or args.batch_size, "per_device_eval_batch_size": 64,
             "learning_rate": lr, "warmup_ratio": 0.06, "weight_decay": 0.01, "max_seq_length": args.seq_len,
-            "seed": args.seed, "logging_steps": max(1, steps // 10), "eval_steps": steps, "save_steps": steps,
+            "seed": args.seed, "logging_steps": max(1, steps // 20), "eval_steps": max(1, steps // evals), "save_steps": steps,
             "save_total_limit": 1, **extra}
 
 
@@ -285,6 +291,7 @@ def word_mlm_accuracy(model_dir: Path, docs: list[dict[str, Any]], args: argpars
         cfg = dataclasses.replace(MaskingConfig.from_tokenizer(tok, 0.15, whole), mask_ratio=1.0, random_ratio=0.0)
         rng = np.random.default_rng(args.seed + 1)
         words = words_right = tokens = tokens_right = 0
+        hits: list[str] = []  # per word, in order: the same words for every model (same blocks, same seed)
         predicted: Counter[int] = Counter()
         for b in range(0, len(seqs), 64):
             batch = seqs[b:b + 64]
@@ -307,13 +314,27 @@ def word_mlm_accuracy(model_dir: Path, docs: list[dict[str, Any]], args: argpars
                     if chosen[u].any():
                         words += 1
                         words_right += int(hit[u][chosen[u]].all())
+                        hits.append("1" if hit[u][chosen[u]].all() else "0")
         # A model that has only learnt the unigram distribution predicts one token everywhere.
         top = predicted.most_common(1)[0] if predicted else ("", 0)
         out[name] = {"word_accuracy": words_right / max(words, 1), "words": words,
                      "token_accuracy": tokens_right / max(tokens, 1), "tokens": tokens,
                      "distinct_predictions": len(predicted), "top_prediction": tok.convert_ids_to_tokens(int(top[0])) if predicted else None,
-                     "top_prediction_share": top[1] / max(tokens, 1)}
+                     "top_prediction_share": top[1] / max(tokens, 1), "hits": "".join(hits)}
     return out
+
+
+def paired_words(a: str, b: str) -> dict[str, Any]:
+    """McNemar's test on two models' per-word hits over the same masked words: the words only `a` gets,
+    the words only `b` gets, and the two-sided p-value (exact binomial on the discordant words)."""
+    from math import comb
+
+    assert len(a) == len(b), "the two models must be scored on the same masked words"
+    only_a = sum(x == "1" and y == "0" for x, y in zip(a, b, strict=True))
+    only_b = sum(x == "0" and y == "1" for x, y in zip(a, b, strict=True))
+    n, k = only_a + only_b, min(only_a, only_b)
+    p = min(1.0, 2 * sum(comb(n, i) for i in range(k + 1)) / 2 ** n) if n else 1.0
+    return {"words": len(a), "only_whole_word_model": only_a, "only_character_model": only_b, "mcnemar_p": p}
 
 
 # ---- baselines ---------------------------------------------------------------------------------
@@ -390,9 +411,16 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="tiny", help="model shape (tiny..large, chinese-small)")
     p.add_argument("--vocab-size", type=int, default=None, help="default: the preset's suggested size")
-    p.add_argument("--pretrain-steps", type=int, default=3000)
-    p.add_argument("--pretrain-lr", type=float, default=2e-3)
-    p.add_argument("--pretrain-warmup", type=float, default=0.05, help="warmup_ratio of the pretraining runs")
+    p.add_argument("--pretrain-steps", type=int, default=10000)
+    p.add_argument("--pretrain-lr", type=float, default=1e-3)
+    p.add_argument("--pretrain-warmup", type=float, default=0.1, help="warmup_ratio of the pretraining runs")
+    p.add_argument("--mlm-probability", type=float, default=0.4,
+                   help="share of the tokens chosen per training sequence (the held-out masks stay at 15%%)")
+    p.add_argument("--pretrain-evals", type=int, default=10,
+                   help="held-out evaluations along each pretraining run (the worker's own masks), to see when it "
+                        "leaves the unigram stage")
+    p.add_argument("--pretrain-only", action="store_true",
+                   help="stop after pretraining and the per-word evaluation (a probe of the pretraining recipe)")
     p.add_argument("--finetune-steps", type=int, default=300)
     p.add_argument("--finetune-lr", type=float, default=3e-4)
     p.add_argument("--msra-train", type=int, default=None, help="fine-tune NER on the first N MSRA train sentences")
@@ -406,6 +434,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--ner-lr", type=float, default=5e-4)
     p.add_argument("--max-cmrc-dev", type=int, default=500, help="evaluate on the first N CMRC dev questions (0: all)")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--pretrain-seed", type=int, default=None,
+                   help="the pretraining runs' training.seed (model init, masks, order; default --seed): a replicate "
+                        "with the same splits, corpus and held-out masks")
     p.add_argument("--masking", choices=("both", "whole_word", "character"), default="both",
                    help="run one masking only: two processes (one thread each) in the same --workdir run both "
                         "side by side, then a run with both reuses their runs and writes the comparison")
@@ -442,7 +473,8 @@ def main() -> None:
 
     result: dict[str, Any] = {
         "label": (f"SMALL-SCALE: a {args.preset} model pretrained from scratch on about 2.7 million characters for "
-                  f"{args.pretrain_steps} steps of {args.pretrain_batch_size} x {args.seq_len} tokens on {args.device}. The anchors "
+                  f"{args.pretrain_steps} steps of {args.pretrain_batch_size} x {args.seq_len} tokens ({args.mlm_probability:.0%} of them "
+                  f"masked) on {args.device}. The anchors "
                   "are BERT-base Chinese after full pretraining on Chinese Wikipedia and are not comparable; they show "
                   "the distance, not a target met."),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "workdir"},
@@ -471,6 +503,7 @@ def main() -> None:
 
     # Pretraining: the same everything but the masking.
     pretrained: dict[str, Path] = {}
+    hits: dict[str, dict[str, str]] = {}
     result["pretraining"] = {}
     for name, whole in (("whole_word", True), ("character", False)):
         if args.masking not in ("both", name):
@@ -479,19 +512,30 @@ def main() -> None:
         spec = {"version": 1, "task": "mlm", "model": {"name_or_path": "default",
                                                       "from_scratch": {"preset": args.preset, "vocab_size": vocab_size}},
                 "data": {"train": str(corpus_file), "validation": str(held_file)},
-                "training": training(args, args.pretrain_steps, args.pretrain_lr, args.pretrain_batch_size, whole_word_masking=whole,
-                                     warmup_ratio=args.pretrain_warmup),
+                "training": training(args, args.pretrain_steps, args.pretrain_lr, args.pretrain_batch_size, args.pretrain_evals,
+                                     whole_word_masking=whole, warmup_ratio=args.pretrain_warmup,
+                                     mlm_probability=args.mlm_probability,
+                                     seed=args.seed if args.pretrain_seed is None else args.pretrain_seed),
                 "device": args.device, "export": {"onnx": False}}
         r = run_worker(work / f"pretrain-{name}", spec)
         pretrained[name] = Path(r["run"]) / "model"
         per_word = Path(r["run"]) / "bench-per-word.json"  # reused with the run, as the run itself
-        if not per_word.exists():
+        if not per_word.exists() or "hits" not in per_word.read_text():
             per_word.write_text(json.dumps(word_mlm_accuracy(pretrained[name], held_docs, args)))
         r["per_word"] = json.loads(per_word.read_text())
+        hits[name] = {kind: r["per_word"][kind].pop("hits") for kind in ("whole_word_masks", "character_masks")}
         result["pretraining"][name] = r
         print(name, json.dumps(r["per_word"]), flush=True)
         save(result, args.out, started, complete=False)
 
+    if len(hits) == 2:  # the same held-out words under both models: paired, not two independent figures
+        result["pretraining"]["paired_per_word"] = {kind: paired_words(hits["whole_word"][kind], hits["character"][kind])
+                                                    for kind in ("whole_word_masks", "character_masks")}
+        save(result, args.out, started, complete=False)
+    if args.pretrain_only:
+        save(result, args.out, started, complete=True)
+        print(f"wrote {args.out} (pretraining only) in {result['seconds']} s", flush=True)
+        return
     vocabs = {sha256(p / "tokenizer.json") for p in pretrained.values()}
     assert len(vocabs) == 1, "the two pretraining runs must share one vocabulary"  # checked once both are in
     from transformers import AutoTokenizer
