@@ -20,6 +20,7 @@ bench/results/compile-<device>.json.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import sys
@@ -27,7 +28,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from child_runs import add_child_arguments, run_child, serve_child, train_worker  # bench/child_runs.py
+from child_runs import (  # bench/child_runs.py
+    add_child_arguments,
+    run_child,
+    serve_child,
+    train_worker,
+)
 from finetune import DATA, REPO, machine, prepare_model  # bench/finetune.py
 
 
@@ -50,7 +56,7 @@ def run_side(cfg: dict[str, Any]) -> dict[str, Any]:
 def analyse(run: dict[str, Any], total_steps: int) -> dict[str, float]:
     """Steady step time (median over the second half's windows) and the fixed time beyond it."""
     points = [(0, run["start"])] + run["steps"]
-    windows = [(t1 - t0) / (s1 - s0) for (s0, t0), (s1, t1) in zip(points, points[1:], strict=False)
+    windows = [(t1 - t0) / (s1 - s0) for (s0, t0), (s1, t1) in itertools.pairwise(points)
                if s0 >= total_steps // 2]
     steady = statistics.median(windows)
     return {"steady_step_seconds": steady, "fixed_seconds": run["train_seconds"] - steady * total_steps,

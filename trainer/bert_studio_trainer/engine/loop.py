@@ -18,6 +18,7 @@ from ..families import _position_offset
 from ..spec import Spec, SpecError
 from ..tasks import build_task
 from ..tasks.base import Batch, EvalResult, Feature, Task, collapsed_class
+from . import compile_policy
 from .checkpoint import (
     TrainState,
     clean_partial,
@@ -27,7 +28,6 @@ from .checkpoint import (
     save_rank_rng,
     tmp_dir_for,
 )
-from . import compile_policy
 from .control import StopControl
 from .events import EventLog
 from .freezing import Freezing
