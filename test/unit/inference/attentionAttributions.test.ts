@@ -90,6 +90,16 @@ describe('attributions beside attention: placing them on the viewer tokens', () 
     assert.ok(!isWebviewMessage({ type: 'attribute', target: 3 }));
     assert.ok(isWebviewMessage({ type: 'cancelAttribution' }));
     assert.ok(!isWebviewMessage({ type: 'cancelAttribution', now: true }));
+    // A token classifier: the entities it predicts, one asked for by index, the answer naming it.
+    const paris = { label: 'LOC', text: 'Paris', start: 10, end: 15 };
+    assert.ok(isHostMessage({ type: 'show', text: 'a', sets: [set], explain: { model: 'm', labels: ['O', 'B-LOC'], entities: [paris] } }));
+    assert.ok(!isHostMessage({ type: 'show', text: 'a', sets: [set], explain: { model: 'm', labels: ['O'], entities: [{ ...paris, start: -1 }] } }));
+    assert.ok(!isHostMessage({ type: 'show', text: 'a', sets: [set], explain: { model: 'm', labels: ['O'], entities: [{ ...paris, href: 'x' }] } }));
+    assert.ok(isWebviewMessage({ type: 'attribute', entity: 0 }));
+    assert.ok(!isWebviewMessage({ type: 'attribute', entity: -1 }));
+    assert.ok(!isWebviewMessage({ type: 'attribute', entity: '0' }));
+    assert.ok(isHostMessage({ ...ok, label: 'LOC', target: 'Paris' }));
+    assert.ok(!isHostMessage({ ...ok, target: 7 }));
   });
 });
 
