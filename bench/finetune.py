@@ -6,8 +6,9 @@ order ours, theirs, ours, theirs, ... Throughput = samples / training-loop time 
 on both sides). Writes bench/results/finetune-<device>.json with both sides' full settings.
 
 The baseline runs at the settings the Trainer's documentation recommends for speed: length grouping
-(`train_sampling_strategy="group_by_length"`), dynamic padding to a multiple of 8
-(`DataCollatorWithPadding`), SDPA attention, fused AdamW (`adamw_torch_fused`), bf16 exactly where
+(`train_sampling_strategy="group_by_length"`), dynamic padding (`DataCollatorWithPadding`; to a
+multiple of 8 on a GPU, as its documentation recommends for tensor cores, and to the longest row on a
+CPU, where rounding only adds tokens: `--baseline-pad-multiple 8` gives it the rounding there too), SDPA attention, fused AdamW (`adamw_torch_fused`), bf16 exactly where
 ours uses it, and `torch.compile` on both sides or neither (`--compile`). An earlier version left
 length grouping off on the baseline's side only; its 1.92x was withdrawn (BENCHMARKS.md).
 
@@ -116,6 +117,14 @@ def hf_settings(cfg: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def baseline_pad_multiple(cfg: dict[str, Any]) -> int | None:
+    """The baseline collator's pad_to_multiple_of: 8 on a GPU (tensor cores), none on a CPU, as the
+    worker pads (engine/loop.py: on SST-2 the rounding makes 30% more tokens than real, not 5%)."""
+    if cfg.get("baseline_pad_multiple") not in (None, "auto"):
+        return int(cfg["baseline_pad_multiple"]) if int(cfg["baseline_pad_multiple"]) > 1 else None
+    return 8 if cfg["device"] == "cuda" else None
+
+
 def run_theirs(cfg: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
     import torch
@@ -145,7 +154,7 @@ def run_theirs(cfg: dict[str, Any]) -> dict[str, Any]:
 
     model = AutoModelForSequenceClassification.from_pretrained(cfg["model"], num_labels=2, attn_implementation="sdpa")
     args = TrainingArguments(**hf_settings(cfg), output_dir=tempfile.mkdtemp(prefix="bench-hf-"))
-    collator = DataCollatorWithPadding(tok, pad_to_multiple_of=8)
+    collator = DataCollatorWithPadding(tok, pad_to_multiple_of=baseline_pad_multiple(cfg))
     trainer = Trainer(model=model, args=args, train_dataset=DS(train_rows), eval_dataset=DS(eval_rows),
                       data_collator=collator,
                       compute_metrics=lambda p: {"accuracy": float((np.argmax(p.predictions, -1) == p.label_ids).mean())})
@@ -208,6 +217,8 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=None, help="torch threads in each run (default: torch's)")
     p.add_argument("--packing", action="store_true",
                    help="ours packs several examples per row (training.packing); the Trainer has no CPU equivalent")
+    p.add_argument("--baseline-pad-multiple", default="auto",
+                   help='the baseline collator\'s pad_to_multiple_of (auto: 8 on cuda, none on cpu, as the worker pads)')
     p.add_argument("--out", type=Path, default=None)
     add_child_arguments(p)
     args = p.parse_args()
@@ -217,7 +228,7 @@ def main() -> None:
     cfg = {"model": str(prepare_model(args, workdir)), "device": args.device, "steps": args.steps,
            "batch_size": args.batch_size, "max_seq_length": args.max_seq_length, "train_samples": args.train_samples,
            "eval_samples": args.eval_samples, "lr": args.lr, "threads": args.threads, "compile": args.compile,
-           "packing": args.packing, "bf16": {"auto": "auto", "true": True, "false": False}[args.bf16]}
+           "packing": args.packing, "baseline_pad_multiple": args.baseline_pad_multiple, "bf16": {"auto": "auto", "true": True, "false": False}[args.bf16]}
     if args.threads:
         os.environ["BERT_STUDIO_NUM_THREADS"] = str(args.threads)
     runs: dict[str, list[dict[str, Any]]] = {"ours": [], "hf_trainer": []}
@@ -250,11 +261,12 @@ def main() -> None:
         "settings": {
             "ours": {"group_by_length": True, "attention": "sdpa", "packing": args.packing,
                      "padding": ("none: examples packed into rows with restarting positions and a block-diagonal mask"
-                                 if args.packing else "dynamic, to the batch's longest"),
+                                 if args.packing else "dynamic, to the batch's longest" + (", rounded up to a multiple of 8"
+                                                                      if args.device == "cuda" else "")),
                      "optimizer": "fused AdamW", "bf16": cfg["bf16"], "torch_compile": args.compile,
                      "prune_last_layer": runs["ours"][0]["prune_last_layer"],
                      "evaluation_in_timed_region": False},
-            "hf_trainer": hf_settings(cfg) | {"collator": "DataCollatorWithPadding(pad_to_multiple_of=8)",
+            "hf_trainer": hf_settings(cfg) | {"collator": f"DataCollatorWithPadding(pad_to_multiple_of={baseline_pad_multiple(cfg)})",
                                               "attn_implementation": "sdpa", "evaluation_in_timed_region": False},
         },
         "pairs": [{"ours": o["samples_per_second"], "hf_trainer": t["samples_per_second"],

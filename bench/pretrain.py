@@ -10,7 +10,7 @@ sequence length, learning rate, steps, threads, autocast and compile setting:
   `python -m bert_studio_trainer train RUN_DIR` runs), task `mlm_nsp`, its own collate and sparse
   masked-position heads; timed from its `running` status to its last step event;
 - baseline: transformers' `BertForPreTraining` + `DataCollatorForLanguageModeling(mlm_probability=0.15,
-  pad_to_multiple_of=8)` under the `Trainer` at its speed settings (SDPA attention, fused AdamW,
+  pad_to_multiple_of=8 on a GPU, none on a CPU, as the worker pads)` under the `Trainer` at its speed settings (SDPA attention, fused AdamW,
   length grouping, bf16 exactly where ours uses it, `torch.compile` on both sides or neither);
   timed by the Trainer's own `train_runtime`.
 Each run is its own subprocess, in the order ours, theirs, ours, theirs, ... (>= 5 rounds: the ratio
@@ -93,6 +93,12 @@ def run_ours(cfg: dict[str, Any]) -> dict[str, Any]:
             "peak_memory_mb": peak_memory_mb(cfg["device"])}
 
 
+def pad_multiple(cfg: dict[str, Any]) -> int | None:
+    """The baseline collator's pad_to_multiple_of: 8 on a GPU (tensor cores), none on a CPU, as the
+    worker pads (engine/loop.py)."""
+    return 8 if cfg["device"] == "cuda" else None
+
+
 def hf_settings(cfg: dict[str, Any]) -> dict[str, Any]:
     """The baseline's TrainingArguments: the Trainer's own recommendations for speed on the device."""
     return {
@@ -141,7 +147,7 @@ def run_theirs(cfg: dict[str, Any]) -> dict[str, Any]:
 
     model = BertForPreTraining.from_pretrained(cfg["folder"], attn_implementation="sdpa")
     args = TrainingArguments(**hf_settings(cfg), output_dir=tempfile.mkdtemp(prefix="bench-pretrain-hf-"))
-    collator = DataCollatorForLanguageModeling(tok, mlm_probability=MLM_PROBABILITY, pad_to_multiple_of=8)
+    collator = DataCollatorForLanguageModeling(tok, mlm_probability=MLM_PROBABILITY, pad_to_multiple_of=pad_multiple(cfg))
     trainer = Trainer(model=model, args=args, train_dataset=DS(), data_collator=collator)
     out = trainer.train()
     return {"train_seconds": out.metrics["train_runtime"], "sequences": cfg["steps"] * cfg["batch_size"],
@@ -230,7 +236,7 @@ def main() -> None:
                      "bf16": cfg["bf16"], "bf16_used": cfg["bf16_used"], "torch_compile": args.compile,
                      "evaluation_in_timed_region": False},
             "hf_trainer": hf_settings(cfg) | {"model": "BertForPreTraining", "attn_implementation": "sdpa",
-                                              "collator": "DataCollatorForLanguageModeling(mlm_probability=0.15, pad_to_multiple_of=8)",
+                                              "collator": f"DataCollatorForLanguageModeling(mlm_probability=0.15, pad_to_multiple_of={pad_multiple(cfg)})",
                                               "data": "the worker's NSP pairs (pretrain/features.build_sequences)",
                                               "evaluation_in_timed_region": False},
         },

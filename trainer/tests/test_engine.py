@@ -62,6 +62,27 @@ def test_dynamic_padding_to_multiple_of_8() -> None:
     assert batch["labels"].tolist() == [1, 0]
 
 
+def test_cpu_batches_are_padded_to_their_longest_feature_only(tmp_path: Path, tiny: tuple[Path, Path, Path],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a CPU the worker pads each training and evaluation batch to its longest feature, without
+    rounding up to a multiple of 8 (which only adds tokens there)."""
+    from bert_studio_trainer.tasks.classification import ClassificationTask
+
+    seen: list[tuple[int, int]] = []
+    collate = ClassificationTask.collate
+
+    def recording(self: ClassificationTask, features: list[dict], pad_to_multiple_of: int = 8) -> dict:
+        batch = collate(self, features, pad_to_multiple_of)
+        seen.append((max(len(f["input_ids"]) for f in features), batch["input_ids"].shape[1]))
+        return batch
+
+    monkeypatch.setattr(ClassificationTask, "collate", recording)
+    run = write_run(tmp_path / "run", run_spec(tiny[0], tiny[1], tiny[2], max_steps=4, eval_steps=4))
+    assert train_in_process(run) == 0, read_events(run, "error")
+    assert len(seen) >= 5 and any(longest % 8 for longest, _ in seen)
+    assert all(width == longest for longest, width in seen), seen
+
+
 def test_linear_warmup_then_linear_decay() -> None:
     model = torch.nn.Linear(4, 2)
     opt = build_optimizer(model, 1.0, 0.01, torch.device("cpu"))

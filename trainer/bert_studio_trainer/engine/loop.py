@@ -88,6 +88,10 @@ class Trainer:
         self.events.log("info", f"{len(train)} training examples -> {len(self.features)} features, "
                         f"{len(self.eval_examples)} eval examples, tokenized in {time.perf_counter() - t0:.1f}s")
         self.lengths = [len(f["input_ids"]) for f in self.features]
+        # Batches are padded to their longest feature, rounded up to a multiple of 8 on a GPU (tensor
+        # cores) and not at all on a CPU: there the rounding only adds work (SST-2: 30% more tokens
+        # than real instead of 5%), and a length-grouped batch of one length needs no attention mask.
+        self.pad_multiple = 8 if self.rt.device.type == "cuda" else 1
         self.packer = self._packer()
         self.heads = self._head_positions()
         bs, accum = spec.t("per_device_train_batch_size"), spec.t("gradient_accumulation_steps")
@@ -251,7 +255,7 @@ class Trainer:
         totals: dict[str, torch.Tensor] = {}
         samples = tokens = 0
         for i, idx in enumerate(micro_batches):
-            batch = task.collate([self.features[j] for j in idx])
+            batch = task.collate([self.features[j] for j in idx], self.pad_multiple)
             unpack: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
             if self.packer:  # several examples per row (data/collate.py); the head sees them unpacked
                 batch, index = self.packer.pack(batch)
@@ -328,7 +332,7 @@ class Trainer:
         with eval_mode(self.raw_model), torch.inference_mode():
             for s in range(0, len(order), bs):
                 idx = order[s:s + bs]
-                batch = self.task.collate([features[i] for i in idx])
+                batch = self.task.collate([features[i] for i in idx], self.pad_multiple)
                 with self.rt.autocast():
                     out = self.raw_model(**_to_device(batch, self.rt.device))
                 cpu = {k: v.detach().float().cpu() for k, v in out.items() if isinstance(v, torch.Tensor)}
