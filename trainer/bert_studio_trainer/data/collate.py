@@ -1,5 +1,6 @@
 """Dynamic padding: each batch is padded to its own longest feature, rounded up to a multiple of 8
-(tensor cores and vectorized CPU kernels like aligned shapes; fewer distinct shapes for compile)."""
+where the caller asks (the training loop does on a GPU, for tensor cores; not on a CPU, where the
+rounding only adds tokens)."""
 
 from __future__ import annotations
 
