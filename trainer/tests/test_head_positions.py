@@ -10,37 +10,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import test_packing
 import torch
 from conftest import data_dir, read_events, write_run
 from safetensors.torch import load_file
-from test_families import FIXTURES, family_spec
+from test_families import family_spec
 from test_fault_tolerance import run_spec, train_in_process, write_sst2_subset
-from test_packing import _tiny_bert_without_dropout
+from test_packing import _task_model_features, _tiny_bert_without_dropout
 
 from bert_studio_trainer.data.collate import Packer, packer_for
 from bert_studio_trainer.engine.head_positions import HeadPositions, head_positions_for
 from bert_studio_trainer.families import _position_offset
 from bert_studio_trainer.spec import SpecError, parse_spec
-from bert_studio_trainer.tasks import build_task
+
+checkpoints = test_packing.checkpoints  # the tiny family checkpoints (a module-scoped fixture)
 
 PRUNED_FAMILIES = ("bert-uncased", "roberta", "distilbert", "electra", "xlm-roberta")
 
 
-@pytest.fixture(scope="module")
-def checkpoints(data: Path) -> Path:
-    """The tiny family checkpoints of test/fixtures/families/build.py (cached)."""
-    return FIXTURES.ensure(data, FIXTURES._tokenizers_module().cache_root(), runs=False)
-
-
-def _task_model_features(checkpoints: Path, arch: str, case: str) -> tuple[Any, torch.nn.Module, list[Any]]:
-    spec = parse_spec(family_spec(data_dir(), checkpoints / arch / "checkpoint", case))
-    task = build_task(spec)
-    tokenizer = task.build_tokenizer(spec.model)
-    examples = task.load_examples(spec.data.train, "train")[:32]
-    task.fit_labels(examples)
-    features = task.build_train_features(examples, tokenizer)
-    torch.manual_seed(0)
-    return task, task.build_model(spec.model), features
 
 
 def _forward_backward(task: Any, model: torch.nn.Module, batch: dict[str, torch.Tensor], heads: HeadPositions | None,
