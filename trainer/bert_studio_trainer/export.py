@@ -81,6 +81,10 @@ POSITIONS_INPUT = "mask_positions"
 PARITY_TOLERANCE = 1e-3
 # Validation examples the fp32 and int8 graphs are scored on at export (bounds the time it takes).
 ACCURACY_EXAMPLES = 500
+# The graphs onnx_accuracy scores, as (result key, file): at export the portable ones; the extension's
+# CPU engine serves the _cpu files (bench/int8_accuracy.py scores those).
+ACCURACY_GRAPHS = (("fp32", "model.onnx"), ("int8", "model_quantized.onnx"))
+CPU_ACCURACY_GRAPHS = (("fp32", "model_cpu.onnx"), ("int8", "model_quantized_cpu.onnx"))
 # Opset 17 has LayerNormalization as one op; onnxruntime-node 1.2x/1.3x runs it everywhere.
 OPSET = 17
 TOKENIZER_FILES = (
@@ -593,20 +597,22 @@ def _onnx_outputs(task: str, names: list[str], values: list[np.ndarray], batch: 
 
 
 def onnx_accuracy(onnx_dir: Path, task: Any, examples: Sequence[Any], tokenizer: Any, metric: str,
-                  limit: int = ACCURACY_EXAMPLES, batch_size: int = 32) -> dict[str, Any]:
+                  limit: int = ACCURACY_EXAMPLES, batch_size: int = 32,
+                  graphs: Sequence[tuple[str, str]] = ACCURACY_GRAPHS) -> dict[str, Any]:
     """The task's ``metric`` for model.onnx (fp32) and model_quantized.onnx (int8, when there is one)
     on the first ``limit`` validation examples, through onnxruntime on CPU and the task's own
     features, collate and evaluate (so the figures are those of the run's eval events).
+    ``graphs`` ((key, file) pairs) picks other files, e.g. CPU_ACCURACY_GRAPHS.
 
-    Returns {"metric", "examples", "fp32", "int8" (None without a quantized graph)}.
+    Returns {"metric", "examples", "fp32", "int8"} (a key is None when its file is missing).
     """
     import onnxruntime as ort
 
     onnx_dir = Path(onnx_dir)
     examples = list(examples[:limit])
     features = task.build_eval_features(examples, tokenizer)
-    result: dict[str, Any] = {"metric": metric, "examples": len(examples), "fp32": None, "int8": None}
-    for key, name in (("fp32", "model.onnx"), ("int8", "model_quantized.onnx")):
+    result: dict[str, Any] = {"metric": metric, "examples": len(examples), **{key: None for key, _ in graphs}}
+    for key, name in graphs:
         if not (onnx_dir / name).is_file():
             continue
         options = ort.SessionOptions()
