@@ -40,7 +40,8 @@ TASKS = {
 }
 
 
-def run_worker(name: str, bf16: bool, args: argparse.Namespace, root: Path) -> dict[str, Any]:
+def run_worker(name: str, bf16: bool, args: argparse.Namespace, root: Path,
+               export_onnx: bool = False) -> dict[str, Any]:
     t = TASKS[name]
     run_dir = root / f"{name}-{'bf16' if bf16 else 'fp32'}"
     run_dir.mkdir(parents=True)
@@ -51,7 +52,7 @@ def run_worker(name: str, bf16: bool, args: argparse.Namespace, root: Path) -> d
                      "per_device_eval_batch_size": 64, "max_seq_length": args.max_seq_length,
                      "learning_rate": args.lr, "seed": args.seed, "logging_steps": 50, "eval_steps": args.steps,
                      "save_steps": 10**9, "save_total_limit": 1, "bf16": bf16},
-        "device": "cpu", "export": {"onnx": False},
+        "device": "cpu", "export": {"onnx": export_onnx},
     }
     (run_dir / "spec.json").write_text(json.dumps(spec))
     env = {**os.environ, "BERT_STUDIO_NUM_THREADS": str(args.threads), "PYTHONUNBUFFERED": "1"}
