@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -65,8 +66,11 @@ def finetuned(name: str, args: argparse.Namespace, root: Path) -> dict[str, Any]
     from bert_studio_trainer.tasks import build_task
     from transformers import AutoTokenizer
 
-    run = bf16_accuracy.run_worker(name, False, args, root, export_onnx=True)
     run_dir = root / f"{name}-fp32"
+    if args.reuse:  # a run this script trained before: export its model again with today's export.py
+        run = reexport(run_dir, bf16_accuracy.TASKS[name]["task"], bf16_accuracy.TASKS[name]["metric"])
+    else:
+        run = bf16_accuracy.run_worker(name, False, args, root, export_onnx=True)
     spec = parse_spec(json.loads((run_dir / "spec.json").read_text()))
     task = build_task(spec)
     task.fit_labels(task.load_examples(Path(spec.data.train), "train"))
@@ -80,6 +84,29 @@ def finetuned(name: str, args: argparse.Namespace, root: Path) -> dict[str, Any]
     return {**score(run_dir / "onnx", task, examples, tokenizer, run["metric"]),
             "pytorch_fp32": run["value"], "export_json_accuracy": export.get("accuracy"), "fusion": export.get("fusion"),
             "final_train_loss": run["final_train_loss"], "train_wall_seconds": run["wall_seconds"]}
+
+
+def reexport(run_dir: Path, task: str, metric: str) -> dict[str, Any]:
+    """Export ``run_dir/model`` into a fresh ``run_dir/onnx``; the run's own figures from its events."""
+    from bert_studio_trainer.export import export_onnx
+
+    shutil.rmtree(run_dir / "onnx", ignore_errors=True)
+    t0 = time.time()
+    info = export_onnx(run_dir / "model", run_dir / "onnx", task)
+    write_export_metadata(run_dir / "onnx", info)
+    if not (run_dir / "events.jsonl").is_file():
+        return {"metric": metric, "value": None, "final_train_loss": None, "wall_seconds": round(time.time() - t0, 1)}
+    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    evals = [e for e in events if e["type"] == "eval"]
+    steps = [e for e in events if e["type"] == "step"]
+    return {"metric": metric, "value": evals[-1]["metrics"][metric] if evals else None,
+            "final_train_loss": steps[-1]["loss"] if steps else None, "wall_seconds": round(time.time() - t0, 1)}
+
+
+def write_export_metadata(out_dir: Path, info: dict[str, Any]) -> None:
+    from bert_studio_trainer.export import write_export_metadata as write
+
+    write(out_dir, info)
 
 
 def fill_mask(model_run: Path) -> dict[str, Any]:
@@ -115,6 +142,9 @@ def main() -> None:
     p.add_argument("--tasks", nargs="+", default=["conll2003", "sst2", "fill-mask"],
                    choices=[*bf16_accuracy.TASKS, "fill-mask"])
     p.add_argument("--fill-mask-model", type=Path, default=CACHE / "fill-mask-default")
+    p.add_argument("--reuse", type=Path, default=None,
+                   help="a work folder of an earlier run of this script: re-export its trained models (and the "
+                        "fill-mask model, into a copy) with the current export.py instead of training again")
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "int8-accuracy.json")
     args = p.parse_args()
 
@@ -133,7 +163,7 @@ def main() -> None:
         "settings": {"model": "default (MiniLM-L6-H384-uncased)", "steps": args.steps, "batch_size": args.batch_size,
                      "max_seq_length": args.max_seq_length, "learning_rate": args.lr, "seed": args.seed,
                      "threads": args.threads, "training_precision": "fp32 (training.bf16 false)",
-                     "export": "the worker's default: ONNX + int8 dynamic quantization, fused _cpu graphs",
+                     "export": "the worker's default: ONNX + int8 dynamic quantization (per-channel weight scales since 2026-11-30 13:30), fused _cpu graphs",
                      "evaluation": "export.onnx_accuracy on the whole validation split, onnxruntime CPU, batch 32",
                      "data": {k: {"train": v["train"], "validation": v["validation"]}
                               for k, v in bf16_accuracy.TASKS.items()},
@@ -141,14 +171,27 @@ def main() -> None:
         "tasks": {},
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    root = Path(tempfile.mkdtemp(prefix="bench-int8-"))
+    root = args.reuse or Path(tempfile.mkdtemp(prefix="bench-int8-"))
+    result["settings"]["reused_models_from"] = str(args.reuse) if args.reuse else None
     for name in args.tasks:
         if name == "fill-mask":
             if not (args.fill_mask_model / "onnx" / "model_quantized_cpu.onnx").is_file():
                 result["tasks"][name] = {"skipped": f"no exported model in {args.fill_mask_model}: "
                                                     "run scripts/make-fill-mask-model.sh first"}
                 continue
-            res = fill_mask(args.fill_mask_model)
+            if args.reuse:  # today's export of the cached model, in a copy: the cache is left as it is
+                copy = root / "fill-mask"
+                copy.mkdir(exist_ok=True)
+                for f in ("spec.json", "figures.json"):
+                    shutil.copy(args.fill_mask_model / f, copy / f)
+                shutil.rmtree(copy / "onnx", ignore_errors=True)
+                from bert_studio_trainer.export import export_onnx
+
+                task = json.loads((copy / "spec.json").read_text())["task"]
+                write_export_metadata(copy / "onnx", export_onnx(args.fill_mask_model / "model", copy / "onnx", task))
+                res = fill_mask(copy)
+            else:
+                res = fill_mask(args.fill_mask_model)
         else:
             res = finetuned(name, args, root)
         result["tasks"][name] = res
