@@ -29,7 +29,7 @@ class Expectation:
 # 2x on an A100 with AMP), i.e. steps 25% shorter, and a compile of 90 s; `bench/compile.py --device
 # cuda` replaces it with measured figures.
 EXPECTED: dict[str, Expectation | None] = {
-    "cpu": Expectation(gain=0.0, compile_seconds=60.0, source="measured: bench/results/compile-cpu.json"),
+    "cpu": Expectation(gain=0.023, compile_seconds=75.0, source="measured: bench/results/compile-cpu.json"),
     "cuda": Expectation(gain=0.25, compile_seconds=90.0,
                         source="prior: PyTorch 2.0's published 1.3-2x on Hugging Face models, A100 + AMP"),
 }
