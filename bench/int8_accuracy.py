@@ -88,7 +88,7 @@ def finetuned(name: str, args: argparse.Namespace, root: Path) -> dict[str, Any]
 
 def reexport(run_dir: Path, task: str, metric: str) -> dict[str, Any]:
     """Export ``run_dir/model`` into a fresh ``run_dir/onnx``; the run's own figures from its events."""
-    from bert_studio_trainer.export import export_onnx
+    from bert_studio_trainer.export import export_onnx, write_export_metadata
 
     shutil.rmtree(run_dir / "onnx", ignore_errors=True)
     t0 = time.time()
@@ -101,12 +101,6 @@ def reexport(run_dir: Path, task: str, metric: str) -> dict[str, Any]:
     steps = [e for e in events if e["type"] == "step"]
     return {"metric": metric, "value": evals[-1]["metrics"][metric] if evals else None,
             "final_train_loss": steps[-1]["loss"] if steps else None, "wall_seconds": round(time.time() - t0, 1)}
-
-
-def write_export_metadata(out_dir: Path, info: dict[str, Any]) -> None:
-    from bert_studio_trainer.export import write_export_metadata as write
-
-    write(out_dir, info)
 
 
 def fill_mask(model_run: Path) -> dict[str, Any]:
@@ -185,7 +179,10 @@ def main() -> None:
                 for f in ("spec.json", "figures.json"):
                     shutil.copy(args.fill_mask_model / f, copy / f)
                 shutil.rmtree(copy / "onnx", ignore_errors=True)
-                from bert_studio_trainer.export import export_onnx
+                from bert_studio_trainer.export import (
+                    export_onnx,
+                    write_export_metadata,
+                )
 
                 task = json.loads((copy / "spec.json").read_text())["task"]
                 write_export_metadata(copy / "onnx", export_onnx(args.fill_mask_model / "model", copy / "onnx", task))
