@@ -200,10 +200,11 @@ class Trainer:
             while st.batch_group < len(groups) and st.step < self.max_steps:
                 if self.freezing.schedule and self.freezing.apply(st.step, st.epoch):
                     self._unfrozen()
+                started = time.perf_counter()
                 window.add(*self._train_step(groups[st.batch_group]))
                 st.step += 1
                 if self.compile_pending:
-                    self._maybe_compile()
+                    self._maybe_compile(time.perf_counter() - started)
                 st.batch_group += 1
                 stop_requested = self.rt.any_true(self.control.requested(st.step))
                 if st.step % logging_steps == 0 or st.step == self.max_steps:
@@ -235,16 +236,16 @@ class Trainer:
         self._finish()
         return "completed"
 
-    def _maybe_compile(self) -> None:
+    def _maybe_compile(self, step_seconds: float) -> None:
         """training.torch_compile "auto": after TIMED_STEPS eager steps (the first one not counted),
         compile when the rest of the run pays for it (compile_policy.decide), and decide only once."""
         timer = self.compile_pending
         assert timer is not None
-        step_seconds = timer.tick()
-        if step_seconds is None:
+        mean = timer.tick(step_seconds)
+        if mean is None:
             return
         self.compile_pending = None
-        compile_now, why = compile_policy.decide(self.rt.device.type, step_seconds, self.max_steps - self.state.step)
+        compile_now, why = compile_policy.decide(self.rt.device.type, mean, self.max_steps - self.state.step)
         self.events.log("info", why)
         if compile_now:
             self.model = torch.compile(self.raw_model)
@@ -416,22 +417,19 @@ class Trainer:
 
 
 class _CompileTimer:
-    """Times eager optimizer steps for training.torch_compile "auto": the first is warm-up."""
+    """Times eager optimizer steps for training.torch_compile "auto": the first is warm-up, and only
+    the steps themselves count (not the evaluations, checkpoints or events between them)."""
 
     def __init__(self) -> None:
         self.count = 0
-        self.start = 0.0
+        self.total = 0.0
 
-    def tick(self) -> float | None:
-        """Call after each step; the mean step time once TIMED_STEPS steps after the first are timed."""
-        now = time.perf_counter()
+    def tick(self, step_seconds: float) -> float | None:
+        """Call after each step with its duration; the mean once TIMED_STEPS steps after the first are in."""
         self.count += 1
-        if self.count == 1:
-            self.start = now
-            return None
-        if self.count <= compile_policy.TIMED_STEPS:
-            return None
-        return (now - self.start) / (self.count - 1)
+        if self.count > 1:
+            self.total += step_seconds
+        return self.total / (self.count - 1) if self.count > compile_policy.TIMED_STEPS else None
 
 
 class _Window:
