@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { trimSpan, type Span } from './offsets';
 import { readModelConfig, resolveModelFolder, detectTask, type ModelConfig, type ModelFolder } from './folder';
 import { jointFill, joinPieces, logSoftmax } from './fillMaskWords';
-import { aggregateEntities, bestSpan, sigmoid, softmax, toClassification, topK, wholeWordSpan, type TokenPrediction } from './postprocess';
+import { aggregateEntities, argMax, bestSpan, sigmoid, softmax, toClassification, topK, wholeWordSpan, type TokenPrediction } from './postprocess';
 import { floatData, int64Batch, loadOrt, openSession, type GraphName, type OpenedSession, type OrtTensor } from './runtime';
 import { sharedCpuMonitor, type CpuMonitor, type SpinDecision, type ThreadSpinning } from './spinning';
 import { readTokenizerFiles, ModelTokenizer, type Encoded } from './tokenizer';
@@ -255,10 +255,11 @@ export class InferenceEngine {
         const [logits] = await this.run(m, 'main', windows.slice(a, b), opts.signal, ['logits']);
         const [, seq, n] = logits.dims;
         const data = floatData(logits);
+        const p = new Float64Array(n); // one token's label probabilities at a time
         windows.slice(a, b).forEach((w, row) => w.spans.forEach((span, i) => {
           if (!span) return; // [CLS], [SEP], <s>, </s>
-          const p = softmax(data, (row * seq + i) * n, n);
-          const best = topK(p, 1)[0];
+          softmax(data, (row * seq + i) * n, n, p);
+          const best = argMax(p);
           // Windows are consecutive and never split a word, so "the word before" is within the window.
           // A SentencePiece "▁" token's span may cover the space before its word: trimmed.
           preds.push({ span: trimSpan(text, span), continuation: continuesWord(w, i), label: m.config.labels[best] ?? `LABEL_${best}`, probability: p[best] });
@@ -618,6 +619,9 @@ async function encodeAll(m: LoadedModel, text: string): Promise<Encoded> {
     const piece = text.slice(offset, offset + ENCODE_CHARS);
     const enc = await m.tokenizer.encode(piece, undefined, max);
     const n = enc.ids.length;
+    // The common case, a text that fits whole and ends in its closing token ([SEP]): what the pieces
+    // below would join back is that encoding, column for column.
+    if (offset === 0 && n >= 2 && n < max && piece.length >= text.length && !endsInText(enc)) return enc;
     first ??= pickTokens(enc, [0]);
     if (!endsInText(enc)) closing ??= pickTokens(enc, [n - 1]);
     const textEnd = endsInText(enc) ? n : n - 1;

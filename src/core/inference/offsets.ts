@@ -29,10 +29,19 @@ export function codePointToUtf16(text: string): (offset: number) => number {
   return (offset) => starts[Math.min(offset, starts.length - 1)];
 }
 
-/** The span without the whitespace at its ends (a Metaspace token's offsets may cover the space before its word). */
+/** Whether the UTF-16 unit at `i` is whitespace as /\s/ reads it (printable ASCII answered without the regex). */
+function isSpaceAt(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return !(c > 0x20 && c < 0x7f) && /\s/.test(text[i]);
+}
+
+/**
+ * The span without the whitespace at its ends (a Metaspace token's offsets may cover the space
+ * before its word); `span` itself when it has none.
+ */
 export function trimSpan(text: string, span: Span): Span {
   let [start, end] = span;
-  while (start < end && /\s/.test(text[start])) start++;
-  while (end > start && /\s/.test(text[end - 1])) end--;
-  return [start, end];
+  while (start < end && isSpaceAt(text, start)) start++;
+  while (end > start && isSpaceAt(text, end - 1)) end--;
+  return start === span[0] && end === span[1] ? span : [start, end];
 }

@@ -2,10 +2,10 @@
 import type { Span } from './offsets';
 import type { Classification, EntitySpan } from './types';
 
-export function softmax(logits: ArrayLike<number>, offset = 0, length = logits.length - offset): Float64Array {
+/** Probabilities of `length` logits from `offset`; into `out` (its first `length` entries) when given, else a new array. */
+export function softmax(logits: ArrayLike<number>, offset = 0, length = logits.length - offset, out = new Float64Array(length)): Float64Array {
   let max = -Infinity;
   for (let i = 0; i < length; i++) max = Math.max(max, logits[offset + i]);
-  const out = new Float64Array(length);
   let sum = 0;
   for (let i = 0; i < length; i++) sum += out[i] = Math.exp(logits[offset + i] - max);
   for (let i = 0; i < length; i++) out[i] /= sum;
@@ -29,6 +29,13 @@ export function toClassification(p: Float64Array, labels: readonly string[], thr
   const result = { label: probabilities[best].label, probability: p[best], probabilities };
   if (threshold === undefined) return result;
   return { ...result, labels: probabilities.filter((x) => x.probability >= threshold).map((x) => x.label) };
+}
+
+/** Index of the largest of the first `length` values, the first one on a tie: topK(values, 1)[0], without allocating. */
+export function argMax(values: ArrayLike<number>, length = values.length): number {
+  let best = 0;
+  for (let i = 1; i < length; i++) if (!(values[i] <= values[best])) best = i;
+  return best;
 }
 
 /** Indices of the k largest values, largest first (one pass; k is small). */

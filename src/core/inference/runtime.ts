@@ -116,9 +116,14 @@ function cudaLibraryMissing(): string | undefined {
 
 /** int64 [rows, cols] tensor from rows of numbers (padded with `pad`). */
 export function int64Batch(ort: OrtModule, rows: readonly (readonly number[])[], pad = 0): OrtTensor {
-  const cols = Math.max(1, ...rows.map((r) => r.length));
-  const data = new BigInt64Array(rows.length * cols).fill(BigInt(pad));
-  rows.forEach((r, i) => r.forEach((v, j) => (data[i * cols + j] = BigInt(v))));
+  let cols = 1;
+  for (const r of rows) cols = Math.max(cols, r.length);
+  const data = new BigInt64Array(rows.length * cols);
+  if (pad !== 0) data.fill(BigInt(pad));
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    for (let j = 0; j < r.length; j++) data[i * cols + j] = BigInt(r[j]);
+  }
   return new ort.Tensor('int64', data, [rows.length, cols]);
 }
 
