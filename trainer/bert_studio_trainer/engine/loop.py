@@ -29,8 +29,10 @@ from .checkpoint import (
     tmp_dir_for,
 )
 from .control import StopControl
+from .dropout_masks import fast_dropout_masks, serial_bernoulli
 from .events import EventLog
 from .freezing import Freezing
+from .gradients import Gradients
 from .head_positions import PRUNING_TASKS, HeadPositions, head_positions_for
 from .metrics_util import memory_mb
 from .optim import build_optimizer, build_scheduler, group_learning_rates
@@ -127,6 +129,13 @@ class Trainer:
             self.model = torch.compile(self.model)
         elif compile_now is None:
             self.compile_pending = _CompileTimer()
+        # The word-embedding gradient kept by rows (engine/gradients.py): one eager process only.
+        self.grads = Gradients(self.raw_model, self.optimizer, rows=not compile_now and not self.rt.distributed)
+        # Dropout masks from 32-bit draws where ATen's CPU Bernoulli is a serial loop (engine/dropout_masks.py).
+        self.fast_masks = self.rt.device.type == "cpu" and serial_bernoulli()
+        if self.fast_masks:
+            self.events.log("info", "dropout masks from 32-bit random draws: this CPU's bernoulli_ is PyTorch's "
+                            "serial loop (it uses MKL on Intel CPUs only)")
         if self.rt.distributed:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
@@ -184,6 +193,14 @@ class Trainer:
     # ---- the loop ----------------------------------------------------------------------------
     def run(self) -> str:
         """Train to the end, an early stop or a stop request. Returns the final state."""
+        masks = fast_dropout_masks() if self.fast_masks else contextlib.nullcontext()
+        try:
+            with masks:
+                return self._run()
+        finally:
+            self.grads.dense()
+
+    def _run(self) -> str:
         spec, st = self.spec, self.state
         self.control.check_starting()
         self.control.training_started()  # from here a stop checkpoints at the end of the step
@@ -233,6 +250,7 @@ class Trainer:
                 st.batch_group = 0
         if last_saved != st.step:
             self._checkpoint()
+        self.grads.dense()  # the embedding's own forward again, for the model written and exported
         self._finish()
         return "completed"
 
@@ -248,6 +266,7 @@ class Trainer:
         compile_now, why = compile_policy.decide(self.rt.device.type, mean, self.max_steps - self.state.step)
         self.events.log("info", why)
         if compile_now:
+            self.grads.dense()
             self.model = torch.compile(self.raw_model)
 
     def _train_step(self, micro_batches: Sequence[list[int]]) -> tuple[dict[str, torch.Tensor], torch.Tensor | None, int, int, float]:
@@ -280,7 +299,7 @@ class Trainer:
         grad_norm = None
         max_norm = self.spec.t("max_grad_norm")
         if max_norm > 0:
-            grad_norm = torch.nn.utils.clip_grad_norm_(self.raw_model.parameters(), max_norm)
+            grad_norm = self.grads.clip(max_norm)
         lr = self.scheduler.get_last_lr()[0]
         self.group_lrs = group_learning_rates(self.optimizer, self.scheduler)
         self.optimizer.step()
@@ -289,7 +308,7 @@ class Trainer:
         # afresh every step (the 47 MB word-embedding gradient comes from the kernel as new pages) made
         # each step about 6% slower. A parameter that has never trained has no gradient to zero, so
         # AdamW still leaves it and its state alone (freezing only ever opens blocks).
-        self.optimizer.zero_grad(set_to_none=False)
+        self.grads.zero()
         return totals, grad_norm, samples, tokens, lr
 
     def _log_step(self, w: _Window) -> None:
