@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type * as Hf from 'tokenizers';
 import { codePointToUtf16, type Span } from './offsets';
 import { tokenizerInfo, tokenizerJsonFromVocab, tokenText, vocabSettings, type TokenizerInfo } from './tokenizerInfo';
+import { AsciiWordPiece } from './wordpiece';
 
 export interface Encoded {
   readonly ids: number[];
@@ -131,6 +132,11 @@ export async function describeTokenizer(folder: string): Promise<TokenizerInfo> 
   return parseTokenizerFiles(await readTokenizerFiles(folder)).info;
 }
 
+export interface TokenizerOptions {
+  /** false: every text through the native tokenizer, none through the JavaScript WordPiece (tests compare the two). */
+  readonly javascript?: boolean;
+}
+
 export class ModelTokenizer {
   /** One native tokenizer per truncation length (truncation is a setting of the tokenizer, and encodes run in parallel), made on first need. */
   private readonly byLength = new Map<number, Hf.Tokenizer>();
@@ -141,15 +147,17 @@ export class ModelTokenizer {
     private readonly json: string,
     private readonly base: Hf.Tokenizer,
     readonly info: TokenizerInfo,
+    /** The same tokenizer in JavaScript, answering the texts it takes (wordpiece.ts); undefined unless the file is its shape. */
+    readonly ascii?: AsciiWordPiece,
   ) {}
 
   /** Loads the tokenizer of a local folder; never goes online. */
-  static async load(folder: string): Promise<ModelTokenizer> {
-    return ModelTokenizer.fromFiles(await readTokenizerFiles(folder));
+  static async load(folder: string, options?: TokenizerOptions): Promise<ModelTokenizer> {
+    return ModelTokenizer.fromFiles(await readTokenizerFiles(folder), options);
   }
 
   /** Builds the tokenizer from files already read, each parsed once. */
-  static async fromFiles(files: TokenizerFiles): Promise<ModelTokenizer> {
+  static async fromFiles(files: TokenizerFiles, options: TokenizerOptions = {}): Promise<ModelTokenizer> {
     const hf = await loadTokenizers();
     const { spec, info } = parseTokenizerFiles(files);
     // What the model saw in training: transformers encodes without the file's own padding and truncation.
@@ -160,7 +168,7 @@ export class ModelTokenizer {
     } catch (err) {
       throw new Error(`${path.join(files.folder, info.source)}: not a tokenizer the tokenizers library can build (${(err as Error).message}). Re-export the model, or use the tokenizer files of the checkpoint it was trained from.`);
     }
-    return new ModelTokenizer(hf, json, base, info);
+    return new ModelTokenizer(hf, json, base, info, options.javascript === false ? undefined : AsciiWordPiece.from(spec, info.tokenTypeIds));
   }
 
   get maskToken(): string | undefined {
@@ -199,6 +207,8 @@ export class ModelTokenizer {
    * the special tokens, exactly as Python's `tokenizers` with truncation at maxLength (Infinity: whole).
    */
   async encode(text: string, pair?: string, maxLength = 512): Promise<Encoded> {
+    const fast = pair === undefined ? this.ascii?.encode(text) : undefined;
+    if (fast && fast.ids.length <= maxLength) return fast;
     // Most texts fit: encoded whole they need no tokenizer of their own (building one parses tokenizer.json again).
     const whole = await this.base.encode(text, pair ?? null);
     const enc = whole.getLength() <= maxLength ? whole : await this.truncating(maxLength).encode(text, pair ?? null);

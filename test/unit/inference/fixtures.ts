@@ -50,6 +50,19 @@ export function dataDir(): string {
   return process.env.BERT_STUDIO_DATA ?? path.resolve(REPO, '../shared/data');
 }
 
+/**
+ * The trained tokenizer fixtures, one folder per kind (wordpiece-uncased, wordpiece-cased, bpe, unigram...):
+ * built by test/fixtures/tokenizers/build_tokenizers.py once per machine, cached outside the clone;
+ * undefined without the venv Python or the shared data.
+ */
+export function tokenizerFixtures(): string | undefined {
+  const py = python();
+  if (!py || !fs.existsSync(path.join(dataDir(), 'sst2/dev.tsv'))) return undefined;
+  const build = path.join(REPO, 'test/fixtures/tokenizers/build_tokenizers.py');
+  const out = execFileSync(py, [build, '--data', dataDir()], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAYON_NUM_THREADS: process.env.RAYON_NUM_THREADS ?? '2' } });
+  return out.trim().split('\n').pop() ?? '';
+}
+
 /** The fixture folder (models in <dir>/<task>/onnx), or undefined when no Python is available. */
 export function ensureFixtures(): { dir: string; reference: Reference } | undefined {
   const py = python();

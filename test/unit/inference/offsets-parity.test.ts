@@ -13,10 +13,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { InferenceEngine } from '../../../src/core/inference/engine';
 import { describeTokenizer, ModelTokenizer, type Encoded } from '../../../src/core/inference/tokenizer';
-import { dataDir, ensureFixtures, python, REPO } from './fixtures';
+import { dataDir, ensureFixtures, python, REPO, tokenizerFixtures } from './fixtures';
 import { needSetup } from '../needSetup';
 
-const BUILD = path.join(REPO, 'test/fixtures/tokenizers/build_tokenizers.py');
 const REFERENCE = path.join(REPO, 'test/fixtures/tokenizers/offsets_reference.py');
 /** The tokenizer type each fixture kind belongs to, for the recorded fractions. */
 const TYPES: Record<string, string> = {
@@ -48,9 +47,8 @@ interface Reference {
 /** The cached tokenizer folders (built now if missing, with no time limit) and the reference encodings. */
 function ensureReference(): { dir: string; reference: Reference } | undefined {
   const py = python();
-  if (!py || !fs.existsSync(path.join(dataDir(), 'sst2/dev.tsv'))) return undefined;
-  const out = execFileSync(py, [BUILD, '--data', dataDir()], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RAYON_NUM_THREADS: process.env.RAYON_NUM_THREADS ?? '2' } });
-  const dir = out.trim().split('\n').pop() ?? '';
+  const dir = tokenizerFixtures();
+  if (!py || dir === undefined) return undefined;
   const hash = createHash('sha256').update(fs.readFileSync(REFERENCE)).update(dir).digest('hex').slice(0, 12);
   const file = path.join(os.tmpdir(), `bert-studio-offsets-reference-${hash}.json`);
   if (!fs.existsSync(file)) {
