@@ -2,8 +2,11 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { continuesWord, InferenceEngine } from '../../../src/core/inference/engine';
 import { readModelConfig } from '../../../src/core/inference/folder';
-import { aggregateEntities, bestSpan, sigmoid, softmax, toClassification, topK } from '../../../src/core/inference/postprocess';
+import { aggregateEntities, argMax, bestSpan, sigmoid, softmax, toClassification, topK, type TokenPrediction } from '../../../src/core/inference/postprocess';
+import { dataDir, useFixtures } from './fixtures';
 
 describe('inference post-processing', () => {
   it('merges B-/I- words into entities; sub-words extend their word', () => {
@@ -51,5 +54,60 @@ describe('inference post-processing', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('NER post-processing on real model output', function () {
+  this.timeout(120_000);
+  const fx = useFixtures();
+  const engine = new InferenceEngine({ idleMs: 60_000 });
+  after(() => engine.dispose());
+
+  /** Each token's label the plain way: its own softmax array, the first most probable label, the span trimmed by regex. */
+  async function reference(folder: string, labels: readonly string[], text: string): Promise<{ preds: TokenPrediction[]; rows: Float32Array[] }> {
+    const enc = await engine.encode(folder, text);
+    const [out] = await engine.logits(folder, [text]);
+    const n = out.dims[2];
+    const preds: TokenPrediction[] = [];
+    const rows: Float32Array[] = [];
+    enc.spans.forEach((span, i) => {
+      const row = out.data.slice(i * n, (i + 1) * n);
+      rows.push(row);
+      if (!span) return;
+      const max = Math.max(...row);
+      const exps = Array.from(row, (x) => Math.exp(x - max));
+      const sum = exps.reduce((a, b) => a + b, 0);
+      const probs = exps.map((e) => e / sum);
+      const best = probs.indexOf(Math.max(...probs));
+      let [start, end] = span;
+      while (start < end && /\s/.test(text[start])) start++;
+      while (end > start && /\s/.test(text[end - 1])) end--;
+      preds.push({ span: [start, end], continuation: continuesWord(enc, i), label: labels[best], probability: probs[best] });
+    });
+    return { preds, rows };
+  }
+
+  it('tokenClassify gives exactly the entities of a straightforward per-token softmax and argmax (CoNLL, SST-2, hostile texts)', async () => {
+    const folder = path.join(fx.dir, 'token_classification');
+    const labels = readModelConfig(path.join(folder, 'onnx')).labels;
+    const conll = readFileSync(path.join(dataDir(), 'conll2003/valid.txt'), 'utf8').split(/\n\s*\n/).map((s) => s.split('\n').filter((l) => l && !l.startsWith('-DOCSTART-')).map((l) => l.split(' ')[0]).join(' ')).filter(Boolean).slice(0, 150);
+    const sst2 = readFileSync(path.join(dataDir(), 'sst2/dev.tsv'), 'utf8').split('\n').slice(1, 101).map((r) => r.split('\t')[0]);
+    const hostile = ['  Leading spaces in Paris  ', 'tabs\tand\r\nline breaks in Berlin', '', ' ', 'Zürich, São Paulo and 東京 😀 visited', ...fx.reference.offsets.map((c) => c.text)];
+    let entities = 0;
+    for (const text of [...conll, ...sst2, ...hostile]) {
+      const { preds, rows } = await reference(folder, labels, text);
+      const expected = aggregateEntities(text, preds);
+      assert.deepEqual(await engine.tokenClassify(folder, text), expected, text);
+      entities += expected.length;
+      for (const row of rows) assert.equal(argMax(softmax(row)), topK(softmax(row), 1)[0]);
+    }
+    assert.ok(entities > 500, `${entities} entities compared`); // a model that tags everything O would compare nothing
+  });
+
+  it('argMax is topK(values, 1)[0]: the first of equal values, NaN as topK takes it; softmax into a given array', () => {
+    for (const values of [[0.2, 0.7, 0.7, 0.1], [3, 3], [1], [NaN, 1, 2], [1, NaN, 0], [-Infinity, -Infinity, 5], [0, -0]]) assert.equal(argMax(values), topK(values, 1)[0], JSON.stringify(values));
+    const out = new Float64Array(3).fill(9);
+    assert.equal(softmax([1, 2, 3, 4], 1, 3, out), out);
+    assert.deepEqual(out, softmax([2, 3, 4]));
   });
 });
