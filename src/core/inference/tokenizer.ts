@@ -140,6 +140,7 @@ export interface TokenizerOptions {
 export class ModelTokenizer {
   /** One native tokenizer per truncation length (truncation is a setting of the tokenizer, and encodes run in parallel), made on first need. */
   private readonly byLength = new Map<number, Hf.Tokenizer>();
+  private padId: number | undefined;
 
   private constructor(
     private readonly hf: HfModule,
@@ -177,8 +178,9 @@ export class ModelTokenizer {
   get maskTokenId(): number | undefined {
     return this.tokenId(this.info.maskToken);
   }
+  /** Asked once: every batch pads with it, and a call into the native tokenizer costs ~10 µs in a request. */
   get padTokenId(): number {
-    return this.tokenId(this.info.padToken) ?? 0;
+    return (this.padId ??= this.tokenId(this.info.padToken) ?? 0);
   }
   get vocabSize(): number {
     return this.base.getVocabSize(true);
