@@ -56,6 +56,7 @@ def test_row_gradients_equal_the_dense_ones(setup: tuple[Any, Any, list[Any]]) -
         assert float(emb_r[0].abs().max()) == 0.0  # [PAD] row: no gradient, as F.embedding gives it
         touched = grads.rows.rows()
         assert touched is not None and set(touched.tolist()) >= set(emb_d.abs().sum(1).nonzero().flatten().tolist())
+        grads.complete()
         # A small max_norm, so the gradients really are scaled.
         norm_d = torch.nn.utils.clip_grad_norm_(dense.parameters(), 0.05)
         norm_r = grads.clip(0.05)
@@ -67,10 +68,54 @@ def test_row_gradients_equal_the_dense_ones(setup: tuple[Any, Any, list[Any]]) -
         opt_r.step()
         opt_d.zero_grad(set_to_none=False)
         grads.zero()
-        assert all(float(p.grad.abs().max()) == 0.0 for p in rows.parameters() if p.grad is not None)
+        emb = rows.get_input_embeddings().weight
+        assert all(p.grad is None for p in rows.parameters() if p is not emb)  # freed: autograd's next one is kept as is
+        assert emb.grad is not None and float(emb.grad.abs().max()) == 0.0
         assert grads.rows.rows() is None
     for (name, p), q in zip(dense.named_parameters(), rows.parameters(), strict=True):
         torch.testing.assert_close(q, p, atol=1e-6, rtol=1e-5, msg=name)
+
+
+class _TwoHeads(torch.nn.Module):
+    """An embedding and two heads, only one of which a step uses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = torch.nn.Embedding(50, 8, padding_idx=0)
+        self.heads = torch.nn.ModuleList([torch.nn.Linear(8, 1), torch.nn.Linear(8, 1)])
+
+    def get_input_embeddings(self) -> torch.nn.Embedding:
+        return self.emb
+
+    def forward(self, ids: torch.Tensor, head: int) -> torch.Tensor:
+        return self.heads[head](self.emb(ids)).pow(2).mean()
+
+
+def test_a_parameter_a_step_misses_is_updated_as_before() -> None:
+    """Freed gradients: a head that trained and that this step does not reach still gets AdamW's
+    update with a zero gradient (momentum, weight decay), as with gradients zeroed in place."""
+    torch.manual_seed(0)
+    dense = _TwoHeads()
+    rows = _TwoHeads()
+    rows.load_state_dict(dense.state_dict())
+    opt_d = torch.optim.AdamW(dense.parameters(), lr=0.1, weight_decay=0.1)
+    opt_r = torch.optim.AdamW(rows.parameters(), lr=0.1, weight_decay=0.1)
+    grads = Gradients(rows, opt_r, rows=True)
+    assert grads.rows is not None
+    ids = torch.tensor([[3, 7, 0], [9, 3, 4]])
+    for head in (0, 1, 1, 0, 1):
+        dense(ids, head).backward()
+        rows(ids, head).backward()
+        grads.complete()
+        torch.nn.utils.clip_grad_norm_(dense.parameters(), 0.5)
+        grads.clip(0.5)
+        opt_d.step()
+        opt_r.step()
+        opt_d.zero_grad(set_to_none=False)
+        grads.zero()
+    for (name, p), q in zip(dense.named_parameters(), rows.parameters(), strict=True):
+        torch.testing.assert_close(q, p, atol=1e-6, rtol=1e-5, msg=name)
+    assert not torch.equal(rows.heads[0].weight, _TwoHeads().heads[0].weight)
 
 
 def test_tied_and_compiled_embeddings_stay_dense(setup: tuple[Any, Any, list[Any]]) -> None:

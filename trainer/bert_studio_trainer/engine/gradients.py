@@ -126,6 +126,16 @@ class Gradients:
         grads = [p.grad for p in self.model.parameters() if p.grad is not None and p is not skip]
         return grads, (skip.grad if skip is not None else None)
 
+    def complete(self) -> None:
+        """Before clipping and the optimizer step: every parameter with optimizer state (one that has
+        trained) has a gradient, zeros where this step did not reach it, as zeroing in place leaves
+        it; so AdamW updates exactly the parameters it updated before gradients were freed."""
+        if self.rows is None:
+            return
+        for p in self.model.parameters():
+            if p.grad is None and p.requires_grad and self.optimizer.state.get(p):
+                p.grad = torch.zeros_like(p)
+
     def clip(self, max_norm: float) -> torch.Tensor:
         """``clip_grad_norm_(parameters, max_norm)``: the total 2-norm before clipping."""
         if self.rows is None:
@@ -147,11 +157,15 @@ class Gradients:
         return total
 
     def zero(self) -> None:
-        """Every gradient to zero in place (not freed: see the note in loop.py)."""
+        """Every gradient to zero, for the next step. Dense: in place (``zero_grad(set_to_none=False)``;
+        freeing the 47 MB embedding gradient made a CPU allocate fresh pages each step). With rows:
+        the embedding's touched rows in place, the others freed (autograd's new gradient then
+        becomes ``.grad`` as it is, with no fill and no add: about 3.5% of a MiniLM CPU step), and
+        ``complete()`` gives back a zero gradient to any that trained before and this step missed."""
         if self.rows is None:
             self.optimizer.zero_grad(set_to_none=False)
             return
-        grads, _ = self._split()
-        if grads:
-            torch._foreach_zero_(grads)
+        for p in self.model.parameters():
+            if p is not self.rows.weight:
+                p.grad = None
         self.rows.zero()
