@@ -1,7 +1,7 @@
 /**
  * BERT's WordPiece tokenizer in JavaScript, for one text of printable ASCII: the tokens, ids, spans
  * and words the `tokenizers` library gives (tokenizer.ts) for a tokenizer.json of exactly this shape:
- * BertNormalizer, BertPreTokenizer, a WordPiece model and a TemplateProcessing post-processor. The
+ * BertNormalizer, BertPreTokenizer, a WordPiece model and a TemplateProcessing (or BertProcessing) post-processor. The
  * native encode runs on the libuv pool, and that round trip costs a quarter of a millisecond right
  * after a forward pass (a warm NER request is ~5 ms); this answers in a few microseconds. Anything
  * else (another tokenizer shape, a pair, a character outside printable ASCII, tab, line feed and
@@ -39,8 +39,18 @@ function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 }
 
-/** The single template of a TemplateProcessing post-processor, or undefined for any other. */
+/** [CLS] text [SEP] of a BertProcessing post-processor (what a vocab.txt-only folder gets, tokenizerInfo.ts). */
+function bertTemplate(post: Record<string, unknown>): Piece[] | undefined {
+  const special = (v: unknown): Piece | undefined =>
+    Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'number' ? { special: { ids: [v[1]], tokens: [v[0]], typeId: 0 } } : undefined;
+  const cls = special(post.cls);
+  const sep = special(post.sep);
+  return cls && sep ? [cls, { text: 0 }, sep] : undefined;
+}
+
+/** The single-text template of a TemplateProcessing or BertProcessing post-processor, or undefined for any other. */
 function singleTemplate(post: unknown): Piece[] | undefined {
+  if (isObject(post) && post.type === 'BertProcessing') return bertTemplate(post);
   if (!isObject(post) || post.type !== 'TemplateProcessing' || !Array.isArray(post.single) || !isObject(post.special_tokens)) return undefined;
   const specials = post.special_tokens;
   const pieces: Piece[] = [];

@@ -3,9 +3,11 @@
 // text of SST-2 dev, CoNLL-2003 validation, the first SQuAD dev articles and wikitext-2 validation,
 // and on hostile ASCII (unknown pieces, words over max_input_chars_per_word, punctuation runs, the
 // text of special tokens), for an uncased and a cased WordPiece trained on the shared data and the
-// NER fixture model's tokenizer. Texts it does not take fall back to the native tokenizer.
+// NER fixture model's tokenizer, and the one built from a vocab.txt alone. Texts it does not take fall
+// back to the native tokenizer.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { ModelTokenizer } from '../../../src/core/inference/tokenizer';
 import { dataDir, ensureFixtures, tokenizerFixtures } from './fixtures';
@@ -53,9 +55,18 @@ describe('JavaScript WordPiece: the native tokenizer\'s encodings, without the t
     folders['wordpiece-uncased'] = path.join(tokenizers as string, 'wordpiece-uncased');
     folders['wordpiece-cased'] = path.join(tokenizers as string, 'wordpiece-cased');
     folders['NER fixture'] = path.join(fx!.dir, 'token_classification', 'onnx');
+    // A folder with vocab.txt alone: the tokenizer.json built from it has a BertProcessing post-processor.
+    folders['vocab.txt only'] = fs.mkdtempSync(path.join(os.tmpdir(), 'bs-wordpiece-vocab-'));
+    const vocab = fs.readFileSync(path.join(folders['wordpiece-uncased'], 'tokenizer.json'), 'utf8');
+    const ids = (JSON.parse(vocab) as { model: { vocab: Record<string, number> } }).model.vocab;
+    const tokens = Object.keys(ids).sort((a, b) => ids[a] - ids[b]);
+    fs.writeFileSync(path.join(folders['vocab.txt only'], 'vocab.txt'), `${tokens.join('\n')}\n`);
+  });
+  after(() => {
+    if (folders['vocab.txt only']) fs.rmSync(folders['vocab.txt only'], { recursive: true, force: true });
   });
 
-  for (const kind of ['wordpiece-uncased', 'wordpiece-cased', 'NER fixture']) {
+  for (const kind of ['wordpiece-uncased', 'wordpiece-cased', 'NER fixture', 'vocab.txt only']) {
     it(`${kind}: every real and hostile text encodes as the native tokenizer encodes it, within and over the length`, async () => {
       const fast = await ModelTokenizer.load(folders[kind]);
       const native = await ModelTokenizer.load(folders[kind], { javascript: false });
