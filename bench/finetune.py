@@ -88,11 +88,13 @@ def run_ours(cfg: dict[str, Any]) -> dict[str, Any]:
     }
     events, seconds = train_worker(spec, "bench-ours-")
     metrics = [e for e in events if e["type"] == "eval"][-1]["metrics"]
-    # training.prune_last_layer is left at the worker's default (on): its log line says whether it ran.
-    pruning = next((e["message"] for e in events if e["type"] == "log" and "prune_last_layer" in e["message"]), None)
+    # The engine's speed decisions are left at the worker's defaults: their log lines say which ran.
+    def said(start: str) -> str | None:
+        return next((e["message"] for e in events if e["type"] == "log" and e["message"].startswith(start)), None)
     return {"train_seconds": seconds, "samples": cfg["steps"] * cfg["batch_size"],
             "accuracy": metrics["accuracy"], "peak_memory_mb": peak_memory_mb(cfg["device"]),
-            "prune_last_layer": pruning}
+            "prune_last_layer": said("training.prune_last_layer"),
+            "embedding_gradient": said("word-embedding gradient"), "dropout_masks": said("dropout masks")}
 
 
 def ours_uses_bf16(cfg: dict[str, Any]) -> bool:
@@ -265,6 +267,8 @@ def main() -> None:
                                                                       if args.device == "cuda" else "")),
                      "optimizer": "fused AdamW", "bf16": cfg["bf16"], "torch_compile": args.compile,
                      "prune_last_layer": runs["ours"][0]["prune_last_layer"],
+                     "embedding_gradient": runs["ours"][0]["embedding_gradient"] or "dense",
+                     "dropout_masks": runs["ours"][0]["dropout_masks"] or "PyTorch's bernoulli_",
                      "evaluation_in_timed_region": False},
             "hf_trainer": hf_settings(cfg) | {"collator": f"DataCollatorWithPadding(pad_to_multiple_of={baseline_pad_multiple(cfg)})",
                                               "attn_implementation": "sdpa", "evaluation_in_timed_region": False},

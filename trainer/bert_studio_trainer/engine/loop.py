@@ -131,6 +131,9 @@ class Trainer:
             self.compile_pending = _CompileTimer()
         # The word-embedding gradient kept by rows (engine/gradients.py): one eager process only.
         self.grads = Gradients(self.raw_model, self.optimizer, rows=not compile_now and not self.rt.distributed)
+        if self.grads.rows is not None:
+            self.events.log("info", "word-embedding gradient kept by rows: the rows a batch touches are written, "
+                            "clipped and zeroed, the rest stay exactly zero (same gradients)")
         # Dropout masks from 32-bit draws where ATen's CPU Bernoulli is a serial loop (engine/dropout_masks.py).
         self.fast_masks = self.rt.device.type == "cpu" and serial_bernoulli()
         if self.fast_masks:
