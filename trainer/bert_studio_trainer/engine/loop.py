@@ -269,6 +269,7 @@ class Trainer:
         compile_now, why = compile_policy.decide(self.rt.device.type, mean, self.max_steps - self.state.step)
         self.events.log("info", why)
         if compile_now:
+            self.grads.complete()  # the dense path keeps every trained parameter's gradient (zeros), as zeroed
             self.grads.dense()
             self.model = torch.compile(self.raw_model)
 
