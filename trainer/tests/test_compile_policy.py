@@ -36,7 +36,12 @@ def test_unmeasured_device_stays_eager_and_says_how_to_compile() -> None:
 def test_shipped_expectations_are_sourced() -> None:
     for device, exp in compile_policy.EXPECTED.items():
         if exp is not None:
-            assert 0 <= exp.gain < 1 and exp.compile_seconds > 0 and exp.source, device
+            assert -1 < exp.gain < 1 and exp.compile_seconds > 0 and exp.source, device
+
+
+def test_a_device_where_compiling_is_slower_never_compiles() -> None:
+    ok, why = decide("cpu", 0.5, 10**9, {"cpu": Expectation(-0.2, 5.0, "test")})
+    assert ok is False and "staying eager" in why and "20% slower" in why
 
 
 @pytest.mark.parametrize(("value", "distributed", "packing", "expected"), [
@@ -63,7 +68,10 @@ def _decisions(run: Path) -> list[str]:
     return [e["message"] for e in read_events(run, "log") if "torch_compile" in e.get("message", "")]
 
 
-def test_auto_short_cpu_run_times_its_steps_and_stays_eager(tmp_path: Path, tiny: tuple[Path, Path, Path]) -> None:  # noqa: F811
+def test_auto_short_cpu_run_times_its_steps_and_stays_eager(tmp_path: Path, tiny: tuple[Path, Path, Path],  # noqa: F811
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gain that would pay on a long run: this short one times its steps and stays eager."""
+    monkeypatch.setitem(compile_policy.EXPECTED, "cpu", Expectation(gain=0.1, compile_seconds=30.0, source="test"))
     run = _auto_run(tmp_path, tiny, "eager", compile_policy.TIMED_STEPS + 3)
     (why,) = _decisions(run)
     assert "staying eager" in why and "2 steps left" in why
