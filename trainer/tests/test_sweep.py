@@ -36,7 +36,7 @@ SPACE = {
 def write_study(workspace: Path, data: Path, study_id: str = "20261130-sst2-sweep", n_trials: int = N_TRIALS,
                 space: dict[str, Any] | None = None, pruner: dict[str, Any] | None = None, n_train: int = 128) -> Path:
     spec = make_spec("sequence_classification", data / "sst2" / "train.tsv", data / "sst2" / "dev.tsv",
-                     num_train_epochs=1, max_seq_length=48, eval_steps=2, save_steps=2, logging_steps=2,
+                     num_train_epochs=1, max_seq_length=48, eval_steps=2, save_steps=2, logging_steps=1,
                      per_device_eval_batch_size=64, metric_for_best_model="loss")
     spec["data"].update(max_train_samples=n_train, max_eval_samples=96)
     study_dir = workspace / ".bert-studio" / "studies" / study_id
@@ -67,20 +67,23 @@ def test_sweep_prunes_survives_a_kill_and_resumes(tmp_path: Path, data: Path) ->
     study_dir = write_study(tmp_path, data)
     runs = tmp_path / ".bert-studio" / "runs"
     proc = start_driver(study_dir)
-    # Kill it (SIGKILL, nothing to clean up) in the middle of the third trial, once that trial's run
-    # has a checkpoint to continue from.
+    # Kill it (SIGKILL, nothing to clean up) in the middle of a trial from the third on, once that
+    # trial's run has a checkpoint to continue from and has stepped past it: a trial the pruner cuts
+    # at an evaluation writes its checkpoint there and ends at once, too soon to be killed running.
     victim: dict[str, Any] = {}
     deadline = time.time() + 600
     while time.time() < deadline and proc.poll() is None:
         status = study_status(study_dir)
         running = [t for t in status.get("trials", []) if t["state"] == "running" and t["number"] >= 2 and t["run"]]
-        if running and read_events(runs / running[0]["run"], "checkpoint"):
+        saved = read_events(runs / running[0]["run"], "checkpoint") if running else []
+        stepped = read_events(runs / running[0]["run"], "step") if saved else []
+        if saved and stepped and stepped[-1]["step"] > saved[0]["step"]:
             victim = running[0]
             proc.send_signal(signal.SIGKILL)
             break
         time.sleep(0.2)
     assert proc.wait(timeout=60) == -signal.SIGKILL, (study_dir / "sweep.log").read_text()[-3000:]
-    assert victim, "the study ended before a third trial checkpointed"
+    assert victim, "the study ended before a trial from the third on stepped past a checkpoint"
     killed_run = runs / victim["run"]
     assert read_status(killed_run)["state"] == "running"  # as the kill left it
 
