@@ -15,6 +15,7 @@
  * with a part no vocabulary entry matches, is one unknown token over the whole word; otherwise the
  * longest vocabulary entry from the left, then the longest continuation (its prefix, "##", added).
  */
+import { isRecord } from '../../shared/guard';
 import type { Span } from './offsets';
 import type { Encoded } from './tokenizer';
 
@@ -26,8 +27,6 @@ interface Special {
 
 /** The single-text template: special tokens around the text (its type id). */
 type Piece = { readonly special: Special } | { readonly text: number };
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** ASCII punctuation as BertPreTokenizer splits at it: !"#$%&'()*+,-./:;<=>?@[\]^_`{|}~. */
 function isPunctuation(c: number): boolean {
@@ -50,18 +49,18 @@ function bertTemplate(post: Record<string, unknown>): Piece[] | undefined {
 
 /** The single-text template of a TemplateProcessing or BertProcessing post-processor, or undefined for any other. */
 function singleTemplate(post: unknown): Piece[] | undefined {
-  if (isObject(post) && post.type === 'BertProcessing') return bertTemplate(post);
-  if (!isObject(post) || post.type !== 'TemplateProcessing' || !Array.isArray(post.single) || !isObject(post.special_tokens)) return undefined;
+  if (isRecord(post) && post.type === 'BertProcessing') return bertTemplate(post);
+  if (!isRecord(post) || post.type !== 'TemplateProcessing' || !Array.isArray(post.single) || !isRecord(post.special_tokens)) return undefined;
   const specials = post.special_tokens;
   const pieces: Piece[] = [];
   for (const item of post.single as unknown[]) {
-    if (!isObject(item)) return undefined;
+    if (!isRecord(item)) return undefined;
     const seq = item.Sequence;
     const sp = item.SpecialToken;
-    if (isObject(seq) && seq.id === 'A' && typeof seq.type_id === 'number') pieces.push({ text: seq.type_id });
-    else if (isObject(sp) && typeof sp.id === 'string' && typeof sp.type_id === 'number') {
+    if (isRecord(seq) && seq.id === 'A' && typeof seq.type_id === 'number') pieces.push({ text: seq.type_id });
+    else if (isRecord(sp) && typeof sp.id === 'string' && typeof sp.type_id === 'number') {
       const def = specials[sp.id];
-      if (!isObject(def) || !Array.isArray(def.ids) || !Array.isArray(def.tokens) || def.ids.length !== def.tokens.length) return undefined;
+      if (!isRecord(def) || !Array.isArray(def.ids) || !Array.isArray(def.tokens) || def.ids.length !== def.tokens.length) return undefined;
       if (!def.ids.every((x) => typeof x === 'number') || !def.tokens.every((x) => typeof x === 'string')) return undefined;
       pieces.push({ special: { ids: def.ids as number[], tokens: def.tokens as string[], typeId: sp.type_id } });
     } else return undefined;
@@ -89,15 +88,15 @@ export class AsciiWordPiece {
    */
   static from(spec: Record<string, unknown>, tokenTypeIds: boolean): AsciiWordPiece | undefined {
     const { normalizer, pre_tokenizer: pre, model, post_processor: post, added_tokens: added } = spec;
-    if (!isObject(normalizer) || normalizer.type !== 'BertNormalizer' || typeof normalizer.lowercase !== 'boolean') return undefined;
-    if (!isObject(pre) || pre.type !== 'BertPreTokenizer') return undefined;
-    if (!isObject(model) || model.type !== 'WordPiece' || !isObject(model.vocab)) return undefined;
+    if (!isRecord(normalizer) || normalizer.type !== 'BertNormalizer' || typeof normalizer.lowercase !== 'boolean') return undefined;
+    if (!isRecord(pre) || pre.type !== 'BertPreTokenizer') return undefined;
+    if (!isRecord(model) || model.type !== 'WordPiece' || !isRecord(model.vocab)) return undefined;
     const { vocab, unk_token: unk, continuing_subword_prefix: prefix, max_input_chars_per_word: maxChars } = model;
     if (typeof unk !== 'string' || typeof prefix !== 'string' || typeof maxChars !== 'number') return undefined;
     const unkId = Object.hasOwn(vocab, unk) ? vocab[unk] : undefined;
     if (typeof unkId !== 'number') return undefined;
     const template = singleTemplate(post);
-    if (!template || !Array.isArray(added) || !added.every((a) => isObject(a) && typeof a.content === 'string' && a.content !== '')) return undefined;
+    if (!template || !Array.isArray(added) || !added.every((a) => isRecord(a) && typeof a.content === 'string' && a.content !== '')) return undefined;
     const addedText = (added as { content: string }[]).map((a) => a.content.toLowerCase());
     return new AsciiWordPiece(vocab as Record<string, number>, normalizer.lowercase, prefix, maxChars, { token: unk, id: unkId }, template, addedText, tokenTypeIds);
   }
